@@ -1,0 +1,67 @@
+"""jaxcalc: derivatives, gradients and optimizer trajectories over millions of points, in JAX.
+
+The public face: everything a user needs is importable from ``jaxcalc`` directly.
+"""
+
+from jaxcalc.calculus import (
+    CriticalPoint,
+    TangentLine,
+    Taylor,
+    critical_points,
+    derivative,
+    directional_derivative,
+    gradient,
+    hessian,
+    hvp,
+    jacobian,
+    tangent_line,
+    taylor,
+)
+from jaxcalc.errors import (
+    ConfigError,
+    ExpressionError,
+    JaxcalcError,
+    OutputError,
+    ResourceError,
+)
+from jaxcalc.expressions import Expression, ExpressionWarning, parse
+from jaxcalc.numerical import (
+    DerivativeCheck,
+    LimitTable,
+    NumericDerivative,
+    check_derivative,
+    limit_table,
+    numeric_derivative,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConfigError",
+    "CriticalPoint",
+    "DerivativeCheck",
+    "Expression",
+    "ExpressionError",
+    "ExpressionWarning",
+    "JaxcalcError",
+    "LimitTable",
+    "NumericDerivative",
+    "OutputError",
+    "ResourceError",
+    "TangentLine",
+    "Taylor",
+    "__version__",
+    "check_derivative",
+    "critical_points",
+    "derivative",
+    "directional_derivative",
+    "gradient",
+    "hessian",
+    "hvp",
+    "jacobian",
+    "limit_table",
+    "numeric_derivative",
+    "parse",
+    "tangent_line",
+    "taylor",
+]

@@ -1,0 +1,368 @@
+"""Finite differences, their error estimates, D2L's limit table, and derivative checks.
+
+:func:`numeric_derivative` is the working home of the removed ``scipy.misc.derivative``:
+vectorised over arrays, jittable, with a default step chosen from the dtype and an
+optional error estimate by Richardson extrapolation. :func:`check_derivative` puts the
+symbolic, automatic and finite-difference derivatives side by side and diagnoses the
+points where they disagree or where the function is not differentiable.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxcalc.calculus import _float_array, as_function, derivative, format_number, gradient
+from jaxcalc.expressions import Expression
+
+__all__ = [
+    "DerivativeCheck",
+    "LimitTable",
+    "NumericDerivative",
+    "check_derivative",
+    "limit_table",
+    "numeric_derivative",
+    "one_sided_slopes",
+]
+
+_METHODS = ("central", "forward", "backward")
+
+
+class NumericDerivative(NamedTuple):
+    """A finite-difference derivative with its estimated absolute error."""
+
+    value: jax.Array
+    error: jax.Array
+
+
+def default_step(x: jax.Array, method: str = "central") -> jax.Array:
+    """The step balancing truncation and round-off error for ``x``'s dtype.
+
+    ``eps**(1/3) * max(1, |x|)`` for central differences (error O(h^2)) and
+    ``eps**(1/2) * max(1, |x|)`` for one-sided ones (error O(h)).
+    """
+    eps = jnp.finfo(x.dtype).eps
+    power = 1 / 3 if method == "central" else 1 / 2
+    return eps**power * jnp.maximum(1.0, jnp.abs(x))
+
+
+def _difference(f: Callable, x: jax.Array, h: jax.Array, method: str) -> jax.Array:
+    if method == "central":
+        return (f(x + h) - f(x - h)) / (2 * h)
+    if method == "forward":
+        return (f(x + h) - f(x)) / h
+    return (f(x) - f(x - h)) / h
+
+
+def numeric_derivative(
+    f: Callable | str,
+    x: Any,
+    h: Any = None,
+    method: str = "central",
+    *,
+    estimate_error: bool = False,
+) -> jax.Array | NumericDerivative:
+    """The first derivative of a vectorised scalar function by finite differences.
+
+    Args:
+      f: a function applied elementwise to arrays (callable or expression text).
+      x: the points, any shape; integers are cast to floats.
+      h: the step (scalar or broadcastable to ``x``); by default :func:`default_step`.
+      method: "central" (error O(h^2)), "forward" or "backward" (error O(h)).
+      estimate_error: also return an error estimate. The value is then Richardson's
+        extrapolation of the quotients at ``h`` and ``2h`` (one order more accurate), and
+        the error is the size of that correction plus the round-off bound
+        ``eps * |f(x)| / h``.
+
+    Returns:
+      An array shaped like ``x``, or a :class:`NumericDerivative` (value, error).
+
+    Example (the course's ``scipy.misc.derivative(f, 2.0)``):
+      >>> round(float(numeric_derivative(lambda x: 3 * x**2 + 1, 2.0)), 3)
+      12.0
+    """
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {', '.join(_METHODS)}; got {method!r}")
+    fn = as_function(f, dim=1)
+    x = _float_array(x)
+    step = default_step(x, method) if h is None else jnp.asarray(h, x.dtype)
+    if not estimate_error:
+        return _difference(fn, x, step, method)
+    d1 = _difference(fn, x, step, method)
+    d2 = _difference(fn, x, 2 * step, method)
+    p = 2 if method == "central" else 1
+    correction = (d1 - d2) / (2**p - 1)
+    roundoff = jnp.finfo(x.dtype).eps * jnp.abs(fn(x)) / step
+    return NumericDerivative(d1 + correction, jnp.abs(correction) + roundoff)
+
+
+def one_sided_slopes(f: Callable, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Backward and forward difference quotients at ``x`` (step ``sqrt(eps) * max(1,|x|)``)."""
+    x = _float_array(x)
+    h = default_step(x, "forward")
+    return _difference(f, x, h, "backward"), _difference(f, x, h, "forward")
+
+
+@dataclass(frozen=True)
+class LimitTable:
+    """Difference quotients ``(f(x+h) - f(x)) / h`` as ``h -> 0`` (D2L, section 2.4).
+
+    Attributes:
+      x: the point; exact: the derivative by automatic differentiation.
+      steps, quotients, errors: one row per step (``errors = |quotient - exact|``).
+      best: index of the most accurate row; below it round-off error wins over the
+        truncation error.
+    """
+
+    x: float
+    exact: float
+    steps: np.ndarray
+    quotients: np.ndarray
+    errors: np.ndarray
+    best: int
+    dtype: str
+
+    def rows(self) -> list[dict[str, float | str]]:
+        marks = ["" for _ in self.steps]
+        marks[self.best] = "best"
+        for i in range(self.best + 1, len(self.steps)):
+            marks[i] = "round-off wins"
+        return [
+            {"h": float(h), "quotient": float(q), "error": float(e), "note": m}
+            for h, q, e, m in zip(self.steps, self.quotients, self.errors, marks, strict=True)
+        ]
+
+    def __str__(self) -> str:
+        lines = [
+            f"difference quotients at x = {format_number(self.x)} ({self.dtype}); "
+            f"derivative {format_number(self.exact, 10)}",
+            f"{'h':>10}  {'(f(x+h)-f(x))/h':>20}  {'error':>10}",
+        ]
+        for row in self.rows():
+            lines.append(
+                f"{row['h']:>10.0e}  {row['quotient']:>20.12g}  {row['error']:>10.2e}  "
+                f"{row['note']}"
+            )
+        return "\n".join(lines)
+
+
+def limit_table(f: Callable | str, x: float, steps: Any = None, *, dtype: Any = None) -> LimitTable:
+    """D2L's table of forward difference quotients of ``f`` at ``x`` as ``h -> 0``.
+
+    Args:
+      f: scalar function of one variable.
+      x: the point.
+      steps: the steps ``h``; by default ``10^-1 .. 10^-k`` down to just past ``eps``.
+      dtype: the float dtype to compute in (default JAX's default float dtype).
+    """
+    fn = as_function(f, dim=1)
+    dt = jnp.dtype(dtype) if dtype is not None else jnp.result_type(float)
+    if steps is None:
+        digits = int(-math.log10(float(jnp.finfo(dt).eps)))
+        steps = [10.0**-k for k in range(1, digits + 2)]
+    steps_arr = np.asarray(steps, dtype=np.float64)
+    if steps_arr.ndim != 1 or steps_arr.size == 0 or np.any(steps_arr <= 0):
+        raise ValueError("steps must be a non-empty list of positive numbers")
+    xj = jnp.asarray(x, dt)
+    hs = jnp.asarray(steps_arr, dt)
+    quotients = np.asarray((fn(xj + hs) - fn(xj)) / hs, dtype=np.float64)
+    exact = float(derivative(fn)(xj))
+    errors = np.abs(quotients - exact)
+    best = int(np.nanargmin(np.where(np.isfinite(errors), errors, np.inf)))
+    return LimitTable(
+        float(xj), exact, np.asarray(hs, np.float64), quotients, errors, best, dt.name
+    )
+
+
+@dataclass(frozen=True)
+class DerivativeCheck:
+    """Symbolic, automatic and finite-difference derivatives at one point, side by side.
+
+    Attributes:
+      x: the point (float, or a list for a function of a vector).
+      value: f(x).
+      autodiff: the derivative (gradient) by automatic differentiation.
+      finite_difference: central differences.
+      left, right: one-sided difference quotients (per coordinate in n-D).
+      symbolic: sympy's derivative at x, when f is an expression (else None).
+      differentiable: False when the diagnosis found a kink, an infinite slope or a
+        non-finite value.
+      issues: readable findings; empty when all agree.
+    """
+
+    x: Any
+    value: float
+    autodiff: Any
+    finite_difference: Any
+    left: Any
+    right: Any
+    symbolic: Any
+    differentiable: bool
+    issues: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.differentiable and not self.issues
+
+    def as_dict(self) -> dict[str, Any]:
+        def clean(v):
+            if v is None:
+                return None
+            arr = np.asarray(v, dtype=np.float64)
+            out = [None if not np.isfinite(a) else float(a) for a in arr.ravel()]
+            return out[0] if arr.ndim == 0 else out
+
+        return {
+            "x": clean(self.x),
+            "value": clean(self.value),
+            "autodiff": clean(self.autodiff),
+            "finite_difference": clean(self.finite_difference),
+            "left": clean(self.left),
+            "right": clean(self.right),
+            "symbolic": clean(self.symbolic),
+            "differentiable": self.differentiable,
+            "issues": list(self.issues),
+        }
+
+
+def _symbolic_derivative(expr: Expression, point: np.ndarray) -> np.ndarray | None:
+    import sympy as sp
+
+    subs = dict(zip(expr.symbols, (sp.Float(float(v), 30) for v in point), strict=True))
+    out = []
+    for sym in expr.symbols:
+        try:
+            value = complex(sp.diff(expr.sympy, sym).evalf(30, subs=subs))
+        except (TypeError, ValueError, ZeroDivisionError):
+            value = complex(math.nan)
+        out.append(value.real if abs(value.imag) <= 1e-12 * (1 + abs(value.real)) else math.nan)
+    return np.asarray(out)
+
+
+def check_derivative(f: Callable | str, x: Any, *, rtol: float | None = None) -> DerivativeCheck:
+    """Compare symbolic, automatic and finite-difference derivatives at ``x``, and diagnose.
+
+    Works for scalar functions of one variable (``x`` a number) and of a vector (``x`` of
+    shape ``(n,)``, compared per partial derivative). It reports non-finite values, kinks
+    (one-sided quotients that disagree: ``abs`` at 0 gives left -1, right 1, while autodiff
+    returns its convention 1.0), infinite slopes (``sqrt`` at 0), NaN gradients (the
+    2-norm at 0) and disagreements beyond ``rtol`` (default ``sqrt(eps)``-based).
+
+    Example:
+      >>> c = check_derivative("abs(x)", 0.0)
+      >>> c.differentiable
+      False
+      >>> c.issues[0][:55]
+      'not differentiable at x = 0: left slope -1, right slope'
+
+    """
+    fn = as_function(f)
+    x = _float_array(x)
+    vector = x.ndim == 1
+    if x.ndim > 1:
+        raise ValueError(f"check_derivative takes one point; got shape {x.shape}")
+    if isinstance(fn, Expression):
+        expected = 1 if not vector else x.shape[0]
+        if fn.dim != expected:
+            raise ValueError(
+                f"expression `{fn.text}` has {fn.dim} variables; the point has {expected}"
+            )
+    dt = x.dtype
+    eps = float(jnp.finfo(dt).eps)
+    rtol = rtol if rtol is not None else (1e-3 if dt == jnp.float32 else 1e-6)
+    value = float(fn(x))
+    if vector:
+        ad = np.asarray(gradient(fn)(x), np.float64)
+        basis = jnp.eye(x.shape[0], dtype=dt)
+        h = default_step(x, "central")
+        fd, left, right = [], [], []
+        for i in range(x.shape[0]):
+            line = lambda t, i=i: fn(x + t * basis[i])  # noqa: E731
+            zero = jnp.zeros((), dt)
+            fd.append(float(_difference(line, zero, h[i], "central")))
+            lft, rgt = one_sided_slopes(line, zero)
+            left.append(float(lft))
+            right.append(float(rgt))
+        fd, left, right = np.asarray(fd), np.asarray(left), np.asarray(right)
+    else:
+        ad = np.asarray(derivative(fn)(x), np.float64)
+        fd = np.asarray(_difference(fn, x, default_step(x), "central"), np.float64)
+        lft, rgt = one_sided_slopes(fn, x)
+        left, right = np.asarray(lft, np.float64), np.asarray(rgt, np.float64)
+    symbolic = (
+        _symbolic_derivative(fn, np.atleast_1d(np.asarray(x)))
+        if isinstance(fn, Expression)
+        else None
+    )
+    if symbolic is not None and not vector:
+        symbolic = symbolic[0]
+
+    where = f"x = {format_number(float(x))}" if not vector else f"x = {np.asarray(x).tolist()}"
+    issues: list[str] = []
+    differentiable = True
+    if not math.isfinite(value):
+        issues.append(f"f is not finite at {where} (f = {value})")
+        differentiable = False
+    names = [""] if not vector else [f"d/dx{i + 1}: " for i in range(x.shape[0])]
+    for i, name in enumerate(names):
+        a, d, lo, hi = (np.ravel(v)[i] for v in (ad, fd, left, right))
+        slope_scale = 1.0 + max(abs(lo), abs(hi)) if np.isfinite(lo) and np.isfinite(hi) else 1.0
+        kink = (
+            np.isfinite(lo)
+            and np.isfinite(hi)
+            and abs(lo - hi) > 100 * math.sqrt(eps) * slope_scale
+        )
+        steep = (np.isfinite(lo) and abs(lo) > 1 / math.sqrt(eps)) or (
+            np.isfinite(hi) and abs(hi) > 1 / math.sqrt(eps)
+        )
+        if not math.isfinite(value):
+            continue
+        slopes = f"one-sided slopes left {format_number(lo, 4)}, right {format_number(hi, 4)}"
+        if not np.isfinite(a) and not steep:
+            differentiable = False
+            issues.append(
+                f"{name}autodiff gives {a} at {where}: f is not differentiable there ({slopes}); "
+                "a norm or sqrt at 0 does this"
+            )
+        elif kink and not steep:
+            differentiable = False
+            issues.append(
+                f"{name}not differentiable at {where}: left slope {format_number(lo, 4)}, "
+                f"right slope {format_number(hi, 4)}; autodiff gives {format_number(a, 4)} "
+                "(a convention)"
+            )
+        elif not np.isfinite(a) or steep:
+            differentiable = False
+            issues.append(
+                f"{name}autodiff gives {format_number(a, 4)} at {where}: the slope is infinite "
+                f"(a vertical tangent); {slopes}"
+            )
+        elif abs(a - d) > rtol * (1 + abs(a)) * 10:
+            issues.append(
+                f"{name}autodiff {format_number(a, 8)} and finite differences "
+                f"{format_number(d, 8)} disagree at {where}"
+            )
+        if symbolic is not None and np.isfinite(a) and differentiable:
+            s = np.ravel(symbolic)[i]
+            if np.isfinite(s) and abs(s - a) > rtol * (1 + abs(s)):
+                issues.append(
+                    f"{name}autodiff {format_number(a, 8)} and sympy {format_number(s, 8)} "
+                    f"disagree at {where}"
+                )
+    return DerivativeCheck(
+        x=float(x) if not vector else np.asarray(x).tolist(),
+        value=value,
+        autodiff=float(ad) if not vector else ad,
+        finite_difference=float(fd) if not vector else fd,
+        left=float(left) if not vector else left,
+        right=float(right) if not vector else right,
+        symbolic=None if symbolic is None else (float(symbolic) if not vector else symbolic),
+        differentiable=differentiable,
+        issues=issues,
+    )
