@@ -215,7 +215,14 @@ def _tokenize(text: str) -> list[_Token]:
             continue
         match = _NAME.match(text, i)
         if match:
-            tokens.append(_Token("name", match.group(0), col))
+            name = match.group(0)
+            if name.startswith("_"):
+                raise ExpressionError(
+                    f"name `{name}` is not allowed: names starting with `_` are refused", text, col
+                )
+            if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+                raise ExpressionError(f"keyword `{name}` is not allowed in expressions", text, col)
+            tokens.append(_Token("name", name, col))
             i = match.end()
             continue
         for op in ("**", "//", "<<", ">>", "<=", ">=", "==", "!="):
@@ -232,19 +239,10 @@ def _tokenize(text: str) -> list[_Token]:
     return tokens
 
 
-def _check_names_and_depth(text: str, tokens: list[_Token]) -> None:
+def _check_nesting(text: str, tokens: list[_Token]) -> None:
     depth = 0
     for tok in tokens:
-        if tok.kind == "name":
-            if keyword.iskeyword(tok.text) or keyword.issoftkeyword(tok.text):
-                raise ExpressionError(
-                    f"keyword `{tok.text}` is not allowed in expressions", text, tok.column
-                )
-            if tok.text.startswith("_"):
-                raise ExpressionError(
-                    f"name `{tok.text}`: names starting with `_` are not allowed", text, tok.column
-                )
-        elif tok.text == "(":
+        if tok.text == "(":
             depth += 1
             if depth > MAX_DEPTH:
                 raise ExpressionError(
@@ -629,7 +627,7 @@ def parse(
     except ExpressionError as err:  # report columns in the text as given
         raise ExpressionError(err.reason, text, (err.column or 0) + lead or None) from None
     tokens = [_Token(t.kind, t.text, t.column + lead) for t in tokens]
-    _check_names_and_depth(text, tokens)
+    _check_nesting(text, tokens)
     _check_literals(text, tokens, dtype)
     source, columns = _rewrite(tokens)
 

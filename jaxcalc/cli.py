@@ -1,0 +1,360 @@
+"""The ``jaxcalc`` command line: parses argv, calls the library, maps errors to exit codes.
+
+Every subcommand prints readable text by default and JSON with ``--json``. Bad input gives
+one line on stderr naming the problem and exit code 2; ``--debug`` shows the traceback.
+Numbers are computed in float64 unless ``--dtype float32`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+from jaxcalc.errors import JaxcalcError
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors are one line (no usage dump) and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise _UsageError(f"{self.prog}: {message}")
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _json_number(value: Any) -> Any:
+    """JSON has no NaN or infinity: non-finite numbers become null (their status says why)."""
+    if isinstance(value, list | tuple):
+        return [_json_number(v) for v in value]
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _emit(args: argparse.Namespace, payload: dict[str, Any], text: str) -> None:
+    if args.json:
+        print(json.dumps(payload, allow_nan=False, indent=2))
+    else:
+        print(text)
+
+
+def _setup_numbers(args: argparse.Namespace) -> None:
+    import jax
+
+    if args.dtype == "float64":
+        jax.config.update("jax_enable_x64", True)
+    jax.config.update("jax_default_matmul_precision", "highest")
+
+
+def _parse_point(text: str, dim: int, flag: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise JaxcalcError(f"{flag} {text!r}: expected {dim} comma-separated numbers") from None
+    if len(values) != dim:
+        raise JaxcalcError(f"{flag} {text!r}: expected {dim} comma-separated numbers")
+    if not all(math.isfinite(v) for v in values):
+        raise JaxcalcError(f"{flag} {text!r}: values must be finite")
+    return values
+
+
+def _expression(args: argparse.Namespace):
+    from jaxcalc.expressions import parse
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            expr = parse(args.expression, dtype=args.dtype)
+    except JaxcalcError as err:
+        raise JaxcalcError(f"expression {args.expression!r}: {err}") from None
+    for w in caught:
+        print(f"jaxcalc: warning: {w.message}", file=sys.stderr)
+    return expr
+
+
+def _points(args: argparse.Namespace, expr, flag: str = "--at") -> list[Any]:
+    raw = args.at or []
+    if expr.dim == 1:
+        out = []
+        for v in raw:
+            try:
+                x = float(v)
+            except ValueError:
+                raise JaxcalcError(f"{flag} {v!r}: not a number") from None
+            if not math.isfinite(x):
+                raise JaxcalcError(f"{flag} {v!r}: must be finite")
+            out.append(x)
+        return out
+    return [_parse_point(v, expr.dim, flag) for v in raw]
+
+
+# ----------------------------------------------------------------------------------------
+# Subcommands
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    import jax.numpy as jnp
+    import sympy as sp
+
+    from jaxcalc.calculus import derivative, format_number, gradient
+
+    expr = _expression(args)
+    if args.order < 1:
+        raise JaxcalcError(f"--order {args.order}: must be a positive integer")
+    points = _points(args, expr)
+    if expr.dim == 1:
+        symbolic = sp.simplify(sp.diff(expr.sympy, expr.symbols[0], args.order))
+        derivative_text: Any = str(symbolic)
+        d = derivative(expr, args.order)
+        values = [float(d(jnp.asarray(x))) for x in points]
+    else:
+        if args.order != 1:
+            raise JaxcalcError("--order: functions of several variables support order 1 only")
+        derivative_text = [str(sp.simplify(sp.diff(expr.sympy, s))) for s in expr.symbols]
+        g = gradient(expr)
+        values = [[float(v) for v in g(jnp.asarray(x))] for x in points]
+    flags = [
+        "non_finite"
+        if not all(math.isfinite(v) for v in (x if isinstance(x, list) else [x]))
+        else ""
+        for x in values
+    ]
+    payload = {
+        "expression": expr.text,
+        "variables": list(expr.variables),
+        "derivative": derivative_text,
+        "order": args.order,
+        "at": points,
+        "values": [_json_number(v) for v in values],
+        "flags": flags,
+    }
+    prime = "'" * args.order if args.order <= 3 else f"^({args.order})"
+    lines = [f"f(x) = {expr.sympy}"]
+    if expr.dim == 1:
+        lines.append(f"f{prime}(x) = {derivative_text}")
+    else:
+        lines += [f"df/d{v} = {t}" for v, t in zip(expr.variables, derivative_text, strict=True)]
+    for x, v, flag in zip(points, values, flags, strict=True):
+        shown = (
+            format_number(v, 10)
+            if not isinstance(v, list)
+            else "[" + ", ".join(format_number(c, 10) for c in v) + "]"
+        )
+        note = "  (not finite: f or its derivative is undefined here)" if flag else ""
+        at = format_number(x) if not isinstance(x, list) else ", ".join(map(format_number, x))
+        lines.append(f"f{prime}({at}) = {shown}{note}")
+    _emit(args, payload, "\n".join(lines))
+    return EXIT_OK
+
+
+def cmd_tangent(args: argparse.Namespace) -> int:
+    from jaxcalc.calculus import tangent_line
+    from jaxcalc.plotting import check_output_path, plot_function, save_figure
+
+    expr = _expression(args)
+    if expr.dim != 1:
+        raise JaxcalcError(f"tangent needs a function of one variable; got {expr.variables}")
+    (x0,) = _points(args, expr)
+    if args.plot:
+        check_output_path(args.plot)
+    t = tangent_line(expr, x0)
+    payload = {
+        "expression": expr.text,
+        "x0": _json_number(t.x0),
+        "y0": _json_number(t.y0),
+        "slope": _json_number(t.slope) if t.defined else None,
+        "intercept": _json_number(t.intercept) if t.defined else None,
+        "equation": t.equation,
+        "defined": bool(t.defined),
+        "reason": t.reason,
+    }
+    text = t.equation
+    if args.plot:
+        lo, hi = args.range if args.range else (x0 - 3.0, x0 + 3.0)
+        fig = plot_function(expr, (lo, hi), title=f"f(x) = {expr.sympy}", tangents=[t])
+        path = save_figure(fig, args.plot)
+        payload["plot"] = str(path)
+        text += f"\nplot written to {path}"
+    _emit(args, payload, text)
+    return EXIT_OK
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from jaxcalc.calculus import derivative, tangent_line, taylor
+    from jaxcalc.plotting import check_output_path, plot_function, save_figure
+
+    expr = _expression(args)
+    if expr.dim != 1:
+        raise JaxcalcError(f"plot draws functions of one variable; got {expr.variables}")
+    target = check_output_path(args.output)
+    lo, hi = args.range
+    if not lo < hi:
+        raise JaxcalcError(f"--range {lo} {hi}: need A < B")
+    tangents = [tangent_line(expr, float(x)) for x in args.tangent_at or []]
+    poly = None
+    if args.taylor_at is not None:
+        if args.order < 0:
+            raise JaxcalcError(f"--order {args.order}: must be >= 0")
+        poly = taylor(expr, args.taylor_at, args.order)
+    fig = plot_function(
+        derivative(expr, 0),
+        (lo, hi),
+        title=f"f(x) = {expr.sympy}",
+        derivative=derivative(expr, 1) if args.derivative else None,
+        tangents=tangents,
+        taylor=poly,
+    )
+    path = save_figure(fig, target)
+    _emit(args, {"expression": expr.text, "output": str(path)}, f"plot written to {path}")
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from jaxcalc.numerical import check_derivative
+
+    expr = _expression(args)
+    points = _points(args, expr)
+    if not points:
+        raise JaxcalcError("check: give at least one point with --at")
+    checks = [check_derivative(expr, x) for x in points]
+    payload = {"expression": expr.text, "checks": [c.as_dict() for c in checks]}
+    lines = []
+    for c in checks:
+        status = "ok" if c.ok else "PROBLEM"
+        lines.append(f"x = {c.x}: {status}")
+        lines.append(
+            f"  f = {c.value}  autodiff = {c.autodiff}  finite-diff = {c.finite_difference}  "
+            f"sympy = {c.symbolic}"
+        )
+        lines.append(f"  one-sided: left {c.left}  right {c.right}")
+        lines += [f"  ! {issue}" for issue in c.issues]
+    _emit(args, payload, "\n".join(lines))
+    return EXIT_OK
+
+
+def cmd_critical(args: argparse.Namespace) -> int:
+    from jaxcalc.calculus import critical_points, format_number
+
+    expr = _expression(args)
+    lo, hi = args.range
+    if not lo < hi:
+        raise JaxcalcError(f"--range {lo} {hi}: need A < B")
+    if expr.dim == 1:
+        found = critical_points(expr, lo, hi)
+    else:
+        found = critical_points(expr, [lo] * expr.dim, [hi] * expr.dim)
+    rows = [
+        {
+            "x": p.x if isinstance(p.x, float) else [float(v) for v in p.x],
+            "value": _json_number(p.value),
+            "kind": p.kind,
+        }
+        for p in found
+    ]
+    lines = [f"stationary points of {expr.sympy} in [{lo}, {hi}]" + ("" if rows else ": none")]
+    for p in found:
+        shown = (
+            format_number(p.x, 8)
+            if isinstance(p.x, float)
+            else "(" + ", ".join(format_number(v, 8) for v in p.x) + ")"
+        )
+        lines.append(f"  x = {shown:>14}  f = {format_number(p.value, 8):>14}  {p.kind}")
+    _emit(args, {"expression": expr.text, "range": [lo, hi], "points": rows}, "\n".join(lines))
+    return EXIT_OK
+
+
+# ----------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="jaxcalc",
+        description="Derivatives, tangent lines, plots and checks of expressions, in JAX. "
+        "An expression that starts with '-' goes after '--': jaxcalc diff -- '-x^2'.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--json", action="store_true", help="machine-readable output")
+        p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+        p.add_argument(
+            "--dtype",
+            choices=("float64", "float32"),
+            default="float64",
+            help="working precision (default float64)",
+        )
+        return p
+
+    p = command("diff", "symbolic derivative (sympy) and its values (autodiff)")
+    p.add_argument("expression")
+    p.add_argument("--at", nargs="+", metavar="X", help="points (x, or 'x1,x2' for vectors)")
+    p.add_argument("--order", type=int, default=1)
+    p.set_defaults(run=cmd_diff)
+
+    p = command("tangent", "tangent line of f at x0")
+    p.add_argument("expression")
+    p.add_argument("--at", nargs=1, required=True, metavar="X0")
+    p.add_argument("--plot", metavar="FILE", help="also draw f and the tangent (png/svg/pdf)")
+    p.add_argument("--range", nargs=2, type=float, metavar=("A", "B"))
+    p.set_defaults(run=cmd_tangent)
+
+    p = command("plot", "plot f, and optionally f', tangents and a Taylor polynomial")
+    p.add_argument("expression")
+    p.add_argument("--range", nargs=2, type=float, default=(-3.0, 3.0), metavar=("A", "B"))
+    p.add_argument("--derivative", action="store_true", help="also draw f'")
+    p.add_argument("--tangent-at", nargs="+", type=float, metavar="X")
+    p.add_argument("--taylor-at", type=float, metavar="X")
+    p.add_argument("--order", type=int, default=3, help="Taylor order (default 3)")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="png, svg or pdf")
+    p.set_defaults(run=cmd_plot)
+
+    p = command("check", "symbolic, autodiff and finite differences side by side")
+    p.add_argument("expression")
+    p.add_argument("--at", nargs="+", required=True, metavar="X")
+    p.set_defaults(run=cmd_check)
+
+    p = command("critical", "stationary points and their kind in an interval (or box)")
+    p.add_argument("expression")
+    p.add_argument("--range", nargs=2, type=float, required=True, metavar=("A", "B"))
+    p.set_defaults(run=cmd_critical)
+    return parser
+
+
+_OPTION_WORDS = {"-h", "--help", "--json", "--debug", "--dtype", "-o", "--output"}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    if len(argv) > 1 and argv[1][:1] == "-" and argv[1] not in _OPTION_WORDS:
+        argv[1] = " " + argv[1]  # an expression such as "-x^2", not an option
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        _setup_numbers(args)
+        return args.run(args)
+    except _UsageError as err:
+        print(f"{err}", file=sys.stderr)
+        return EXIT_USAGE
+    except (JaxcalcError, ValueError) as err:
+        if debug:
+            raise
+        print(f"jaxcalc: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("jaxcalc: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""Figures from plain arrays and jaxcalc results. Never reads result files itself.
+
+Non-finite values are never dropped silently: curves are broken where f is not finite
+and the count of such points is written on the figure (matplotlib alone would drop them
+without a word).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; never a window
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from jaxcalc.errors import OutputError  # noqa: E402
+
+__all__ = ["FIGURE_FORMATS", "check_output_path", "plot_function", "save_figure"]
+
+FIGURE_FORMATS = (".png", ".svg", ".pdf")
+
+
+def check_output_path(path: str | os.PathLike, formats: Sequence[str] = FIGURE_FORMATS) -> Path:
+    """Resolve ``path`` and check, before any computing, that a figure can be written there."""
+    target = Path(path).expanduser().resolve()
+    if target.suffix.lower() not in formats:
+        raise OutputError(
+            f"{path}: unknown figure format {target.suffix or '(none)'!r}; "
+            f"use one of {', '.join(formats)}"
+        )
+    if target.is_dir():
+        raise OutputError(f"{target} is a directory; give a file name such as plot.png")
+    parent = target.parent
+    if not parent.is_dir():
+        raise OutputError(f"cannot write {target}: folder {parent} does not exist")
+    try:
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=".jaxcalc-probe-"):
+            pass
+    except OSError as err:
+        raise OutputError(f"cannot write to {parent}: {err.strerror}") from None
+    return target
+
+
+def save_figure(fig: plt.Figure, path: str | os.PathLike) -> Path:
+    """Save atomically: a temporary file in the same folder, then ``os.replace``."""
+    target = check_output_path(path)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=target.suffix)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            fig.savefig(handle, format=target.suffix[1:], dpi=150, bbox_inches="tight")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    finally:
+        plt.close(fig)
+    return target
+
+
+def _finite_limits(ax: plt.Axes, *arrays: np.ndarray) -> None:
+    values = np.concatenate([np.ravel(a) for a in arrays if a is not None])
+    values = values[np.isfinite(values)]
+    if values.size:
+        lo, hi = (
+            np.percentile(values, [1, 99]) if values.size > 50 else (values.min(), values.max())
+        )
+        pad = 0.08 * (hi - lo or 1.0)
+        ax.set_ylim(lo - pad, hi + pad)
+
+
+def plot_function(
+    f: Callable[[np.ndarray], Any],
+    x_range: tuple[float, float],
+    *,
+    title: str = "",
+    label: str = "f(x)",
+    derivative: Callable[[np.ndarray], Any] | None = None,
+    derivative_label: str = "f'(x)",
+    tangents: Sequence[Any] = (),
+    taylor: Any = None,
+    points: int = 801,
+) -> plt.Figure:
+    """A curve of ``f`` over ``x_range``, optionally with f', tangent lines and a Taylor polynomial.
+
+    Args:
+      f: vectorised function of one variable.
+      x_range: (a, b) with a < b.
+      derivative: vectorised derivative to draw as a dashed line.
+      tangents: :class:`~jaxcalc.TangentLine` objects; undefined ones are listed in a note.
+      taylor: a :class:`~jaxcalc.Taylor` polynomial.
+    """
+    a, b = map(float, x_range)
+    x = np.linspace(a, b, points)
+    y = np.asarray(f(x), dtype=np.float64)
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    notes = []
+    bad = ~np.isfinite(y)
+    ax.plot(x, np.where(bad, np.nan, y), label=label, color="C0", lw=2)
+    if bad.any():
+        notes.append(f"f not finite at {int(bad.sum())} of {points} sample points (gaps)")
+    arrays = [y]
+    if derivative is not None:
+        dy = np.asarray(derivative(x), dtype=np.float64)
+        ax.plot(x, np.where(np.isfinite(dy), dy, np.nan), "--", label=derivative_label, color="C1")
+        arrays.append(dy)
+    for i, t in enumerate(tangents):
+        if not t.defined:
+            notes.append(f"no tangent at x = {t.x0:g}: {t.reason}")
+            continue
+        ax.plot(
+            x, t.intercept + t.slope * x, ":", color=f"C{2 + i}", label=f"tangent: {t.equation}"
+        )
+        ax.plot([t.x0], [t.y0], "o", color=f"C{2 + i}")
+    if taylor is not None:
+        ty = np.asarray(taylor(x), dtype=np.float64)
+        ax.plot(x, ty, "-.", color="C5", label=f"Taylor order {taylor.order} at {taylor.x0:g}")
+        ax.plot([taylor.x0], [taylor.coefficients[0]], "s", color="C5")
+    _finite_limits(ax, *arrays)
+    ax.axhline(0, color="0.8", lw=0.8, zorder=0)
+    ax.set_xlim(a, b)
+    ax.set_xlabel("x")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=8)
+    if notes:
+        fig.text(0.01, -0.02, "\n".join(notes), fontsize=8, va="top", color="0.3")
+    return fig
