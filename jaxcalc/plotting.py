@@ -65,15 +65,24 @@ def save_figure(fig: plt.Figure, path: str | os.PathLike) -> Path:
     return target
 
 
-def _finite_limits(ax: plt.Axes, *arrays: np.ndarray) -> None:
-    values = np.concatenate([np.ravel(a) for a in arrays if a is not None])
-    values = values[np.isfinite(values)]
-    if values.size:
-        lo, hi = (
-            np.percentile(values, [1, 99]) if values.size > 50 else (values.min(), values.max())
-        )
-        pad = 0.08 * (hi - lo or 1.0)
-        ax.set_ylim(lo - pad, hi + pad)
+def _robust_limits(y: np.ndarray) -> tuple[float, float] | None:
+    """y-limits that show the bulk of a curve, not the spike at a pole."""
+    finite = y[np.isfinite(y)]
+    if not finite.size:
+        return None
+    lo, hi = np.percentile(finite, [2, 98]) if finite.size > 50 else (finite.min(), finite.max())
+    pad = 0.1 * (hi - lo or max(1.0, abs(hi)))
+    return float(lo - pad), float(hi + pad)
+
+
+def _break_far(y: np.ndarray, limits: tuple[float, float] | None) -> np.ndarray:
+    """NaN where y is not finite or far off the chart, so lines never join across a pole."""
+    y = np.where(np.isfinite(y), y, np.nan)
+    if limits is not None:
+        lo, hi = limits
+        span = hi - lo
+        y = np.where((y < lo - 3 * span) | (y > hi + 3 * span), np.nan, y)
+    return y
 
 
 def plot_function(
@@ -103,14 +112,13 @@ def plot_function(
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     notes = []
     bad = ~np.isfinite(y)
-    ax.plot(x, np.where(bad, np.nan, y), label=label, color="C0", lw=2)
+    limits = _robust_limits(y)
+    ax.plot(x, _break_far(y, limits), label=label, color="C0", lw=2)
     if bad.any():
         notes.append(f"f not finite at {int(bad.sum())} of {points} sample points (gaps)")
-    arrays = [y]
     if derivative is not None:
         dy = np.asarray(derivative(x), dtype=np.float64)
-        ax.plot(x, np.where(np.isfinite(dy), dy, np.nan), "--", label=derivative_label, color="C1")
-        arrays.append(dy)
+        ax.plot(x, _break_far(dy, limits), "--", label=derivative_label, color="C1")
     for i, t in enumerate(tangents):
         if not t.defined:
             notes.append(f"no tangent at x = {t.x0:g}: {t.reason}")
@@ -123,7 +131,8 @@ def plot_function(
         ty = np.asarray(taylor(x), dtype=np.float64)
         ax.plot(x, ty, "-.", color="C5", label=f"Taylor order {taylor.order} at {taylor.x0:g}")
         ax.plot([taylor.x0], [taylor.coefficients[0]], "s", color="C5")
-    _finite_limits(ax, *arrays)
+    if limits is not None:
+        ax.set_ylim(*limits)
     ax.axhline(0, color="0.8", lw=0.8, zorder=0)
     ax.set_xlim(a, b)
     ax.set_xlabel("x")

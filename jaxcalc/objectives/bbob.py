@@ -108,7 +108,6 @@ BBOB_MAX_INSTANCE: int = 2**32 - 1
 _NOT_DIFFERENTIABLE = frozenset({7, 23})
 
 _TWO_PI = 2.0 * math.pi
-_HIGHEST = jax.lax.Precision.HIGHEST
 
 
 # --------------------------------------------------------------------------------------------
@@ -174,20 +173,25 @@ def legacy_gauss(n: int, seed: int) -> np.ndarray:
     return out
 
 
+def _sequential_sum(v: np.ndarray) -> float:
+    """``((v_0 + v_1) + v_2) + ...``: a left-to-right sum, as a plain C loop computes it."""
+    return float(np.add.accumulate(v)[-1])
+
+
 def legacy_rotation(seed: int, dimension: int) -> np.ndarray:
     """A random ``D x D`` orthogonal matrix (COCO's ``bbob2009_compute_rotation``).
 
     ``D^2`` legacy Gaussians fill the matrix column by column (entry ``[i, j]`` is draw
     ``j * D + i``); its columns are then orthonormalised in order with modified Gram-Schmidt.
-    The result ``R`` acts on column vectors, ``z = R x``.
+    The result ``R`` acts on column vectors, ``z = R x``. Inner products are summed left to
+    right, so the matrix equals COCO's bit for bit.
     """
     d = dimension
     b = legacy_gauss(d * d, seed).reshape(d, d).T.copy()
     for i in range(d):
-        col = b[:, i]
         for j in range(i):
-            col -= float(np.dot(col, b[:, j])) * b[:, j]
-        col /= math.sqrt(float(np.dot(col, col)))
+            b[:, i] = b[:, i] - _sequential_sum(b[:, i] * b[:, j]) * b[:, j]
+        b[:, i] = b[:, i] / math.sqrt(_sequential_sum(b[:, i] * b[:, i]))
     return b
 
 
@@ -232,9 +236,17 @@ def _powers(base: float, dimension: int) -> np.ndarray:
     return np.array([math.pow(base, e) for e in _ramp(dimension)], dtype=np.float64)
 
 
+def _sequential_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` with every entry summed left to right over the inner index (C loop order)."""
+    out = np.zeros((a.shape[0], b.shape[1]))
+    for k in range(a.shape[1]):
+        out = out + np.outer(a[:, k], b[k, :])
+    return out
+
+
 def _conditioned_rotation(rot1: np.ndarray, scales: np.ndarray, rot2: np.ndarray) -> np.ndarray:
-    """``R1 diag(scales) R2``, the usual BBOB ``R Lambda Q`` linear map."""
-    return (rot1 * scales[None, :]) @ rot2
+    """``R1 diag(scales) R2``, the usual BBOB ``R Lambda Q`` linear map (COCO's rounding)."""
+    return _sequential_matmul(rot1 * scales[None, :], rot2)
 
 
 # --------------------------------------------------------------------------------------------
@@ -242,9 +254,31 @@ def _conditioned_rotation(rot1: np.ndarray, scales: np.ndarray, rot2: np.ndarray
 # --------------------------------------------------------------------------------------------
 
 
-def _matvec(m: jax.Array, x: jax.Array) -> jax.Array:
-    """``m @ x`` for every vector ``x`` along the last axis (full precision on any backend)."""
-    return jnp.einsum("ij,...j->...i", m, x, precision=_HIGHEST)
+def _rounded(p: jax.Array) -> jax.Array:
+    """``p`` itself, but opaque to the compiler's multiply-add contraction.
+
+    XLA's CPU backend fuses ``a * b + c`` into one fused multiply-add (a single rounding);
+    COCO's C code rounds the product first. The select below (which keeps NaN as NaN) stops
+    the contraction, so sums of products round exactly as in COCO. This matters for the few
+    functions that amplify last-bit differences (f19 takes ``cos`` of values up to ~1e7).
+    """
+    return jnp.where(p == p, p, jnp.nan)
+
+
+def _matvec(m: jax.Array, x: jax.Array, start: float | None = None) -> jax.Array:
+    """``m @ x (+ start)`` for every vector ``x`` along the last axis.
+
+    Computed as COCO does: for each output, ``start`` (or 0) plus the products ``x_j m_ij``
+    added one at a time in the order ``j = 0, 1, ...``, each product rounded before the
+    addition. XLA fuses the unrolled loop into one kernel.
+    """
+    d = m.shape[1]
+    acc = _rounded(x[..., 0, None] * m[:, 0])
+    if start is not None:
+        acc = start + acc
+    for j in range(1, d):
+        acc = acc + _rounded(x[..., j, None] * m[:, j])
+    return acc
 
 
 def _t_osz(x: jax.Array) -> jax.Array:
@@ -252,14 +286,16 @@ def _t_osz(x: jax.Array) -> jax.Array:
 
     ``sign(x) exp(x_hat + 0.049 (sin(c1 x_hat) + sin(c2 x_hat)))`` with ``x_hat = ln|x|`` and
     ``(c1, c2) = (10, 7.9)`` for ``x > 0``, ``(5.5, 3.1)`` for ``x < 0``; ``T_osz(0) = 0``.
-    The logarithm is guarded so that gradients stay finite at 0.
+    Evaluated in COCO's arithmetic, ``(exp(t + 0.49 (sin(a t) + sin(b t))))^0.1`` with
+    ``t = ln|x| / 0.1``, so results agree to the last bits. The logarithm is guarded so that
+    gradients stay finite at 0.
     """
     pos = x > 0
     nonzero = x != 0
-    xhat = jnp.log(jnp.where(nonzero, jnp.abs(x), 1.0))
-    c1 = jnp.where(pos, 10.0, 5.5).astype(x.dtype)
-    c2 = jnp.where(pos, 7.9, 3.1).astype(x.dtype)
-    mag = jnp.exp(xhat + 0.049 * (jnp.sin(c1 * xhat) + jnp.sin(c2 * xhat)))
+    t = jnp.log(jnp.where(nonzero, jnp.abs(x), 1.0)) / 0.1
+    a = jnp.where(pos, 1.0, 0.55).astype(x.dtype)
+    b = jnp.where(pos, 0.79, 0.31).astype(x.dtype)
+    mag = jnp.power(jnp.exp(t + 0.49 * (jnp.sin(a * t) + jnp.sin(b * t))), 0.1)
     return jnp.where(nonzero, jnp.where(pos, mag, -mag), jnp.zeros_like(x))
 
 
@@ -270,7 +306,7 @@ def _t_asy(x: jax.Array, coef: jax.Array) -> jax.Array:
     """
     pos = x > 0
     xp = jnp.where(pos, x, 1.0)
-    return jnp.where(pos, jnp.power(xp, 1.0 + coef * jnp.sqrt(xp)), x)
+    return jnp.where(pos, jnp.power(xp, 1.0 + _rounded(coef * jnp.sqrt(xp))), x)
 
 
 def _f_pen(x: jax.Array) -> jax.Array:
@@ -383,7 +419,7 @@ def _core_f8(x, p):
 
 def _core_f9(x, p):
     """Rotated Rosenbrock: ``z = max(1, sqrt(D)/8) R x + 1/2``, Rosenbrock + ``f_opt``."""
-    z = _matvec(p["m"], x) + 0.5
+    z = _matvec(p["m"], x, start=0.5)
     return _rosenbrock_raw(z) + p["fopt"]
 
 
@@ -470,9 +506,9 @@ def _core_f19(x, p):
     """
     z = _matvec(p["m"], x) + 0.5
     a = z[..., :-1]
-    c1 = a * a - z[..., 1:]
+    c1 = _rounded(a * a) - z[..., 1:]
     c2 = 1.0 - a
-    s = 100.0 * c1 * c1 + c2 * c2
+    s = _rounded(100.0 * c1 * c1) + _rounded(c2 * c2)
     d = x.shape[-1]
     return 10.0 + 10.0 * jnp.sum(s / 4000.0 - jnp.cos(s), axis=-1) / (d - 1.0) + p["fopt"]
 
@@ -506,8 +542,12 @@ def _core_gallagher(x, p):
     """
     d = x.shape[-1]
     t = _matvec(p["rot1"], x)
-    diff = t[..., None, :] - p["peaks"]  # (..., P, D)
-    q = jnp.sum(p["peak_scales"] * diff * diff, axis=-1)  # (..., P)
+    peaks, scales = p["peaks"], p["peak_scales"]  # (P, D) each
+    q = None  # (..., P): sum_j scales_ij (t_j - peaks_ij)^2, summed over j in order
+    for j in range(d):
+        diff = t[..., j, None] - peaks[:, j]
+        term = _rounded(_rounded(scales[:, j] * diff) * diff)
+        q = term if q is None else q + term
     v = p["heights"] * jnp.exp((-0.5 / d) * q)
     f = 10.0 - jnp.maximum(jnp.max(v, axis=-1), 0.0)
     y = _t_osz(f)
@@ -539,7 +579,7 @@ def _core_f24(x, p):
     d = x.shape[-1]
     xh = 2.0 * p["signs"] * x
     a = xh - 2.5
-    z = _matvec(p["m"], a)
+    z = _matvec(p["rot1"], _matvec(p["m"], a))
     b = xh - p["mu1"]
     sum1 = jnp.sum(a * a, axis=-1)
     sum2 = jnp.sum(b * b, axis=-1)
@@ -595,7 +635,7 @@ def _build_f2(d, inst):
 def _build_f3(d, inst):
     p, xopt, fopt = _build_standard(3, d, inst)
     p["asy"] = np.array([0.2 * i / (d - 1.0) for i in range(d)])
-    p["scales"] = np.array([math.pow(10.0, 0.5 * e) for e in _ramp(d)])
+    p["scales"] = np.array([math.pow(10.0, 0.5 * i / (d - 1.0)) for i in range(d)])
     return p, xopt, fopt
 
 
@@ -797,7 +837,7 @@ def _build_gallagher(fid: int, n_peaks: int, d: int, inst: int):
     # Peak locations: uniform in [-c, b - c]^D (the global one shrunk by 0.8), then rotated.
     u = legacy_uniform(d * n_peaks, rseed).reshape(n_peaks, d)
     locations = b * u - c
-    peaks = locations @ rot.T  # (P, D): peak i at R y_i
+    peaks = _sequential_matmul(locations, rot.T)  # (P, D): peak i at R y_i
     peaks[0] *= 0.8
     xopt = 0.8 * (b * u[0] - c)
     p = {
@@ -831,7 +871,9 @@ def _build_f23(d, inst):
 def _build_f24(d, inst):
     rseed = _rseed(24, inst)
     fopt = legacy_fopt(24, inst)
-    _, m = _rot_pair_matrix(rseed, d, math.sqrt(100.0))
+    rot1 = legacy_rotation(rseed + 1000000, d)
+    rot2 = legacy_rotation(rseed, d)
+    m = _powers(math.sqrt(100.0), d)[:, None] * rot2
     g = legacy_gauss(d, rseed)
     xopt = np.where(g < 0.0, -1.25, 1.25)
     s = 1.0 - 0.5 / (math.sqrt(d + 20.0) - 4.1)
@@ -839,6 +881,7 @@ def _build_f24(d, inst):
     p = {
         "fopt": _scalar(fopt),
         "signs": np.where(xopt < 0.0, -1.0, 1.0),
+        "rot1": rot1,
         "m": m,
         "s": _scalar(s),
         "mu1": _scalar(mu1),

@@ -1,0 +1,250 @@
+"""The command line, through a real subprocess (the done criteria) and in process (the rest).
+
+Expected values come from closed forms: d/dx (3x^2 + 1) = 6x; the tangent of x^3 - 1/x at 1
+has slope 3 + 1 = 4 and passes through (1, 0).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jax
+import pytest
+
+from jaxcalc.cli import main
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    return subprocess.run(
+        [sys.executable, "-m", "jaxcalc", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=cwd,
+    )
+
+
+def call(capsys, *args: str) -> tuple[int, str, str]:
+    """Run the CLI in this process, restoring the JAX flags it sets (x64, matmul precision)."""
+    saved = (jax.config.jax_enable_x64, jax.config.jax_default_matmul_precision)
+    try:
+        code = main(list(args))
+    finally:
+        jax.config.update("jax_enable_x64", saved[0])
+        jax.config.update("jax_default_matmul_precision", saved[1])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# ----------------------------------------------------------------------------- subprocess
+
+
+def test_done_criterion_diff_prints_6x_and_12():
+    proc = run("diff", "3x^2+1", "--at", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert "6*x" in proc.stdout
+    assert "= 12" in proc.stdout.splitlines()[-1]
+
+
+def test_done_criterion_tangent_prints_equation(tmp_path):
+    proc = run("tangent", "x^3 - 1/x", "--at", "1", "--plot", str(tmp_path / "t.png"))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0] == "y = 4*x - 4"
+    assert (tmp_path / "t.png").stat().st_size > 1000
+
+
+def test_bad_expression_is_one_line_exit_2_no_traceback(tmp_path):
+    sentinel = tmp_path / "pwned"
+    proc = run("diff", f"__import__('os').system('touch {sentinel}')")
+    assert proc.returncode == 2
+    assert not sentinel.exists()
+    assert "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert "not allowed" in proc.stderr
+
+
+def test_debug_shows_traceback():
+    proc = run("diff", "x @ y", "--debug")
+    assert proc.returncode != 0
+    assert "Traceback" in proc.stderr
+
+
+# ----------------------------------------------------------------------------- in process
+
+
+def test_diff_json_keys_and_values(capsys):
+    code, out, _ = call(capsys, "diff", "3x^2+1", "--at", "2", "-1", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["expression"] == "3x^2+1"
+    assert data["derivative"] == "6*x"
+    assert data["order"] == 1
+    assert data["at"] == [2.0, -1.0]
+    assert data["values"] == [12.0, -6.0]
+
+
+def test_diff_higher_order_matches_closed_form(capsys):
+    code, out, _ = call(capsys, "diff", "x^5", "--order", "3", "--at", "2", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["derivative"] == "60*x**2"
+    assert data["values"] == [pytest.approx(60 * 2**2, rel=1e-12)]
+
+
+def test_diff_non_finite_value_is_null_with_flag(capsys):
+    code, out, _ = call(capsys, "diff", "x^3 - 1/x", "--at", "0", "1", "--json")
+    data = json.loads(out)  # strict JSON: no NaN or Infinity tokens
+    assert code == 0
+    assert data["values"][0] is None and data["flags"][0] == "non_finite"
+    assert data["values"][1] == 4.0 and data["flags"][1] == ""
+
+
+def test_diff_vector_expression(capsys):
+    code, out, _ = call(capsys, "diff", "x^2 + 3y", "--at", "1,2", "--json")
+    data = json.loads(out)
+    assert code == 0
+    assert data["derivative"] == ["2*x", "3"]
+    assert data["values"] == [[2.0, 3.0]]
+
+
+def test_expression_starting_with_minus(capsys):
+    code, out, _ = call(capsys, "diff", "-x^2", "--at", "3", "--json")
+    assert code == 0 and json.loads(out)["values"] == [-6.0]
+
+
+def test_tangent_json(capsys):
+    code, out, _ = call(capsys, "tangent", "x^3 - 1/x", "--at", "1", "--json")
+    data = json.loads(out)
+    assert code == 0
+    assert data == {
+        "expression": "x^3 - 1/x",
+        "x0": 1.0,
+        "y0": 0.0,
+        "slope": 4.0,
+        "intercept": -4.0,
+        "equation": "y = 4*x - 4",
+        "defined": True,
+        "reason": "",
+    }
+
+
+@pytest.mark.parametrize(
+    ("expression", "x0", "words"),
+    [("abs(x)", "0", "left -1, right 1"), ("1/x", "0", "not finite"), ("sqrt(x)", "0", "slope")],
+)
+def test_tangent_undefined_is_reported(capsys, expression, x0, words):
+    code, out, _ = call(capsys, "tangent", expression, "--at", x0, "--json")
+    data = json.loads(out)
+    assert code == 0
+    assert data["defined"] is False and data["slope"] is None
+    assert words in data["reason"]
+
+
+@pytest.mark.parametrize("suffix", [".png", ".svg", ".pdf"])
+def test_plot_formats(capsys, tmp_path, suffix):
+    target = tmp_path / f"dir with space é/plot{suffix}"
+    target.parent.mkdir()
+    code, out, err = call(
+        capsys,
+        "plot",
+        "sin(x)",
+        "--derivative",
+        "--tangent-at",
+        "0",
+        "--taylor-at",
+        "0",
+        "--order",
+        "3",
+        "-o",
+        str(target),
+    )
+    assert code == 0, err
+    assert target.stat().st_size > 500
+    assert str(target.resolve()) in out
+    assert [p.name for p in target.parent.iterdir()] == [target.name]  # no temporary left
+
+
+def test_plot_refuses_bad_output_before_computing(capsys, tmp_path):
+    code, _, err = call(capsys, "plot", "x", "-o", str(tmp_path / "missing" / "p.png"))
+    assert code == 2 and "does not exist" in err
+    code, _, err = call(capsys, "plot", "x", "-o", str(tmp_path / "p.gif"))
+    assert code == 2 and "unknown figure format" in err
+    code, _, err = call(capsys, "plot", "x", "-o", str(tmp_path))
+    assert code == 2
+
+
+def test_plot_keeps_existing_file_when_expression_is_bad(capsys, tmp_path):
+    target = tmp_path / "keep.png"
+    target.write_bytes(b"old")
+    code, _, err = call(capsys, "plot", "x^", "-o", str(target))
+    assert code == 2 and "incomplete" in err
+    assert target.read_bytes() == b"old"
+
+
+def test_check_reports_kink(capsys):
+    code, out, _ = call(capsys, "check", "abs(x)", "--at", "0", "2", "--json")
+    data = json.loads(out)
+    assert code == 0
+    kink, smooth = data["checks"]
+    assert kink["differentiable"] is False
+    assert (kink["left"], kink["right"]) == (-1.0, 1.0)
+    assert smooth["differentiable"] is True and smooth["symbolic"] == 1.0
+
+
+def test_critical_points(capsys):
+    code, out, _ = call(capsys, "critical", "x^3 - 3x", "--range", "-3", "3", "--json")
+    points = json.loads(out)["points"]
+    assert code == 0
+    assert [p["kind"] for p in points] == ["maximum", "minimum"]
+    assert [round(p["x"], 9) for p in points] == [-1.0, 1.0]
+    assert [p["value"] for p in points] == pytest.approx([2.0, -2.0])
+
+
+def test_float32_option(capsys):
+    code, out, _ = call(capsys, "diff", "x^2", "--at", "1.5", "--dtype", "float32", "--json")
+    assert code == 0 and json.loads(out)["values"] == [3.0]
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("diff", "x^^2"), "column"),
+        (("diff", "sinh2(x)"), "did you mean `sinh`"),
+        (("diff", "x", "--at", "abc"), "not a number"),
+        (("diff", "x", "--at", "nan"), "finite"),
+        (("diff", "x", "--order", "0"), "positive"),
+        (("diff", "x^2+y", "--at", "1"), "comma-separated"),
+        (("tangent", "x*y", "--at", "1"), "one variable"),
+        (("critical", "x", "--range", "2", "1"), "A < B"),
+        (("nonsense",), "invalid choice"),
+        (("diff",), "required"),
+        (("diff", "1e400"), "overflows"),
+    ],
+)
+def test_bad_input_table(capsys, args, words):
+    code, out, err = call(capsys, *args)
+    assert code == 2
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1, err
+    assert words in err
+
+
+def test_constant_expression_warns_but_works(capsys):
+    code, out, err = call(capsys, "diff", "5", "--at", "1", "--json")
+    assert code == 0
+    assert json.loads(out)["values"] == [0.0]
+    assert "does not depend" in err
+
+
+def test_json_is_strict_everywhere(capsys):
+    code, out, _ = call(capsys, "check", "sqrt(x)", "--at", "0", "--json")
+    assert code == 0
+    data = json.loads(out, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
+    assert data["checks"][0]["differentiable"] is False
+    assert not any(isinstance(v, float) and math.isnan(v) for v in data["checks"][0].values())
