@@ -33,6 +33,7 @@ from jaxcalc.numerical import (
     limit_table,
     numeric_derivative,
 )
+from jaxcalc.trajectory import STATUSES, Trajectory, optimize
 
 __version__ = "0.1.0"
 
@@ -48,8 +49,10 @@ __all__ = [
     "NumericDerivative",
     "OutputError",
     "ResourceError",
+    "STATUSES",
     "TangentLine",
     "Taylor",
+    "Trajectory",
     "__version__",
     "check_derivative",
     "critical_points",
@@ -61,6 +64,7 @@ __all__ = [
     "jacobian",
     "limit_table",
     "numeric_derivative",
+    "optimize",
     "parse",
     "tangent_line",
     "taylor",

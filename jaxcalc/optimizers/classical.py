@@ -1,0 +1,219 @@
+"""Classical methods, written as readable reference implementations.
+
+Each is a *direction* times a *step-size rule*: gradient descent with a fixed step or a
+backtracking (Armijo) line search, Newton's method with a modified Hessian, and BFGS with
+a dense inverse-Hessian update. All act on one run; the engine maps them over runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from jaxcalc.optimizers.base import Evaluations, Fun, Optimizer, StepResult
+from jaxcalc.optimizers.line_search import backtracking
+
+__all__ = ["BFGS", "GradientDescent", "GradientDescentArmijo", "Newton"]
+
+_NW = "J. Nocedal and S. J. Wright, Numerical Optimization, 2nd ed., Springer, 2006"
+
+
+@dataclass(frozen=True)
+class GradientDescent(Optimizer):
+    """``x <- x - learning_rate * grad f(x)``: steepest descent with a fixed step.
+
+    Reference: A. Cauchy (1847); Nocedal & Wright (2006), section 3.1.
+    """
+
+    name: str = "gd"
+    defaults: Mapping[str, float | None] = field(default_factory=lambda: {"learning_rate": 0.01})
+    reference: str = f"Cauchy (1847); {_NW}, section 3.1"
+
+    def init(self, fun: Fun, x: jax.Array, hyper) -> Any:
+        return ()
+
+    def step(self, fun, x, value, grad, state, hyper) -> StepResult:
+        x_new = x - hyper["learning_rate"] * grad
+        return StepResult(x_new, state, Evaluations.of())
+
+    def state_size(self, dim: int) -> int:
+        return 0
+
+
+@dataclass(frozen=True)
+class GradientDescentArmijo(Optimizer):
+    """Steepest descent with a backtracking line search (sufficient decrease).
+
+    Each step tries ``t = initial_step, initial_step*shrink, ...`` until
+    ``f(x - t g) <= f(x) - c1 t |g|^2`` (at most ``max_trials`` trials).
+
+    Reference: L. Armijo, Pacific J. Math. 16(1), 1966; Nocedal & Wright (2006), Alg. 3.1.
+    """
+
+    name: str = "gd_armijo"
+    defaults: Mapping[str, float | None] = field(
+        default_factory=lambda: {"initial_step": 1.0, "c1": 1e-4, "shrink": 0.5}
+    )
+    options: Mapping[str, Any] = field(default_factory=lambda: {"max_trials": 30})
+    reference: str = f"Armijo (1966); {_NW}, Algorithm 3.1"
+
+    def init(self, fun, x, hyper) -> Any:
+        return ()
+
+    def step(self, fun, x, value, grad, state, hyper) -> StepResult:
+        search = backtracking(
+            fun,
+            x,
+            value,
+            grad,
+            -grad,
+            initial_step=hyper["initial_step"],
+            c1=hyper["c1"],
+            shrink=hyper["shrink"],
+            max_trials=self.options["max_trials"],
+        )
+        x_new = x - search.step * grad
+        return StepResult(
+            x_new,
+            state,
+            Evaluations.of(f=search.evaluations),
+            value=search.value,
+            failed=~search.success,
+        )
+
+    def state_size(self, dim: int) -> int:
+        return 0
+
+
+@dataclass(frozen=True)
+class Newton(Optimizer):
+    """Newton's method with the exact Hessian, modified to be positive definite, and a
+    backtracking line search starting at the full step.
+
+    Direction: solve ``(H + tau I) d = -g`` where ``tau = max(0, min_curvature - lambda_min(H))``,
+    so ``d`` is a descent direction even where ``H`` is singular or indefinite; on a convex
+    quadratic ``tau = 0`` and the first full step lands on the minimiser. The engine still
+    checks the curvature where a run stops: a run started on a stationary point that is a
+    maximum or saddle gets the status "non_minimum".
+
+    Reference: Nocedal & Wright (2006), Algorithm 3.2 (line search Newton with Hessian
+    modification) and section 3.4.
+    """
+
+    name: str = "newton"
+    defaults: Mapping[str, float | None] = field(
+        default_factory=lambda: {"c1": 1e-4, "shrink": 0.5, "min_curvature": 1e-8}
+    )
+    options: Mapping[str, Any] = field(default_factory=lambda: {"max_trials": 30})
+    reference: str = f"{_NW}, Algorithm 3.2"
+    uses_hessian: bool = True
+
+    def init(self, fun, x, hyper) -> Any:
+        return ()
+
+    def step(self, fun, x, value, grad, state, hyper) -> StepResult:
+        hess = jax.hessian(fun)(x)
+        hess = 0.5 * (hess + hess.T)
+        eigenvalues, vectors = jnp.linalg.eigh(hess)
+        scale = jnp.maximum(1.0, jnp.max(jnp.abs(eigenvalues)))
+        floor = hyper["min_curvature"] * scale
+        shifted = jnp.maximum(eigenvalues, floor)  # the modified Hessian's eigenvalues
+        direction = -(vectors @ ((vectors.T @ grad) / shifted))
+        search = backtracking(
+            fun,
+            x,
+            value,
+            grad,
+            direction,
+            initial_step=1.0,
+            c1=hyper["c1"],
+            shrink=hyper["shrink"],
+            max_trials=self.options["max_trials"],
+        )
+        x_new = x + search.step * direction
+        return StepResult(
+            x_new,
+            state,
+            Evaluations.of(f=search.evaluations, h=1),
+            value=search.value,
+            failed=~search.success,
+        )
+
+    def state_size(self, dim: int) -> int:
+        return dim * dim
+
+
+class BFGSState(NamedTuple):
+    inverse_hessian: jax.Array
+
+
+@dataclass(frozen=True)
+class BFGS(Optimizer):
+    """BFGS: a dense inverse-Hessian estimate, updated from each step and gradient change.
+
+    Direction ``d = -H g``; step from a backtracking line search (full step first); update
+    ``H <- (I - rho s y^T) H (I - rho y s^T) + rho s s^T`` with ``rho = 1 / y.s``. The first
+    ``H`` is scaled by ``y.s / y.y`` (Nocedal & Wright eq. 6.20). When ``y.s`` is not
+    positive or ``d`` is not a descent direction, ``H`` is reset to the identity for that
+    run only, and the reset is counted.
+
+    Reference: Nocedal & Wright (2006), Algorithm 6.1 and section 6.1.
+    """
+
+    name: str = "bfgs"
+    defaults: Mapping[str, float | None] = field(
+        default_factory=lambda: {"c1": 1e-4, "shrink": 0.5}
+    )
+    options: Mapping[str, Any] = field(default_factory=lambda: {"max_trials": 30})
+    reference: str = f"{_NW}, Algorithm 6.1"
+
+    def init(self, fun, x, hyper) -> BFGSState:
+        return BFGSState(jnp.eye(x.shape[0], dtype=x.dtype))
+
+    def step(self, fun, x, value, grad, state: BFGSState, hyper) -> StepResult:
+        h = state.inverse_hessian
+        identity = jnp.eye(x.shape[0], dtype=x.dtype)
+        direction = -h @ grad
+        descent = jnp.vdot(direction, grad) < 0
+        h = jnp.where(descent, h, identity)
+        direction = jnp.where(descent, direction, -grad)
+        search = backtracking(
+            fun,
+            x,
+            value,
+            grad,
+            direction,
+            initial_step=1.0,
+            c1=hyper["c1"],
+            shrink=hyper["shrink"],
+            max_trials=self.options["max_trials"],
+        )
+        s = search.step * direction
+        x_new = x + s
+        value_new, grad_new = jax.value_and_grad(fun)(x_new)
+        y = grad_new - grad
+        ys = jnp.vdot(y, s)
+        first = jnp.all(h == identity)
+        h = jnp.where(first & (ys > 0), identity * ys / jnp.maximum(jnp.vdot(y, y), 1e-300), h)
+        rho = 1.0 / jnp.where(ys > 0, ys, 1.0)
+        left = identity - rho * jnp.outer(s, y)
+        updated = left @ h @ left.T + rho * jnp.outer(s, s)
+        curvature_ok = (ys > 1e-10 * jnp.linalg.norm(y) * jnp.linalg.norm(s)) & search.success
+        h_new = jnp.where(curvature_ok, updated, identity)
+        reset = (~descent | ~curvature_ok) & search.success
+        return StepResult(
+            x_new,
+            BFGSState(h_new),
+            Evaluations.of(f=search.evaluations, g=1),
+            value=value_new,
+            grad=grad_new,
+            failed=~search.success,
+            resets=reset.astype(jnp.int32),
+        )
+
+    def state_size(self, dim: int) -> int:
+        return dim * dim

@@ -1,0 +1,597 @@
+"""Whole optimizer trajectories for many starts and hyperparameters, as one XLA program.
+
+:func:`optimize` runs one optimizer on one objective from a batch of starts, for every
+combination of swept hyperparameters, and records the path. The runs are independent
+lanes of one compiled program (``lax.scan`` over steps, ``vmap`` over runs): a run that
+converges freezes with its counts intact, and a run that goes non-finite stops at its last
+finite point with the step where it failed; no run can change another run's numbers.
+
+Statuses (``Trajectory.status``):
+
+``converged``
+    ``|grad f| <= gtol`` at a point where the Hessian (checked when ``dim <= 32``) has no
+    negative eigenvalue.
+``max_steps``
+    ran all ``steps`` without meeting a stopping test.
+``diverged_nonfinite``
+    f, its gradient or the point became inf/NaN; ``event_step`` is the first bad step and
+    the recorded point is the last finite one.
+``diverged``
+    the point ran away (``max|x| > x_limit``) while f did not decrease.
+``unbounded``
+    f fell below ``-f_limit``, or the point ran away while f decreased: f looks unbounded
+    below.
+``stalled``
+    the method could make no progress (its line search found no acceptable step, or the
+    point did not move) for ``patience`` consecutive steps.
+``domain_error_at_start``
+    f or its gradient is not finite at the start.
+``non_minimum``
+    stopped at a stationary point whose Hessian has a negative eigenvalue (a maximum or
+    saddle), including a start exactly on one.
+``flat_start``
+    the gradient is exactly zero at the start but the point is not a verified minimum.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxcalc.errors import ConfigError, ResourceError
+from jaxcalc.optimizers import Evaluations, Optimizer, check_hyperparameters, get_optimizer
+
+__all__ = ["STATUSES", "Trajectory", "estimate_bytes", "optimize"]
+
+STATUSES = (
+    "max_steps",
+    "converged",
+    "diverged_nonfinite",
+    "diverged",
+    "unbounded",
+    "stalled",
+    "domain_error_at_start",
+    "non_minimum",
+    "flat_start",
+)
+_CODE = {name: i for i, name in enumerate(STATUSES)}
+_CURVATURE_CHECK_MAX_DIM = 32
+_MAX_STEPS = 10_000_000
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """The recorded paths of a batch of runs, as NumPy arrays.
+
+    With ``B`` starts, sweep shape ``S`` (one axis per swept hyperparameter, in the order
+    given) and ``R = steps // record_every`` records after the start:
+
+    Attributes:
+      params: ``S + (B, R+1, D)``; ``params[..., 0, :]`` is the start.
+      values: ``S + (B, R+1)``, f at the recorded points.
+      grad_norms: ``S + (B, R+1)``, Euclidean norm of the gradient there.
+      status: ``S + (B,)`` strings (see the module docstring).
+      event_step: ``S + (B,)``: the step where the run converged, first went non-finite,
+        diverged, stalled or proved unbounded; -1 for ``max_steps``.
+      function_evaluations, gradient_evaluations, hessian_evaluations: ``S + (B,)``.
+      resets: ``S + (B,)``, curvature-model resets (BFGS).
+      final_params: ``S + (B, D)`` after the last step; final_values: ``S + (B,)``.
+      hyperparameters: every hyperparameter; swept ones as arrays of their sweep values.
+      sweep: the names of the swept hyperparameters, one per leading axis.
+      compile_seconds, run_seconds: XLA compilation and execution wall time.
+
+    A single start (D,) gives the same fields without the ``B`` axis.
+    """
+
+    objective: str
+    optimizer: str
+    steps: int
+    record_every: int
+    params: np.ndarray
+    values: np.ndarray
+    grad_norms: np.ndarray
+    status: np.ndarray
+    event_step: np.ndarray
+    function_evaluations: np.ndarray
+    gradient_evaluations: np.ndarray
+    hessian_evaluations: np.ndarray
+    resets: np.ndarray
+    final_params: np.ndarray
+    final_values: np.ndarray
+    hyperparameters: dict[str, Any]
+    sweep: tuple[str, ...] = ()
+    compile_seconds: float = 0.0
+    run_seconds: float = 0.0
+    devices: int = 1
+    chunks: int = 1
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def recorded_steps(self) -> np.ndarray:
+        """The step number of each record: ``0, record_every, 2*record_every, ...``."""
+        return np.arange(self.values.shape[-1]) * self.record_every
+
+    def status_counts(self) -> dict[str, int]:
+        names, counts = np.unique(self.status, return_counts=True)
+        return {str(n): int(c) for n, c in zip(names, counts, strict=True)}
+
+    def to_numpy(self) -> dict[str, np.ndarray]:
+        """Every array field, by name."""
+        return {
+            name: getattr(self, name)
+            for name in (
+                "params",
+                "values",
+                "grad_norms",
+                "status",
+                "event_step",
+                "function_evaluations",
+                "gradient_evaluations",
+                "hessian_evaluations",
+                "resets",
+                "final_params",
+                "final_values",
+            )
+        }
+
+    def to_table(self) -> list[dict[str, Any]]:
+        """A tidy table: one row per run, with its hyperparameters, status and counts."""
+        sweep_shape = self.status.shape[: len(self.sweep)]
+        starts = self.status.shape[len(self.sweep) :]
+        rows = []
+        for index in itertools.product(*(range(n) for n in sweep_shape)):
+            hyper = {
+                k: (float(v[index[self.sweep.index(k)]]) if k in self.sweep else v)
+                for k, v in self.hyperparameters.items()
+            }
+            for start in itertools.product(*(range(n) for n in starts)):
+                i = index + start
+                rows.append(
+                    {
+                        "objective": self.objective,
+                        "optimizer": self.optimizer,
+                        **hyper,
+                        "start": int(start[0]) if start else 0,
+                        "status": str(self.status[i]),
+                        "final_value": float(self.final_values[i]),
+                        "event_step": int(self.event_step[i]),
+                        "function_evaluations": int(self.function_evaluations[i]),
+                        "gradient_evaluations": int(self.gradient_evaluations[i]),
+                        "hessian_evaluations": int(self.hessian_evaluations[i]),
+                    }
+                )
+        return rows
+
+
+# ----------------------------------------------------------------------------------------
+# One run
+
+
+@dataclass(frozen=True)
+class _Limits:
+    gtol: float
+    f_limit: float
+    x_limit: float
+    patience: int
+
+
+def _run_one(fun, method: Optimizer, limits: _Limits, steps: int, record_every: int):
+    """The function of one run: (x0, hyper) -> records and final state."""
+    value_and_grad = jax.value_and_grad(fun)
+    records = steps // record_every
+    remainder = steps - records * record_every
+
+    def run(x0, hyper):
+        f0, g0 = value_and_grad(x0)
+        finite0 = jnp.isfinite(f0) & jnp.all(jnp.isfinite(g0)) & jnp.all(jnp.isfinite(x0))
+        flat0 = finite0 & jnp.all(g0 == 0)
+        status = jnp.where(finite0, _CODE["max_steps"], _CODE["domain_error_at_start"])
+        status = jnp.where(flat0, _CODE["flat_start"], status)
+        carry = {
+            "x": x0,
+            "f": f0,
+            "g": g0,
+            "state": method.init(fun, x0, hyper),
+            "status": jnp.int32(status),
+            "done": ~finite0 | flat0,
+            "event": jnp.where(finite0 & ~flat0, -1, 0).astype(jnp.int32),
+            "evals": Evaluations.of(1, 1, 0),
+            "fails": jnp.int32(0),
+            "resets": jnp.int32(0),
+            "k": jnp.int32(0),
+        }
+
+        def one_step(c, _=None):
+            res = method.step(fun, c["x"], c["f"], c["g"], c["state"], hyper)
+            evals = res.evaluations
+            if res.value is not None and res.grad is not None:
+                f_new, g_new = res.value, res.grad
+            else:
+                f_new, g_new = value_and_grad(res.x)
+                evals = evals + Evaluations.of(f=0 if res.value is not None else 1, g=1)
+            k = c["k"] + 1
+            x_new = res.x
+            finite = (
+                jnp.isfinite(f_new) & jnp.all(jnp.isfinite(g_new)) & jnp.all(jnp.isfinite(x_new))
+            )
+            runaway = jnp.max(jnp.abs(x_new)) > limits.x_limit
+            unbounded = finite & ((f_new < -limits.f_limit) | (runaway & (f_new < c["f"])))
+            diverged = finite & runaway & ~unbounded
+            converged = finite & (jnp.linalg.norm(g_new) <= limits.gtol)
+            no_move = jnp.all(x_new == c["x"])
+            fails = jnp.where(jnp.asarray(res.failed) | no_move, c["fails"] + 1, 0)
+            stalled = finite & ~converged & (fails >= limits.patience)
+            status = jnp.select(
+                [~finite, unbounded, diverged, converged, stalled],
+                [
+                    _CODE["diverged_nonfinite"],
+                    _CODE["unbounded"],
+                    _CODE["diverged"],
+                    _CODE["converged"],
+                    _CODE["stalled"],
+                ],
+                c["status"],
+            )
+            stop = ~finite | unbounded | diverged | converged | stalled
+            live = ~c["done"]
+            keep_new = live & finite  # a non-finite step is not taken: keep the last finite point
+
+            def pick(new, old):
+                return jax.tree.map(lambda n, o: jnp.where(keep_new, n, o), new, old)
+
+            return {
+                "x": pick(x_new, c["x"]),
+                "f": pick(f_new, c["f"]),
+                "g": pick(g_new, c["g"]),
+                "state": pick(res.state, c["state"]),
+                "status": jnp.where(live, status, c["status"]).astype(jnp.int32),
+                "done": c["done"] | stop,
+                "event": jnp.where(live & stop, k, c["event"]).astype(jnp.int32),
+                "evals": jax.tree.map(lambda a, b: jnp.where(live, a + b, a), c["evals"], evals),
+                "fails": jnp.where(live, fails, c["fails"]).astype(jnp.int32),
+                "resets": c["resets"] + jnp.where(live, jnp.asarray(res.resets, jnp.int32), 0),
+                "k": k,
+            }, None
+
+        def record(c):
+            return c["x"], c["f"], jnp.linalg.norm(c["g"])
+
+        def block(c, _):
+            c, _ = jax.lax.scan(one_step, c, None, length=record_every)
+            return c, record(c)
+
+        first = record(carry)
+        carry, recorded = jax.lax.scan(block, carry, None, length=records)
+        if remainder:
+            carry, _ = jax.lax.scan(one_step, carry, None, length=remainder)
+        xs, fs, gs = (jnp.concatenate([a[None], b]) for a, b in zip(first, recorded, strict=True))
+        return {
+            "params": xs,
+            "values": fs,
+            "grad_norms": gs,
+            "status": carry["status"],
+            "event_step": carry["event"],
+            "function_evaluations": carry["evals"].f,
+            "gradient_evaluations": carry["evals"].g,
+            "hessian_evaluations": carry["evals"].h,
+            "resets": carry["resets"],
+            "final_params": carry["x"],
+            "final_values": carry["f"],
+        }
+
+    return run
+
+
+def _curvature_check(fun, out: dict[str, jax.Array]) -> jax.Array:
+    """Turn 'converged' (and 'flat_start') into 'non_minimum' / 'converged' by the Hessian."""
+
+    def one(x, status):
+        eig = jnp.linalg.eigvalsh(jax.hessian(fun)(x))
+        scale = jnp.maximum(1.0, jnp.max(jnp.abs(eig)))
+        tol = 1e3 * jnp.finfo(x.dtype).eps * scale
+        checkable = jnp.all(jnp.isfinite(eig))
+        negative = checkable & (jnp.min(eig) < -tol)
+        positive = checkable & (jnp.min(eig) > tol)
+        status = jnp.where((status == _CODE["converged"]) & negative, _CODE["non_minimum"], status)
+        status = jnp.where(
+            status == _CODE["flat_start"],
+            jnp.where(
+                positive, _CODE["converged"], jnp.where(negative, _CODE["non_minimum"], status)
+            ),
+            status,
+        )
+        return status.astype(jnp.int32)
+
+    return jax.vmap(one)(out["final_params"], out["status"])
+
+
+# ----------------------------------------------------------------------------------------
+# Many runs
+
+
+def estimate_bytes(
+    runs: int, steps: int, record_every: int, dim: int, itemsize: int, state_size: int
+) -> int:
+    """Memory of the outputs and working state of ``runs`` runs, in bytes."""
+    records = steps // record_every + 1
+    per_run = records * (dim + 2) + 4 * dim + state_size + 16
+    return int(runs * per_run * itemsize)
+
+
+def _memory_budget() -> int:
+    device = jax.devices()[0]
+    try:
+        stats = device.memory_stats() or {}
+    except Exception:  # pragma: no cover - backends without stats
+        stats = {}
+    if "bytes_limit" in stats:
+        return int(0.5 * (stats["bytes_limit"] - stats.get("bytes_in_use", 0)))
+    try:
+        import os
+
+        available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover
+        available = 8 << 30
+    return int(0.4 * available)
+
+
+def _sweep_grid(
+    method: Optimizer, hyperparameters: Mapping[str, Any]
+) -> tuple[dict[str, Any], tuple[str, ...], tuple[int, ...], dict[str, np.ndarray]]:
+    """Resolved hyperparameters, the swept names, the sweep shape, and flat per-run values."""
+    check_hyperparameters(
+        method.name, {k: v for k, v in hyperparameters.items() if k in method.defaults}
+    )
+    resolved = method.resolve(hyperparameters)
+    sweep = tuple(k for k, v in resolved.items() if isinstance(v, list | tuple | np.ndarray))
+    for name in sweep:
+        if len(resolved[name]) == 0:
+            raise ConfigError(f"{method.name}.{name}: a sweep needs at least one value")
+    shape = tuple(len(resolved[k]) for k in sweep)
+    grids = np.meshgrid(*(np.asarray(resolved[k], np.float64) for k in sweep), indexing="ij")
+    flat = {k: g.reshape(-1) for k, g in zip(sweep, grids, strict=True)}
+    return resolved, sweep, shape, flat
+
+
+_COMPILED: dict[Any, Any] = {}  # compiled programs, least recently used first
+_COMPILED_KEEP = 64
+
+
+def _method_key(method: Optimizer) -> Any:
+    def hashable(v):
+        try:
+            hash(v)
+            return v
+        except TypeError:
+            return repr(v)
+
+    return (
+        type(method),
+        method.name,
+        tuple(sorted((k, hashable(v)) for k, v in method.options.items())),
+    )
+
+
+def _as_function(objective: Any) -> tuple[Callable, str, int | None]:
+    from jaxcalc.expressions import Expression
+    from jaxcalc.objectives import Objective, get
+
+    if isinstance(objective, str):
+        objective = get(objective)
+    if isinstance(objective, Objective):
+        return objective, objective.name, objective.dim
+    if isinstance(objective, Expression):
+        if objective.dim == 1:
+            return (lambda x: objective(x[0])), objective.text, 1
+        return objective, objective.text, objective.dim
+    if callable(objective):
+        return objective, getattr(objective, "__name__", "callable"), None
+    raise ConfigError(
+        f"objective must be a name, expression, Objective or callable; got {objective!r}"
+    )
+
+
+def optimize(
+    objective: Any,
+    optimizer: str | Optimizer,
+    x0: Any,
+    steps: int,
+    *,
+    record_every: int = 1,
+    seed: int = 0,
+    gtol: float | None = None,
+    f_limit: float | None = None,
+    x_limit: float | None = None,
+    patience: int = 5,
+    check_curvature: bool = True,
+    memory_budget: int | None = None,
+    chunk_size: int | None = None,
+    **hyperparameters: Any,
+) -> Trajectory:
+    """Run ``optimizer`` on ``objective`` from every start, for every swept hyperparameter.
+
+    Args:
+      objective: an :class:`~jaxcalc.objectives.Objective`, a registered name, an
+        expression string, or a callable on one point ``(D,)`` returning a scalar.
+      optimizer: a name (``"adam"``, ``"bfgs"``, ``"newton"``, ...; see
+        :func:`jaxcalc.optimizers.optimizer_names`) or an Optimizer object.
+      x0: one start ``(D,)`` or a batch ``(B, D)``; integers are cast to the default float
+        dtype (float64 when x64 is enabled, else float32).
+      steps: iterations per run (1 to 10^7).
+      record_every: record the point, value and gradient norm every this many steps.
+      seed: reserved for stochastic optimizers (recorded with the results).
+      gtol: convergence when ``|grad f| <= gtol`` (default 1e-5 in float32, 1e-8 in float64).
+      f_limit: ``f < -f_limit`` means unbounded below (default 1e30 in float64, 1e20 in float32).
+      x_limit: ``max|x| > x_limit`` means the run ran away (default 1e15 / 1e10).
+      patience: consecutive failed or zero steps before a run is "stalled".
+      check_curvature: check the Hessian where runs stop (only for ``D <= 32``).
+      memory_budget: bytes the outputs may take (default: 40% of free memory, or half of
+        free device memory on an accelerator); above it, runs are computed in chunks.
+      chunk_size: force chunks of this many runs.
+      **hyperparameters: the optimizer's hyperparameters by name. A list sweeps that
+        hyperparameter: each list adds a leading axis, in the order given, and all values
+        run in the same compiled program (changing values never recompiles).
+
+    Returns:
+      A :class:`Trajectory`.
+
+    Example:
+      >>> t = optimize("booth", "adam", [[0.0, 0.0], [5.0, 5.0]], 500, learning_rate=[0.1, 0.5])
+      >>> t.values.shape
+      (2, 2, 501)
+    """
+    if (
+        isinstance(steps, bool)
+        or not isinstance(steps, int | np.integer)
+        or not 1 <= steps <= _MAX_STEPS
+    ):
+        raise ConfigError(f"steps must be an integer from 1 to {_MAX_STEPS}; got {steps!r}")
+    if (
+        isinstance(record_every, bool)
+        or not isinstance(record_every, int | np.integer)
+        or not (1 <= record_every <= steps)
+    ):
+        raise ConfigError(
+            f"record_every must be an integer from 1 to steps ({steps}); got {record_every!r}"
+        )
+    method = get_optimizer(optimizer)
+    options = {k: hyperparameters.pop(k) for k in list(hyperparameters) if k in method.options}
+    if options:
+        method = method.with_options(**options)
+    fun, name, dim = _as_function(objective)
+
+    start = jnp.asarray(x0)
+    if not jnp.issubdtype(start.dtype, jnp.inexact):
+        start = start.astype(jnp.result_type(float))
+    single = start.ndim == 1
+    if start.ndim not in (1, 2):
+        raise ConfigError(f"x0 must be one start (D,) or a batch (B, D); got shape {start.shape}")
+    starts = start[None] if single else start
+    if dim is not None and starts.shape[1] != dim:
+        raise ConfigError(f"objective {name} has dim {dim}; x0 has {starts.shape[1]} coordinates")
+    if starts.shape[0] == 0:
+        raise ConfigError("x0 holds no starts")
+    dtype = starts.dtype
+    is64 = dtype == jnp.float64
+    limits = _Limits(
+        gtol=float(gtol if gtol is not None else (1e-8 if is64 else 1e-5)),
+        f_limit=float(f_limit if f_limit is not None else (1e30 if is64 else 1e20)),
+        x_limit=float(x_limit if x_limit is not None else (1e15 if is64 else 1e10)),
+        patience=int(patience),
+    )
+    resolved, sweep, sweep_shape, flat = _sweep_grid(method, hyperparameters)
+    n_starts, d = starts.shape
+    n_sweep = int(np.prod(sweep_shape)) if sweep else 1
+    runs = n_sweep * n_starts
+
+    # per-run inputs: starts repeated for every sweep point, hyperparameters per run
+    run_x0 = jnp.tile(starts, (n_sweep, 1))
+    scalars = {k: v for k, v in resolved.items() if k not in sweep and v is not None}
+    run_hyper = {k: jnp.asarray(np.repeat(flat[k], n_starts), dtype) for k in sweep}
+    run_hyper |= {k: jnp.full((runs,), v, dtype) for k, v in scalars.items()}
+    static_none = {k: None for k, v in resolved.items() if v is None}
+
+    itemsize = jnp.dtype(dtype).itemsize
+    budget = memory_budget if memory_budget is not None else _memory_budget()
+    per_run = estimate_bytes(1, steps, record_every, d, itemsize, method.state_size(d))
+    if per_run > budget:
+        raise ResourceError(
+            f"one run needs ~{per_run / 2**20:.1f} MiB of trajectory (steps={steps}, "
+            f"record_every={record_every}, dim={d}); budget {budget / 2**20:.0f} MiB: "
+            f"use a larger record_every"
+        )
+    chunk = chunk_size or max(1, min(runs, budget // per_run))
+    devices = jax.devices()
+    n_dev = len(devices)
+    if n_dev > 1:
+        chunk = max(n_dev, chunk - chunk % n_dev)
+
+    run = _run_one(fun, method, limits, int(steps), int(record_every))
+
+    def batch(x0s, hyper):
+        out = jax.vmap(lambda x, h: run(x, {**h, **static_none}))(x0s, hyper)
+        if check_curvature and d <= _CURVATURE_CHECK_MAX_DIM:
+            out["status"] = _curvature_check(fun, out)
+        return out
+
+    key = (
+        objective if isinstance(objective, str) else fun,
+        _method_key(method),
+        limits,
+        int(steps),
+        int(record_every),
+        check_curvature,
+        tuple(sorted(run_hyper)),
+        tuple(sorted(static_none)),
+    )
+    pieces: list[dict[str, np.ndarray]] = []
+    compile_seconds = run_seconds = 0.0
+    sharding = None
+    if n_dev > 1:
+        from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+        mesh = Mesh(np.array(devices), ("runs",))
+        sharding = NamedSharding(mesh, PartitionSpec("runs"))
+    for lo in range(0, runs, chunk):
+        hi = min(lo + chunk, runs)
+        size = chunk if runs > chunk else hi - lo
+        if n_dev > 1:
+            size = math.ceil(size / n_dev) * n_dev
+        pad = size - (hi - lo)
+        x_part = run_x0[lo:hi]
+        h_part = {k: v[lo:hi] for k, v in run_hyper.items()}
+        if pad:
+            x_part = jnp.concatenate([x_part, jnp.repeat(x_part[-1:], pad, axis=0)])
+            h_part = {k: jnp.concatenate([v, jnp.repeat(v[-1:], pad)]) for k, v in h_part.items()}
+        if sharding is not None:
+            x_part = jax.device_put(x_part, sharding)
+            h_part = {k: jax.device_put(v, sharding) for k, v in h_part.items()}
+        shape_key = (key, x_part.shape, str(dtype), n_dev)
+        compiled = _COMPILED.pop(shape_key, None)
+        if compiled is None:
+            t0 = time.perf_counter()
+            compiled = jax.jit(batch).lower(x_part, h_part).compile()
+            compile_seconds += time.perf_counter() - t0
+        _COMPILED[shape_key] = compiled  # most recently used last
+        while len(_COMPILED) > _COMPILED_KEEP:
+            _COMPILED.pop(next(iter(_COMPILED)))
+        t0 = time.perf_counter()
+        out = compiled(x_part, h_part)
+        out = jax.block_until_ready(out)
+        run_seconds += time.perf_counter() - t0
+        pieces.append({k: np.asarray(v)[: hi - lo] for k, v in out.items()})
+
+    merged = {k: np.concatenate([p[k] for p in pieces]) for k in pieces[0]}
+    lead = (*sweep_shape, n_starts) if sweep else (n_starts,)
+
+    def shaped(a: np.ndarray) -> np.ndarray:
+        a = a.reshape(lead + a.shape[1:])
+        return np.take(a, 0, axis=len(lead) - 1) if single else a
+
+    arrays = {k: shaped(v) for k, v in merged.items()}
+    arrays["status"] = np.asarray(STATUSES, dtype=object)[arrays["status"]].astype(str)
+    hyper_record = {
+        k: (np.asarray(v, np.float64) if k in sweep else v) for k, v in resolved.items()
+    }
+    return Trajectory(
+        objective=name,
+        optimizer=method.name,
+        steps=int(steps),
+        record_every=int(record_every),
+        hyperparameters=hyper_record,
+        sweep=sweep,
+        compile_seconds=compile_seconds,
+        run_seconds=run_seconds,
+        devices=n_dev,
+        chunks=len(pieces),
+        extras={"seed": seed, "gtol": limits.gtol, "dtype": str(dtype)},
+        **arrays,
+    )
