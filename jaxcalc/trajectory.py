@@ -183,19 +183,26 @@ class _Limits:
     patience: int
 
 
-def _run_one(fun, method: Optimizer, limits: _Limits, steps: int, record_every: int):
-    """The function of one run: (x0, hyper) -> records and final state."""
+def _program(fun, method: Optimizer, limits: _Limits, steps: int, record_every: int):
+    """The compiled program for a batch: (x0s (N, D), hyper {name: (N,)}) -> outputs.
+
+    Layout: inside the loop every array keeps the run axis *last* (structure of arrays:
+    ``x`` is ``(D, N)``), so each step is a few fused elementwise passes over contiguous
+    rows, and records are written time-major into preallocated buffers ``(R+1, D, N)``.
+    The per-run logic is written for one run and mapped with ``vmap(..., axis -1)`` inside
+    the step, not around the loop (``vmap`` of a loop would move the run axis first).
+    """
     value_and_grad = jax.value_and_grad(fun)
     records = steps // record_every
     remainder = steps - records * record_every
 
-    def run(x0, hyper):
+    def init_one(x0, hyper):
         f0, g0 = value_and_grad(x0)
         finite0 = jnp.isfinite(f0) & jnp.all(jnp.isfinite(g0)) & jnp.all(jnp.isfinite(x0))
         flat0 = finite0 & jnp.all(g0 == 0)
         status = jnp.where(finite0, _CODE["max_steps"], _CODE["domain_error_at_start"])
         status = jnp.where(flat0, _CODE["flat_start"], status)
-        carry = {
+        return {
             "x": x0,
             "f": f0,
             "g": g0,
@@ -206,88 +213,107 @@ def _run_one(fun, method: Optimizer, limits: _Limits, steps: int, record_every: 
             "evals": Evaluations.of(1, 1, 0),
             "fails": jnp.int32(0),
             "resets": jnp.int32(0),
-            "k": jnp.int32(0),
         }
 
-        def one_step(c, _=None):
-            res = method.step(fun, c["x"], c["f"], c["g"], c["state"], hyper)
-            evals = res.evaluations
-            if res.value is not None and res.grad is not None:
-                f_new, g_new = res.value, res.grad
-            else:
-                f_new, g_new = value_and_grad(res.x)
-                evals = evals + Evaluations.of(f=0 if res.value is not None else 1, g=1)
-            k = c["k"] + 1
-            x_new = res.x
-            finite = (
-                jnp.isfinite(f_new) & jnp.all(jnp.isfinite(g_new)) & jnp.all(jnp.isfinite(x_new))
-            )
-            runaway = jnp.max(jnp.abs(x_new)) > limits.x_limit
-            unbounded = finite & ((f_new < -limits.f_limit) | (runaway & (f_new < c["f"])))
-            diverged = finite & runaway & ~unbounded
-            converged = finite & (jnp.linalg.norm(g_new) <= limits.gtol)
-            no_move = jnp.all(x_new == c["x"])
-            fails = jnp.where(jnp.asarray(res.failed) | no_move, c["fails"] + 1, 0)
-            stalled = finite & ~converged & (fails >= limits.patience)
-            status = jnp.select(
-                [~finite, unbounded, diverged, converged, stalled],
-                [
-                    _CODE["diverged_nonfinite"],
-                    _CODE["unbounded"],
-                    _CODE["diverged"],
-                    _CODE["converged"],
-                    _CODE["stalled"],
-                ],
-                c["status"],
-            )
-            stop = ~finite | unbounded | diverged | converged | stalled
-            live = ~c["done"]
-            keep_new = live & finite  # a non-finite step is not taken: keep the last finite point
+    def step_one(c, hyper, k):
+        res = method.step(fun, c["x"], c["f"], c["g"], c["state"], hyper)
+        evals = res.evaluations
+        if res.value is not None and res.grad is not None:
+            f_new, g_new = res.value, res.grad
+        else:
+            f_new, g_new = value_and_grad(res.x)
+            evals = evals + Evaluations.of(f=0 if res.value is not None else 1, g=1)
+        x_new = res.x
+        finite = jnp.isfinite(f_new) & jnp.all(jnp.isfinite(g_new)) & jnp.all(jnp.isfinite(x_new))
+        runaway = jnp.max(jnp.abs(x_new)) > limits.x_limit
+        unbounded = finite & ((f_new < -limits.f_limit) | (runaway & (f_new < c["f"])))
+        diverged = finite & runaway & ~unbounded
+        converged = finite & (jnp.sum(g_new * g_new) <= limits.gtol**2)
+        no_move = jnp.all(x_new == c["x"])
+        fails = jnp.where(jnp.asarray(res.failed) | no_move, c["fails"] + 1, 0)
+        stalled = finite & ~converged & (fails >= limits.patience)
+        status = jnp.select(
+            [~finite, unbounded, diverged, converged, stalled],
+            [
+                _CODE["diverged_nonfinite"],
+                _CODE["unbounded"],
+                _CODE["diverged"],
+                _CODE["converged"],
+                _CODE["stalled"],
+            ],
+            c["status"],
+        )
+        stop = ~finite | unbounded | diverged | converged | stalled
+        live = ~c["done"]
+        take = live & finite  # a non-finite step is not taken: keep the last finite point
 
-            def pick(new, old):
-                return jax.tree.map(lambda n, o: jnp.where(keep_new, n, o), new, old)
+        def pick(new, old):
+            return jax.tree.map(lambda n, o: jnp.where(take, n, o), new, old)
 
-            return {
-                "x": pick(x_new, c["x"]),
-                "f": pick(f_new, c["f"]),
-                "g": pick(g_new, c["g"]),
-                "state": pick(res.state, c["state"]),
-                "status": jnp.where(live, status, c["status"]).astype(jnp.int32),
-                "done": c["done"] | stop,
-                "event": jnp.where(live & stop, k, c["event"]).astype(jnp.int32),
-                "evals": jax.tree.map(lambda a, b: jnp.where(live, a + b, a), c["evals"], evals),
-                "fails": jnp.where(live, fails, c["fails"]).astype(jnp.int32),
-                "resets": c["resets"] + jnp.where(live, jnp.asarray(res.resets, jnp.int32), 0),
-                "k": k,
-            }, None
-
-        def record(c):
-            return c["x"], c["f"], jnp.linalg.norm(c["g"])
-
-        def block(c, _):
-            c, _ = jax.lax.scan(one_step, c, None, length=record_every)
-            return c, record(c)
-
-        first = record(carry)
-        carry, recorded = jax.lax.scan(block, carry, None, length=records)
-        if remainder:
-            carry, _ = jax.lax.scan(one_step, carry, None, length=remainder)
-        xs, fs, gs = (jnp.concatenate([a[None], b]) for a, b in zip(first, recorded, strict=True))
         return {
-            "params": xs,
-            "values": fs,
-            "grad_norms": gs,
+            "x": pick(x_new, c["x"]),
+            "f": pick(f_new, c["f"]),
+            "g": pick(g_new, c["g"]),
+            "state": pick(res.state, c["state"]),
+            "status": jnp.where(live, status, c["status"]).astype(jnp.int32),
+            "done": c["done"] | stop,
+            "event": jnp.where(live & stop, k, c["event"]).astype(jnp.int32),
+            "evals": jax.tree.map(lambda a, b: jnp.where(live, a + b, a), c["evals"], evals),
+            "fails": jnp.where(live, fails, c["fails"]).astype(jnp.int32),
+            "resets": c["resets"] + jnp.where(live, jnp.asarray(res.resets, jnp.int32), 0),
+        }
+
+    runs_last = -1
+    init_all = jax.vmap(init_one, in_axes=(runs_last, 0), out_axes=runs_last)
+    step_all = jax.vmap(step_one, in_axes=(runs_last, 0, None), out_axes=runs_last)
+
+    def program(x0s, hyper):
+        x0t = x0s.T  # (D, N): runs last
+        n = x0t.shape[1]
+        carry = init_all(x0t, hyper)
+        params = jnp.zeros((records + 1, *x0t.shape), x0t.dtype)
+        values = jnp.zeros((records + 1, n), x0t.dtype)
+        grad_norms = jnp.zeros((records + 1, n), x0t.dtype)
+
+        def write(buffers, c, i):
+            p, v, g = buffers
+            p = jax.lax.dynamic_update_index_in_dim(p, c["x"], i, 0)
+            v = jax.lax.dynamic_update_index_in_dim(v, c["f"], i, 0)
+            gn = jnp.sqrt(jnp.sum(c["g"] * c["g"], axis=0))
+            g = jax.lax.dynamic_update_index_in_dim(g, gn, i, 0)
+            return p, v, g
+
+        def steps_loop(c, first_step, count):
+            def body(i, c):
+                return step_all(c, hyper, first_step + i + 1)
+
+            return jax.lax.fori_loop(0, count, body, c)
+
+        def block(i, state):
+            c, buffers = state
+            c = steps_loop(c, i * record_every, record_every)
+            return c, write(buffers, c, i + 1)
+
+        buffers = write((params, values, grad_norms), carry, 0)
+        carry, buffers = jax.lax.fori_loop(0, records, block, (carry, buffers))
+        if remainder:
+            carry = steps_loop(carry, records * record_every, remainder)
+        params, values, grad_norms = buffers
+        return {
+            "params": params,
+            "values": values,
+            "grad_norms": grad_norms,
             "status": carry["status"],
             "event_step": carry["event"],
             "function_evaluations": carry["evals"].f,
             "gradient_evaluations": carry["evals"].g,
             "hessian_evaluations": carry["evals"].h,
             "resets": carry["resets"],
-            "final_params": carry["x"],
+            "final_params": carry["x"].T,
             "final_values": carry["f"],
         }
 
-    return run
+    return program
 
 
 def _curvature_check(fun, out: dict[str, jax.Array]) -> jax.Array:
@@ -363,6 +389,22 @@ def _sweep_grid(
 
 _COMPILED: dict[Any, Any] = {}  # compiled programs, least recently used first
 _COMPILED_KEEP = 64
+
+
+_TIME_MAJOR = ("params", "values", "grad_norms")
+
+
+def _runs_first(out: dict[str, jax.Array], keep: int) -> dict[str, np.ndarray]:
+    """Host arrays with the run axis first (time-major records become transposed views)."""
+    host = {}
+    for name, value in out.items():
+        a = np.asarray(value)
+        if name == "params":
+            a = a.transpose(2, 0, 1)  # (R+1, D, N) -> (N, R+1, D)
+        elif name in _TIME_MAJOR:
+            a = a.T  # (R+1, N) -> (N, R+1)
+        host[name] = a[:keep]
+    return host
 
 
 def _method_key(method: Optimizer) -> Any:
@@ -514,10 +556,10 @@ def optimize(
     if n_dev > 1:
         chunk = max(n_dev, chunk - chunk % n_dev)
 
-    run = _run_one(fun, method, limits, int(steps), int(record_every))
+    program = _program(fun, method, limits, int(steps), int(record_every))
 
     def batch(x0s, hyper):
-        out = jax.vmap(lambda x, h: run(x, {**h, **static_none}))(x0s, hyper)
+        out = program(x0s, {**hyper, **static_none})
         if check_curvature and d <= _CURVATURE_CHECK_MAX_DIM:
             out["status"] = _curvature_check(fun, out)
         return out
@@ -567,9 +609,12 @@ def optimize(
         out = compiled(x_part, h_part)
         out = jax.block_until_ready(out)
         run_seconds += time.perf_counter() - t0
-        pieces.append({k: np.asarray(v)[: hi - lo] for k, v in out.items()})
+        pieces.append(_runs_first(out, hi - lo))
 
-    merged = {k: np.concatenate([p[k] for p in pieces]) for k in pieces[0]}
+    if len(pieces) == 1:
+        merged = pieces[0]
+    else:
+        merged = {k: np.concatenate([p[k] for p in pieces]) for k in pieces[0]}
     lead = (*sweep_shape, n_starts) if sweep else (n_starts,)
 
     def shaped(a: np.ndarray) -> np.ndarray:
@@ -577,7 +622,7 @@ def optimize(
         return np.take(a, 0, axis=len(lead) - 1) if single else a
 
     arrays = {k: shaped(v) for k, v in merged.items()}
-    arrays["status"] = np.asarray(STATUSES, dtype=object)[arrays["status"]].astype(str)
+    arrays["status"] = np.asarray(np.asarray(STATUSES)[arrays["status"]])
     hyper_record = {
         k: (np.asarray(v, np.float64) if k in sweep else v) for k, v in resolved.items()
     }
