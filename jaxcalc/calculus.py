@@ -45,10 +45,11 @@ __all__ = [
     "taylor",
 ]
 
-# Orders up to this use nested reverse/forward mode; higher orders use Taylor mode (jet),
-# whose cost grows quadratically with the order instead of exponentially.
-# Measured in benchmarks/derivatives.py.
-_NESTED_MAX_ORDER = 2
+# Order 1 is reverse mode (jax.grad); orders 2 to 4 nested forward mode (jax.jvp), which
+# is as fast as Taylor mode there and 4-9x more accurate; higher orders use Taylor mode
+# (jax.experimental.jet), whose compile time stays flat (nested modes took 5-10 s to
+# compile at order 8). Measured in benchmarks/derivatives.py (docs/benchmarks.md).
+_NESTED_MAX_ORDER = 4
 
 
 def as_function(f: Callable | str, *, dim: int | None = None) -> Callable:
@@ -71,6 +72,8 @@ def as_function(f: Callable | str, *, dim: int | None = None) -> Callable:
 
 
 def _float_array(x: Any) -> jax.Array:
+    if isinstance(x, jax.Array) and x.dtype.kind == "f":
+        return x  # the common case, without jnp.asarray's ~10 us per call
     x = jnp.asarray(x)
     if not jnp.issubdtype(x.dtype, jnp.inexact):
         x = x.astype(jnp.result_type(float))
@@ -87,10 +90,12 @@ def _scalar_derivative(f: Callable, order: int) -> Callable:
     """The ``order``-th derivative of a scalar function, as a scalar function."""
     if order == 0:
         return f
+    if order == 1:
+        return jax.grad(f)
     if order <= _NESTED_MAX_ORDER:
         d = f
         for _ in range(order):
-            d = jax.grad(d)
+            d = _forward(d)
         return d
 
     def taylor_mode(x):
@@ -136,14 +141,11 @@ def derivative(f: Callable | str, order: int = 1) -> Callable[[Any], jax.Array]:
     scalar = _scalar_derivative(f, order)
 
     @jax.jit
-    def elementwise(x):
+    def d(x):
+        x = _float_array(x)  # at trace time: integer inputs become floats, no run-time cost
         flat = jnp.ravel(x)
         return jax.vmap(scalar)(flat).reshape(x.shape)
 
-    def d(x):
-        return elementwise(_float_array(x))
-
-    d.__doc__ = f"Derivative of order {order} of {getattr(f, 'text', f)}."
     return d
 
 

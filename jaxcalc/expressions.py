@@ -293,6 +293,7 @@ def _rewrite(tokens: list[_Token]) -> tuple[str, list[int]]:
 # Validation of the AST: an allow-list of node types.
 
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+_PRECEDENCE = {ast.Add: 1, ast.Sub: 1, ast.Mult: 2, ast.Div: 2, ast.Pow: 3}
 _UNARYOPS = {ast.UAdd: "+", ast.USub: "-"}
 
 _NODE_NAMES = {
@@ -337,18 +338,22 @@ class _Validator:
         if isinstance(node, ast.BinOp):
             if type(node.op) not in _BINOPS:
                 self.fail(f"operator {type(node.op).__name__} is not supported", node)
-            # a chain like a + b + c + ... nests to the left; count it as one level
-            chained = isinstance(node.left, ast.BinOp) and type(node.left.op) is type(node.op)
+            # a chain like a + b - c + ... nests to the left; count it as one level
+            chained = isinstance(node.left, ast.BinOp) and _PRECEDENCE.get(
+                type(node.left.op)
+            ) == _PRECEDENCE.get(type(node.op))
             self.visit(node.left, depth if chained else depth + 1)
             self.visit(node.right, depth + 1)
             if isinstance(node.op, ast.Pow):
                 self.check_exponent(node)
+            self.check_constant(node)
         elif isinstance(node, ast.UnaryOp):
             if type(node.op) not in _UNARYOPS:
                 self.fail(f"unary operator {type(node.op).__name__} is not supported", node)
             self.visit(node.operand, depth + 1)
         elif isinstance(node, ast.Call):
             self.visit_call(node, depth)
+            self.check_constant(node)
         elif isinstance(node, ast.Name):
             self.visit_name(node)
         elif isinstance(node, ast.Constant):
@@ -391,6 +396,20 @@ class _Validator:
             hint = _suggest(name, set(self.declared) | _RESERVED, prefix="; did you mean")
             self.fail(f"unknown name `{name}`; declared variables: {declared}{hint}", node)
         self.used.add(name)
+
+    def check_constant(self, node: ast.AST) -> None:
+        """Refuse a constant part whose value overflows float64.
+
+        sympy computes constant parts exactly (``9**9999`` has 9542 digits, and taking its
+        square root factors it), so a short text could otherwise take minutes.
+        """
+        if _free_names(node):
+            return
+        value = _number(node)
+        if math.isinf(value):
+            part = ast.unparse(node)
+            part = part if len(part) <= 30 else part[:27] + "..."
+            self.fail(f"constant `{part}` is infinite or overflows float64 (max 1.8e308)", node)
 
     def check_exponent(self, node: ast.BinOp) -> None:
         if _free_names(node.right):
