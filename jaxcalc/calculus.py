@@ -17,6 +17,7 @@ Two calling conventions:
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -60,7 +61,7 @@ def as_function(f: Callable | str, *, dim: int | None = None) -> Callable:
       dim: when given, an expression must have exactly this many variables.
     """
     if isinstance(f, str):
-        f = parse(f)
+        f = _parse_cached(f)
     if isinstance(f, Expression) and dim is not None and f.dim != dim:
         raise ValueError(
             f"expression `{f.text}` has {f.dim} variables ({', '.join(f.variables)}); "
@@ -69,6 +70,12 @@ def as_function(f: Callable | str, *, dim: int | None = None) -> Callable:
     if not callable(f):
         raise TypeError(f"expected a callable or an expression string, got {type(f).__name__}")
     return f
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_cached(text: str) -> Expression:
+    # one Expression per text, so functions built from the same text share compilations
+    return parse(text)
 
 
 def _float_array(x: Any) -> jax.Array:
@@ -98,20 +105,33 @@ def _scalar_derivative(f: Callable, order: int) -> Callable:
             d = _forward(d)
         return d
 
+    if not _taylor_mode_works(f, order):
+        d = f
+        for _ in range(order):
+            d = _forward(d)
+        return d
+
     def taylor_mode(x):
-        one = jnp.ones_like(x)
-        zero = jnp.zeros_like(x)
-        series = [one] + [zero] * (order - 1)
-        try:
-            _, terms = jet.jet(f, (x,), (series,))
-        except NotImplementedError:  # a primitive without a Taylor rule: nested forward mode
-            d = f
-            for _ in range(order):
-                d = _forward(d)
-            return d(x)
+        series = [jnp.ones_like(x)] + [jnp.zeros_like(x)] * (order - 1)
+        _, terms = jet.jet(f, (x,), (series,))
         return terms[-1]
 
     return taylor_mode
+
+
+def _taylor_mode_works(f: Callable, order: int) -> bool:
+    """Whether jet has a Taylor rule for every primitive of f (tan, asin, custom_jvp
+    functions such as softplus have none): traced abstractly, nothing is computed."""
+
+    def probe(x):
+        series = [jnp.ones_like(x)] + [jnp.zeros_like(x)] * (order - 1)
+        return jet.jet(f, (x,), (series,))
+
+    try:
+        jax.eval_shape(probe, jax.ShapeDtypeStruct((), jnp.float32))
+    except Exception:  # jet raises KeyError, NotImplementedError or tracer errors
+        return False
+    return True
 
 
 def _forward(f: Callable) -> Callable:
@@ -136,8 +156,12 @@ def derivative(f: Callable | str, order: int = 1) -> Callable[[Any], jax.Array]:
       >>> float(d(2.0))
       12.0
     """
-    f = as_function(f, dim=1)
-    order = _check_order(order)
+    return _derivative(as_function(f, dim=1), _check_order(order))
+
+
+@functools.lru_cache(maxsize=256)
+def _derivative(f: Callable, order: int) -> Callable[[Any], jax.Array]:
+    # cached per (function, order): repeated calls share one jitted (and compiled) function
     scalar = _scalar_derivative(f, order)
 
     @jax.jit
@@ -313,28 +337,34 @@ def tangent_line(f: Callable | str, x0: Any) -> TangentLine:
       >>> tangent_line("x^3 - 1/x", 1.0).equation
       'y = 4*x - 4'
     """
-    from jaxcalc.numerical import one_sided_slopes  # numerical builds on this module's helpers
+    from jaxcalc.numerical import (  # numerical builds on this module's derivatives
+        SLOPE_KINK,
+        SLOPE_NONFINITE_VALUE,
+        SLOPE_OK,
+        diagnose_slope,
+    )
 
     fn = as_function(f, dim=1)
     x = _float_array(x0)
-    y0 = derivative(fn, 0)(x)
     slope = derivative(fn, 1)(x)
-    left, right = one_sided_slopes(fn, x)
-    finite = jnp.isfinite(y0) & jnp.isfinite(slope)
-    tol = 1e-3 * (1.0 + jnp.abs(slope))
-    kink = finite & ((jnp.abs(left - slope) > tol) | (jnp.abs(right - slope) > tol))
-    defined = finite & ~kink
+    diag = diagnose_slope(fn, x, slope)
+    y0, code = diag.value, diag.code
+    defined = code == SLOPE_OK
     reason = ""
     if x.ndim == 0 and not bool(defined):
-        if not bool(jnp.isfinite(y0)):
-            reason = f"f({format_number(x)}) = {float(y0)} is not finite"
-        elif not bool(jnp.isfinite(slope)):
-            reason = f"infinite or undefined slope at x = {format_number(x)} (vertical tangent?)"
-        else:
+        at = format_number(x)
+        if int(code) == SLOPE_NONFINITE_VALUE:
+            reason = f"f({at}) = {float(y0)} is not finite"
+        elif int(code) == SLOPE_KINK:
             reason = (
-                f"not differentiable at x = {format_number(x)}: one-sided slopes "
-                f"left {format_number(left, 4)}, right {format_number(right, 4)}"
+                f"not differentiable at x = {at}: one-sided slopes left "
+                f"{format_number(diag.left, 4)}, right {format_number(diag.right, 4)}"
             )
+        elif bool(jnp.isnan(slope)):
+            reason = f"the derivative is not defined at x = {at} (autodiff gives nan)"
+        else:
+            reason = f"infinite slope at x = {at} (a vertical tangent)"
+    slope = jnp.where(defined, slope, jnp.nan)  # never a line with an infinite slope
     intercept = y0 - slope * x
     as_out = (lambda a: float(a)) if x.ndim == 0 else np.asarray
     return TangentLine(
@@ -402,14 +432,12 @@ def taylor(f: Callable | str, x0: float, order: int) -> Taylor:
     x = _float_array(x0)
     if x.ndim != 0:
         raise ValueError(f"taylor expands at one point; got x0 of shape {x.shape}")
-    derivatives = [derivative(fn, k)(x) for k in range(order + 1)] if order <= 2 else None
-    if derivatives is None:
-        one, zero = jnp.ones_like(x), jnp.zeros_like(x)
-        try:
-            y0, terms = jax.jit(lambda p: jet.jet(fn, (p,), ([one] + [zero] * (order - 1),)))(x)
-            derivatives = [y0, *terms]
-        except NotImplementedError:
-            derivatives = [derivative(fn, k)(x) for k in range(order + 1)]
+    if order > _NESTED_MAX_ORDER and _taylor_mode_works(fn, order):
+        series = [jnp.ones_like(x)] + [jnp.zeros_like(x)] * (order - 1)
+        y0, terms = jax.jit(lambda p: jet.jet(fn, (p,), (series,)))(x)
+        derivatives = [y0, *terms]
+    else:
+        derivatives = [derivative(fn, k)(x) for k in range(order + 1)]
     coefficients = np.array(
         [float(d) / math.factorial(k) for k, d in enumerate(derivatives)], dtype=np.float64
     )

@@ -28,6 +28,8 @@ __all__ = [
     "check_derivative",
     "limit_table",
     "numeric_derivative",
+    "SlopeDiagnosis",
+    "diagnose_slope",
     "one_sided_slopes",
 ]
 
@@ -53,11 +55,12 @@ def default_step(x: jax.Array, method: str = "central") -> jax.Array:
 
 
 def _difference(f: Callable, x: jax.Array, h: jax.Array, method: str) -> jax.Array:
+    above, below = x + h, x - h  # rounded: divide by the steps actually taken
     if method == "central":
-        return (f(x + h) - f(x - h)) / (2 * h)
+        return (f(above) - f(below)) / (above - below)
     if method == "forward":
-        return (f(x + h) - f(x)) / h
-    return (f(x) - f(x - h)) / h
+        return (f(above) - f(x)) / (above - x)
+    return (f(x) - f(below)) / (x - below)
 
 
 def numeric_derivative(
@@ -98,15 +101,94 @@ def numeric_derivative(
     d2 = _difference(fn, x, 2 * step, method)
     p = 2 if method == "central" else 1
     correction = (d1 - d2) / (2**p - 1)
-    roundoff = jnp.finfo(x.dtype).eps * jnp.abs(fn(x)) / step
-    return NumericDerivative(d1 + correction, jnp.abs(correction) + roundoff)
+    # round-off: each f value carries ~eps|f|, divided by the step and amplified by the
+    # extrapolation weights (2^p + 1) / (2^p - 1) <= 3; doubled for safety
+    size = jnp.maximum(jnp.abs(fn(x)), jnp.maximum(jnp.abs(fn(x + step)), jnp.abs(fn(x - step))))
+    roundoff = 6 * jnp.finfo(x.dtype).eps * size / step
+    return NumericDerivative(d1 + correction, 2 * jnp.abs(correction) + roundoff)
 
 
 def one_sided_slopes(f: Callable, x: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Backward and forward difference quotients at ``x`` (step ``sqrt(eps) * max(1,|x|)``)."""
+    """Backward and forward difference quotients at ``x`` (step ``eps**(1/3) * max(1,|x|)``)."""
     x = _float_array(x)
-    h = default_step(x, "forward")
-    return _difference(f, x, h, "backward"), _difference(f, x, h, "forward")
+    quotients = _quotients(f, x)
+    return quotients.left, quotients.right
+
+
+# Codes of SlopeDiagnosis.code
+SLOPE_OK, SLOPE_NONFINITE_VALUE, SLOPE_VERTICAL, SLOPE_KINK, SLOPE_UNDEFINED = range(5)
+
+
+class _Quotients(NamedTuple):
+    value: jax.Array
+    left: jax.Array  # one-sided quotients at the coarse step h
+    right: jax.Array
+    left_fine: jax.Array  # and at h / 8
+    right_fine: jax.Array
+    step_fine: jax.Array
+
+
+def _quotients(f: Callable, x: jax.Array) -> _Quotients:
+    eps = jnp.finfo(x.dtype).eps
+    coarse = eps ** (1 / 3) * jnp.maximum(1.0, jnp.abs(x))
+    fx = f(x)
+
+    def pair(h):
+        above, below = x + h, x - h
+        # divide by the steps actually taken (x + h is rounded), not by h
+        return (fx - f(below)) / (x - below), (f(above) - fx) / (above - x)
+
+    left, right = pair(coarse)
+    left_fine, right_fine = pair(coarse / 8)
+    return _Quotients(fx, left, right, left_fine, right_fine, coarse / 8)
+
+
+class SlopeDiagnosis(NamedTuple):
+    """Whether a scalar function has a (finite, two-sided) derivative at each point.
+
+    ``code``: SLOPE_OK; SLOPE_NONFINITE_VALUE (f itself is not finite); SLOPE_VERTICAL
+    (the difference quotients grow as the step shrinks, or autodiff gives inf: an infinite
+    slope); SLOPE_KINK (left and right quotients keep a gap as the step shrinks: a corner);
+    SLOPE_UNDEFINED (autodiff gives NaN with no corner or infinite slope found).
+    """
+
+    value: jax.Array
+    autodiff: jax.Array
+    left: jax.Array
+    right: jax.Array
+    code: jax.Array
+
+
+def diagnose_slope(f: Callable, x: jax.Array, autodiff: jax.Array) -> SlopeDiagnosis:
+    """Classify each point of ``x`` (elementwise) by how ``f`` behaves around it.
+
+    A smooth function's left and right quotients differ by about ``h f''``, which shrinks
+    with the step; at a corner the gap stays. Near a vertical tangent the quotients grow as
+    the step shrinks (like ``h**-1/2`` for sqrt at 0). Comparing two steps (h and h/8)
+    tells these apart without mistaking curvature (``1000 x^2`` at 0) or a large slope
+    (``exp(x)`` at 20) for a problem. The round-off level ``eps |f| / h`` is allowed for.
+    """
+    q = _quotients(f, x)
+    eps = jnp.finfo(x.dtype).eps
+    noise = 16 * eps * (jnp.abs(q.value) + 1.0) / q.step_fine
+    rtol = 1e-3 if x.dtype == jnp.float32 else 1e-6
+    tol = noise + rtol * (jnp.abs(q.left_fine) + jnp.abs(q.right_fine) + 1.0)
+    gap, gap_fine = q.right - q.left, q.right_fine - q.left_fine
+    kink = (jnp.abs(gap_fine) > tol) & (jnp.abs(gap_fine) > 0.5 * jnp.abs(gap))
+    growing = (jnp.abs(q.right_fine) > 2 * jnp.abs(q.right) + tol) | (
+        jnp.abs(q.left_fine) > 2 * jnp.abs(q.left) + tol
+    )
+    code = jnp.select(
+        [
+            ~jnp.isfinite(q.value),
+            jnp.isinf(autodiff) | growing,
+            kink,
+            ~jnp.isfinite(autodiff),
+        ],
+        [SLOPE_NONFINITE_VALUE, SLOPE_VERTICAL, SLOPE_KINK, SLOPE_UNDEFINED],
+        SLOPE_OK,
+    )
+    return SlopeDiagnosis(q.value, autodiff, q.left_fine, q.right_fine, code)
 
 
 @dataclass(frozen=True)
@@ -163,6 +245,11 @@ def limit_table(f: Callable | str, x: float, steps: Any = None, *, dtype: Any = 
     """
     fn = as_function(f, dim=1)
     dt = jnp.dtype(dtype) if dtype is not None else jnp.result_type(float)
+    if jnp.zeros((), dt).dtype != dt:
+        raise ValueError(
+            f"{dt.name} was asked for but JAX computes in {jnp.zeros((), dt).dtype.name}: "
+            'enable it first with jax.config.update("jax_enable_x64", True)'
+        )
     if steps is None:
         digits = int(-math.log10(float(jnp.finfo(dt).eps)))
         steps = [10.0**-k for k in range(1, digits + 2)]
@@ -245,6 +332,11 @@ def _symbolic_derivative(expr: Expression, point: np.ndarray) -> np.ndarray | No
     return np.asarray(out)
 
 
+def _along(fn: Callable, point: jax.Array, i: int) -> Callable:
+    """f as a function of coordinate ``i`` alone, the others held at ``point``."""
+    return lambda s: fn(point.at[i].set(s))
+
+
 def check_derivative(f: Callable | str, x: Any, *, rtol: float | None = None) -> DerivativeCheck:
     """Compare symbolic, automatic and finite-difference derivatives at ``x``, and diagnose.
 
@@ -274,94 +366,82 @@ def check_derivative(f: Callable | str, x: Any, *, rtol: float | None = None) ->
                 f"expression `{fn.text}` has {fn.dim} variables; the point has {expected}"
             )
     dt = x.dtype
-    eps = float(jnp.finfo(dt).eps)
     rtol = rtol if rtol is not None else (1e-3 if dt == jnp.float32 else 1e-6)
     value = float(fn(x))
-    if vector:
-        ad = np.asarray(gradient(fn)(x), np.float64)
-        basis = jnp.eye(x.shape[0], dtype=dt)
-        h = default_step(x, "central")
-        fd, left, right = [], [], []
-        for i in range(x.shape[0]):
-            line = lambda t, i=i: fn(x + t * basis[i])  # noqa: E731
-            zero = jnp.zeros((), dt)
-            fd.append(float(_difference(line, zero, h[i], "central")))
-            lft, rgt = one_sided_slopes(line, zero)
-            left.append(float(lft))
-            right.append(float(rgt))
-        fd, left, right = np.asarray(fd), np.asarray(left), np.asarray(right)
-    else:
-        ad = np.asarray(derivative(fn)(x), np.float64)
-        fd = np.asarray(_difference(fn, x, default_step(x), "central"), np.float64)
-        lft, rgt = one_sided_slopes(fn, x)
-        left, right = np.asarray(lft, np.float64), np.asarray(rgt, np.float64)
+    point = jnp.atleast_1d(x)
+    autodiff = gradient(fn)(point) if vector else jnp.atleast_1d(derivative(fn)(x))
+    rows = []
+    for i in range(point.shape[0]):
+        line = _along(fn, point, i) if vector else fn
+        diag = diagnose_slope(line, point[i], autodiff[i])
+        estimate = numeric_derivative(line, point[i], estimate_error=True)
+        rows.append((diag, estimate))
+    ad = np.asarray(autodiff, np.float64)
+    fd = np.asarray([float(e.value) for _, e in rows])
+    fd_err = np.asarray([float(e.error) for _, e in rows])
+    left = np.asarray([float(d.left) for d, _ in rows])
+    right = np.asarray([float(d.right) for d, _ in rows])
+    codes = [int(d.code) for d, _ in rows]
     symbolic = (
-        _symbolic_derivative(fn, np.atleast_1d(np.asarray(x)))
+        _symbolic_derivative(fn, np.asarray(point, np.float64))
         if isinstance(fn, Expression)
         else None
     )
-    if symbolic is not None and not vector:
-        symbolic = symbolic[0]
 
     where = f"x = {format_number(float(x))}" if not vector else f"x = {np.asarray(x).tolist()}"
     issues: list[str] = []
-    differentiable = True
     if not math.isfinite(value):
         issues.append(f"f is not finite at {where} (f = {value})")
-        differentiable = False
-    names = [""] if not vector else [f"d/dx{i + 1}: " for i in range(x.shape[0])]
+    names = [""] if not vector else [f"d/dx{i + 1}: " for i in range(point.shape[0])]
     for i, name in enumerate(names):
-        a, d, lo, hi = (np.ravel(v)[i] for v in (ad, fd, left, right))
-        slope_scale = 1.0 + max(abs(lo), abs(hi)) if np.isfinite(lo) and np.isfinite(hi) else 1.0
-        kink = (
-            np.isfinite(lo)
-            and np.isfinite(hi)
-            and abs(lo - hi) > 100 * math.sqrt(eps) * slope_scale
-        )
-        steep = (np.isfinite(lo) and abs(lo) > 1 / math.sqrt(eps)) or (
-            np.isfinite(hi) and abs(hi) > 1 / math.sqrt(eps)
-        )
-        if not math.isfinite(value):
+        a, d, lo, hi, code = ad[i], fd[i], left[i], right[i], codes[i]
+        shown = format_number(a, 6) if np.isfinite(a) else str(a)
+        slopes = f"left slope {format_number(lo, 4)}, right slope {format_number(hi, 4)}"
+        if code == SLOPE_NONFINITE_VALUE:
             continue
-        slopes = f"one-sided slopes left {format_number(lo, 4)}, right {format_number(hi, 4)}"
-        if not np.isfinite(a) and not steep:
-            differentiable = False
+        if code == SLOPE_VERTICAL:
             issues.append(
-                f"{name}autodiff gives {a} at {where}: f is not differentiable there ({slopes}); "
-                "a norm or sqrt at 0 does this"
+                f"{name}infinite slope at {where} (a vertical tangent): the difference "
+                f"quotients grow as the step shrinks; autodiff gives {shown}"
             )
-        elif kink and not steep:
-            differentiable = False
+        elif code == SLOPE_KINK:
+            if np.isfinite(a):
+                issues.append(
+                    f"{name}not differentiable at {where}: {slopes}; autodiff gives {shown} "
+                    "(a convention)"
+                )
+            else:
+                issues.append(
+                    f"{name}autodiff gives {shown} at {where}: f is not differentiable there "
+                    f"(a corner: {slopes}), as a norm or abs has at 0"
+                )
+        elif code == SLOPE_UNDEFINED:
             issues.append(
-                f"{name}not differentiable at {where}: left slope {format_number(lo, 4)}, "
-                f"right slope {format_number(hi, 4)}; autodiff gives {format_number(a, 4)} "
-                "(a convention)"
+                f"{name}autodiff gives {shown} at {where} although f looks smooth there "
+                f"({slopes}): a 0/0 or inf-inf inside the formula (rewrite it, or use float64)"
             )
-        elif not np.isfinite(a) or steep:
-            differentiable = False
-            issues.append(
-                f"{name}autodiff gives {format_number(a, 4)} at {where}: the slope is infinite "
-                f"(a vertical tangent); {slopes}"
-            )
-        elif abs(a - d) > rtol * (1 + abs(a)) * 10:
+        elif abs(a - d) > 3 * fd_err[i] + rtol * (1 + abs(a)):
             issues.append(
                 f"{name}autodiff {format_number(a, 8)} and finite differences "
-                f"{format_number(d, 8)} disagree at {where}"
+                f"{format_number(d, 8)} (+- {fd_err[i]:.1e}) disagree at {where}"
             )
-        if symbolic is not None and np.isfinite(a) and differentiable:
-            s = np.ravel(symbolic)[i]
-            if np.isfinite(s) and abs(s - a) > rtol * (1 + abs(s)):
+        if symbolic is not None and code == SLOPE_OK and np.isfinite(symbolic[i]):
+            s_i = symbolic[i]
+            if abs(s_i - a) > rtol * (1 + abs(s_i)):
                 issues.append(
-                    f"{name}autodiff {format_number(a, 8)} and sympy {format_number(s, 8)} "
+                    f"{name}autodiff {format_number(a, 8)} and sympy {format_number(s_i, 8)} "
                     f"disagree at {where}"
                 )
+    differentiable = math.isfinite(value) and all(c == SLOPE_OK for c in codes)
+    if symbolic is not None and not vector:
+        symbolic = symbolic[0]
     return DerivativeCheck(
         x=float(x) if not vector else np.asarray(x).tolist(),
         value=value,
-        autodiff=float(ad) if not vector else ad,
-        finite_difference=float(fd) if not vector else fd,
-        left=float(left) if not vector else left,
-        right=float(right) if not vector else right,
+        autodiff=float(ad[0]) if not vector else ad,
+        finite_difference=float(fd[0]) if not vector else fd,
+        left=float(left[0]) if not vector else left,
+        right=float(right[0]) if not vector else right,
         symbolic=None if symbolic is None else (float(symbolic) if not vector else symbolic),
         differentiable=differentiable,
         issues=issues,
