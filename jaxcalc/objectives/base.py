@@ -1,0 +1,121 @@
+"""The :class:`Objective`: a test function with what a comparison needs to know about it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+__all__ = ["Objective"]
+
+
+@dataclass(frozen=True, eq=False)
+class Objective:
+    """An objective function ``R^dim -> R`` with its bounds, known minimum and reference.
+
+    Calling it on one point of shape ``(dim,)`` gives a scalar; on a batch ``(..., dim)`` it
+    maps over the leading axes (shape ``(11, 3)`` in, ``(11,)`` out). It is jittable and
+    differentiable with ``jax.grad`` wherever the function is, in float32 and float64
+    (integer inputs are cast to JAX's default float dtype).
+
+    Attributes:
+      name: registry name, e.g. ``"rosenbrock"``.
+      dim: number of variables.
+      fn: the function on one point ``(dim,) -> ()``, or on a batch when ``batched``.
+      bounds: ``(dim, 2)`` array of ``[low, high]`` per coordinate: the box for sampling
+        starts and plotting (the search domain of the reference).
+      x_opt: a global minimiser ``(dim,)`` within ``bounds``, or None where unknown or where
+        none exists.
+      f_opt: the minimum over the ``bounds`` box, the search domain of the reference (for
+        schwefel, eggholder, holder_table, cross_in_tray and mccormick this is a minimum on
+        the box only: they are unbounded below on R^dim); None where unknown or where the
+        function has no minimum (``unbounded``).
+      minimizers: every known global minimiser, shape ``(k, dim)`` (``x_opt`` is the first).
+      citation: where the definition, domain and minimum come from.
+      differentiable: False when the function has kinks or steps somewhere (abs, sqrt of
+        0, rounding); gradients are then only defined almost everywhere.
+      unbounded: True when the function has no minimum in its intended domain (the course's
+        x^3, x cos(cx), 2x - 1/x, ... are unbounded below on R); ``f_opt`` is then None.
+      batched: ``fn`` already maps over leading axes (no ``vmap`` needed).
+      params: extra parameters the function was built with (e.g. ``{"c": 0.15*pi}``).
+    """
+
+    name: str
+    dim: int
+    fn: Callable[[jax.Array], jax.Array] = field(repr=False)
+    bounds: np.ndarray = field(repr=False)
+    x_opt: np.ndarray | None = field(default=None, repr=False)
+    f_opt: float | None = None
+    citation: str = ""
+    differentiable: bool = True
+    unbounded: bool = False
+    batched: bool = False
+    minimizers: np.ndarray | None = field(default=None, repr=False)
+    params: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        bounds = np.asarray(self.bounds, dtype=np.float64)
+        if bounds.shape == (2,):
+            bounds = np.tile(bounds, (self.dim, 1))
+        if bounds.shape != (self.dim, 2) or np.any(bounds[:, 0] >= bounds[:, 1]):
+            raise ValueError(f"{self.name}: bounds must be (dim, 2) with low < high")
+        object.__setattr__(self, "bounds", bounds)
+        minimizers = self.minimizers
+        if minimizers is None and self.x_opt is not None:
+            minimizers = np.atleast_2d(np.asarray(self.x_opt, dtype=np.float64))
+        if minimizers is not None:
+            minimizers = np.atleast_2d(np.asarray(minimizers, dtype=np.float64))
+            if minimizers.shape[1] != self.dim:
+                raise ValueError(f"{self.name}: minimizers must have {self.dim} columns")
+            object.__setattr__(self, "minimizers", minimizers)
+            object.__setattr__(self, "x_opt", minimizers[0].copy())
+        if self.f_opt is not None:
+            object.__setattr__(self, "f_opt", float(self.f_opt))
+
+    def __call__(self, x: Any) -> jax.Array:
+        x = jnp.asarray(x)
+        if not jnp.issubdtype(x.dtype, jnp.inexact):
+            x = x.astype(jnp.result_type(float))
+        if x.ndim == 0 or x.shape[-1] != self.dim:
+            raise ValueError(
+                f"objective {self.name} takes points of shape (..., {self.dim}); got {x.shape}"
+            )
+        if self.batched or x.ndim == 1:
+            return self.fn(x)
+        flat = x.reshape(-1, self.dim)
+        return jax.vmap(self.fn)(flat).reshape(x.shape[:-1])
+
+    @property
+    def lower(self) -> np.ndarray:
+        return self.bounds[:, 0]
+
+    @property
+    def upper(self) -> np.ndarray:
+        return self.bounds[:, 1]
+
+    def sample(self, key: jax.Array, count: int, dtype: Any = None) -> jax.Array:
+        """``count`` points drawn uniformly in the bounds box, shape ``(count, dim)``."""
+        dtype = dtype or jnp.result_type(float)
+        u = jax.random.uniform(key, (count, self.dim), dtype=dtype)
+        return jnp.asarray(self.lower, dtype) + u * jnp.asarray(self.upper - self.lower, dtype)
+
+    def summary(self) -> dict[str, Any]:
+        """The metadata as plain Python values (for tables and JSON)."""
+        return {
+            "name": self.name,
+            "dim": self.dim,
+            "bounds": self.bounds.tolist(),
+            "x_opt": None if self.x_opt is None else self.x_opt.tolist(),
+            "f_opt": self.f_opt,
+            "differentiable": self.differentiable,
+            "unbounded": self.unbounded,
+            "citation": self.citation,
+            "params": {
+                k: float(v) if isinstance(v, int | float) else v for k, v in self.params.items()
+            },
+        }
