@@ -248,3 +248,93 @@ def test_json_is_strict_everywhere(capsys):
     data = json.loads(out, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
     assert data["checks"][0]["differentiable"] is False
     assert not any(isinstance(v, float) and math.isnan(v) for v in data["checks"][0].values())
+
+
+# ----------------------------------------------------------------------------- objectives
+
+
+def test_list_objectives_json(capsys):
+    code, out, _ = call(capsys, "list", "objectives", "--json")
+    rows = {r["name"]: r for r in json.loads(out)["objectives"]}
+    assert code == 0
+    # Booth's function (x + 2y - 7)^2 + (2x + y - 5)^2 vanishes at the solution (1, 3)
+    assert rows["booth"]["f_opt"] == 0.0 and rows["booth"]["x_opt"] == [1.0, 3.0]
+    assert rows["course_x3_minus_inv_x"]["unbounded"] is True
+
+
+def test_list_optimizers_names_everything(capsys):
+    code, out, _ = call(capsys, "list", "optimizers", "--json")
+    names = [r["name"] for r in json.loads(out)["optimizers"]]
+    assert code == 0
+    assert {"gd", "gd_armijo", "newton", "bfgs", "lbfgs", "adam", "sgd", "rmsprop"} <= set(names)
+
+
+def test_optimize_solves_booth(capsys, tmp_path):
+    target = tmp_path / "booth.png"
+    code, out, err = call(
+        capsys,
+        "optimize",
+        "booth",
+        "--optimizer",
+        "bfgs",
+        "--starts",
+        "16",
+        "--steps",
+        "200",
+        "--plot",
+        str(target),
+        "--json",
+    )
+    data = json.loads(out)
+    assert code == 0, err
+    assert data["status_counts"] == {"converged": 16}
+    assert data["final_value_quantiles"]["max"] < 1e-12  # the minimum of a sum of squares
+    assert target.stat().st_size > 1000
+
+
+def test_optimize_one_start_and_sweep(capsys):
+    code, out, err = call(
+        capsys,
+        "optimize",
+        "(x-2)^2 + 3*(y+1)^2",
+        "--optimizer",
+        "adam",
+        "--hp",
+        "learning_rate=0.01,0.1",
+        "--x0",
+        "0,0",
+        "--steps",
+        "300",
+        "--json",
+    )
+    data = json.loads(out)
+    assert code == 0, err
+    assert data["hyperparameters"]["learning_rate"] == [0.01, 0.1]
+    assert sum(data["status_counts"].values()) == 2
+
+
+def test_plot_objective(capsys, tmp_path):
+    target = tmp_path / "himmelblau.svg"
+    code, out, _ = call(capsys, "plot-objective", "himmelblau", "-o", str(target))
+    assert code == 0 and target.stat().st_size > 1000
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("optimize", "boooth", "--optimizer", "adam"), "did you mean `booth`"),
+        (("optimize", "booth", "--optimizer", "adamm"), "did you mean 'adam'"),
+        (("optimize", "booth", "--optimizer", "sgd", "--hp", "learning_rat=0.1"), "learning_rate"),
+        (("optimize", "booth", "--optimizer", "sgd", "--lr", "-1"), "learning_rate"),
+        (("optimize", "booth", "--optimizer", "sgd", "--x0", "1"), "2 comma-separated"),
+        (("optimize", "os:getcwd", "--optimizer", "sgd"), "allow-code"),
+        (("optimize", "rosenbrock", "--dim", "1", "--optimizer", "sgd"), "dim"),
+        (("plot-objective", "rosenbrock", "--dim", "3", "-o", "x.png"), "1-D and 2-D"),
+    ],
+)
+def test_objective_bad_input_table(capsys, tmp_path, monkeypatch, args, words):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = call(capsys, *args)
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert words in err
