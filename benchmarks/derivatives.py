@@ -583,11 +583,16 @@ def jax_rows_orders(settings: Settings, dispatch: str) -> list[list[Row]]:
             d = jaxcalc.derivative(sin_exp, k)
             return lambda: d(x).block_until_ready()
 
-        used = "grad" if k <= calculus._NESTED_MAX_ORDER else "jet"
+        if k == 1:
+            used = "uses jax.grad"
+        elif k <= calculus._NESTED_MAX_ORDER:
+            used = "uses nested jvp"
+        else:
+            used = "uses jet"
         rows.append(
             build(group, f"jaxcalc.derivative(f, {k})", lib, n, dispatch=dispatch, exact=exact)
         )
-        rows[-1].note = f"uses nested {used}" if used == "grad" else "uses jet"
+        rows[-1].note = used
         groups.append(rows)
     return groups
 
