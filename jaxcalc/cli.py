@@ -51,7 +51,7 @@ def _setup_numbers(args: argparse.Namespace) -> None:
     """Process-wide JAX settings, made once here at the edge (the library sets none)."""
     import jax
 
-    if args.dtype == "float64":
+    if getattr(args, "dtype", None) == "float64":
         jax.config.update("jax_enable_x64", True)
     jax.config.update("jax_default_matmul_precision", "highest")
 
@@ -434,6 +434,53 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    import datetime
+    from pathlib import Path
+
+    from jaxcalc.experiments.config import apply_dtype, load_config
+    from jaxcalc.experiments.runner import run_experiment
+
+    config = load_config(args.config, overrides=args.set or [])
+    apply_dtype(config)
+    if args.out:
+        out = Path(args.out)
+    elif getattr(config.output, "dir", None):
+        out = Path(config.output.dir)
+    else:
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        out = Path("results") / f"{config.name}-{stamp}"
+    say = (lambda msg: None) if args.json else (lambda msg: print(msg, flush=True))
+    say(f"jaxcalc run {config.name}: writing to {out.expanduser().resolve()}")
+    try:
+        folder = run_experiment(config, out, overwrite=args.overwrite, progress=say)
+    except KeyboardInterrupt:
+        print(
+            f"jaxcalc: interrupted; finished groups are kept in {out.resolve()}",
+            file=sys.stderr,
+        )
+        return 130
+    _emit(
+        args,
+        {"name": config.name, "output": str(folder), "report": str(folder / "report.md")},
+        f"done: {folder / 'report.md'}",
+    )
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from jaxcalc.experiments.report import build_report
+
+    folder = Path(args.folder).expanduser().resolve()
+    if not (folder / "metadata.json").is_file():
+        raise JaxcalcError(f"{folder}: no metadata.json; is this a jaxcalc results folder?")
+    path = build_report(folder)
+    _emit(args, {"report": str(path)}, f"report written to {path}")
+    return EXIT_OK
+
+
 # ----------------------------------------------------------------------------------------
 
 
@@ -533,6 +580,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--plot", metavar="FILE", help="contour with paths (2-D) or curve (1-D)")
     p.set_defaults(run=cmd_optimize)
+
+    p = command("run", "run an experiment from a TOML config: tables, figures, report")
+    p.add_argument("config", help="the TOML file (see docs/configs.md)")
+    p.add_argument("--out", help="output folder (default results/<name>-<timestamp>)")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. --set starts.count=8",
+    )
+    p.add_argument("--overwrite", action="store_true", help="write into a non-empty --out")
+    p.set_defaults(run=cmd_run, dtype=None)
+
+    p = command("report", "rebuild figures and report.md from saved results")
+    p.add_argument("folder")
+    p.set_defaults(run=cmd_report)
     return parser
 
 
