@@ -70,6 +70,7 @@ def build_report(folder: str | Path) -> Path:
     for name, groups in by_objective.items():
         fig, (ax_steps, ax_evals) = plt.subplots(1, 2, figsize=(11, 4))
         diverged_notes = []
+        line_index = 0
         f_opt = float(groups[0][1]["f_opt"])
         known = math.isfinite(f_opt)
         for group, arrays in groups:
@@ -88,9 +89,11 @@ def build_report(folder: str | Path) -> Path:
                     flat["steps_run"][s], 1
                 )
                 evals = 1 + np.median(per_step) * steps
+                style = _style(line_index)
+                line_index += 1
                 for ax, x in ((ax_steps, steps), (ax_evals, evals)):
-                    (line,) = ax.plot(x, med, label=label)
-                    ax.fill_between(x, q25, q75, alpha=0.2, color=line.get_color())
+                    ax.plot(x, med, label=label, **style)
+                    ax.fill_between(x, q25, q75, alpha=0.15, color=style["color"])
                 if known:
                     evals_runs = 1 + np.outer(per_step, steps)
                     ecdf_data.setdefault(label, []).append((y, evals_runs))
@@ -177,8 +180,12 @@ def _contour_with_paths(name, groups, figures: Path, plt) -> Path:
     from jaxcalc.plotting import save_figure
 
     panels = len(groups)
-    fig, axes = plt.subplots(1, panels, figsize=(4.2 * panels, 4), squeeze=False)
-    for ax, (group, arrays) in zip(axes[0], groups, strict=True):
+    cols = min(3, panels)
+    rows = math.ceil(panels / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.8 * rows), squeeze=False)
+    for ax in axes.flat[panels:]:
+        ax.set_visible(False)
+    for ax, (group, arrays) in zip(axes.flat, groups, strict=False):
         flat = _flat_settings(arrays, len(group["sweep"]))
         paths = flat["params"][0][:20]
         ends = paths[:, -1, :]
@@ -197,6 +204,17 @@ def _contour_with_paths(name, groups, figures: Path, plt) -> Path:
     path = figures / f"paths_{_slug(name)}.png"
     save_figure(fig, path)
     return path
+
+
+def _style(index: int) -> dict[str, Any]:
+    """Distinct colour and dash for up to 40 lines (matplotlib's cycle repeats after 10)."""
+    import matplotlib
+
+    colors = matplotlib.colormaps["tab10"].colors
+    return {
+        "color": colors[index % 10],
+        "linestyle": ("-", "--", ":", "-.")[(index // 10) % 4],
+    }
 
 
 def _slug(text: str) -> str:
