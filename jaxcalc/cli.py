@@ -8,8 +8,10 @@ Numbers are computed in float64 unless ``--dtype float32`` is given.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -54,6 +56,12 @@ def _setup_numbers(args: argparse.Namespace) -> None:
     if getattr(args, "dtype", None) == "float64":
         jax.config.update("jax_enable_x64", True)
     jax.config.update("jax_default_matmul_precision", "highest")
+    if args.command in ("optimize", "run") and not os.environ.get("JAXCALC_NO_CACHE"):
+        from jaxcalc.trajectory import enable_compilation_cache
+
+        # compiled programs are reused across processes; an unwritable cache is no error
+        with contextlib.suppress(OSError):
+            enable_compilation_cache()
 
 
 def _parse_point(text: str, dim: int, flag: str) -> list[float]:
