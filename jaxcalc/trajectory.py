@@ -419,7 +419,12 @@ def _sweep_grid(
         method.name, {k: v for k, v in hyperparameters.items() if k in method.defaults}
     )
     resolved = method.resolve(hyperparameters)
-    sweep = tuple(k for k, v in resolved.items() if isinstance(v, list | tuple | np.ndarray))
+    # sweep axes in the order the caller gave them (not the optimizer's defaults order)
+    sweep = tuple(
+        k
+        for k in hyperparameters
+        if k in resolved and isinstance(resolved[k], list | tuple | np.ndarray)
+    )
     for name in sweep:
         if len(resolved[name]) == 0:
             raise ConfigError(f"{method.name}.{name}: a sweep needs at least one value")

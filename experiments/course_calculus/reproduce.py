@@ -106,7 +106,9 @@ def exercises(out: Path, results: dict) -> None:
     section("D2L 2.4 exercise 7: gradient of f(x) = 3 x1^2 + 5 e^x2")
     g = jc.gradient("3*x1^2 + 5*exp(x2)")
     point = jnp.array([1.0, 2.0])
-    print(f"grad f(1, 2) = {g(point).tolist()}  (closed form [6 x1, 5 e^x2] = [6, {5 * math.e**2}])")
+    print(
+        f"grad f(1, 2) = {g(point).tolist()}  (closed form [6 x1, 5 e^x2] = [6, {5 * math.e**2}])"
+    )
     results["ex7_gradient"] = {"at": point.tolist(), "gradient": g(point).tolist()}
 
     section("D2L 2.4 exercise 8: gradient of f(x) = ||x||_2")

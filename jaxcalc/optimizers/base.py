@@ -109,6 +109,11 @@ class Optimizer:
                 f"{self.name}: unknown option {name!r}{_suggest(name, self.options)}; "
                 f"options: {', '.join(sorted(self.options)) or 'none'}"
             )
+        for name, value in options.items():
+            if name in _POSITIVE_INTEGER_OPTIONS and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 1
+            ):
+                raise ConfigError(f"{self.name}.{name}: must be an integer >= 1; got {value!r}")
         merged = {**self.options, **options}
         return _replace(self, options=merged)
 
@@ -140,6 +145,9 @@ def _suggest(name: str, candidates) -> str:
     close = difflib.get_close_matches(name, sorted(candidates), n=2, cutoff=0.6)
     return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
 
+
+# Static options that must be positive integers wherever they appear.
+_POSITIVE_INTEGER_OPTIONS = ("memory_size", "max_trials", "min_dim_size_to_factor")
 
 # Ranges that apply to a hyperparameter of this name in any method (low, high, open ends).
 _RANGES: dict[str, tuple[float, float, bool, bool]] = {
