@@ -8,7 +8,6 @@ No expected value in this file was copied from jaxcalc's output.
 
 from __future__ import annotations
 
-import contextlib
 import math
 
 import jax
@@ -19,6 +18,7 @@ import scipy.optimize as so
 import sympy as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from jaxcalc_testing import precision
 
 from jaxcalc import (
     critical_points,
@@ -33,29 +33,6 @@ from jaxcalc import (
 )
 
 X = sp.Symbol("x", real=True)
-
-
-@contextlib.contextmanager
-def precision(x64: bool):
-    """Run a block with JAX's x64 mode set as asked, restoring the previous mode after."""
-    previous = bool(jax.config.jax_enable_x64)
-    jax.config.update("jax_enable_x64", x64)
-    try:
-        yield
-    finally:
-        jax.config.update("jax_enable_x64", previous)
-
-
-@pytest.fixture
-def x64():
-    with precision(True):
-        yield
-
-
-@pytest.fixture
-def x32():
-    with precision(False):
-        yield
 
 
 def sympy_values(expr: sp.Expr, points) -> np.ndarray:

@@ -13,10 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import jax
 import pytest
-
-from jaxcalc.cli import main
+from jaxcalc_testing import run_cli
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -31,16 +29,7 @@ def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     )
 
 
-def call(capsys, *args: str) -> tuple[int, str, str]:
-    """Run the CLI in this process, restoring the JAX flags it sets (x64, matmul precision)."""
-    saved = (jax.config.jax_enable_x64, jax.config.jax_default_matmul_precision)
-    try:
-        code = main(list(args))
-    finally:
-        jax.config.update("jax_enable_x64", saved[0])
-        jax.config.update("jax_default_matmul_precision", saved[1])
-    out, err = capsys.readouterr()
-    return code, out, err
+call = run_cli
 
 
 # ----------------------------------------------------------------------------- subprocess

@@ -40,28 +40,6 @@ Y = sp.Symbol("y", real=True)
 ANY = object()  # "the column is not checked"
 
 
-@pytest.fixture
-def x64():
-    """Enable float64 for one test and restore the previous setting."""
-    old = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    try:
-        yield
-    finally:
-        jax.config.update("jax_enable_x64", old)
-
-
-@pytest.fixture
-def x32():
-    """Run one test in JAX's float32 default, whatever the environment says."""
-    old = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", False)
-    try:
-        yield
-    finally:
-        jax.config.update("jax_enable_x64", old)
-
-
 def refuse(text: str, **kwargs) -> tuple[ExpressionError, float]:
     """Parse text that must be refused; returns the error and the wall time it took."""
     start = time.perf_counter()

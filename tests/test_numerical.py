@@ -7,7 +7,6 @@ its closed form 2 + 3h, and sympy. No expected value here was copied from jaxcal
 
 from __future__ import annotations
 
-import contextlib
 import math
 import warnings
 
@@ -16,32 +15,9 @@ import jax.numpy as jnp
 import numdifftools as nd
 import numpy as np
 import pytest
+from jaxcalc_testing import precision
 
 from jaxcalc import check_derivative, limit_table, numeric_derivative
-
-
-@contextlib.contextmanager
-def precision(x64: bool):
-    """Run a block with JAX's x64 mode set as asked, restoring the previous mode after."""
-    previous = bool(jax.config.jax_enable_x64)
-    jax.config.update("jax_enable_x64", x64)
-    try:
-        yield
-    finally:
-        jax.config.update("jax_enable_x64", previous)
-
-
-@pytest.fixture
-def x64():
-    with precision(True):
-        yield
-
-
-@pytest.fixture
-def x32():
-    with precision(False):
-        yield
-
 
 EPS64 = float(np.finfo(np.float64).eps)
 EPS32 = float(np.finfo(np.float32).eps)

@@ -15,6 +15,7 @@ from pathlib import Path
 import jax
 import numpy as np
 import pytest
+from jaxcalc_testing import run_cli
 
 from jaxcalc.cli import main
 from jaxcalc.experiments import results as results_module
@@ -22,17 +23,6 @@ from jaxcalc.experiments.results import write_text
 
 SMOKE = Path(__file__).resolve().parents[2] / "configs" / "smoke.toml"
 QUICK = ("--set", "starts.count=6", "--set", "run.steps=60")
-
-
-def run_cli(capsys, *args: str) -> tuple[int, str, str]:
-    saved = (jax.config.jax_enable_x64, jax.config.jax_default_matmul_precision)
-    try:
-        code = main(list(args))
-    finally:
-        jax.config.update("jax_enable_x64", saved[0])
-        jax.config.update("jax_default_matmul_precision", saved[1])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def rows(path: Path) -> list[dict[str, str]]:

@@ -1,0 +1,32 @@
+"""Helpers shared by the tests (importable because pytest puts tests/ on the path)."""
+
+from __future__ import annotations
+
+import contextlib
+
+import jax
+
+from jaxcalc.cli import main
+
+
+@contextlib.contextmanager
+def precision(x64: bool):
+    """Run a block with JAX's x64 mode set as asked, restoring the previous mode after."""
+    previous = bool(jax.config.jax_enable_x64)
+    jax.config.update("jax_enable_x64", x64)
+    try:
+        yield
+    finally:
+        jax.config.update("jax_enable_x64", previous)
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    """Run the CLI in this process, restoring the JAX flags it sets (x64, matmul precision)."""
+    saved = (jax.config.jax_enable_x64, jax.config.jax_default_matmul_precision)
+    try:
+        code = main(list(args))
+    finally:
+        jax.config.update("jax_enable_x64", saved[0])
+        jax.config.update("jax_default_matmul_precision", saved[1])
+    out, err = capsys.readouterr()
+    return code, out, err
