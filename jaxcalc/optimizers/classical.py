@@ -22,6 +22,21 @@ __all__ = ["BFGS", "GradientDescent", "GradientDescentArmijo", "Newton"]
 _NW = "J. Nocedal and S. J. Wright, Numerical Optimization, 2nd ed., Springer, 2006"
 
 
+def _full_step_search(fun, x, value, grad, direction, hyper, options):
+    """Backtracking from the full step t = 1 (Newton and quasi-Newton directions)."""
+    return backtracking(
+        fun,
+        x,
+        value,
+        grad,
+        direction,
+        initial_step=1.0,
+        c1=hyper["c1"],
+        shrink=hyper["shrink"],
+        max_trials=options["max_trials"],
+    )
+
+
 @dataclass(frozen=True)
 class GradientDescent(Optimizer):
     """``x <- x - learning_rate * grad f(x)``: steepest descent with a fixed step.
@@ -123,17 +138,7 @@ class Newton(Optimizer):
         floor = hyper["min_curvature"] * scale
         shifted = jnp.maximum(eigenvalues, floor)  # the modified Hessian's eigenvalues
         direction = -(vectors @ ((vectors.T @ grad) / shifted))
-        search = backtracking(
-            fun,
-            x,
-            value,
-            grad,
-            direction,
-            initial_step=1.0,
-            c1=hyper["c1"],
-            shrink=hyper["shrink"],
-            max_trials=self.options["max_trials"],
-        )
+        search = _full_step_search(fun, x, value, grad, direction, hyper, self.options)
         x_new = x + search.step * direction
         return StepResult(
             x_new,
@@ -181,17 +186,7 @@ class BFGS(Optimizer):
         descent = jnp.vdot(direction, grad) < 0
         h = jnp.where(descent, h, identity)
         direction = jnp.where(descent, direction, -grad)
-        search = backtracking(
-            fun,
-            x,
-            value,
-            grad,
-            direction,
-            initial_step=1.0,
-            c1=hyper["c1"],
-            shrink=hyper["shrink"],
-            max_trials=self.options["max_trials"],
-        )
+        search = _full_step_search(fun, x, value, grad, direction, hyper, self.options)
         s = search.step * direction
         x_new = x + s
         value_new, grad_new = jax.value_and_grad(fun)(x_new)

@@ -13,13 +13,13 @@ kernel (same batch shape), so the whole module compiles ~6 kernels per function.
 
 from __future__ import annotations
 
-import contextlib
 import os
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from jaxcalc_testing import precision
 
 from jaxcalc.objectives.bbob import (
     BBOB_DIMENSIONS,
@@ -38,17 +38,6 @@ cocoex = pytest.importorskip("cocoex")
 INSTANCES = (1, 2, 5, 15, 51, 60, 71, 80, 91, 101, 110, 1000, 2**31 - 1, BBOB_MAX_INSTANCE)
 FUNCTION_IDS = tuple(range(1, 25))
 RTOL = 1e-9
-
-
-@contextlib.contextmanager
-def precision(x64: bool):
-    """Run a block with JAX's x64 mode set as asked, restoring the previous mode after."""
-    previous = bool(jax.config.jax_enable_x64)
-    jax.config.update("jax_enable_x64", x64)
-    try:
-        yield
-    finally:
-        jax.config.update("jax_enable_x64", previous)
 
 
 @pytest.fixture(autouse=True)
