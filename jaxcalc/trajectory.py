@@ -93,6 +93,8 @@ class Trajectory:
       hyperparameters: every hyperparameter; swept ones as arrays of their sweep values.
       sweep: the names of the swept hyperparameters, one per leading axis.
       compile_seconds, run_seconds: XLA compilation and execution wall time.
+      metrics: the optimizer's extra per-run numbers at the final point, ``S + (B,)`` each
+        (e.g. ``constraint_violation``; see ``Optimizer.final_metrics``).
 
     A single start (D,) gives the same fields without the ``B`` axis.
     """
@@ -119,6 +121,7 @@ class Trajectory:
     devices: int = 1
     chunks: int = 1
     extras: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def recorded_steps(self) -> np.ndarray:
@@ -202,29 +205,49 @@ def _program(fun, method: Optimizer, limits: _Limits, steps: int, record_every: 
     records = steps // record_every
     remainder = steps - records * record_every
 
+    gradient_free = method.gradient_free
+
+    def evaluate(x):
+        """f and its gradient at x (a zero gradient for gradient-free methods)."""
+        if gradient_free:
+            return fun(x), jnp.zeros_like(x)
+        return value_and_grad(x)
+
     def init_one(x0, hyper):
-        f0, g0 = value_and_grad(x0)
+        f0, g0 = evaluate(x0)
         finite0 = jnp.isfinite(f0) & jnp.all(jnp.isfinite(g0)) & jnp.all(jnp.isfinite(x0))
-        flat0 = finite0 & jnp.all(g0 == 0)
+        flat0 = finite0 & jnp.all(g0 == 0) & (not gradient_free)
         status = jnp.where(finite0, _CODE["max_steps"], _CODE["domain_error_at_start"])
         status = jnp.where(flat0, _CODE["flat_start"], status)
+        if method.stochastic:
+            key = jax.random.fold_in(jax.random.key(hyper["_seed"]), hyper["_start"])
+            state = method.init(fun, x0, _public(hyper), key)
+        else:
+            state = method.init(fun, x0, hyper)
         return {
             "x": x0,
             "f": f0,
             "g": g0,
-            "state": method.init(fun, x0, hyper),
+            "state": state,
             "status": jnp.int32(status),
             "done": ~finite0 | flat0,
             "event": jnp.where(finite0 & ~flat0, -1, 0).astype(jnp.int32),
-            "evals": Evaluations.of(1, 1, 0),
+            "evals": Evaluations.of(1, 0 if gradient_free else 1, 0),
             "fails": jnp.int32(0),
             "resets": jnp.int32(0),
         }
 
     def step_one(c, hyper, k):
-        res = method.step(fun, c["x"], c["f"], c["g"], c["state"], hyper)
+        res = method.step(fun, c["x"], c["f"], c["g"], c["state"], _public(hyper))
         evals = res.evaluations
-        if res.value is not None and res.grad is not None:
+        if gradient_free:
+            g_new = jnp.zeros_like(res.x)
+            if res.value is not None:
+                f_new = res.value
+            else:
+                f_new = fun(res.x)
+                evals = evals + Evaluations.of(f=1)
+        elif res.value is not None and res.grad is not None:
             f_new, g_new = res.value, res.grad
         else:
             f_new, g_new = value_and_grad(res.x)
@@ -234,8 +257,15 @@ def _program(fun, method: Optimizer, limits: _Limits, steps: int, record_every: 
         runaway = jnp.max(jnp.abs(x_new)) > limits.x_limit
         unbounded = finite & ((f_new < -limits.f_limit) | (runaway & (f_new < c["f"])))
         diverged = finite & runaway & ~unbounded
-        converged = finite & (jnp.sum(g_new * g_new) <= limits.gtol**2)
-        no_move = jnp.all(x_new == c["x"])
+        if gradient_free:
+            converged = jnp.asarray(False)
+            no_move = jnp.asarray(False)  # a best-so-far point may rightly stay put
+        else:
+            converged = jnp.sum(g_new * g_new) <= limits.gtol**2
+            no_move = jnp.all(x_new == c["x"])
+        if res.converged is not None:
+            converged = converged | jnp.asarray(res.converged)
+        converged = finite & converged
         fails = jnp.where(jnp.asarray(res.failed) | no_move, c["fails"] + 1, 0)
         stalled = finite & ~converged & (fails >= limits.patience)
         status = jnp.select(
@@ -293,7 +323,10 @@ def _program(fun, method: Optimizer, limits: _Limits, steps: int, record_every: 
             p, v, g = buffers
             p = jax.lax.dynamic_update_index_in_dim(p, c["x"], i, 0)
             v = jax.lax.dynamic_update_index_in_dim(v, c["f"], i, 0)
-            gn = jnp.sqrt(jnp.sum(c["g"] * c["g"], axis=0))
+            if gradient_free:
+                gn = jnp.full_like(c["f"], jnp.nan)  # documented: no gradient was computed
+            else:
+                gn = jnp.sqrt(jnp.sum(c["g"] * c["g"], axis=0))
             g = jax.lax.dynamic_update_index_in_dim(g, gn, i, 0)
             return p, v, g
 
@@ -325,10 +358,19 @@ def _program(fun, method: Optimizer, limits: _Limits, steps: int, record_every: 
             "resets": carry["resets"],
             "final_params": carry["x"].T,
             "final_values": carry["f"],
+            **{
+                f"metric:{k}": v
+                for k, v in jax.vmap(lambda x: method.final_metrics(fun, x))(carry["x"].T).items()
+            },
         }
 
     program.record_buffers = record_buffers
     return program
+
+
+def _public(hyper: Mapping[str, Any]) -> dict[str, Any]:
+    """The optimizer's hyperparameters, without the engine's own per-run inputs."""
+    return {k: v for k, v in hyper.items() if not k.startswith("_")}
 
 
 def _curvature_check(fun, out: dict[str, jax.Array]) -> jax.Array:
@@ -530,7 +572,8 @@ def optimize(
         dtype (float64 when x64 is enabled, else float32).
       steps: iterations per run (1 to 10^7).
       record_every: record the point, value and gradient norm every this many steps.
-      seed: reserved for stochastic optimizers (recorded with the results).
+      seed: the seed of stochastic optimizers (population methods, annealing): start ``i``
+        draws from ``fold_in(key(seed), i)`` under every hyperparameter setting.
       gtol: convergence when ``|grad f| <= gtol`` (default 1e-5 in float32, 1e-8 in float64).
       f_limit: ``f < -f_limit`` means unbounded below (default 1e30 in float64, 1e20 in float32).
       x_limit: ``max|x| > x_limit`` means the run ran away (default 1e15 / 1e10).
@@ -565,6 +608,8 @@ def optimize(
         raise ConfigError(
             f"record_every must be an integer from 1 to steps ({steps}); got {record_every!r}"
         )
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed < 2**32:
+        raise ConfigError(f"seed must be an integer from 0 to 2**32 - 1; got {seed!r}")
     method = get_optimizer(optimizer)
     options = {k: hyperparameters.pop(k) for k in list(hyperparameters) if k in method.options}
     if options:
@@ -601,6 +646,9 @@ def optimize(
     run_hyper = {k: jnp.asarray(np.repeat(flat[k], n_starts), dtype) for k in sweep}
     run_hyper |= {k: jnp.full((runs,), v, dtype) for k, v in scalars.items()}
     static_none = {k: None for k, v in resolved.items() if v is None}
+    if method.stochastic:  # engine inputs, not hyperparameters (see Optimizer.stochastic)
+        run_hyper["_seed"] = jnp.full((runs,), int(seed), jnp.uint32)
+        run_hyper["_start"] = jnp.asarray(np.tile(np.arange(n_starts), n_sweep), jnp.uint32)
 
     itemsize = jnp.dtype(dtype).itemsize
     budget = memory_budget if memory_budget is not None else _memory_budget()
@@ -700,6 +748,7 @@ def optimize(
         return np.take(a, 0, axis=len(lead) - 1) if single else a
 
     arrays = {k: shaped(v) for k, v in merged.items()}
+    metrics = {k.split(":", 1)[1]: arrays.pop(k) for k in list(arrays) if k.startswith("metric:")}
     arrays["status"] = np.asarray(np.asarray(STATUSES)[arrays["status"]])
     hyper_record = {
         k: (np.asarray(v, np.float64) if k in sweep else v) for k, v in resolved.items()
@@ -716,5 +765,6 @@ def optimize(
         devices=n_dev,
         chunks=len(pieces),
         extras={"seed": seed, "gtol": limits.gtol, "dtype": str(dtype)},
+        metrics=metrics,
         **arrays,
     )

@@ -61,6 +61,9 @@ class StepResult(NamedTuple):
       failed: True when the method could not make progress (e.g. its line search found no
         acceptable step); the engine turns repeated failures into the status "stalled".
       resets: 1 when the method reset its curvature model (BFGS, a non-descent direction).
+      converged: the method's own convergence test (a population that has collapsed, a
+        bracket that has shrunk), or None. The engine stops the run as "converged" when it
+        is true, besides its gradient test (which gradient-free methods do not have).
     """
 
     x: jax.Array
@@ -70,6 +73,7 @@ class StepResult(NamedTuple):
     grad: jax.Array | None = None
     failed: jax.Array | bool = False
     resets: jax.Array | int = 0
+    converged: jax.Array | None = None
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,24 @@ class Optimizer:
 
     Subclasses implement :meth:`init` and :meth:`step`. ``defaults`` lists every numeric
     hyperparameter with its default; ``options`` the static ones.
+
+    Two class-level flags change how the engine drives a method:
+
+    ``gradient_free``
+        the method never uses gradients (population methods, simulated annealing): the
+        engine evaluates only f at its points, passes a zero ``grad`` to ``step``, records
+        NaN gradient norms, never counts gradient evaluations of its own, and stops a run
+        as "converged" only on :attr:`StepResult.converged`. A best-so-far point that does
+        not move is not a stall for such methods.
+    ``stochastic``
+        :meth:`init` takes a fourth argument, a PRNG key for the run. The key is derived
+        from ``optimize``'s ``seed`` and the *start's* index, so every hyperparameter
+        setting sees the same random stream from the same start (common random numbers),
+        and chunking or sharding never changes it.
     """
+
+    gradient_free = False
+    stochastic = False
 
     name: str
     defaults: Mapping[str, float | None] = field(default_factory=dict)
@@ -116,6 +137,14 @@ class Optimizer:
                 raise ConfigError(f"{self.name}.{name}: must be an integer >= 1; got {value!r}")
         merged = {**self.options, **options}
         return _replace(self, options=merged)
+
+    def final_metrics(self, fun: Fun, x: jax.Array) -> dict[str, jax.Array]:
+        """Extra per-run numbers at the final point (e.g. constraint violation); scalars.
+
+        The engine maps this over runs and stores the arrays in
+        ``Trajectory.metrics`` under these names.
+        """
+        return {}
 
     def state_size(self, dim: int) -> int:
         """Numbers of optimizer state per run, for the memory estimate (default 2*dim)."""
