@@ -21,6 +21,7 @@ from jaxcalc.errors import JaxcalcError
 
 EXIT_OK = 0
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 
 class _Parser(argparse.ArgumentParser):
@@ -444,35 +445,61 @@ def cmd_optimize(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     import datetime
+    import shlex
     from pathlib import Path
 
     from jaxcalc.experiments.config import apply_dtype, load_config
-    from jaxcalc.experiments.runner import run_experiment
+    from jaxcalc.experiments.runner import RunInterrupted, run_experiment
 
-    config = load_config(args.config, overrides=args.set or [])
+    overrides = list(args.set or [])
+    if args.dtype is not None:  # --dtype is the same as --set dtype=..., and wins over it
+        overrides.append(f"dtype={args.dtype}")
+    config = load_config(args.config, overrides=overrides)
     apply_dtype(config)
     if args.out:
         out = Path(args.out)
     elif getattr(config.output, "dir", None):
         out = Path(config.output.dir)
+    elif args.resume:
+        raise JaxcalcError(
+            "--resume needs the folder of the run to finish: give --out DIR "
+            "(or output.dir in the config)"
+        )
     else:
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         out = Path("results") / f"{config.name}-{stamp}"
-    say = (lambda msg: None) if args.json else (lambda msg: print(msg, flush=True))
-    say(f"jaxcalc run {config.name}: writing to {out.expanduser().resolve()}")
+    out = out.expanduser().resolve()
+    if not (args.quiet or args.json):
+        for note in config.notes:
+            print(f"jaxcalc: {note}", file=sys.stderr)
+    if not args.json:
+        print(f"jaxcalc run {config.name}: writing to {out}", flush=True)
     try:
-        folder = run_experiment(config, out, overwrite=args.overwrite, progress=say)
-    except KeyboardInterrupt:
+        folder = run_experiment(
+            config,
+            out,
+            overwrite=args.overwrite,
+            resume=args.resume,
+            display="off" if args.quiet else "auto",
+            report=not args.no_report,
+        )
+    except RunInterrupted as stop:
+        again = ["jaxcalc", "run", args.config, "--out", str(stop.folder)]
+        for item in args.set or []:
+            again += ["--set", item]
+        if args.dtype is not None:
+            again += ["--dtype", args.dtype]
         print(
-            f"jaxcalc: interrupted; finished groups are kept in {out.resolve()}",
+            f"jaxcalc: interrupted ({stop.signal_name}) after {stop.done} of {stop.total} "
+            f"groups; finished groups are kept in {stop.folder}; resume with: "
+            f"{shlex.join([*again, '--resume'])}",
             file=sys.stderr,
         )
-        return 130
-    _emit(
-        args,
-        {"name": config.name, "output": str(folder), "report": str(folder / "report.md")},
-        f"done: {folder / 'report.md'}",
-    )
+        return EXIT_INTERRUPTED
+    payload = {"name": config.name, "output": str(folder), "summary": str(folder / "summary.csv")}
+    if not args.no_report:
+        payload["report"] = str(folder / "report.md")
+    _emit(args, payload, f"done: {folder / ('summary.csv' if args.no_report else 'report.md')}")
     return EXIT_OK
 
 
@@ -500,7 +527,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+    def command(
+        name: str, help_text: str, dtype_help: str = "working precision (default float64)"
+    ) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.add_argument("--json", action="store_true", help="machine-readable output")
         p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
@@ -508,7 +537,7 @@ def build_parser() -> argparse.ArgumentParser:
             "--dtype",
             choices=("float64", "float32"),
             default="float64",
-            help="working precision (default float64)",
+            help=dtype_help,
         )
         return p
 
@@ -589,7 +618,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", metavar="FILE", help="contour with paths (2-D) or curve (1-D)")
     p.set_defaults(run=cmd_optimize)
 
-    p = command("run", "run an experiment from a TOML config: tables, figures, report")
+    p = command(
+        "run",
+        "run an experiment from a TOML config: tables, figures, report",
+        dtype_help="override the config's dtype (the same as --set dtype=...; recorded "
+        "with the overrides)",
+    )
     p.add_argument("config", help="the TOML file (see docs/configs.md)")
     p.add_argument("--out", help="output folder (default results/<name>-<timestamp>)")
     p.add_argument(
@@ -598,7 +632,22 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override a config value, e.g. --set starts.count=8",
     )
-    p.add_argument("--overwrite", action="store_true", help="write into a non-empty --out")
+    existing = p.add_mutually_exclusive_group()
+    existing.add_argument(
+        "--overwrite", action="store_true", help="write into a non-empty --out (replacing files)"
+    )
+    existing.add_argument(
+        "--resume",
+        action="store_true",
+        help="finish an interrupted run in --out: keep its finished groups, compute the rest "
+        "(refused if the config, --set/--dtype values or jaxcalc/JAX versions changed)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress display on stderr")
+    p.add_argument(
+        "--no-report",
+        action="store_true",
+        help="skip the figures and report.md (draw them later with jaxcalc report DIR)",
+    )
     p.set_defaults(run=cmd_run, dtype=None)
 
     p = command("report", "rebuild figures and report.md from saved results")

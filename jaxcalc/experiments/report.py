@@ -221,11 +221,43 @@ def _slug(text: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in text)[:60]
 
 
+#: report.md's table: (summary.csv column, header); swept hyperparameters follow "optimizer"
+_REPORT_COLUMNS = (
+    ("objective", "objective"),
+    ("optimizer", "optimizer"),
+    ("runs", "runs"),
+    ("success_rate", "success"),
+    ("precision_median", "median f - f_opt"),
+    ("median_evaluations_to_target", "median evals to target"),
+    ("ert", "ERT"),
+    ("diverged", "diverged"),
+)
+
+
+def _report_table(meta: dict[str, Any], summary: list[dict[str, str]]) -> list[str]:
+    """The readable subset of summary.csv as a Markdown table (3 significant digits)."""
+    swept: list[str] = []
+    for group in meta.get("groups", []):
+        swept += [k for k in group.get("sweep", []) if k not in swept]
+    header = [h for _, h in _REPORT_COLUMNS[:2]] + swept + [h for _, h in _REPORT_COLUMNS[2:]]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in summary:
+        diverged = sum(
+            int(float(v))
+            for k, v in row.items()
+            if k.startswith(("status_diverged", "status_unbounded")) and v not in ("", None)
+        )
+        cells = [row.get("objective", ""), row.get("optimizer", "")]
+        cells += [_sig3(row.get(f"hp_{k}", "")) for k in swept]
+        for column, _ in _REPORT_COLUMNS[2:]:
+            value = diverged if column == "diverged" else row.get(column, "")
+            cells.append(_sig3(value))
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    return lines
+
+
 def _report_text(meta, summary, sections, extra, target) -> str:
-    cols = ["objective", "optimizer", "runs", "success_rate", "precision_median", "ert"]
-    hp = sorted({k for row in summary for k in row if k.startswith("hp_") and row[k] != ""})
-    status_cols = sorted({k for row in summary for k in row if k.startswith("status_")})
-    header = cols[:2] + hp + cols[2:] + status_cols
+    done, total = len(meta.get("groups", [])), meta.get("groups_total")
     lines = [
         f"# {meta['name']}",
         "",
@@ -234,25 +266,54 @@ def _report_text(meta, summary, sections, extra, target) -> str:
         f"{meta.get('finished', '-')}. jaxcalc {meta['versions']['jaxcalc']}, jax "
         f"{meta['versions']['jax']}, backend {meta['platform']['backend']}.",
         "",
-        f"A run succeeds when f - f_opt <= {target:g} at a recorded step. ERT is COCO's "
-        "expected running time in function evaluations (inf: no run succeeded).",
-        "",
-        "| " + " | ".join(h.removeprefix("hp_").removeprefix("status_") for h in header) + " |",
-        "|" + "---|" * len(header),
     ]
-    for row in summary:
-        lines.append("| " + " | ".join(_cell(row.get(h, "")) for h in header) + " |")
-    lines += ["", "## Objectives", ""] + sections
+    if total is not None and done < total:
+        lines += [
+            f"**Only {done} of {total} groups finished.** Finish the run with "
+            "`jaxcalc run CONFIG --out DIR --resume` (same config and `--set` values).",
+            "",
+        ]
+    lines += [
+        f"A run succeeds when f - f_opt <= {target:g} at a recorded step. success: the "
+        "fraction of runs that did. median f - f_opt: over the runs' final values. median "
+        "evals to target: over the successful runs. ERT is COCO's expected running time in "
+        "function evaluations (inf: no run succeeded). diverged: runs that ended diverged, "
+        "non-finite or unbounded. Numbers have 3 significant digits; `summary.csv` (and "
+        "`summary.parquet`) hold every column at full precision: quartiles, steps to target, "
+        "counts per status, compile and run seconds.",
+        "",
+        *_report_table(meta, summary),
+        "",
+        "## Objectives",
+        "",
+        *sections,
+    ]
     if extra:
         lines += ["## Across objectives", "", *extra, ""]
     return "\n".join(lines) + "\n"
 
 
-def _cell(value: str) -> str:
-    try:
+def _sig3(value: Any) -> str:
+    """A number with 3 significant digits, positional from 1e-4 to 1e6 (1230, 0.0123),
+    scientific outside (1.23e-07); integers as they are; NaN or empty as "-"."""
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, str):
+        if value.lstrip("-").isdigit():
+            return value
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+    else:
         number = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    if value.lstrip("-").isdigit():
-        return value
-    return f"{number:.3g}"
+        if isinstance(value, int | np.integer):
+            return str(int(value))
+    if math.isnan(number):
+        return "-"
+    if math.isinf(number):
+        return "inf" if number > 0 else "-inf"
+    text = f"{number:.3g}"
+    if "e+" in text and int(text.split("e")[1]) < 6:
+        return str(round(float(text)))
+    return text

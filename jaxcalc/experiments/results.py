@@ -25,18 +25,28 @@ import numpy as np
 from jaxcalc.errors import OutputError
 
 __all__ = [
+    "MANIFEST_NAME",
     "OutputFolder",
+    "parquet_available",
     "read_csv",
+    "read_group_part",
     "read_json",
+    "read_manifest",
     "read_npz",
     "write_bytes",
     "write_csv",
+    "write_group_part",
     "write_json",
+    "write_manifest",
     "write_npz",
+    "write_parquet",
     "write_text",
 ]
 
 LOCK_NAME = ".jaxcalc.lock"
+MANIFEST_NAME = "manifest.json"
+MANIFEST_FORMAT = "jaxcalc-run-manifest/1"
+_ROW_KEYS = ("summary_rows", "runs_rows")  # JSON text of a group's table rows, in its part
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -124,6 +134,146 @@ def write_npz(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -> Path
     return write_bytes(path, buffer.getvalue())
 
 
+def parquet_available() -> bool:
+    """True when pyarrow is installed (the optional ``parquet`` extra)."""
+    try:
+        import pyarrow  # noqa: F401
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _column_type(values: list[Any]):
+    """Arrow type of a column: bool, int64, float64 (ints and floats mixed) or string."""
+    import pyarrow as pa
+
+    present = [v for v in values if v is not None]
+    if present and all(isinstance(v, bool) for v in present):
+        return pa.bool_()
+    if present and all(isinstance(v, int) and not isinstance(v, bool) for v in present):
+        return pa.int64()
+    if present and all(isinstance(v, int | float) and not isinstance(v, bool) for v in present):
+        return pa.float64()
+    return pa.string()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        value = value.item() if value.ndim == 0 else value.tolist()
+    if isinstance(value, np.generic):
+        value = value.item()
+    return value
+
+
+def write_parquet(path: str | os.PathLike, rows: Iterable[Mapping[str, Any]]) -> Path:
+    """Write ``rows`` as a typed Parquet table, atomically (needs pyarrow).
+
+    Columns are the union of the rows' keys in order of appearance, as in :func:`write_csv`.
+    Each column is typed: bool, int64, float64 (a column mixing ints and floats) or string
+    (lists are joined with ``;`` as in the CSV). NaN and infinities stay NaN and infinities;
+    a key that a row lacks is null (the CSV leaves the cell empty).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = [{k: _plain(v) for k, v in row.items()} for row in rows]
+    columns: list[str] = []
+    for row in rows:
+        columns += [k for k in row if k not in columns]
+    arrays, fields = [], []
+    for name in columns:
+        values = [row.get(name) for row in rows]
+        kind = _column_type(values)
+        if kind == pa.string():
+            values = [None if v is None else str(_csv_value(v)) for v in values]
+        elif kind == pa.float64():
+            values = [None if v is None else float(v) for v in values]
+        arrays.append(pa.array(values, type=kind, from_pandas=False))
+        fields.append(pa.field(name, kind))
+    table = pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    return write_bytes(path, sink.getvalue().to_pybytes())
+
+
+# Row dicts travel inside a group's part file as JSON. JSON has no NaN or infinity, and
+# null would lose which one it was, so non-finite floats are tagged explicitly.
+_FLOAT_TAG = "$float"
+
+
+def _encode_rows(value: Any) -> Any:
+    value = _plain(value)
+    if isinstance(value, Mapping):
+        return {str(k): _encode_rows(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encode_rows(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return {_FLOAT_TAG: repr(value)}  # 'nan', 'inf' or '-inf'
+    return value
+
+
+def _decode_tag(obj: dict[str, Any]) -> Any:
+    if len(obj) == 1 and _FLOAT_TAG in obj:
+        return float(obj[_FLOAT_TAG])
+    return obj
+
+
+def write_group_part(
+    path: str | os.PathLike,
+    arrays: Mapping[str, np.ndarray],
+    summary_rows: list[dict[str, Any]],
+    runs_rows: list[dict[str, Any]],
+) -> Path:
+    """One finished group as one atomically written part: its arrays and its table rows."""
+    data = dict(arrays)
+    for key, rows in zip(_ROW_KEYS, (summary_rows, runs_rows), strict=True):
+        text = json.dumps(_encode_rows(rows), allow_nan=False, separators=(",", ":"))
+        data[key] = np.asarray(text)
+    return write_npz(path, data)
+
+
+def read_group_part(
+    path: str | os.PathLike,
+) -> tuple[dict[str, np.ndarray], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The arrays, summary rows and per-run rows of a part written by :func:`write_group_part`.
+
+    Raises:
+      OutputError: the file is missing, unreadable or not a complete part.
+    """
+    try:
+        arrays = read_npz(path)
+    except OutputError:
+        raise
+    except Exception as err:  # a truncated or foreign file: zipfile, ValueError, ...
+        raise OutputError(f"{path} is not a readable results part: {err}") from None
+    missing = [k for k in _ROW_KEYS if k not in arrays]
+    if missing:
+        raise OutputError(f"{path} is not a complete results part (no {missing[0]})")
+    summary, runs = (json.loads(str(arrays.pop(k)), object_hook=_decode_tag) for k in _ROW_KEYS)
+    return arrays, summary, runs
+
+
+def write_manifest(folder: str | os.PathLike, manifest: Mapping[str, Any]) -> Path:
+    """Write ``manifest.json`` (atomically): the run's status and its finished groups."""
+    return write_json(Path(folder) / MANIFEST_NAME, {"format": MANIFEST_FORMAT, **manifest})
+
+
+def read_manifest(folder: str | os.PathLike) -> dict[str, Any] | None:
+    """The folder's ``manifest.json``, or None when it has none.
+
+    Raises:
+      OutputError: the manifest exists but is not one jaxcalc wrote.
+    """
+    path = Path(folder) / MANIFEST_NAME
+    if not path.is_file():
+        return None
+    data = read_json(path)
+    if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
+        raise OutputError(f"{path} is not a jaxcalc run manifest ({MANIFEST_FORMAT})")
+    return data
+
+
 def read_json(path: str | os.PathLike) -> Any:
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
@@ -158,9 +308,12 @@ class OutputFolder:
             write_json(out.path / "metadata.json", ...)
     """
 
-    def __init__(self, path: str | os.PathLike, *, overwrite: bool = False):
+    def __init__(self, path: str | os.PathLike, *, overwrite: bool = False, resume: bool = False):
+        if overwrite and resume:
+            raise OutputError("--overwrite and --resume exclude each other; pick one")
         self.path = Path(path).expanduser().resolve()
         self.overwrite = overwrite
+        self.resume = resume
         self._locked = False
 
     def check(self) -> OutputFolder:
@@ -176,10 +329,21 @@ class OutputFolder:
                     f"{path} is locked by another run ({owner}); if that run is gone, delete {lock}"
                 )
             existing = [p.name for p in path.iterdir() if not p.name.startswith(".")]
-            if existing and not self.overwrite:
+            if existing and not (self.overwrite or self.resume):
+                try:
+                    manifest = read_manifest(path)
+                except OutputError:
+                    manifest = None
+                what = (
+                    f"{manifest.get('status', '?')} run {manifest.get('name', '?')!r}, config "
+                    f"hash {str(manifest.get('config_hash', '?'))[:12]}, "
+                    if manifest
+                    else ""
+                )
                 raise OutputError(
-                    f"results exist at {path} ({len(existing)} files, e.g. {sorted(existing)[0]}); "
-                    "use --overwrite or a new --out"
+                    f"results exist at {path} ({what}{len(existing)} files, e.g. "
+                    f"{sorted(existing)[0]}); use --resume to finish an interrupted run, "
+                    "--overwrite to replace them, or a new --out"
                 )
         else:
             parent = path.parent

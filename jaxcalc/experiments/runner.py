@@ -1,26 +1,50 @@
 """Config -> compiled runs -> result files.
 
-One :func:`jaxcalc.optimize` call per (objective, optimizer) pair: every start and every
-swept hyperparameter value of that pair run as lanes of one compiled program. Results are
-written as they finish (each file atomically), so an interrupt keeps every finished group
-and marks the run "interrupted".
+One :func:`jaxcalc.optimize` call per (objective, optimizer) pair, a *group*: every start
+and every swept hyperparameter value of that pair run as lanes of one compiled program.
+Each finished group is written atomically as one part file (``group_NNN.npz``: its arrays
+and its table rows), then listed in ``manifest.json`` (also written atomically) with the
+config hash and the jaxcalc/JAX versions. Ctrl-C or SIGTERM stops the run after the current
+group (a second one abandons it); the manifest then says "interrupted", the tables and the
+report cover the finished groups, and ``resume=True`` (``jaxcalc run ... --resume``)
+computes only the groups that are missing, refusing when the config or versions changed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import os
 import platform
+import signal
+import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 
+from jaxcalc.errors import OutputError
 from jaxcalc.experiments import metrics
-from jaxcalc.experiments.results import OutputFolder, write_csv, write_json, write_npz
+from jaxcalc.experiments.results import (
+    MANIFEST_NAME,
+    OutputFolder,
+    parquet_available,
+    read_group_part,
+    read_manifest,
+    write_csv,
+    write_group_part,
+    write_json,
+    write_manifest,
+    write_parquet,
+)
 
-__all__ = ["GROUP_FILE", "run_experiment"]
+__all__ = ["GROUP_FILE", "RunInterrupted", "run_experiment"]
+
+#: versions that must match for ``--resume`` to add groups to an earlier run
+RESUME_VERSIONS = ("jaxcalc", "jax", "jaxlib")
 
 GROUP_FILE = "group_{index:03d}.npz"
 _PARAMS_KEEP_BYTES = 64 << 20  # keep full paths up to this size per group, else a sample
@@ -165,115 +189,396 @@ def _summarise(
     return summary, runs, arrays
 
 
+class RunInterrupted(KeyboardInterrupt):
+    """A run stopped by Ctrl-C or SIGTERM, after its finished groups were saved.
+
+    Attributes:
+      folder: the results folder (its manifest says "interrupted").
+      done, total: finished groups, and all groups.
+      signal_name: "SIGINT" or "SIGTERM".
+    """
+
+    def __init__(self, folder: Path, done: int, total: int, signal_name: str):
+        super().__init__(f"interrupted ({signal_name}) after {done} of {total} groups")
+        self.folder = folder
+        self.done = done
+        self.total = total
+        self.signal_name = signal_name
+
+
+class _StopRequest:
+    """SIGINT/SIGTERM during a run: the first asks to stop after the current group, the
+    second abandons it (raises KeyboardInterrupt). Handlers are only installed in the main
+    thread, and the previous ones are restored afterwards."""
+
+    def __init__(self, echo: bool):
+        self.echo = echo
+        self.signal_name: str | None = None
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, _frame: Any) -> None:
+        name = signal.Signals(signum).name
+        if self.signal_name is not None:
+            raise KeyboardInterrupt
+        self.signal_name = name
+        if self.echo:  # a raw write: safe even if the signal lands inside a print
+            note = f"\njaxcalc: {name}: stopping after the current group (again to abandon it)\n"
+            os.write(2, note.encode())
+
+    def __enter__(self) -> _StopRequest:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(ValueError, OSError):
+                    self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            with contextlib.suppress(ValueError, OSError, TypeError):
+                signal.signal(sig, handler)
+        self._previous.clear()
+
+
+class _Progress:
+    """Groups done / total on stderr: a tqdm bar on a terminal, else one line per group.
+
+    ``mode``: "auto" (bar on a TTY when tqdm is installed, else lines), "bar", "log" or
+    "off". ``callback`` (the old ``progress=`` argument) receives every line as well.
+    """
+
+    def __init__(
+        self,
+        total: int,
+        done: int,
+        mode: str = "auto",
+        stream: TextIO | None = None,
+        callback: Callable[[str], None] | None = None,
+    ):
+        self.stream = stream if stream is not None else sys.stderr
+        self.callback = callback
+        self.total = total
+        self.bar = None
+        if mode == "auto":
+            isatty = getattr(self.stream, "isatty", lambda: False)
+            mode = "bar" if isatty() else "log"
+        if mode == "bar":
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:
+                mode = "log"
+            else:
+                self.bar = tqdm(
+                    total=total,
+                    initial=done,
+                    file=self.stream,
+                    dynamic_ncols=True,
+                    leave=True,
+                    bar_format="groups {n_fmt}/{total_fmt} |{bar}| {elapsed}<{remaining}  {desc}",
+                )
+        self.mode = mode
+
+    def line(self, text: str) -> None:
+        if self.callback is not None:
+            self.callback(text)
+        if self.mode == "off":
+            return
+        if self.bar is not None:
+            self.bar.write(text, file=self.stream)
+        else:
+            print(text, file=self.stream, flush=True)
+
+    def start(self, g: int, what: str) -> None:
+        if self.bar is not None:
+            self.bar.set_description_str(f"now: {what}", refresh=True)
+
+    def finish(self, text: str) -> None:
+        self.line(text)
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.set_description_str("", refresh=False)
+            self.bar.close()
+            self.bar = None
+
+
+_SUMMARY_LEAD = ("objective", "optimizer", "method")
+_SUMMARY_TAIL = ("compile_seconds", "run_seconds")
+
+
+def _ordered(rows: list[dict[str, Any]], lead: tuple[str, ...], tail: tuple[str, ...]):
+    """Column order: ``lead``, hyperparameters, the rest, per-status counts, ``tail``."""
+    seen: list[str] = []
+    for row in rows:
+        seen += [k for k in row if k not in seen]
+    hp = [k for k in seen if k.startswith("hp_")]
+    status = [k for k in seen if k.startswith("status_")]
+    rest = [k for k in seen if k not in (*lead, *hp, *status, *tail)]
+    return [k for k in lead if k in seen] + hp + rest + status + [k for k in tail if k in seen]
+
+
+def _tidy(rows: list[dict[str, Any]], lead: tuple[str, ...], tail: tuple[str, ...] = ()):
+    """Rows with one column order; a status no run of a setting ended in counts 0, a
+    hyperparameter an optimizer does not have stays empty."""
+    columns = _ordered(rows, lead, tail)
+    return [
+        {k: row.get(k, 0 if k.startswith("status_") else None) for k in columns} for row in rows
+    ]
+
+
+def _write_tables(out: Path, finished: dict[int, Any], *, runs: bool) -> None:
+    """summary.csv (and .parquet with pyarrow) of the finished groups, in group order; with
+    ``runs`` also the per-run table."""
+    order = sorted(finished)
+    summary = _tidy([r for g in order for r in finished[g][1]], _SUMMARY_LEAD, _SUMMARY_TAIL)
+    parquet = parquet_available()
+    write_csv(out / "summary.csv", summary)
+    if parquet:
+        write_parquet(out / "summary.parquet", summary)
+    if runs:
+        per_run = _tidy([r for g in order for r in finished[g][2]], ("objective", "optimizer"))
+        write_csv(out / "runs.csv", per_run)
+        if parquet:
+            write_parquet(out / "runs.parquet", per_run)
+
+
+def _check_resumable(out: Path, previous: dict[str, Any], config: Any, versions: dict) -> None:
+    """Refuse to add groups to a run of another config or another jaxcalc/JAX version."""
+    changes = []
+    old_hash, new_hash = str(previous.get("config_hash")), config.hash()
+    if old_hash != new_hash:
+        changes.append(f"config hash {old_hash[:12]} -> {new_hash[:12]}")
+    old_versions = previous.get("versions") or {}
+    for name in RESUME_VERSIONS:
+        if old_versions.get(name) != versions[name]:
+            changes.append(f"{name} {old_versions.get(name)} -> {versions[name]}")
+    if changes:
+        raise OutputError(
+            f"config changed since run of {previous.get('started', '?')} in {out} "
+            f"({'; '.join(changes)}); refusing to mix results. Resume with the same config, "
+            "--set and --dtype values, or use --overwrite or a new --out"
+        )
+
+
+def _load_finished(
+    out: Path, previous: dict[str, Any], total: int, say: Callable[[str], None]
+) -> dict[int, Any]:
+    """The groups an earlier run finished: {index: (entry, summary rows, run rows)}."""
+    finished: dict[int, Any] = {}
+    for entry in previous.get("groups", []):
+        index = entry.get("index")
+        if not isinstance(index, int) or not 0 <= index < total:
+            continue
+        try:
+            _arrays, summary_rows, runs_rows = read_group_part(out / entry["file"])
+        except (OutputError, KeyError) as err:
+            say(f"jaxcalc: group {index + 1} will be recomputed: {err}")
+            continue
+        finished[index] = (entry, summary_rows, runs_rows)
+    return finished
+
+
 def run_experiment(
     config: Any,
     out_dir: str | Path,
     *,
     overwrite: bool = False,
+    resume: bool = False,
     progress: Callable[[str], None] | None = None,
+    display: str = "auto",
     report: bool = True,
 ) -> Path:
     """Run every (objective, optimizer) group of ``config`` and write the results.
 
-    Writes ``summary.csv``, ``runs.csv``, one ``group_NNN.npz`` per group (thinned
-    trajectories), ``metadata.json`` (resolved config, its hash, versions, platform,
-    times, status) and, unless ``report=False``, the figures and ``report.md``.
+    Writes one ``group_NNN.npz`` part per group (thinned trajectories and the group's
+    table rows), ``manifest.json`` (finished groups, config hash, versions, status),
+    ``summary.csv`` and ``runs.csv`` (plus ``.parquet`` twins when pyarrow is installed),
+    ``metadata.json`` (resolved config, its hash, versions, platform, times, status) and,
+    unless ``report=False``, the figures and ``report.md``.
+
+    Args:
+      overwrite: write into a folder that already holds results.
+      resume: continue the run in ``out_dir``: finished groups are kept, the rest computed.
+        Refused (``OutputError``) when the config hash or the jaxcalc/JAX versions differ.
+      progress: called with one line per finished group (and notes).
+      display: progress on stderr: "auto" (a bar on a terminal, one line per group
+        otherwise), "bar", "log" or "off".
+      report: draw the figures and write ``report.md``.
 
     Returns:
       The absolute path of the output folder.
+
+    Raises:
+      RunInterrupted: after Ctrl-C or SIGTERM, once the finished groups, tables, manifest
+        and report are written (a ``KeyboardInterrupt``).
     """
     import jax
 
-    from jaxcalc.trajectory import optimize
+    from jaxcalc import trajectory
 
-    say = progress or (lambda _msg: None)
-    folder = OutputFolder(out_dir, overwrite=overwrite)
-    started = _now()
+    folder = OutputFolder(out_dir, overwrite=overwrite, resume=resume)
     dtype = np.float64 if config.dtype == "float64" else np.float32
-    metadata: dict[str, Any] = {
-        "name": config.name,
-        "status": "running",
-        "config": config.to_dict(),
-        "config_hash": config.hash(),
-        "seed": config.seed,
-        "dtype": config.dtype,
-        "versions": _versions(),
-        "platform": _platform(),
-        "started": started,
-        "groups": [],
-    }
-    summary: list[dict[str, Any]] = []
-    runs: list[dict[str, Any]] = []
+    versions = _versions()
+    groups = [
+        (i, o_cfg, p_cfg)
+        for i, o_cfg in enumerate(config.objectives)
+        for p_cfg in config.optimizers
+    ]
+    total = len(groups)
     with folder:
         out = folder.path
-        write_json(out / "metadata.json", metadata)
-        key = jax.random.key(config.seed)
-        groups = [
-            (i, o_cfg, j, p_cfg)
-            for i, o_cfg in enumerate(config.objectives)
-            for j, p_cfg in enumerate(config.optimizers)
-        ]
-        try:
-            for g, (i, o_cfg, _j, p_cfg) in enumerate(groups):
-                objective = o_cfg.build()
-                points = getattr(config.starts, "points", None)
-                if points:
-                    starts = np.asarray(points, dtype)
-                else:
-                    starts = np.asarray(
-                        objective.sample(jax.random.fold_in(key, i), config.starts.count, dtype)
-                    )
-                label = _label(p_cfg, p_cfg.name)
-                t0 = time.perf_counter()
-                t = optimize(
-                    objective,
-                    p_cfg.build(),
-                    starts,
-                    seed=config.seed,
-                    **config.run.optimize_kwargs(),
-                    **{
-                        k: (list(v) if isinstance(v, tuple) else v)
-                        for k, v in p_cfg.hyperparameters.items()
-                    },
+        previous = read_manifest(out) if resume else None
+        if resume and previous is None:
+            existing = [p.name for p in out.iterdir() if not p.name.startswith(".")]
+            if existing:
+                raise OutputError(
+                    f"cannot resume in {out}: it has no {MANIFEST_NAME} (not a jaxcalc run, "
+                    "or one from an older jaxcalc); use --overwrite or a new --out"
                 )
-                s_rows, r_rows, arrays = _summarise(objective, label, t, config.run.target)
-                summary += s_rows
-                runs += r_rows
-                write_npz(out / GROUP_FILE.format(index=g), arrays)
-                metadata["groups"].append(
-                    {
-                        "index": g,
-                        "file": GROUP_FILE.format(index=g),
-                        "objective": objective.name,
-                        "dim": objective.dim,
-                        "optimizer": label,
-                        "method": t.optimizer,
-                        "sweep": list(t.sweep),
-                        "sweep_values": {k: t.hyperparameters[k] for k in t.sweep},
-                        "status_counts": t.status_counts(),
-                        "compile_seconds": t.compile_seconds,
-                        "run_seconds": t.run_seconds,
-                    }
-                )
-                write_csv(out / "summary.csv", summary)
-                write_csv(out / "runs.csv", runs)
-                write_json(out / "metadata.json", metadata)
-                counts = ", ".join(f"{k} {v}" for k, v in sorted(t.status_counts().items()))
-                say(
-                    f"[{g + 1}/{len(groups)}] {objective.name} x {label}: {counts} "
-                    f"(compile {t.compile_seconds:.2f} s, run {t.run_seconds:.2f} s, "
-                    f"total {time.perf_counter() - t0:.2f} s)"
-                )
-        except KeyboardInterrupt:
-            metadata["status"] = "interrupted"
-            metadata["finished"] = _now()
+        if previous is not None:
+            _check_resumable(out, previous, config, versions)
+        show = _Progress(total, 0, "off", callback=progress)  # for notes while loading
+        finished = _load_finished(out, previous, total, show.line) if previous else {}
+        now = _now()
+        started = previous.get("started", now) if previous else now
+        resumed = [*previous.get("resumed", []), now] if previous else []
+        metadata: dict[str, Any] = {
+            "name": config.name,
+            "status": "running",
+            "config": config.to_dict(),
+            "config_hash": config.hash(),
+            "overrides": list(config.overrides),
+            "seed": config.seed,
+            "dtype": config.dtype,
+            "versions": versions,
+            "platform": _platform(),
+            "started": started,
+            "resumed": resumed,
+            "groups_total": total,
+            "groups": [],
+        }
+        manifest: dict[str, Any] = {
+            "name": config.name,
+            "status": "running",
+            "config_hash": config.hash(),
+            "versions": {k: versions[k] for k in RESUME_VERSIONS},
+            "started": started,
+            "resumed": resumed,
+            "updated": now,
+            "groups_total": total,
+            "groups_done": 0,
+            "groups": [],
+        }
+
+        def save(status: str, **extra: Any) -> None:
+            entries = [finished[g][0] for g in sorted(finished)]
+            manifest.update(status=status, updated=_now(), groups_done=len(entries))
+            manifest["groups"] = entries
+            metadata.update(status=status, groups=entries, **extra)
+            write_manifest(out, manifest)
             write_json(out / "metadata.json", metadata)
+
+        save("running")
+        show = _Progress(total, len(finished), display, callback=progress)
+        if finished:
+            show.line(
+                f"jaxcalc: resuming {config.name}: {len(finished)} of {total} groups already "
+                f"finished in {out}"
+            )
+        key = jax.random.key(config.seed)
+        stop_signal: str | None = None
+        try:
+            with _StopRequest(echo=display != "off") as stop:
+                try:
+                    for g, (i, o_cfg, p_cfg) in enumerate(groups):
+                        if g in finished:
+                            continue
+                        if stop.signal_name is not None:
+                            break
+                        objective = o_cfg.build()
+                        label = _label(p_cfg, p_cfg.name)
+                        show.start(g, f"{objective.name} x {label}")
+                        points = getattr(config.starts, "points", None)
+                        if points:
+                            starts = np.asarray(points, dtype)
+                        else:
+                            starts = np.asarray(
+                                objective.sample(
+                                    jax.random.fold_in(key, i), config.starts.count, dtype
+                                )
+                            )
+                        t0 = time.perf_counter()
+                        t = trajectory.optimize(
+                            objective,
+                            p_cfg.build(),
+                            starts,
+                            seed=config.seed,
+                            **config.run.optimize_kwargs(),
+                            **{
+                                k: (list(v) if isinstance(v, tuple) else v)
+                                for k, v in p_cfg.hyperparameters.items()
+                            },
+                        )
+                        s_rows, r_rows, arrays = _summarise(objective, label, t, config.run.target)
+                        name = GROUP_FILE.format(index=g)
+                        write_group_part(out / name, arrays, s_rows, r_rows)
+                        entry = {
+                            "index": g,
+                            "file": name,
+                            "objective": objective.name,
+                            "dim": objective.dim,
+                            "optimizer": label,
+                            "method": t.optimizer,
+                            "sweep": list(t.sweep),
+                            "sweep_values": {k: t.hyperparameters[k] for k in t.sweep},
+                            "status_counts": t.status_counts(),
+                            "compile_seconds": t.compile_seconds,
+                            "run_seconds": t.run_seconds,
+                        }
+                        finished[g] = (entry, s_rows, r_rows)
+                        save("running")
+                        _write_tables(out, finished, runs=False)
+                        counts = ", ".join(f"{k} {v}" for k, v in sorted(t.status_counts().items()))
+                        show.finish(
+                            f"[{len(finished)}/{total}] {objective.name} x {label}: {counts} "
+                            f"(compile {t.compile_seconds:.2f} s, run {t.run_seconds:.2f} s, "
+                            f"total {time.perf_counter() - t0:.2f} s)"
+                        )
+                except KeyboardInterrupt:  # a second signal, or one before handlers were set
+                    stop_signal = stop.signal_name or "SIGINT"
+                else:
+                    stop_signal = stop.signal_name
+        except BaseException as err:
+            if not isinstance(err, KeyboardInterrupt):
+                show.close()
+                with contextlib.suppress(Exception):
+                    _write_tables(out, finished, runs=True)
+                    save("failed", finished=_now(), error=f"{type(err).__name__}: {err}")
             raise
-        metadata["status"] = "complete"
-        metadata["finished"] = _now()
-        write_json(out / "metadata.json", metadata)
-        if report:
+        finally:
+            show.close()
+        complete = len(finished) == total
+        status = "complete" if complete else "interrupted"
+        counts: dict[str, int] = {}
+        for entry, _, _ in finished.values():
+            for k, v in entry.get("status_counts", {}).items():
+                counts[k] = counts.get(k, 0) + int(v)
+        _write_tables(out, finished, runs=True)
+        save(
+            status,
+            finished=_now(),
+            status_counts=dict(sorted(counts.items())),
+            **({"stopped_by": stop_signal} if stop_signal and not complete else {}),
+        )
+        if report and finished:
             from jaxcalc.experiments.report import build_report
 
-            build_report(out)
+            if complete:
+                build_report(out)
+            else:
+                with contextlib.suppress(KeyboardInterrupt):  # a report is redrawn any time
+                    build_report(out)
+        if not complete:
+            raise RunInterrupted(out, len(finished), total, stop_signal or "SIGINT")
     return folder.path

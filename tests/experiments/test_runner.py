@@ -106,7 +106,7 @@ def test_refuses_to_overwrite(smoke_run, capsys):
     before = (smoke_run / "summary.csv").read_bytes()
     code, _, err = run_cli(capsys, "run", str(SMOKE), "--out", str(smoke_run), *QUICK)
     assert code == 2
-    assert "results exist" in err and "--overwrite" in err
+    assert "results exist" in err and "--overwrite" in err and "--resume" in err
     assert (smoke_run / "summary.csv").read_bytes() == before
 
 
@@ -116,6 +116,43 @@ def test_report_rebuilds_from_saved_results(smoke_run, capsys):
     code, out, _ = run_cli(capsys, "report", str(smoke_run))
     assert code == 0 and report.exists()
     assert "| booth |" in report.read_text()
+
+
+def test_report_shows_a_readable_subset_of_the_summary(smoke_run):
+    text = (smoke_run / "report.md").read_text()
+    header = next(line for line in text.splitlines() if line.startswith("| objective"))
+    assert header == (
+        "| objective | optimizer | learning_rate | runs | success | median f - f_opt "
+        "| median evals to target | ERT | diverged |"
+    )
+    assert "final_value_q25" not in text and "compile_seconds" not in text
+    assert "final_value_q25" in (smoke_run / "summary.csv").read_text()  # the full table
+    table = [line for line in text.splitlines() if line.startswith("| booth")]
+    assert len(table) == 4
+    for line in table:
+        for cell in line.strip("| ").split(" | ")[2:]:
+            digits = cell.split("e")[0].lstrip("-").replace(".", "").lstrip("0")
+            assert cell in ("-", "inf") or len(digits.rstrip("0") or "0") <= 3, line
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (1234.5, "1230"),
+        ("0.012345", "0.0123"),
+        (1.2345e-7, "1.23e-07"),
+        ("nan", "-"),
+        ("", "-"),
+        ("inf", "inf"),
+        ("6", "6"),
+        (2.0 / 3.0, "0.667"),
+        (1234567.0, "1.23e+06"),
+    ],
+)
+def test_report_numbers_have_three_significant_digits(value, shown):
+    from jaxcalc.experiments.report import _sig3
+
+    assert _sig3(value) == shown
 
 
 def test_crash_while_writing_keeps_the_old_file(tmp_path, monkeypatch):
