@@ -45,6 +45,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.extend.core import Literal
 
 from jaxcalc.errors import ConfigError, ResourceError
 from jaxcalc.optimizers import Evaluations, Optimizer, check_hyperparameters, get_optimizer
@@ -192,179 +193,330 @@ class _Limits:
     patience: int
 
 
+_UNROLL_ROWS = 16  # reductions over the coordinates are unrolled up to this dimension
+
+
+def _rows(op, a: jax.Array) -> jax.Array:
+    """Reduce a runs-last array (D, N) over its coordinates with ``op`` (add, max, and).
+
+    For small D the reduction is written as D-1 elementwise ops, which XLA fuses with their
+    producers; a reduce over axis 0 would be a kernel (and a library call) of its own.
+    """
+    if a.shape[0] <= _UNROLL_ROWS:
+        out = a[0]
+        for i in range(1, a.shape[0]):
+            out = op(out, a[i])
+        return out
+    reducer = {jnp.add: jnp.sum, jnp.maximum: jnp.max, jnp.logical_and: jnp.all}[op]
+    return reducer(a, axis=0)
+
+
+def _depends(fn, args, varying: list[bool]) -> list[bool]:
+    """Which flat outputs of ``fn(*args)`` depend on the flat inputs marked ``varying``.
+
+    A conservative dependence analysis of the jaxpr (an equation with any varying input
+    makes all its outputs varying). The engine uses it to keep optimizer state that is the
+    same for every run (optax's step counter when the hyperparameters are shared) as one
+    scalar instead of one per run.
+    """
+    closed = jax.make_jaxpr(fn)(*args)
+    jaxpr = closed.jaxpr
+    vary = {v for v, m in zip(jaxpr.invars, varying, strict=True) if m}
+    for eqn in jaxpr.eqns:
+        if any(not isinstance(v, Literal) and v in vary for v in eqn.invars):
+            vary.update(eqn.outvars)
+    return [not isinstance(v, Literal) and v in vary for v in jaxpr.outvars]
+
+
 def _program(fun, method: Optimizer, limits: _Limits, steps: int, record_every: int):
-    """The compiled program for a batch: (x0s (N, D), hyper {name: (N,)}) -> outputs.
+    """The compiled program for a batch: (x0s (N, D), hyper, records) -> outputs.
+
+    ``hyper`` maps each hyperparameter to one value per run ``(N,)`` (swept) or to one
+    scalar shared by all runs ``()``; shared values stay scalars in the program, so a
+    method's arithmetic on them (Adam's bias corrections) is done once per step, not once
+    per run.
 
     Layout: inside the loop every array keeps the run axis *last* (structure of arrays:
-    ``x`` is ``(D, N)``), so each step is a few fused elementwise passes over contiguous
-    rows, and records are written time-major into preallocated buffers ``(R+1, D, N)``.
-    The per-run logic is written for one run and mapped with ``vmap(..., axis -1)`` inside
-    the step, not around the loop (``vmap`` of a loop would move the run axis first).
+    ``x`` is ``(D, N)``), so a step is a few fused elementwise passes over contiguous rows;
+    the per-run method is written for one run and mapped with ``vmap(..., axis -1)``, the
+    objective is mapped the same way and differentiated *after* mapping (``vjp`` of the
+    mapped function keeps the run axis last, where ``vmap`` of a gradient would transpose).
+    Records are written time-major into one preallocated buffer ``(R+1, D+2, N)`` holding
+    the point, f and the gradient norm.
+
+    Per step the engine carries only what it must: the point, f, the gradient, the state
+    leaves that differ between runs, and the status, event step and failure count. A
+    method whose per-step evaluation counts are constants (every optax method) has its
+    counts computed at the end from the step where each run stopped. A stopped run's point,
+    f, gradient and counts are frozen; its optimizer state is not (it is never read again).
     """
-    value_and_grad = jax.value_and_grad(fun)
+    gradient_free = method.gradient_free
     records = steps // record_every
     remainder = steps - records * record_every
+    running = _CODE["max_steps"]  # a run that has not stopped has this status until the end
 
-    gradient_free = method.gradient_free
-
-    def evaluate(x):
-        """f and its gradient at x (a zero gradient for gradient-free methods)."""
+    def evaluate(x_rows):
+        """f (N,) and its gradient (D, N) at the runs-last points (D, N)."""
+        f_rows = jax.vmap(fun, in_axes=-1)
         if gradient_free:
-            return fun(x), jnp.zeros_like(x)
-        return value_and_grad(x)
+            return f_rows(x_rows), jnp.zeros_like(x_rows)
+        value, pullback = jax.vjp(f_rows, x_rows)
+        (grad,) = pullback(jnp.ones_like(value))
+        return value, grad
 
-    def init_one(x0, hyper):
-        f0, g0 = evaluate(x0)
-        finite0 = jnp.isfinite(f0) & jnp.all(jnp.isfinite(g0)) & jnp.all(jnp.isfinite(x0))
-        flat0 = finite0 & jnp.all(g0 == 0) & (not gradient_free)
-        status = jnp.where(finite0, _CODE["max_steps"], _CODE["domain_error_at_start"])
-        status = jnp.where(flat0, _CODE["flat_start"], status)
-        if method.stochastic:
-            key = jax.random.fold_in(jax.random.key(hyper["_seed"]), hyper["_start"])
-            state = method.init(fun, x0, _public(hyper), key)
-        else:
-            state = method.init(fun, x0, hyper)
-        return {
-            "x": x0,
+    def program(x0s, hyper, records_buffer=None):
+        x = x0s.T  # (D, N): runs last
+        d, n = x.shape
+        hyper_axes = {k: (None if v is None or jnp.ndim(v) == 0 else -1) for k, v in hyper.items()}
+        nones = {k: None for k, v in hyper.items() if v is None}  # "not set" (static)
+
+        # -- init ------------------------------------------------------------------------
+        def init_one(x0, hyper):
+            if method.stochastic:
+                key = jax.random.fold_in(jax.random.key(hyper["_seed"]), hyper["_start"])
+                return method.init(fun, x0, _public(hyper), key)
+            return method.init(fun, x0, hyper)
+
+        x_one = jnp.zeros((d,), x.dtype)
+        names = sorted(k for k in hyper if k not in nones)
+        hyper_one = [jnp.zeros((), jnp.asarray(hyper[k]).dtype) for k in names]
+
+        def named(values) -> dict[str, Any]:
+            return {**dict(zip(names, values, strict=True)), **nones}
+
+        vary_init = _depends(
+            lambda x0, *h: jax.tree.leaves(init_one(x0, named(h))),
+            (x_one, *hyper_one),
+            [True, *(hyper_axes[k] is not None for k in names)],
+        )
+        state_one = jax.eval_shape(init_one, x_one, named(hyper_one))
+        state_leaves, state_tree = jax.tree.flatten(state_one)
+        # shared state: not varying at init and only fed by shared inputs in a step
+        shared = [not v for v in vary_init]
+        public = [k for k in names if not k.startswith("_")]
+        flat_p = [jnp.zeros((), jnp.asarray(hyper[k]).dtype) for k in public]
+        p_vary = [hyper_axes[k] is not None for k in public]
+
+        def step_parts(x, f, g, state, hp):
+            """One run's step: the new state and what the engine reads of the result."""
+            res = method.step(fun, x, f, g, state, hp)
+            value, grad = res.value, res.grad
+            extra = Evaluations.of()
+            if gradient_free:
+                grad = None
+                if value is None:
+                    extra = Evaluations.of(f=1)
+            elif value is None or grad is None:
+                extra = Evaluations.of(f=0 if value is not None else 1, g=1)
+                value = grad = None
+            counts = {
+                "evals": res.evaluations + extra,
+                "failed": jnp.asarray(res.failed),
+                "resets": jnp.asarray(res.resets, jnp.int32),
+            }
+            if res.converged is not None:
+                counts["converged"] = jnp.asarray(res.converged)
+            return res.state, {"x": res.x, "value": value, "grad": grad}, counts
+
+        def flat_step(x, f, g, *rest):
+            st = jax.tree.unflatten(state_tree, rest[: len(state_leaves)])
+            hp = {**dict(zip(public, rest[len(state_leaves) :], strict=True)), **nones}
+            new_state, _, counts = step_parts(x, f, g, st, hp)
+            return [*jax.tree.leaves(new_state), *jax.tree.leaves(counts)]
+
+        zeros_state = [jnp.zeros(s.shape, s.dtype) for s in state_leaves]
+        step_args = (x_one, jnp.zeros((), x.dtype), x_one, *zeros_state, *flat_p)
+        while True:
+            vary_step = _depends(
+                flat_step, step_args, [True, True, True, *(not s for s in shared), *p_vary]
+            )[: len(state_leaves)]
+            now = [s and not v for s, v in zip(shared, vary_step, strict=True)]
+            if now == shared:
+                break
+            shared = now
+        # counts that are the same constants at every step (every optax method's): not
+        # carried per run, but computed at the end from the steps each run took
+        vary_counts = _depends(flat_step, step_args, [True] * len(step_args))[len(state_leaves) :]
+        with jax.ensure_compile_time_eval():
+            values = flat_step(*step_args)[len(state_leaves) :]
+        counts_shape = jax.eval_shape(
+            lambda *a: step_parts(
+                a[0],
+                a[1],
+                a[2],
+                jax.tree.unflatten(state_tree, a[3 : 3 + len(state_leaves)]),
+                {**dict(zip(public, a[3 + len(state_leaves) :], strict=True)), **nones},
+            )[2],
+            *step_args,
+        )
+        counts_tree = jax.tree.structure(counts_shape)
+        constant = jax.tree.unflatten(
+            counts_tree,
+            [None if v else np.asarray(c) for v, c in zip(vary_counts, values, strict=True)],
+        )
+        static = {
+            name: value
+            for name, value in constant.items()
+            if all(leaf is not None for leaf in jax.tree.leaves(value, is_leaf=lambda v: v is None))
+        }
+        state_axes = jax.tree.unflatten(state_tree, [None if s else -1 for s in shared])
+
+        f0, g0 = evaluate(x)
+        state0 = jax.vmap(init_one, in_axes=(-1, hyper_axes), out_axes=state_axes, axis_size=n)(
+            x, hyper
+        )
+        finite0 = jnp.isfinite(f0) & _rows(jnp.logical_and, jnp.isfinite(g0) & jnp.isfinite(x))
+        flat0 = finite0 & _rows(jnp.logical_and, g0 == 0) & (not gradient_free)
+        status0 = jnp.where(finite0, running, _CODE["domain_error_at_start"])
+        status0 = jnp.where(flat0, _CODE["flat_start"], status0).astype(jnp.int32)
+        event0 = jnp.where(finite0 & ~flat0, -1, 0).astype(jnp.int32)
+        init_evals = (1, 0 if gradient_free else 1, 0)
+
+        # -- one step: the method mapped over runs, then the engine's checks on rows -----
+        def method_one(x, f, g, state, hyper):
+            new_state, out, counts = step_parts(x, f, g, state, _public(hyper))
+            return new_state, {**out, **{k: v for k, v in counts.items() if k not in static}}
+
+        def step(c, k):
+            state, res = jax.vmap(
+                method_one,
+                in_axes=(-1, -1, -1, state_axes, hyper_axes),
+                out_axes=(state_axes, -1),
+            )(c["x"], c["f"], c["g"], c["state"], hyper)
+            x_new = res["x"]
+            if res["value"] is None:
+                f_new, g_new = evaluate(x_new)
+            else:
+                f_new = res["value"]
+                g_new = jnp.zeros_like(x_new) if gradient_free else res["grad"]
+            finite = jnp.isfinite(f_new) & _rows(
+                jnp.logical_and, jnp.isfinite(g_new) & jnp.isfinite(x_new)
+            )
+            runaway = _rows(jnp.maximum, jnp.abs(x_new)) > limits.x_limit
+            unbounded = finite & ((f_new < -limits.f_limit) | (runaway & (f_new < c["f"])))
+            diverged = finite & runaway & ~unbounded
+            if gradient_free:
+                converged = jnp.zeros(f_new.shape, bool)
+                no_move = converged
+            else:
+                converged = _rows(jnp.add, g_new * g_new) <= limits.gtol**2
+                no_move = _rows(jnp.logical_and, x_new == c["x"])
+            own = res.get("converged", static.get("converged"))
+            if own is not None:
+                converged = converged | jnp.asarray(own)
+            converged = finite & converged
+            failed = res.get("failed", static.get("failed"))
+            fails = jnp.where(jnp.asarray(failed) | no_move, c["fails"] + 1, 0)
+            stalled = finite & ~converged & (fails >= limits.patience)
+            live = c["status"] == running
+            status = jnp.select(
+                [~finite, unbounded, diverged, converged, stalled],
+                [
+                    _CODE["diverged_nonfinite"],
+                    _CODE["unbounded"],
+                    _CODE["diverged"],
+                    _CODE["converged"],
+                    _CODE["stalled"],
+                ],
+                running,
+            )
+            stop = status != running
+            take = live & finite  # a non-finite step is not taken: keep the last finite point
+            out = {
+                "x": jnp.where(take, x_new, c["x"]),
+                "f": jnp.where(take, f_new, c["f"]),
+                "g": jnp.where(take, g_new, c["g"]),
+                "state": jax.tree.map(lambda new, old: jnp.where(take, new, old), state, c["state"])
+                if method.final_state
+                else state,
+                "status": jnp.where(live, status, c["status"]).astype(jnp.int32),
+                "event": jnp.where(live & stop, k, c["event"]).astype(jnp.int32),
+                "fails": jnp.where(live, fails, c["fails"]).astype(jnp.int32),
+            }
+            if "evals" in res:
+                out["evals"] = jax.tree.map(
+                    lambda a, b: jnp.where(live, a + b, a), c["evals"], res["evals"]
+                )
+            if "resets" in res:
+                resets = jnp.where(live, jnp.asarray(res["resets"], jnp.int32), 0)
+                out["resets"] = c["resets"] + resets
+            return out
+
+        carry = {
+            "x": x,
             "f": f0,
             "g": g0,
-            "state": state,
-            "status": jnp.int32(status),
-            "done": ~finite0 | flat0,
-            "event": jnp.where(finite0 & ~flat0, -1, 0).astype(jnp.int32),
-            "evals": Evaluations.of(1, 0 if gradient_free else 1, 0),
-            "fails": jnp.int32(0),
-            "resets": jnp.int32(0),
+            "state": state0,
+            "status": status0,
+            "event": event0,
+            "fails": jnp.zeros((n,), jnp.int32),
         }
+        if "evals" not in static:
+            carry["evals"] = Evaluations(*(jnp.full((n,), v, jnp.int32) for v in init_evals))
+        if "resets" not in static:
+            carry["resets"] = jnp.zeros((n,), jnp.int32)
 
-    def step_one(c, hyper, k):
-        res = method.step(fun, c["x"], c["f"], c["g"], c["state"], _public(hyper))
-        evals = res.evaluations
-        if gradient_free:
-            g_new = jnp.zeros_like(res.x)
-            if res.value is not None:
-                f_new = res.value
-            else:
-                f_new = fun(res.x)
-                evals = evals + Evaluations.of(f=1)
-        elif res.value is not None and res.grad is not None:
-            f_new, g_new = res.value, res.grad
-        else:
-            f_new, g_new = value_and_grad(res.x)
-            evals = evals + Evaluations.of(f=0 if res.value is not None else 1, g=1)
-        x_new = res.x
-        finite = jnp.isfinite(f_new) & jnp.all(jnp.isfinite(g_new)) & jnp.all(jnp.isfinite(x_new))
-        runaway = jnp.max(jnp.abs(x_new)) > limits.x_limit
-        unbounded = finite & ((f_new < -limits.f_limit) | (runaway & (f_new < c["f"])))
-        diverged = finite & runaway & ~unbounded
-        if gradient_free:
-            converged = jnp.asarray(False)
-            no_move = jnp.asarray(False)  # a best-so-far point may rightly stay put
-        else:
-            converged = jnp.sum(g_new * g_new) <= limits.gtol**2
-            no_move = jnp.all(x_new == c["x"])
-        if res.converged is not None:
-            converged = converged | jnp.asarray(res.converged)
-        converged = finite & converged
-        fails = jnp.where(jnp.asarray(res.failed) | no_move, c["fails"] + 1, 0)
-        stalled = finite & ~converged & (fails >= limits.patience)
-        status = jnp.select(
-            [~finite, unbounded, diverged, converged, stalled],
-            [
-                _CODE["diverged_nonfinite"],
-                _CODE["unbounded"],
-                _CODE["diverged"],
-                _CODE["converged"],
-                _CODE["stalled"],
-            ],
-            c["status"],
-        )
-        stop = ~finite | unbounded | diverged | converged | stalled
-        live = ~c["done"]
-        take = live & finite  # a non-finite step is not taken: keep the last finite point
+        if records_buffer is None:
+            records_buffer = jnp.zeros((records + 1, d + 2, n), x.dtype)
 
-        def pick(new, old):
-            return jax.tree.map(lambda n, o: jnp.where(take, n, o), new, old)
-
-        return {
-            "x": pick(x_new, c["x"]),
-            "f": pick(f_new, c["f"]),
-            "g": pick(g_new, c["g"]),
-            "state": pick(res.state, c["state"]),
-            "status": jnp.where(live, status, c["status"]).astype(jnp.int32),
-            "done": c["done"] | stop,
-            "event": jnp.where(live & stop, k, c["event"]).astype(jnp.int32),
-            "evals": jax.tree.map(lambda a, b: jnp.where(live, a + b, a), c["evals"], evals),
-            "fails": jnp.where(live, fails, c["fails"]).astype(jnp.int32),
-            "resets": c["resets"] + jnp.where(live, jnp.asarray(res.resets, jnp.int32), 0),
-        }
-
-    runs_last = -1
-    init_all = jax.vmap(init_one, in_axes=(runs_last, 0), out_axes=runs_last)
-    step_all = jax.vmap(step_one, in_axes=(runs_last, 0, None), out_axes=runs_last)
-
-    def record_buffers(n: int, d: int, dtype) -> tuple[jax.Array, jax.Array, jax.Array]:
-        """Buffers for the records, time-major: params (R+1, D, N), values and norms (R+1, N)."""
-        return (
-            jnp.zeros((records + 1, d, n), dtype),
-            jnp.zeros((records + 1, n), dtype),
-            jnp.zeros((records + 1, n), dtype),
-        )
-
-    def program(x0s, hyper, buffers=None):
-        x0t = x0s.T  # (D, N): runs last
-        n = x0t.shape[1]
-        carry = init_all(x0t, hyper)
-        if buffers is None:
-            buffers = record_buffers(n, x0t.shape[0], x0t.dtype)
-        params, values, grad_norms = buffers  # every entry is overwritten below
-
-        def write(buffers, c, i):
-            p, v, g = buffers
-            p = jax.lax.dynamic_update_index_in_dim(p, c["x"], i, 0)
-            v = jax.lax.dynamic_update_index_in_dim(v, c["f"], i, 0)
+        def write(buffer, c, i):
             if gradient_free:
-                gn = jnp.full_like(c["f"], jnp.nan)  # documented: no gradient was computed
+                norm = jnp.full_like(c["f"], jnp.nan)  # documented: no gradient was computed
             else:
-                gn = jnp.sqrt(jnp.sum(c["g"] * c["g"], axis=0))
-            g = jax.lax.dynamic_update_index_in_dim(g, gn, i, 0)
-            return p, v, g
+                norm = jnp.sqrt(_rows(jnp.add, c["g"] * c["g"]))
+            row = jnp.concatenate([c["x"], c["f"][None], norm[None]])
+            return jax.lax.dynamic_update_index_in_dim(buffer, row, i, 0)
 
         def steps_loop(c, first_step, count):
-            def body(i, c):
-                return step_all(c, hyper, first_step + i + 1)
-
-            return jax.lax.fori_loop(0, count, body, c)
+            return jax.lax.fori_loop(0, count, lambda i, c: step(c, first_step + i + 1), c)
 
         def block(i, state):
-            c, buffers = state
+            c, buffer = state
             c = steps_loop(c, i * record_every, record_every)
-            return c, write(buffers, c, i + 1)
+            return c, write(buffer, c, i + 1)
 
-        buffers = write((params, values, grad_norms), carry, 0)
-        carry, buffers = jax.lax.fori_loop(0, records, block, (carry, buffers))
+        buffer = write(records_buffer, carry, 0)
+        carry, buffer = jax.lax.fori_loop(0, records, block, (carry, buffer))
         if remainder:
             carry = steps_loop(carry, records * record_every, remainder)
-        params, values, grad_norms = buffers
+
+        # constant counts per step: from the number of steps each run took
+        taken = jnp.where(carry["event"] >= 0, carry["event"], steps)
+        if "evals" in carry:
+            evals = carry["evals"]
+        else:
+            evals = Evaluations(
+                *(
+                    (start + int(per_step) * taken).astype(jnp.int32)
+                    for start, per_step in zip(init_evals, static["evals"], strict=True)
+                )
+            )
+        if "resets" in carry:
+            resets = carry["resets"]
+        else:
+            resets = (int(static["resets"]) * taken).astype(jnp.int32)
         return {
-            "params": params,
-            "values": values,
-            "grad_norms": grad_norms,
+            "records": buffer,
             "status": carry["status"],
             "event_step": carry["event"],
-            "function_evaluations": carry["evals"].f,
-            "gradient_evaluations": carry["evals"].g,
-            "hessian_evaluations": carry["evals"].h,
-            "resets": carry["resets"],
+            "function_evaluations": evals.f,
+            "gradient_evaluations": evals.g,
+            "hessian_evaluations": evals.h,
+            "resets": resets,
             "final_params": carry["x"].T,
             "final_values": carry["f"],
             **{
                 f"metric:{k}": v
-                for k, v in jax.vmap(lambda x: method.final_metrics(fun, x))(carry["x"].T).items()
+                for k, v in jax.vmap(
+                    lambda x, st: method.final_metrics(fun, x, st), in_axes=(-1, state_axes)
+                )(carry["x"], carry["state"]).items()
             },
         }
 
-    program.record_buffers = record_buffers
+    def record_buffer(n: int, d: int, dtype) -> jax.Array:
+        return jnp.zeros((records + 1, d + 2, n), dtype)
+
+    program.record_buffer = record_buffer
     return program
 
 
@@ -480,33 +632,33 @@ _COMPILED: dict[Any, Any] = {}  # compiled programs, least recently used first
 _COMPILED_KEEP = 64
 
 
-_TIME_MAJOR = ("params", "values", "grad_norms")
 # The record buffers of recent calls, donated to the next call of the same program. The
 # arrays of a Trajectory are zero-copy views of them; while such a view is alive, XLA cannot
 # reuse the buffer and allocates a fresh one, so a Trajectory is never overwritten.
-_BUFFERS: dict[Any, tuple[jax.Array, ...]] = {}
+_BUFFERS: dict[Any, jax.Array] = {}
 _BUFFERS_KEEP_BYTES = 256 << 20
 
 
-def _keep_buffers(shape_key: Any, buffers: tuple[jax.Array, ...]) -> None:
+def _keep_buffer(shape_key: Any, buffer: jax.Array) -> None:
     _BUFFERS.pop(shape_key, None)
-    _BUFFERS[shape_key] = buffers  # most recently used last
-    total = sum(b.nbytes for kept in _BUFFERS.values() for b in kept)
+    _BUFFERS[shape_key] = buffer  # most recently used last
+    total = sum(b.nbytes for b in _BUFFERS.values())
     while total > _BUFFERS_KEEP_BYTES and len(_BUFFERS) > 1:
-        oldest = _BUFFERS.pop(next(iter(_BUFFERS)))
-        total -= sum(b.nbytes for b in oldest)
+        total -= _BUFFERS.pop(next(iter(_BUFFERS))).nbytes
 
 
 def _runs_first(out: dict[str, jax.Array], keep: int) -> dict[str, np.ndarray]:
-    """Host arrays with the run axis first (time-major records become transposed views)."""
+    """Host arrays with the run axis first (the time-major records become views)."""
     host = {}
     for name, value in out.items():
         a = np.asarray(value)
-        if name == "params":
-            a = a.transpose(2, 0, 1)  # (R+1, D, N) -> (N, R+1, D)
-        elif name in _TIME_MAJOR:
-            a = a.T  # (R+1, N) -> (N, R+1)
-        host[name] = a[:keep]
+        if name == "records":  # (R+1, D+2, N): the point, f, |grad f|
+            d = a.shape[1] - 2
+            host["params"] = a[:, :d].transpose(2, 0, 1)[:keep]  # (N, R+1, D)
+            host["values"] = a[:, d].T[:keep]  # (N, R+1)
+            host["grad_norms"] = a[:, d + 1].T[:keep]
+        else:
+            host[name] = a[:keep]
     return host
 
 
@@ -643,8 +795,9 @@ def optimize(
     # per-run inputs: starts repeated for every sweep point, hyperparameters per run
     run_x0 = jnp.tile(starts, (n_sweep, 1))
     scalars = {k: v for k, v in resolved.items() if k not in sweep and v is not None}
+    # swept values: one per run; the others: one scalar shared by every run
     run_hyper = {k: jnp.asarray(np.repeat(flat[k], n_starts), dtype) for k in sweep}
-    run_hyper |= {k: jnp.full((runs,), v, dtype) for k, v in scalars.items()}
+    shared_hyper = {k: jnp.asarray(v, dtype) for k, v in scalars.items()}
     static_none = {k: None for k, v in resolved.items() if v is None}
     if method.stochastic:  # engine inputs, not hyperparameters (see Optimizer.stochastic)
         run_hyper["_seed"] = jnp.full((runs,), int(seed), jnp.uint32)
@@ -667,9 +820,9 @@ def optimize(
 
     program = _program(fun, method, limits, int(steps), int(record_every))
 
-    def batch(x0s, hyper, buffers=None):
-        out = program(x0s, {**hyper, **static_none}, buffers)
-        if check_curvature and d <= _CURVATURE_CHECK_MAX_DIM:
+    def batch(x0s, hyper, shared, buffer=None):
+        out = program(x0s, {**hyper, **shared, **static_none}, buffer)
+        if check_curvature and method.curvature_check and d <= _CURVATURE_CHECK_MAX_DIM:
             out["status"] = _curvature_check(fun, out)
         return out
 
@@ -681,6 +834,7 @@ def optimize(
         int(record_every),
         check_curvature,
         tuple(sorted(run_hyper)),
+        tuple(sorted(shared_hyper)),
         tuple(sorted(static_none)),
     )
     pieces: list[dict[str, np.ndarray]] = []
@@ -699,43 +853,49 @@ def optimize(
         pad = size - (hi - lo)
         x_part = run_x0[lo:hi]
         h_part = {k: v[lo:hi] for k, v in run_hyper.items()}
+        s_part = shared_hyper
         if pad:
             x_part = jnp.concatenate([x_part, jnp.repeat(x_part[-1:], pad, axis=0)])
             h_part = {k: jnp.concatenate([v, jnp.repeat(v[-1:], pad)]) for k, v in h_part.items()}
         if sharding is not None:
             x_part = jax.device_put(x_part, sharding)
             h_part = {k: jax.device_put(v, sharding) for k, v in h_part.items()}
+            replicated = NamedSharding(mesh, PartitionSpec())
+            s_part = {k: jax.device_put(v, replicated) for k, v in s_part.items()}
         shape_key = (key, x_part.shape, str(dtype), n_dev)
-        # On one device the record buffers are inputs, donated: the program writes the
-        # records into the buffers of the last call of the same program (when no Trajectory
-        # holds them any more) instead of faulting in fresh pages, which costs more than
+        # On one device the record buffer is an input, donated: the program writes the
+        # records into the buffer of the last call of the same program (when no Trajectory
+        # holds it any more) instead of faulting in fresh pages, which costs more than
         # writing them (~0.1 s for the 160 MB of 10^4 runs x 1000 records on a small VM).
         donate = n_dev == 1
-        buffers = None
+        buffer = None
         if donate:
-            buffers = _BUFFERS.pop(shape_key, None)
-            if buffers is None:
-                buffers = program.record_buffers(size, d, dtype)
+            buffer = _BUFFERS.pop(shape_key, None)
+            if buffer is None:
+                buffer = program.record_buffer(size, d, dtype)
         compiled = _COMPILED.pop(shape_key, None)
         if compiled is None:
             t0 = time.perf_counter()
             if donate:
-                lowered = jax.jit(batch, donate_argnums=2).lower(x_part, h_part, buffers)
+                lowered = jax.jit(batch, donate_argnums=3).lower(x_part, h_part, s_part, buffer)
             else:
-                lowered = jax.jit(batch).lower(x_part, h_part)
+                lowered = jax.jit(batch).lower(x_part, h_part, s_part)
             compiled = lowered.compile()
             compile_seconds += time.perf_counter() - t0
         _COMPILED[shape_key] = compiled  # most recently used last
         while len(_COMPILED) > _COMPILED_KEEP:
             _COMPILED.pop(next(iter(_COMPILED)))
         t0 = time.perf_counter()
-        out = compiled(x_part, h_part, buffers) if donate else compiled(x_part, h_part)
+        if donate:
+            out = compiled(x_part, h_part, s_part, buffer)
+        else:
+            out = compiled(x_part, h_part, s_part)
         out = jax.block_until_ready(out)
         run_seconds += time.perf_counter() - t0
         if donate:
-            _keep_buffers(shape_key, tuple(out[k] for k in _TIME_MAJOR))
+            _keep_buffer(shape_key, out["records"])
         pieces.append(_runs_first(out, hi - lo))
-        del buffers, out
+        del buffer, out
 
     if len(pieces) == 1:
         merged = pieces[0]

@@ -174,8 +174,13 @@ def test_new_values_do_not_recompile_but_new_steps_and_shapes_do():
     assert first.compile_seconds > 0
     again = optimize(fresh, "gd", STARTS + 1.5, STEPS, learning_rate=0.02)
     assert again.compile_seconds == 0.0
+    # a sweep is another program (its values are per-run data, a single value is one
+    # scalar shared by every run); new sweep values of the same length reuse it
     swept = optimize(fresh, "gd", STARTS[0], STEPS, learning_rate=[0.3, 0.2, 0.01])  # 3 runs
-    assert swept.compile_seconds == 0.0
+    assert swept.compile_seconds > 0
+    reswept = optimize(fresh, "gd", STARTS[1], STEPS, learning_rate=[0.1, 0.05, 0.4])
+    assert reswept.compile_seconds == 0.0
+    assert not np.array_equal(reswept.params, swept.params)
     assert not np.array_equal(again.params, first.params)
     longer = optimize(fresh, "gd", STARTS, STEPS + 1, learning_rate=0.1)
     assert longer.compile_seconds > 0

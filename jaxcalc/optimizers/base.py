@@ -15,7 +15,7 @@ import difflib
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -100,6 +100,14 @@ class Optimizer:
 
     gradient_free = False
     stochastic = False
+    dims: ClassVar[tuple[int, ...] | None] = None  # the dimensions the method accepts (None: any)
+    # False for methods whose stopping points need not be minima of f alone (constrained
+    # methods: f's Hessian may be indefinite at a constrained minimum), so the engine's
+    # curvature check of f does not apply
+    curvature_check: ClassVar[bool] = True
+    # True when final_metrics reads the optimizer state: the engine then freezes a run's
+    # state when the run stops (otherwise a stopped run's state is never read, so not kept)
+    final_state: ClassVar[bool] = False
 
     name: str
     defaults: Mapping[str, float | None] = field(default_factory=dict)
@@ -138,10 +146,12 @@ class Optimizer:
         merged = {**self.options, **options}
         return _replace(self, options=merged)
 
-    def final_metrics(self, fun: Fun, x: jax.Array) -> dict[str, jax.Array]:
+    def final_metrics(self, fun: Fun, x: jax.Array, state: Any) -> dict[str, jax.Array]:
         """Extra per-run numbers at the final point (e.g. constraint violation); scalars.
 
-        The engine maps this over runs and stores the arrays in
+        ``state`` is the run's final optimizer state when the class sets ``final_state``
+        (else the state after the engine's last step, which a stopped run no longer
+        follows). The engine maps this over runs and stores the arrays in
         ``Trajectory.metrics`` under these names.
         """
         return {}
@@ -193,6 +203,12 @@ _RANGES: dict[str, tuple[float, float, bool, bool]] = {
     "c1": (0.0, 1.0, True, True),
     "shrink": (0.0, 1.0, True, True),
     "initial_step": (0.0, math.inf, True, True),
+    "skip_threshold": (0.0, 1.0, False, True),
+    "penalty": (0.0, math.inf, True, True),
+    "max_penalty": (0.0, math.inf, True, True),
+    "penalty_growth": (1.0, math.inf, False, True),
+    "decrease_ratio": (0.0, 1.0, True, True),
+    "tol": (0.0, math.inf, False, True),
 }
 
 
