@@ -37,6 +37,7 @@ import optax
 import pytest
 import scipy.optimize as so
 
+from jaxcalc.constraints import Box
 from jaxcalc.errors import ConfigError
 from jaxcalc.optimizers import OPTAX_NAMES, get_optimizer, optimizer_names
 from jaxcalc.trajectory import optimize
@@ -174,6 +175,7 @@ def D(learning_rate: float, steps: int = 3000, **hyper) -> Case:
 
 
 R = 10_000  # steps on Rosenbrock for first-order methods
+INACTIVE_BOX = Box(-1e3, 1e3)
 _POLYAK_OK = frozenset({"stalled"})
 
 # (quadratic, Booth, Rosenbrock) per optimizer. Within a row every case names the same
@@ -184,6 +186,8 @@ TABLE: dict[str, tuple[Case, Case, Case]] = {
     "gd_armijo": (C(500), C(500), C(30_000)),
     "newton": (C(10), C(10), C(100)),
     "bfgs": (C(50), C(50), C(200)),
+    "dfp": (C(50), C(50), C(200)),
+    "sr1": (C(50), C(50), C(200)),
     "sgd": (T(0.1), T(0.1), D(1e-3, R)),
     "adam": (T(0.1), T(0.1), T(0.1, R)),
     # decoupled weight decay (1e-4) pulls the fixed point off x*: f - f* stalls near 1e-5
@@ -227,11 +231,57 @@ TABLE: dict[str, tuple[Case, Case, Case]] = {
         Case("tight", {"f_min": 0.0}, R, _POLYAK_OK),
     ),
     "lbfgs": (C(50), C(50), C(200)),
+    # constrained methods with a box that holds every path (|x| <= 1e3): projected_gd is
+    # then gd, and augmented_lagrangian (no multipliers, the box kept in its subproblem) is
+    # one BFGS inner solve per outer step
+    "projected_gd": (
+        T(0.1, constraints=INACTIVE_BOX),
+        T(0.1, constraints=INACTIVE_BOX),
+        D(1e-3, R, constraints=INACTIVE_BOX),
+    ),
+    "augmented_lagrangian": (
+        C(5, constraints=INACTIVE_BOX),
+        C(5, constraints=INACTIVE_BOX),
+        C(10, constraints=INACTIVE_BOX),
+    ),
+    # Population methods and annealing (gradient-free, seeded; see PLAIN_2D; more in
+    # tests/test_population.py). CMA-ES stops when sigma max sqrt(C_ii) < 1e-11; PSO and the
+    # GA when their population collapses (or at max_steps); the GA's Rosenbrock valley and
+    # annealing's fixed-size Gaussian moves (f - f* ~ 1e-3 at the end) get a 90% cut.
+    # (on the quadratic, f* = -0.7: below |x - x*| ~ 1e-8 f's differences are rounding
+    # noise, and sigma shrinks to 1e-11 slowly, ~400 generations)
+    "cma_es": (C(500), C(300), C(500)),
+    "pso": (Case("tight", {}, 1000), Case("tight", {}, 1000), Case("tight", {}, 1000)),
+    "ga": (Case("tight", {}, 1000), Case("tight", {}, 1000), Case("decrease", {}, 1000)),
+    "simulated_annealing": (
+        Case("decrease", {}, 2000),
+        Case("decrease", {}, 2000),
+        Case("decrease", {}, 2000),
+    ),
 }
 # Run on the 2-D functions, one program per objective: newton (its eigendecomposition would
 # see the tag's zero row) and yogi (it starts its first moment at 1e-6, not 0, so even a
 # zero-gradient coordinate moves, and the tag would drift into another objective's range).
 PLAIN_2D = {"newton", "yogi"}
+# ... and the population methods and annealing: they move every coordinate, the tag too
+# (PSO and the GA start at x0 + N(0, I), CMA-ES samples N(m, sigma^2 C) with C rotating the
+# axes, annealing proposes x + N(0, step^2 I)), and stop_gradient means nothing to them.
+PLAIN_2D |= {"pso", "ga", "cma_es", "simulated_annealing"}
+# Methods for equality constraints only, with no unconstrained meaning: tested in
+# tests/test_constrained.py instead.
+CONSTRAINED_ONLY = {"lagrange_newton"}
+# Methods for a fixed dimension (``Optimizer.dims``, e.g. the 1-D secant method) cannot run
+# these 2-D problems: tested in tests/test_quasi_newton.py (secant) instead.
+FIXED_DIM = {n for n in optimizer_names() if getattr(get_optimizer(n), "dims", None) is not None}
+# Least-squares methods (`needs_residuals`: Gauss-Newton, Levenberg-Marquardt) need an
+# objective with residuals(x), which these plain functions lack: their own conformance, on
+# residual forms of the same three problems, is in tests/test_least_squares.py.
+NEEDS_RESIDUALS = {
+    n for n in optimizer_names() if getattr(get_optimizer(n), "needs_residuals", False)
+}
+TABLE_NAMES = [
+    n for n in optimizer_names() if n not in CONSTRAINED_ONLY | FIXED_DIM | NEEDS_RESIDUALS
+]
 
 
 def case(name: str, objective: str) -> Case:
@@ -322,6 +372,25 @@ def _same_reversed(a, b, axis: int, exact: bool) -> bool:
     return True
 
 
+def _odd_moved(starts: np.ndarray) -> np.ndarray:
+    moved = starts.copy()
+    moved[1::2] += 0.5
+    return moved
+
+
+def _same_even(a, b, axis: int, exact: bool) -> bool:
+    """The even lanes (along ``axis``) of a's and b's outputs agree (as _same_reversed)."""
+    for x, y in zip(a.to_numpy().values(), b.to_numpy().values(), strict=True):
+        even = range(0, x.shape[axis], 2)
+        x, y = np.take(x, even, axis), np.take(y, even, axis)
+        if x.dtype.kind == "f" and not exact:
+            if not np.allclose(x, y, rtol=1e-12, atol=0, equal_nan=True):
+                return False
+        elif not np.array_equal(x, y, equal_nan=x.dtype.kind == "f"):
+            return False
+    return True
+
+
 @functools.cache
 def _runs(name: str) -> Summary:
     steps = max(c.steps for c in TABLE[name])
@@ -335,12 +404,21 @@ def _runs(name: str) -> Summary:
         for objective, problem in PROBLEMS.items():
             hyper = case(name, objective).hyper
             t = go(problem.fun, problem.starts, hyper)
-            rev = go(problem.fun, problem.starts[::-1], hyper)
+            # A stochastic method's key follows the start's index (common random numbers), so
+            # reversed starts would draw other streams: it keeps its even starts, moves the
+            # odd ones, and its even lanes must not change.
+            stochastic = get_optimizer(name).stochastic
+            rev = go(
+                problem.fun,
+                _odd_moved(problem.starts) if stochastic else problem.starts[::-1],
+                hyper,
+            )
             other = go(problem.fun, problem.starts + 0.25, _other_values(name, hyper))
             lanes[objective] = _lanes(t, name, objective, slice(None), {})
             compile_seconds += t.compile_seconds
-            independent &= _same_reversed(t, rev, 0, False) and rev.compile_seconds == 0
-            bitwise &= _same_reversed(t, rev, 0, True)
+            same = functools.partial(_same_even if stochastic else _same_reversed, t, rev, 0)
+            independent &= same(False) and rev.compile_seconds == 0
+            bitwise &= same(True)
             recompile += other.compile_seconds
         return Summary(lanes, compile_seconds, independent, bitwise, recompile)
 
@@ -364,7 +442,7 @@ def _runs(name: str) -> Summary:
 
 
 def test_every_registered_optimizer_has_a_row():
-    assert sorted(TABLE) == sorted(optimizer_names())
+    assert sorted(TABLE) == sorted(TABLE_NAMES)
 
 
 # ----------------------------------------------------------------------------------------
@@ -372,7 +450,7 @@ def test_every_registered_optimizer_has_a_row():
 
 
 @pytest.mark.parametrize("objective", OBJECTIVES)
-@pytest.mark.parametrize("name", optimizer_names())
+@pytest.mark.parametrize("name", TABLE_NAMES)
 def test_conformance(name, objective):
     if name not in TABLE:
         pytest.fail(f"optimizer {name!r} has no row in TABLE: give it hyperparameters")
@@ -402,11 +480,12 @@ def test_conformance(name, objective):
         assert np.all(ratio[keep] <= 0.1), ratio
 
 
-@pytest.mark.parametrize("name", optimizer_names())
+@pytest.mark.parametrize("name", TABLE_NAMES)
 def test_lanes_are_independent_and_new_values_do_not_recompile(name):
     """Per optimizer: reversing the batch of starts reverses every output (statuses, event
     steps and counts exactly, floats to rtol 1e-12: see the next test), so no run sees
-    another ("batched equals looped" for single starts is in test_trajectory.py); new
+    another ("batched equals looped" for single starts is in test_trajectory.py; seeded
+    methods instead keep their even starts and move the odd ones, see ``_runs``); new
     hyperparameter values and starts of the same shapes reuse the compiled program."""
     s = _runs(name)
     assert s.compile_seconds > 0
@@ -414,17 +493,15 @@ def test_lanes_are_independent_and_new_values_do_not_recompile(name):
     assert s.recompile_seconds == 0.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug (since b536036, runs on the last axis inside the loop): a run's numbers "
-    "depend on its position in the batch in the last bit. gd on `stacked` "
-    "(learning_rate=[0.1, 0.001], the 12 STACKED_STARTS, 10000 steps): run (lr 0.001, "
-    "Rosenbrock start 1) reads x[1] = 0.01350528203087275 at step 1275; with the starts "
-    "reversed, the same run reads 0.013505282030872751. RELIABILITY R-batch: no start may "
-    "change another start's numbers, but adding or removing a start shifts the others",
-)
-def test_lane_results_do_not_depend_on_their_position_bitwise():
-    assert _runs("gd").lanes_bitwise
+@pytest.mark.parametrize("name", ["gd", "adam", "bfgs", "newton", "lbfgs"])
+def test_lane_results_do_not_depend_on_their_position_bitwise(name):
+    """RELIABILITY R-batch, to the last bit: reversing the starts reverses every number.
+
+    (Until the engine differentiated the mapped objective, ``vjp(vmap(f))``, instead of
+    mapping the gradient, ``vmap(grad(f))``, XLA's transposes made a run's last bit depend
+    on its position in the batch: gd on Rosenbrock differed by 1 ulp at step 1275.)
+    """
+    assert _runs(name).lanes_bitwise
 
 
 @pytest.mark.parametrize("name", ["adam", "lars"])

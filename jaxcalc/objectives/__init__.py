@@ -7,6 +7,7 @@
 """
 
 from jaxcalc.objectives.base import Objective
+from jaxcalc.objectives.constrained_problems import constrained
 from jaxcalc.objectives.registry import (
     ObjectiveError,
     ObjectiveSpec,
@@ -16,12 +17,16 @@ from jaxcalc.objectives.registry import (
     register,
     spec,
 )
+from jaxcalc.objectives.residual import ResidualObjective, from_residuals
 
 __all__ = [
     "Objective",
     "ObjectiveError",
     "ObjectiveSpec",
+    "ResidualObjective",
+    "constrained",
     "from_expression",
+    "from_residuals",
     "get",
     "names",
     "register",

@@ -42,6 +42,9 @@ class Objective:
         x^3, x cos(cx), 2x - 1/x, ... are unbounded below on R); ``f_opt`` is then None.
       batched: ``fn`` already maps over leading axes (no ``vmap`` needed).
       params: extra parameters the function was built with (e.g. ``{"c": 0.15*pi}``).
+      constraints: the feasible region, a tuple of :mod:`jaxcalc.constraints` objects
+        (empty: unconstrained); ``x_opt`` and ``f_opt`` are then the constrained minimum.
+        Build one with :func:`jaxcalc.objectives.constrained`.
     """
 
     name: str
@@ -57,6 +60,7 @@ class Objective:
     minimizers: np.ndarray | None = field(default=None, repr=False)
     params: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    constraints: tuple[Any, ...] = ()
 
     def __post_init__(self) -> None:
         bounds = np.asarray(self.bounds, dtype=np.float64)

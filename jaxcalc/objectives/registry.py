@@ -38,7 +38,7 @@ class ObjectiveSpec:
       default_dim: the dimension used when ``get`` is given none.
       dims: the allowed dimensions: None for any ``dim >= min_dim``, else a tuple.
       min_dim: the smallest dimension when ``dims`` is None.
-      family: "course", "classic", "bbob" or "user".
+      family: "course", "classic", "bbob", "constrained", "least_squares" or "user".
       params: the keyword parameters the factory accepts, with their defaults.
     """
 
@@ -89,9 +89,9 @@ def _load_builtins() -> None:
     if _LOADED:
         return
     _LOADED = True
-    from jaxcalc.objectives import bbob_registry, classic, course
+    from jaxcalc.objectives import bbob_registry, classic, constrained_problems, course, residual
 
-    for module in (course, classic, bbob_registry):
+    for module in (course, classic, bbob_registry, constrained_problems, residual):
         for s in module.SPECS:
             register(s, replace=True)
 

@@ -92,7 +92,7 @@ def test_metadata(name):
     assert obj.bounds.shape == (obj.dim, 2)
     assert np.all(np.isfinite(obj.bounds)) and np.all(obj.lower < obj.upper)
     assert obj.citation
-    assert s.family in {"course", "classic", "bbob", "user"}
+    assert s.family in {"course", "classic", "bbob", "least_squares", "constrained", "user"}
     if obj.unbounded:
         assert obj.f_opt is None
     if obj.x_opt is not None:
@@ -144,6 +144,8 @@ def test_zero_gradient_at_interior_minimisers(name):
     obj = _objective(name)
     if obj.minimizers is None or not obj.differentiable:
         pytest.skip("no minimiser known, or not differentiable")
+    if obj.constraints:
+        pytest.skip("a constrained minimiser (KKT checked in tests/test_constrained.py)")
     interior = np.array([x for x in obj.minimizers if not _on_boundary(obj, x)])
     if len(interior) == 0:
         pytest.skip("every minimiser is on the boundary of the box")
@@ -168,6 +170,8 @@ def test_minimum_is_a_lower_bound(name):
     obj = _objective(name)
     if obj.f_opt is None or obj.unbounded:
         pytest.skip("no known minimum")
+    if obj.constraints:
+        pytest.skip("a constrained minimum (checked on feasible points in test_constrained.py)")
     f = _jitted(name)
     for seed in range(16):  # 1024 points, one compiled shape
         values = np.asarray(f(jnp.asarray(_points(obj, seed=100 + seed))))
