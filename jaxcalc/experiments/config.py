@@ -58,7 +58,10 @@ _TOP_KEYS = ("name", "description", "seed", "dtype", "starts", "run", "objective
              "optimizers", "output")  # fmt: skip
 _STARTS_KEYS = ("count", "points")
 _RUN_KEYS = ("steps", "record_every", "target", "gtol", "patience", "f_limit", "x_limit",
-             "chunk_size", "check_curvature")  # fmt: skip
+             "chunk_size", "check_curvature", "budget", "budget_per_dim",
+             "gradient_cost")  # fmt: skip
+_BUDGET_KEYS = ("budget", "budget_per_dim", "gradient_cost")  # omitted from to_dict when unset
+MAX_BUDGET = 10**9
 _OBJECTIVE_KEYS = ("name", "expression", "label", "dim", "params", "bounds", "x_opt", "f_opt",
                    "variables")  # fmt: skip
 _OPTIMIZER_KEYS = ("name", "label")  # plus the optimizer's own hyperparameters and options
@@ -104,6 +107,13 @@ class RunConfig:
       x_limit: ``max|x| > x_limit`` means the run ran away; None: the dtype's default.
       chunk_size: force chunks of this many runs; None: chosen from the memory budget.
       check_curvature: check the Hessian where runs stop (dim <= 32).
+      budget: evaluations per run (the convention of ``gradient_cost``); when set, each
+        (objective, optimizer) group gets the steps this budget buys (see
+        :meth:`steps_for`) and results are cut at the budget. None: ``steps`` for all.
+      budget_per_dim: the budget as a multiple of each objective's dimension (COCO's
+        convention); excludes ``budget``.
+      gradient_cost: evaluations one gradient counts as (a number >= 0, or ``"dim"``);
+        a Hessian counts as ``dim`` gradients. Only with a budget.
     """
 
     steps: int = 1000
@@ -115,6 +125,40 @@ class RunConfig:
     x_limit: float | None = None
     chunk_size: int | None = None
     check_curvature: bool = True
+    budget: int | None = None
+    budget_per_dim: int | None = None
+    gradient_cost: float | str = 1.0
+
+    @property
+    def has_budget(self) -> bool:
+        """True when runs are limited by evaluations (``budget`` or ``budget_per_dim``)."""
+        return self.budget is not None or self.budget_per_dim is not None
+
+    def budget_for(self, dim: int) -> int | None:
+        """The evaluation budget of one run on a ``dim``-dimensional objective (or None)."""
+        if self.budget_per_dim is not None:
+            return self.budget_per_dim * dim
+        return self.budget
+
+    def gradient_cost_for(self, dim: int) -> float:
+        """Evaluations one gradient counts as on a ``dim``-dimensional objective."""
+        return float(dim) if self.gradient_cost == "dim" else float(self.gradient_cost)
+
+    def steps_for(self, optimizer: Any, dim: int) -> int:
+        """Steps of ``optimizer`` (an :class:`~jaxcalc.optimizers.Optimizer`) on a
+        ``dim``-dimensional objective: ``steps`` without a budget; with one, enough steps
+        to spend the budget at the method's cheapest step, at least 1 (runs are cut at the
+        budget afterwards, so line searches that spend more per step lose nothing)."""
+        from jaxcalc.experiments import metrics
+
+        budget = self.budget_for(dim)
+        if budget is None:
+            return self.steps
+        c = self.gradient_cost_for(dim)
+        start = metrics.start_cost(optimizer, c)
+        per_step = metrics.minimum_step_cost(optimizer, dim, c)
+        steps = math.floor(max(budget - start, 0) / per_step) if per_step > 0 else MAX_STEPS
+        return int(min(max(steps, 1), MAX_STEPS))
 
     def optimize_kwargs(self) -> dict[str, Any]:
         """The keyword arguments of :func:`jaxcalc.optimize` (all but ``target``)."""
@@ -289,7 +333,7 @@ class ExperimentConfig:
                 if self.starts.points is not None
                 else None,
             },
-            "run": dataclasses.asdict(self.run),
+            "run": _run_dict(self.run),
             "objectives": [o.to_dict() for o in self.objectives],
             "optimizers": [o.to_dict() for o in self.optimizers],
             "output": {"dir": str(self.output.dir) if self.output.dir is not None else None},
@@ -315,6 +359,18 @@ class ExperimentConfig:
         if cli_out is not None:
             return Path(os.path.abspath(Path(cli_out).expanduser()))
         return self.output.dir
+
+
+def _run_dict(run: RunConfig) -> dict[str, Any]:
+    """``run`` as a dict; the budget keys only when a budget is set (so the configs without
+    one keep the hash they had before budgets existed)."""
+    data = dataclasses.asdict(run)
+    if not run.has_budget:
+        for key in _BUDGET_KEYS:
+            data.pop(key)
+    elif isinstance(run.gradient_cost, float) and run.gradient_cost.is_integer():
+        data["gradient_cost"] = float(run.gradient_cost)
+    return data
 
 
 def apply_dtype(config: ExperimentConfig):
@@ -1011,7 +1067,20 @@ class _Validator:
             return d
         steps = self.integer(tbl, "steps", path, d.steps, 1, MAX_STEPS)
         record_every = self.integer(tbl, "record_every", path, d.record_every, 1, MAX_STEPS)
-        if steps is not None and record_every is not None and record_every > steps:
+        budget = self.integer(tbl, "budget", path, None, 1, MAX_BUDGET)
+        budget_per_dim = self.integer(tbl, "budget_per_dim", path, None, 1, MAX_BUDGET)
+        given = [k for k in ("steps", "budget", "budget_per_dim") if k in tbl]
+        if len(given) > 1:
+            self.problem(
+                path + (given[1],),
+                f"give one of steps, budget and budget_per_dim (also given: {given[0]}); "
+                "a budget sets each optimizer's steps",
+            )
+        has_budget = "budget" in tbl or "budget_per_dim" in tbl
+        gradient_cost = self.gradient_cost(tbl, path, has_budget)
+        # with a budget, record_every is clipped to each optimizer's steps
+        too_sparse = steps is not None and record_every is not None and record_every > steps
+        if too_sparse and not has_budget:
             self.problem(
                 path + ("record_every",),
                 f"must be <= steps ({steps}) (got {record_every})",
@@ -1033,7 +1102,29 @@ class _Validator:
             x_limit=x_limit,
             chunk_size=chunk_size,
             check_curvature=check if check is not None else True,
+            budget=budget,
+            budget_per_dim=budget_per_dim,
+            gradient_cost=gradient_cost if gradient_cost is not None else d.gradient_cost,
         )
+
+    def gradient_cost(self, tbl: dict, path: Path_, has_budget: bool) -> float | str | None:
+        if "gradient_cost" not in tbl:
+            return None
+        p = path + ("gradient_cost",)
+        v = tbl["gradient_cost"]
+        if not has_budget:
+            self.problem(p, "only with a budget (run.budget or run.budget_per_dim)")
+            return None
+        if isinstance(v, str) and not _looks_numeric(v):
+            if v != "dim":
+                self.problem(p, f'must be a number >= 0 or "dim", got {_got(v)}')
+                return None
+            return v
+        value = self.float_value(v, p)
+        if value is not None and value < 0:
+            self.problem(p, f"must be >= 0 (got {value:g})")
+            return None
+        return value
 
     def output(self, raw: Any, base: Path) -> OutputConfig:
         path = ("output",)

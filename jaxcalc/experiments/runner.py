@@ -13,6 +13,7 @@ computes only the groups that are missing, refusing when the config or versions 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import os
 import platform
@@ -21,6 +22,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -88,25 +90,78 @@ def _label(cfg: Any, default: str) -> str:
     return getattr(cfg, "label", None) or default
 
 
+@dataclass(frozen=True)
+class _Budget:
+    """An evaluation budget for one group: the budget, the cost convention and the costs
+    of the method's start and cheapest step."""
+
+    budget: int
+    gradient_cost: float
+    dim: int
+    start: float
+    step: float
+    gradient_free: bool
+
+
+def _cut_at_budget(t, budget: _Budget, status: np.ndarray, steps_run: np.ndarray):
+    """Each run's cost per record, which records lie within the budget, the final values
+    at the budget and the statuses (``budget_exhausted`` for runs the budget cut, or that
+    ran all their steps)."""
+    total = metrics.evaluation_cost(
+        t.function_evaluations,
+        t.gradient_evaluations,
+        t.hessian_evaluations,
+        budget.dim,
+        budget.gradient_cost,
+    )
+    costs = metrics.record_costs(budget.start, total, steps_run, t.recorded_steps)
+    limit = budget.budget * (1 + 1e-9)
+    within = costs <= limit
+    within[..., 0] = True  # the start is always within (a budget below it buys nothing)
+    last = within.sum(axis=-1) - 1
+    at_last = np.take_along_axis(t.values, last[..., None], axis=-1)[..., 0]
+    over = total > limit
+    final = np.where(over, at_last, t.final_values)
+    status = np.where(over | (status == "max_steps"), "budget_exhausted", status)
+    return costs, within, final, status, np.minimum(total, budget.budget)
+
+
 def _summarise(
     objective,
     optimizer_label: str,
     t,
     target: float,
+    budget: _Budget | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, np.ndarray]]:
-    """Per-setting summary rows, per-run rows and the arrays to save for one group."""
+    """Per-setting summary rows, per-run rows and the arrays to save for one group.
+
+    With a ``budget``, records past it are ignored (hits, final values), statuses of runs it
+    cut become ``budget_exhausted``, and evaluation columns count the cost convention."""
     sweep_shape = t.status.shape[:-1]
     settings = list(np.ndindex(*sweep_shape)) if sweep_shape else [()]
     f_opt = objective.f_opt
     recorded = t.recorded_steps
     steps_run = np.where(t.event_step >= 0, t.event_step, t.steps)
     precision = t.values - f_opt if f_opt is not None else np.full_like(t.values, np.nan)
+    all_status = t.status
+    final_values = t.final_values
+    if budget is not None:
+        costs, within, final_values, all_status, spent = _cut_at_budget(
+            t, budget, t.status, steps_run
+        )
+        precision = np.where(within, precision, np.nan)
     hit = (
         metrics.hitting_steps(precision, recorded, target)
         if f_opt is not None
         else np.full(t.status.shape, -1)
     )
-    evals_hit = metrics.evaluations_at(hit, t.function_evaluations, steps_run)
+    if budget is None:
+        evals_hit = metrics.evaluations_at(hit, t.function_evaluations, steps_run)
+        spent = t.function_evaluations
+    else:
+        first = np.argmax(np.nan_to_num(precision, nan=np.inf) <= target, axis=-1)
+        at_hit = np.take_along_axis(costs, first[..., None], axis=-1)[..., 0]
+        evals_hit = np.where(hit >= 0, np.round(at_hit), -1)
     summary, runs = [], []
     for index in settings:
         hyper = {
@@ -114,8 +169,8 @@ def _summarise(
             for k, v in t.hyperparameters.items()
             if v is None or isinstance(v, int | float | np.ndarray)
         }
-        status = t.status[index]
-        final = np.asarray(t.final_values[index], np.float64)
+        status = all_status[index]
+        final = np.asarray(final_values[index], np.float64)
         prec_final = final - f_opt if f_opt is not None else np.full_like(final, np.nan)
         success = hit[index] >= 0
         finite = final[np.isfinite(final)]
@@ -142,9 +197,20 @@ def _summarise(
             "median_evaluations_to_target": float(np.median(evals_hit[index][success]))
             if success.any()
             else np.nan,
-            "ert": metrics.expected_running_time(evals_hit[index], t.function_evaluations[index])
+            "ert": metrics.expected_running_time(evals_hit[index], spent[index])
             if f_opt is not None
             else np.nan,
+            **(
+                {
+                    "budget": budget.budget,
+                    "steps": int(t.steps),
+                    "evaluations_per_step": float(
+                        np.median(_per_step(t, budget, steps_run)[index])
+                    ),
+                }
+                if budget is not None
+                else {}
+            ),
             **counts,
             "compile_seconds": t.compile_seconds,
             "run_seconds": t.run_seconds,
@@ -166,6 +232,7 @@ def _summarise(
                     "function_evaluations": int(t.function_evaluations[index][start]),
                     "gradient_evaluations": int(t.gradient_evaluations[index][start]),
                     "hessian_evaluations": int(t.hessian_evaluations[index][start]),
+                    **({"evaluations": float(spent[index][start])} if budget is not None else {}),
                 }
             )
     params = t.params
@@ -185,8 +252,59 @@ def _summarise(
         "minimizers": objective.minimizers
         if objective.minimizers is not None
         else np.zeros((0, objective.dim)),
+        "gradient_evaluations": t.gradient_evaluations,
+        "hessian_evaluations": t.hessian_evaluations,
     }
+    if budget is not None:
+        arrays.update(
+            record_evaluations=costs,
+            budget=np.asarray(budget.budget),
+            gradient_cost=np.asarray(budget.gradient_cost),
+            start_cost=np.asarray(budget.start),
+            gradient_free=np.asarray(budget.gradient_free),
+            budget_status=all_status.astype("U24"),
+        )
     return summary, runs, arrays
+
+
+def _per_step(t, budget: _Budget, steps_run: np.ndarray) -> np.ndarray:
+    """Each run's mean cost per step (cost convention)."""
+    total = metrics.evaluation_cost(
+        t.function_evaluations,
+        t.gradient_evaluations,
+        t.hessian_evaluations,
+        budget.dim,
+        budget.gradient_cost,
+    )
+    return (total - budget.start) / np.maximum(steps_run, 1)
+
+
+def _group_budget(run: Any, method: Any, dim: int) -> _Budget | None:
+    """The evaluation budget of one group, or None when the run counts steps."""
+    if not getattr(run, "has_budget", False):
+        return None
+    c = run.gradient_cost_for(dim)
+    return _Budget(
+        budget=int(run.budget_for(dim)),
+        gradient_cost=c,
+        dim=dim,
+        start=metrics.start_cost(method, c),
+        step=metrics.minimum_step_cost(method, dim, c),
+        gradient_free=bool(getattr(method, "gradient_free", False)),
+    )
+
+
+def _family(o_cfg: Any) -> str:
+    """The objective's registry family ("classic", "bbob", ...); "user" for expressions."""
+    name = getattr(o_cfg, "name", None)
+    if not name:
+        return "user"
+    try:
+        from jaxcalc import objectives
+
+        return str(objectives.spec(name).family)
+    except Exception:  # noqa: BLE001 - a label only
+        return "user"
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -497,7 +615,17 @@ def run_experiment(
                         if stop.signal_name is not None:
                             break
                         objective = o_cfg.build()
+                        o_label = getattr(o_cfg, "label", None)
+                        if o_label and o_label != objective.name:  # e.g. bbob_f1_d5
+                            objective = dataclasses.replace(objective, name=o_label)
                         label = _label(p_cfg, p_cfg.name)
+                        method = p_cfg.build()
+                        run_kwargs = config.run.optimize_kwargs()
+                        budget = _group_budget(config.run, method, objective.dim)
+                        if budget is not None:
+                            steps = config.run.steps_for(method, objective.dim)
+                            run_kwargs["steps"] = steps
+                            run_kwargs["record_every"] = min(run_kwargs["record_every"], steps)
                         show.start(g, f"{objective.name} x {label}")
                         points = getattr(config.starts, "points", None)
                         if points:
@@ -511,16 +639,24 @@ def run_experiment(
                         t0 = time.perf_counter()
                         t = trajectory.optimize(
                             objective,
-                            p_cfg.build(),
+                            method,
                             starts,
                             seed=config.seed,
-                            **config.run.optimize_kwargs(),
+                            **run_kwargs,
                             **{
                                 k: (list(v) if isinstance(v, tuple) else v)
                                 for k, v in p_cfg.hyperparameters.items()
                             },
                         )
-                        s_rows, r_rows, arrays = _summarise(objective, label, t, config.run.target)
+                        s_rows, r_rows, arrays = _summarise(
+                            objective, label, t, config.run.target, budget
+                        )
+                        counts_by_status = t.status_counts()
+                        if budget is not None:
+                            values, n = np.unique(arrays["budget_status"], return_counts=True)
+                            counts_by_status = {
+                                str(k): int(v) for k, v in zip(values, n, strict=True)
+                            }
                         name = GROUP_FILE.format(index=g)
                         write_group_part(out / name, arrays, s_rows, r_rows)
                         entry = {
@@ -528,18 +664,22 @@ def run_experiment(
                             "file": name,
                             "objective": objective.name,
                             "dim": objective.dim,
+                            "family": _family(o_cfg),
                             "optimizer": label,
                             "method": t.optimizer,
                             "sweep": list(t.sweep),
                             "sweep_values": {k: t.hyperparameters[k] for k in t.sweep},
-                            "status_counts": t.status_counts(),
+                            "status_counts": counts_by_status,
                             "compile_seconds": t.compile_seconds,
                             "run_seconds": t.run_seconds,
                         }
+                        if budget is not None:
+                            entry["budget"] = budget.budget
+                            entry["steps"] = int(t.steps)
                         finished[g] = (entry, s_rows, r_rows)
                         save("running")
                         _write_tables(out, finished, runs=False)
-                        counts = ", ".join(f"{k} {v}" for k, v in sorted(t.status_counts().items()))
+                        counts = ", ".join(f"{k} {v}" for k, v in sorted(counts_by_status.items()))
                         show.finish(
                             f"[{len(finished)}/{total}] {objective.name} x {label}: {counts} "
                             f"(compile {t.compile_seconds:.2f} s, run {t.run_seconds:.2f} s, "
