@@ -1,0 +1,176 @@
+"""A whole experiment grid as jaxcalc runs it, against the same grid cell by cell with optax.
+
+The grid (``configs/grid_benchmark.toml``): 8 optax optimizers x 10 classic 2-D functions x
+1000 starts x 1000 steps, a record every 10 steps (8e7 run-steps). Issue 5's target: the
+whole run, compile included, in <= 60 s on this 2-core machine.
+
+Peers, in this process:
+
+* ``jaxcalc run`` (``run_experiment``, tables and trajectories written, no figures): cold
+  (a fresh persistent compilation cache) and warm (the programs loaded from that cache, as a
+  rerun of the same config in a new process would);
+* optax stepped from a Python loop, cell by cell: per (function, optimizer) one jitted,
+  batched update over the 1000 starts, called 1000 times, the point and value kept every
+  10 steps (what a researcher writes by hand; compile included).
+
+Usage:
+    python benchmarks/experiments.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import jax
+
+jax.config.update("jax_cpu_enable_async_dispatch", False)  # timing whole programs here
+
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+import optax  # noqa: E402
+
+import jaxcalc  # noqa: E402
+from jaxcalc.experiments.config import load_config  # noqa: E402
+from jaxcalc.experiments.runner import run_experiment  # noqa: E402
+from jaxcalc.trajectory import _COMPILED, enable_compilation_cache  # noqa: E402
+
+CONFIG = Path(__file__).resolve().parent.parent / "configs" / "grid_benchmark.toml"
+TARGET_SECONDS = 60.0
+
+
+def jaxcalc_grid(config, out: Path) -> tuple[float, float, float]:
+    """Wall time of run_experiment, and the sums of its compile and run seconds."""
+    import csv
+
+    t0 = time.perf_counter()
+    run_experiment(config, out, overwrite=True, display="off", report=False)
+    wall = time.perf_counter() - t0
+    with open(out / "summary.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    compile_s = sum(float(r["compile_seconds"]) for r in rows)
+    run_s = sum(float(r["run_seconds"]) for r in rows)
+    return wall, compile_s, run_s
+
+
+def optax_cell(objective, name: str, hyper: dict, starts: np.ndarray, steps: int, every: int):
+    """One grid cell the hand-written way: a jitted batched optax update in a Python loop."""
+    fn = jax.vmap(objective)
+    value_and_grad = jax.vmap(jax.value_and_grad(objective))
+    tx = getattr(optax, name)(**hyper)
+
+    if name == "lbfgs":
+
+        def update(x, state):
+            def one(x, state):
+                value, grad = jax.value_and_grad(objective)(x)
+                u, state = tx.update(grad, state, x, value=value, grad=grad, value_fn=objective)
+                return optax.apply_updates(x, u), state
+
+            x, state = jax.vmap(one)(x, state)
+            return x, state, fn(x)
+
+    else:
+
+        def update(x, state):
+            _, grad = value_and_grad(x)
+            u, state = jax.vmap(tx.update)(grad, state, x)
+            x = optax.apply_updates(x, u)
+            return x, state, fn(x)
+
+    update = jax.jit(update)
+    x = jnp.asarray(starts)
+    state = jax.vmap(tx.init)(x)
+    path, values = [x], [fn(x)]
+    for k in range(1, steps + 1):
+        x, state, v = update(x, state)
+        if k % every == 0:
+            path.append(x)
+            values.append(v)
+    return np.asarray(jnp.stack(path, 1)), np.asarray(jnp.stack(values, 1))
+
+
+def optax_grid(config, steps: int) -> tuple[float, int]:
+    t0 = time.perf_counter()
+    cells = 0
+    rng = np.random.default_rng(config.seed)
+    for ocfg in config.objectives:
+        objective = ocfg.build()
+        lo, hi = np.asarray(objective.bounds, np.float32).T
+        starts = rng.uniform(lo, hi, (config.starts.count, objective.dim)).astype(np.float32)
+        for pcfg in config.optimizers:
+            hyper = {k: v for k, v in pcfg.hyperparameters.items() if v is not None}
+            optax_cell(objective, pcfg.name, hyper, starts, steps, config.run.record_every)
+            cells += 1
+    return time.perf_counter() - t0, cells
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="100 steps: a smoke run")
+    args = parser.parse_args()
+
+    config = load_config(CONFIG, overrides=["run.steps=100"] if args.quick else ())
+    steps = config.run.steps
+    run_steps = len(config.objectives) * len(config.optimizers) * config.starts.count * steps
+
+    print(f"# benchmarks/experiments.py  {datetime.date.today()}")
+    print(
+        f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"python {platform.python_version()}, jax {jax.__version__}, "
+        f"jaxlib {jax.lib.__version__ if hasattr(jax, 'lib') else '?'}, "
+        f"optax {optax.__version__}, jaxcalc {jaxcalc.__version__}, "
+        f"backend {jax.default_backend()}"
+    )
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    print(f"# load average at start: {load}")
+    print(
+        f"# grid: {len(config.objectives)} functions x {len(config.optimizers)} optimizers x "
+        f"{config.starts.count} starts x {steps} steps = {run_steps:.2e} run-steps, "
+        f"record every {config.run.record_every}, {config.dtype}"
+    )
+
+    workdir = Path(tempfile.mkdtemp(prefix="jaxcalc-grid-"))
+    try:
+        enable_compilation_cache(str(workdir / "xla-cache"))  # fresh: the first run is cold
+        cold = jaxcalc_grid(config, workdir / "cold")
+        _COMPILED.clear()  # as a new process: programs come from the persistent cache
+        warm = jaxcalc_grid(config, workdir / "warm")
+        jax.config.update("jax_enable_compilation_cache", False)  # the peer compiles afresh
+        peer_wall, cells = optax_grid(config, steps)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    print()
+    print(f"  {'method':44s} {'wall s':>8s} {'compile s':>10s} {'run s':>8s} {'run-steps/s':>12s}")
+    rows = [
+        ("jaxcalc run, cold compile cache", *cold),
+        ("jaxcalc run, warm (persistent cache)", *warm),
+    ]
+    for label, wall, comp, run in rows:
+        print(f"  {label:44s} {wall:8.1f} {comp:10.1f} {run:8.2f} {run_steps / wall:12.3g}")
+    print(
+        f"  {'optax Python loop, cell by cell (' + str(cells) + ' cells)':44s} "
+        f"{peer_wall:8.1f} {'(in wall)':>10s} {'':>8s} {run_steps / peer_wall:12.3g}"
+    )
+    print()
+    print(
+        f"  target: wall <= {TARGET_SECONDS:.0f} s (cold): {cold[0]:.1f} s -> "
+        f"{'met' if cold[0] <= TARGET_SECONDS else 'NOT met'}"
+    )
+    print(
+        f"  jaxcalc cold vs the optax loop: {peer_wall / cold[0]:.2f}x faster; "
+        f"warm: {peer_wall / warm[0]:.2f}x"
+    )
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
