@@ -537,18 +537,46 @@ def test_to_table_has_one_row_per_run_with_status():
     json.dumps(rows)  # plain Python values, ready for a results file
 
 
-def test_closed_form_eigenvalues_of_the_curvature_check_match_lapack():
+def test_closed_form_eigenpairs_of_the_curvature_check_match_lapack():
     """The 1x1 and 2x2 closed forms (used instead of an eigendecomposition, which compiles
-    slowly) against numpy's LAPACK eigvalsh, on random symmetric and nearly-degenerate
-    matrices."""
-    from jaxcalc.trajectory import _symmetric_eigenvalues
+    slowly) against numpy's LAPACK eigh, on random symmetric and degenerate matrices."""
+    from jaxcalc.trajectory import _lowest_eigenpair
 
     rng = np.random.default_rng(7)
     mats = [rng.normal(size=(2, 2)) for _ in range(200)]
     mats += [np.diag([1.0, 1.0 + 1e-9]), np.eye(2), np.zeros((2, 2)), np.diag([-3.0, 2.0])]
     for a in mats:
         h = 0.5 * (a + a.T)
-        got = np.asarray(_symmetric_eigenvalues(jnp.asarray(h, jnp.float64)))
-        np.testing.assert_allclose(got, np.linalg.eigvalsh(h), rtol=1e-12, atol=1e-14)
-    one = np.array([[-2.5]])
-    assert np.asarray(_symmetric_eigenvalues(jnp.asarray(one))).tolist() == [-2.5]
+        low, v, top = (np.asarray(t) for t in _lowest_eigenpair(jnp.asarray(h, jnp.float64)))
+        eig = np.linalg.eigvalsh(h)
+        np.testing.assert_allclose(low, eig[0], rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(top, np.max(np.abs(eig)), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(np.linalg.norm(v), 1.0, rtol=1e-12)
+        np.testing.assert_allclose(h @ v, eig[0] * v, atol=1e-12 * max(1.0, np.abs(eig).max()))
+    low, v, top = _lowest_eigenpair(jnp.asarray([[-2.5]]))
+    assert (float(low), float(v[0]), float(top)) == (-2.5, 1.0, 2.5)
+
+
+def test_curvature_check_calls_saddles_saddles_but_not_oscillating_minima():
+    """x^2 - y^2 at 0 and a rotated saddle are non-minima (f decreases along the negative
+    eigenvector); BBOB f2 at 1e-10 from its optimum (f - f_opt is 0 in float64), where the
+    T_osz transform makes the Hessian indefinite (eigenvalue ~ -8e6), stays converged: f
+    does not decrease there."""
+    from jaxcalc.objectives import get
+    from jaxcalc.trajectory import _CODE, _curvature_check
+
+    def saddle(x):
+        return x[0] ** 2 - x[1] ** 2
+
+    def rotated(x):
+        u, w = (x[0] + x[1]) / np.sqrt(2), (x[0] - x[1]) / np.sqrt(2)
+        return 3 * u**2 - 0.5 * w**2 + 7.0
+
+    conv = jnp.asarray([_CODE["converged"]])
+    for f in (saddle, rotated):
+        got = _curvature_check(f, jnp.zeros((1, 2)), conv)
+        assert int(got[0]) == _CODE["non_minimum"]
+    f2 = get("bbob_f2", dim=2)
+    x = jnp.asarray(np.asarray(f2.x_opt) + np.array([1e-10, 1e-10]))[None]
+    assert np.min(np.linalg.eigvalsh(np.asarray(jax.hessian(f2)(x[0])))) < -1e3
+    assert int(_curvature_check(f2, x, conv)[0]) == _CODE["converged"]
