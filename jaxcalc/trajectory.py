@@ -212,21 +212,51 @@ def _rows(op, a: jax.Array) -> jax.Array:
     return reducer(a, axis=0)
 
 
-def _depends(fn, args, varying: list[bool]) -> list[bool]:
-    """Which flat outputs of ``fn(*args)`` depend on the flat inputs marked ``varying``.
+def _depends(jaxpr, varying: list[bool]) -> list[bool]:
+    """Which outputs of ``jaxpr`` depend on the inputs marked ``varying``.
 
-    A conservative dependence analysis of the jaxpr (an equation with any varying input
-    makes all its outputs varying). The engine uses it to keep optimizer state that is the
-    same for every run (optax's step counter when the hyperparameters are shared) as one
-    scalar instead of one per run.
+    A conservative dependence analysis (an equation with any varying input makes all its
+    outputs varying). The engine uses it to keep optimizer state that is the same for every
+    run (optax's step counter when the hyperparameters are shared) as one scalar instead of
+    one per run, and to find the per-step counts that are constants.
     """
-    closed = jax.make_jaxpr(fn)(*args)
-    jaxpr = closed.jaxpr
     vary = {v for v, m in zip(jaxpr.invars, varying, strict=True) if m}
     for eqn in jaxpr.eqns:
         if any(not isinstance(v, Literal) and v in vary for v in eqn.invars):
             vary.update(eqn.outvars)
     return [not isinstance(v, Literal) and v in vary for v in jaxpr.outvars]
+
+
+def _constant_outputs(closed) -> list[Any]:
+    """The values of the outputs of ``closed`` (a ClosedJaxpr) that depend on no input.
+
+    Only the equations that depend on no input are evaluated (eagerly, as JAX's own jaxpr
+    interpreter does), so finding that a method spends one gradient per step does not run
+    the method's step. Outputs that depend on an input are None.
+    """
+    jaxpr = closed.jaxpr
+    env = dict(zip(jaxpr.constvars, closed.consts, strict=True))
+    vary = set(jaxpr.invars)
+
+    def read(v):
+        return v.val if isinstance(v, Literal) else env[v]
+
+    with jax.ensure_compile_time_eval():
+        for eqn in jaxpr.eqns:
+            if any(not isinstance(v, Literal) and v in vary for v in eqn.invars):
+                vary.update(eqn.outvars)
+                continue
+            params = eqn.primitive.get_bind_params(eqn.params)
+            subfuns = ()
+            if isinstance(params, tuple):  # JAX before 0.7 returned (subfuns, params)
+                subfuns, params = params
+            out = eqn.primitive.bind(*subfuns, *map(read, eqn.invars), **params)
+            outs = out if eqn.primitive.multiple_results else [out]
+            env.update(zip(eqn.outvars, outs, strict=True))
+    return [
+        None if not isinstance(v, Literal) and v in vary else np.asarray(read(v))
+        for v in jaxpr.outvars
+    ]
 
 
 def _program(fun, method: Optimizer, limits: _Limits, steps: int, record_every: int):
@@ -285,12 +315,10 @@ def _program(fun, method: Optimizer, limits: _Limits, steps: int, record_every: 
         def named(values) -> dict[str, Any]:
             return {**dict(zip(names, values, strict=True)), **nones}
 
-        vary_init = _depends(
-            lambda x0, *h: jax.tree.leaves(init_one(x0, named(h))),
-            (x_one, *hyper_one),
-            [True, *(hyper_axes[k] is not None for k in names)],
-        )
-        state_one = jax.eval_shape(init_one, x_one, named(hyper_one))
+        init_jaxpr, state_one = jax.make_jaxpr(
+            lambda x0, *h: init_one(x0, named(h)), return_shape=True
+        )(x_one, *hyper_one)
+        vary_init = _depends(init_jaxpr.jaxpr, [True, *(hyper_axes[k] is not None for k in names)])
         state_leaves, state_tree = jax.tree.flatten(state_one)
         # shared state: not varying at init and only fed by shared inputs in a step (all
         # state is per run when it is frozen at each run's stop, for final_metrics)
@@ -324,13 +352,15 @@ def _program(fun, method: Optimizer, limits: _Limits, steps: int, record_every: 
             st = jax.tree.unflatten(state_tree, rest[: len(state_leaves)])
             hp = {**dict(zip(public, rest[len(state_leaves) :], strict=True)), **nones}
             new_state, _, counts = step_parts(x, f, g, st, hp)
-            return [*jax.tree.leaves(new_state), *jax.tree.leaves(counts)]
+            return jax.tree.leaves(new_state), counts
 
+        # one trace of a single run's step serves every analysis below
         zeros_state = [jnp.zeros(s.shape, s.dtype) for s in state_leaves]
         step_args = (x_one, jnp.zeros((), x.dtype), x_one, *zeros_state, *flat_p)
+        step_jaxpr, (_, counts_shape) = jax.make_jaxpr(flat_step, return_shape=True)(*step_args)
         while True:
             vary_step = _depends(
-                flat_step, step_args, [True, True, True, *(not s for s in shared), *p_vary]
+                step_jaxpr.jaxpr, [True, True, True, *(not s for s in shared), *p_vary]
             )[: len(state_leaves)]
             now = [s and not v for s, v in zip(shared, vary_step, strict=True)]
             if now == shared:
@@ -338,23 +368,8 @@ def _program(fun, method: Optimizer, limits: _Limits, steps: int, record_every: 
             shared = now
         # counts that are the same constants at every step (every optax method's): not
         # carried per run, but computed at the end from the steps each run took
-        vary_counts = _depends(flat_step, step_args, [True] * len(step_args))[len(state_leaves) :]
-        with jax.ensure_compile_time_eval():
-            values = flat_step(*step_args)[len(state_leaves) :]
-        counts_shape = jax.eval_shape(
-            lambda *a: step_parts(
-                a[0],
-                a[1],
-                a[2],
-                jax.tree.unflatten(state_tree, a[3 : 3 + len(state_leaves)]),
-                {**dict(zip(public, a[3 + len(state_leaves) :], strict=True)), **nones},
-            )[2],
-            *step_args,
-        )
-        counts_tree = jax.tree.structure(counts_shape)
         constant = jax.tree.unflatten(
-            counts_tree,
-            [None if v else np.asarray(c) for v, c in zip(vary_counts, values, strict=True)],
+            jax.tree.structure(counts_shape), _constant_outputs(step_jaxpr)[len(state_leaves) :]
         )
         static = {
             name: value
