@@ -497,9 +497,13 @@ def test_a_single_run_over_budget_is_a_resource_error():
         ({"record_every": 0}, r"record_every must be an integer from 1 to steps \(10\); got 0"),
         ({"record_every": 11}, r"record_every .*got 11"),
         ({"record_every": 2.0}, r"record_every must be an integer"),
+        ({"seed": -1}, r"seed must be an integer from 0 to 2\*\*32 - 1; got -1"),
+        ({"seed": 2**32}, r"seed must be an integer .*got 4294967296"),
+        ({"seed": True}, r"seed must be an integer"),
+        ({"seed": 1.5}, r"seed must be an integer .*got 1\.5"),
     ],
 )
-def test_bad_steps_and_record_every(kwargs, message):
+def test_bad_steps_record_every_and_seed(kwargs, message):
     args = {"steps": 10, **kwargs}
     steps = args.pop("steps")
     with pytest.raises(ConfigError, match=message):
