@@ -144,6 +144,20 @@ class InverseHessianState(NamedTuple):
     inverse_hessian: jax.Array
 
 
+def _result(m: _Move, inverse_hessian: jax.Array, reset: jax.Array) -> StepResult:
+    """The step a quasi-Newton move makes: one gradient, the line search's f-evaluations,
+    the new estimate, and a failed search reported as such."""
+    return StepResult(
+        m.x,
+        InverseHessianState(inverse_hessian),
+        Evaluations.of(f=m.search.evaluations, g=1),
+        value=m.value,
+        grad=m.grad,
+        failed=~m.search.success,
+        resets=reset.astype(jnp.int32),
+    )
+
+
 @dataclass(frozen=True)
 class DFP(Optimizer):
     """Davidon-Fletcher-Powell: a dense inverse-Hessian estimate with the DFP update.
@@ -197,16 +211,7 @@ class DFP(Optimizer):
             & m.search.success
         )
         h_new = jnp.where(curvature_ok, dfp_update(h, m.s, m.y), identity)
-        reset = (~m.descent | ~curvature_ok) & m.search.success
-        return StepResult(
-            m.x,
-            InverseHessianState(h_new),
-            Evaluations.of(f=m.search.evaluations, g=1),
-            value=m.value,
-            grad=m.grad,
-            failed=~m.search.success,
-            resets=reset.astype(jnp.int32),
-        )
+        return _result(m, h_new, reset=(~m.descent | ~curvature_ok) & m.search.success)
 
     def state_size(self, dim: int) -> int:
         return dim * dim
@@ -256,16 +261,7 @@ class SR1(Optimizer):
         h = _scale_identity(m.inverse_hessian, m.s, m.y)
         h_updated, _ = sr1_update(h, m.s, m.y, hyper["skip_threshold"])
         h_new = jnp.where(m.search.success, h_updated, identity)
-        reset = ~m.descent & m.search.success
-        return StepResult(
-            m.x,
-            InverseHessianState(h_new),
-            Evaluations.of(f=m.search.evaluations, g=1),
-            value=m.value,
-            grad=m.grad,
-            failed=~m.search.success,
-            resets=reset.astype(jnp.int32),
-        )
+        return _result(m, h_new, reset=~m.descent & m.search.success)
 
     def state_size(self, dim: int) -> int:
         return dim * dim
