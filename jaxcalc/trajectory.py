@@ -905,9 +905,10 @@ def optimize(
     def batch(x0s, hyper, shared, buffer=None):
         return program(x0s, {**hyper, **shared, **static_none}, buffer)
 
-    # XLA's newer CPU fusion emitters give ~30% faster steps but take twice as long to
-    # compile (~0.6 s against ~0.3 s for a typical program on this 2-core VM); for small
-    # jobs the compile is most of the wall time, so they get the older emitters.
+    # XLA's newer CPU fusion emitters run an Adam step 1.6-1.7x faster but take twice as
+    # long to compile (0.8 s against 0.4 s on this 2-core VM; benchmarks/engine_internals.py).
+    # Break-even is near 2e7 run-steps; jobs up to 4e6 get the older emitters, where the
+    # compile is most of the wall time.
     quick_compile = runs * steps <= _QUICK_COMPILE_RUN_STEPS
     curvature = check_curvature and method.curvature_check and d <= _CURVATURE_CHECK_MAX_DIM
 

@@ -1,0 +1,114 @@
+"""What the engine's compiled program costs, piece by piece (the numbers behind
+docs/benchmarks.md section 3's "what limits the rest").
+
+1. Compile and run time of one Adam program (2-D Rosenbrock, float32, every step recorded)
+   with XLA's default CPU emitters and with the older ones that ``optimize`` picks for jobs
+   of at most 4e6 run-steps (``jaxcalc.trajectory._compile(..., quick=True)``).
+2. XLA kernels (fusions) in the loop body of that program.
+3. What one kernel costs: a loop of 1000 steps over a (2, 10^4) array whose body has 1, 2 or
+   6 outputs (every output array is a kernel of its own on XLA:CPU).
+
+Usage:
+    python benchmarks/engine_internals.py
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import re
+import statistics
+import time
+
+import jax
+
+jax.config.update("jax_cpu_enable_async_dispatch", False)  # timing whole programs here
+
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+from jaxcalc import trajectory  # noqa: E402
+from jaxcalc.objectives import Objective  # noqa: E402
+from jaxcalc.optimizers import get_optimizer  # noqa: E402
+
+REPEATS = 5
+
+
+def rosenbrock(x):
+    return jnp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def median_seconds(fn) -> float:
+    times = []
+    for _ in range(REPEATS):
+        t0 = time.perf_counter()
+        jax.block_until_ready(fn())
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def adam_program(runs: int, steps: int, quick: bool, tag: str):
+    """Lower and compile the engine's Adam program; (lower s, compile s, run s, HLO text)."""
+    objective = Objective(f"rosenbrock-{tag}", 2, rosenbrock, bounds=[-2.0, 2.0])
+    limits = trajectory._Limits(gtol=0.0, f_limit=1e20, x_limit=1e10, patience=5)
+    program = trajectory._program(objective, get_optimizer("adam"), limits, steps, 1)
+    x0 = jnp.asarray(np.random.default_rng(0).uniform(-2, 2, (runs, 2)), jnp.float32)
+    hyper = {k: jnp.float32(v) for k, v in get_optimizer("adam").defaults.items() if v is not None}
+    hyper["learning_rate"] = jnp.float32(1e-3)
+    buffer = program.record_buffer(runs, 2, jnp.float32)
+    t0 = time.perf_counter()
+    lowered = jax.jit(program).lower(x0, hyper, buffer)
+    t1 = time.perf_counter()
+    compiled = trajectory._compile(lowered, quick)
+    t2 = time.perf_counter()
+    run = median_seconds(lambda: compiled(x0, hyper, buffer))
+    return t1 - t0, t2 - t1, run, compiled.as_text()
+
+
+def loop_body_kernels(hlo: str) -> int:
+    """Fusions in the largest while-loop body of an optimized HLO module."""
+    bodies = re.findall(r"\n(%[^\n]*region[^\n]*\{\n.*?\n\})", hlo, re.S)
+    return max((b.count(" fusion(") for b in bodies), default=0)
+
+
+def kernel_cost(outputs: int, n: int = 10_000, steps: int = 1000) -> float:
+    """Microseconds per loop step for a body with ``outputs`` elementwise output arrays."""
+    x = jnp.ones((2, n), jnp.float32)
+
+    def body(i, carry):
+        return tuple(c * 0.999 + 0.001 * carry[0] for c in carry)
+
+    f = jax.jit(lambda c: jax.lax.fori_loop(0, steps, body, c)).lower((x,) * outputs).compile()
+    return median_seconds(lambda: f((x,) * outputs)) / steps * 1e6
+
+
+def main() -> None:
+    print(
+        f"# benchmarks/engine_internals.py  {datetime.datetime.now().isoformat(timespec='seconds')}"
+    )
+    print(
+        f"# {platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}, "
+        f"jax {jax.__version__}, backend {jax.default_backend()}, load {os.getloadavg()}"
+    )
+    print()
+    print("1-2. The engine's Adam program, 1000 steps recorded, float32 (median of 5 runs)")
+    print(f"  {'runs':>6s} {'emitters':10s} {'lower s':>8s} {'compile s':>10s} {'run s':>8s}"
+          f" {'run-steps/s':>12s} {'loop kernels':>13s}")  # fmt: skip
+    for runs in (1_000, 10_000):
+        for quick in (False, True):
+            tag = f"{runs}-{quick}"
+            lower, comp, run, hlo = adam_program(runs, 1000, quick, tag)
+            label = "older" if quick else "default"
+            print(
+                f"  {runs:6d} {label:10s} {lower:8.2f} {comp:10.2f} {run:8.4f} "
+                f"{runs * 1000 / run:12.3g} {loop_body_kernels(hlo):13d}"
+            )
+    print()
+    print("3. One XLA:CPU kernel: a 1000-step loop over a (2, 10^4) float32 array")
+    for outputs in (1, 2, 6):
+        print(f"  {outputs} output array(s) per step: {kernel_cost(outputs):6.1f} us/step")
+
+
+if __name__ == "__main__":
+    main()
