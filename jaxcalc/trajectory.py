@@ -766,6 +766,19 @@ def _as_function(objective: Any) -> tuple[Callable, str, int | None]:
     )
 
 
+def precompile(objective: Any, optimizer: str | Optimizer, x0: Any, steps: int, **kwargs):
+    """Compile what :func:`optimize` with these arguments would run, without running it.
+
+    Takes exactly :func:`optimize`'s arguments (only the shapes and dtype of ``x0`` and
+    which hyperparameters are swept matter, not their values) and leaves the compiled
+    programs in this process's cache, where the matching ``optimize`` call finds them.
+    XLA compiles without holding Python's GIL, so an experiment compiles its next group
+    in a background thread while the current one runs. The objective must be the same
+    object (or registered name) in both calls.
+    """
+    optimize(objective, optimizer, x0, steps, _compile_only=True, **kwargs)
+
+
 def optimize(
     objective: Any,
     optimizer: str | Optimizer,
@@ -781,6 +794,7 @@ def optimize(
     check_curvature: bool = True,
     memory_budget: int | None = None,
     chunk_size: int | None = None,
+    _compile_only: bool = False,
     **hyperparameters: Any,
 ) -> Trajectory:
     """Run ``optimizer`` on ``objective`` from every start, for every swept hyperparameter.
@@ -970,6 +984,19 @@ def optimize(
         _COMPILED[shape_key] = compiled  # most recently used last
         while len(_COMPILED) > _COMPILED_KEEP:
             _COMPILED.pop(next(iter(_COMPILED)))
+        if _compile_only:  # every chunk has this shape; compile the curvature check too
+            if donate:
+                _BUFFERS.setdefault(shape_key, buffer)
+            if curvature:
+                check_key = ("curvature", key[0], x_part.shape, str(dtype), n_dev)
+                if check_key not in _COMPILED:
+                    shapes = [
+                        jax.ShapeDtypeStruct(x_part.shape, dtype, sharding=sharding),
+                        jax.ShapeDtypeStruct(x_part.shape[:1], jnp.int32, sharding=sharding),
+                    ]
+                    lowered = jax.jit(partial(_curvature_check, fun)).lower(*shapes)
+                    _COMPILED[check_key] = _compile(lowered, True)
+            return None
         t0 = time.perf_counter()
         if donate:
             out = compiled(x_part, h_part, s_part, buffer)

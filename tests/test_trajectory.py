@@ -584,3 +584,27 @@ def test_curvature_check_calls_saddles_saddles_but_not_oscillating_minima():
     x = jnp.asarray(np.asarray(f2.x_opt) + np.array([1e-10, 1e-10]))[None]
     assert np.min(np.linalg.eigvalsh(np.asarray(jax.hessian(f2)(x[0])))) < -1e3
     assert int(_curvature_check(f2, x, conv)[0]) == _CODE["converged"]
+
+
+def test_precompile_leaves_the_program_for_optimize_and_compiles_in_a_thread():
+    """precompile compiles exactly the program optimize then runs (no second compile),
+    also from another thread; its results equal an optimize that compiled for itself."""
+    import threading
+
+    from jaxcalc import trajectory as engine
+
+    x0 = np.random.default_rng(3).uniform(-2, 2, (40, 2)).astype(np.float32)
+    worker = threading.Thread(
+        target=engine.precompile,
+        args=("beale", "rmsprop", x0, 30),
+        kwargs={"record_every": 3, "learning_rate": 0.01},
+    )
+    worker.start()
+    worker.join()
+    t = optimize("beale", "rmsprop", x0, 30, record_every=3, learning_rate=0.02)
+    assert t.compile_seconds == 0.0
+    engine._COMPILED.clear()
+    fresh = optimize("beale", "rmsprop", x0, 30, record_every=3, learning_rate=0.02)
+    assert fresh.compile_seconds > 0
+    np.testing.assert_array_equal(t.params, fresh.params)
+    np.testing.assert_array_equal(t.status, fresh.status)
