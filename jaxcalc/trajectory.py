@@ -386,7 +386,7 @@ def _program(fun, method: Optimizer, limits: _Limits, steps: int, record_every: 
         flat0 = finite0 & _rows(jnp.logical_and, g0 == 0) & (not gradient_free)
         status0 = jnp.where(finite0, running, _CODE["domain_error_at_start"])
         status0 = jnp.where(flat0, _CODE["flat_start"], status0).astype(jnp.int32)
-        event0 = jnp.where(finite0 & ~flat0, -1, 0).astype(jnp.int32)
+        code0 = jnp.where(status0 == running, 0, _stopped(status0, 0))
         init_evals = (1, 0 if gradient_free else 1, 0)
 
         # -- one step: the method mapped over runs, then the engine's checks on rows -----
@@ -394,7 +394,8 @@ def _program(fun, method: Optimizer, limits: _Limits, steps: int, record_every: 
             new_state, out, counts = step_parts(x, f, g, state, _public(hyper))
             return new_state, {**out, **{k: v for k, v in counts.items() if k not in static}}
 
-        def step(c, k):
+        def advance(c, hyper):
+            """Every run's next step, and the engine's tests on it, before anything is kept."""
             state, res = jax.vmap(
                 method_one,
                 in_axes=(-1, -1, -1, state_axes, hyper_axes),
@@ -410,8 +411,6 @@ def _program(fun, method: Optimizer, limits: _Limits, steps: int, record_every: 
                 jnp.logical_and, jnp.isfinite(g_new) & jnp.isfinite(x_new)
             )
             runaway = _rows(jnp.maximum, jnp.abs(x_new)) > limits.x_limit
-            unbounded = finite & ((f_new < -limits.f_limit) | (runaway & (f_new < c["f"])))
-            diverged = finite & runaway & ~unbounded
             if gradient_free:
                 converged = jnp.zeros(f_new.shape, bool)
                 no_move = converged
@@ -421,11 +420,30 @@ def _program(fun, method: Optimizer, limits: _Limits, steps: int, record_every: 
             own = res.get("converged", static.get("converged"))
             if own is not None:
                 converged = converged | jnp.asarray(own)
+            failed = jnp.asarray(res.get("failed", static.get("failed")))
+            return state, res, (x_new, f_new, g_new), (finite, runaway, converged, failed, no_move)
+
+        def counted(out, c, res, live):
+            """The per-step counts of methods whose counts vary (line searches)."""
+            if "evals" in res:
+                out["evals"] = jax.tree.map(
+                    lambda a, b: jnp.where(live, a + b, a), c["evals"], res["evals"]
+                )
+            if "resets" in res:
+                resets = jnp.where(live, jnp.asarray(res["resets"], jnp.int32), 0)
+                out["resets"] = c["resets"] + resets
+            return out
+
+        def step(c, k, hyper=hyper):
+            """One exact step: the method, then every run's status, event step and counts."""
+            state, res, (x_new, f_new, g_new), tests = advance(c, hyper)
+            finite, runaway, converged, failed, no_move = tests
+            unbounded = finite & ((f_new < -limits.f_limit) | (runaway & (f_new < c["f"])))
+            diverged = finite & runaway & ~unbounded
             converged = finite & converged
-            failed = res.get("failed", static.get("failed"))
-            fails = jnp.where(jnp.asarray(failed) | no_move, c["fails"] + 1, 0)
+            live = c["code"] >= 0  # a running run's code is its count of failures in a row
+            fails = jnp.where(failed | no_move, c["code"] + 1, 0)
             stalled = finite & ~converged & (fails >= limits.patience)
-            live = c["status"] == running
             # the first test that holds names the status (nested wheres fuse; select reduces)
             status = jnp.int32(running)
             for test, name in (
@@ -437,7 +455,12 @@ def _program(fun, method: Optimizer, limits: _Limits, steps: int, record_every: 
             ):
                 status = jnp.where(test, _CODE[name], status)
             stop = status != running
-            take = live & finite  # a non-finite step is not taken: keep the last finite point
+            # status, event step and failures in a row are one array (one kernel)
+            code = jnp.where(live, jnp.where(stop, _stopped(status, k), fails), c["code"])
+            code = code.astype(jnp.int32)
+            # a non-finite step is not taken: keep the last finite point. (Read from the
+            # code, which XLA computes once, rather than from the tests on x, f and g.)
+            take = live & (code != _stopped(jnp.int32(_CODE["diverged_nonfinite"]), k))
             out = {
                 "x": jnp.where(take, x_new, c["x"]),
                 "f": jnp.where(take, f_new, c["f"]),
@@ -445,27 +468,16 @@ def _program(fun, method: Optimizer, limits: _Limits, steps: int, record_every: 
                 "state": jax.tree.map(lambda new, old: jnp.where(take, new, old), state, c["state"])
                 if method.final_state
                 else state,
-                "status": jnp.where(live, status, c["status"]).astype(jnp.int32),
-                "event": jnp.where(live & stop, k, c["event"]).astype(jnp.int32),
-                "fails": jnp.where(live, fails, c["fails"]).astype(jnp.int32),
+                "code": code,
             }
-            if "evals" in res:
-                out["evals"] = jax.tree.map(
-                    lambda a, b: jnp.where(live, a + b, a), c["evals"], res["evals"]
-                )
-            if "resets" in res:
-                resets = jnp.where(live, jnp.asarray(res["resets"], jnp.int32), 0)
-                out["resets"] = c["resets"] + resets
-            return out
+            return counted(out, c, res, live)
 
         carry = {
             "x": x,
             "f": f0,
             "g": g0,
             "state": state0,
-            "status": status0,
-            "event": event0,
-            "fails": jnp.zeros((n,), jnp.int32),
+            "code": code0.astype(jnp.int32),
         }
         if "evals" not in static:
             carry["evals"] = Evaluations(*(jnp.full((n,), v, jnp.int32) for v in init_evals))
@@ -497,7 +509,8 @@ def _program(fun, method: Optimizer, limits: _Limits, steps: int, record_every: 
             carry = steps_loop(carry, records * record_every, remainder)
 
         # constant counts per step: from the number of steps each run took
-        taken = jnp.where(carry["event"] >= 0, carry["event"], steps)
+        status, event = _unpack(carry["code"], running)
+        taken = jnp.where(event >= 0, event, steps)
         if "evals" in carry:
             evals = carry["evals"]
         else:
@@ -513,8 +526,8 @@ def _program(fun, method: Optimizer, limits: _Limits, steps: int, record_every: 
             resets = (int(static["resets"]) * taken).astype(jnp.int32)
         return {
             "records": buffer,
-            "status": carry["status"],
-            "event_step": carry["event"],
+            "status": status,
+            "event_step": event,
             "function_evaluations": evals.f,
             "gradient_evaluations": evals.g,
             "hessian_evaluations": evals.h,
@@ -534,6 +547,26 @@ def _program(fun, method: Optimizer, limits: _Limits, steps: int, record_every: 
 
     program.record_buffer = record_buffer
     return program
+
+
+_EVENT_BITS = 24  # steps <= _MAX_STEPS < 2**24
+
+
+def _stopped(status: jax.Array, step: Any) -> jax.Array:
+    """The engine's per-run code of a run that stopped with ``status`` at ``step``.
+
+    A running run's code is its number of failed steps in a row (>= 0); a stopped run's is
+    negative and holds its status and event step, so the loop carries one int32 per run.
+    """
+    return -((status.astype(jnp.int32) << _EVENT_BITS) | step) - 1
+
+
+def _unpack(code: jax.Array, running: int) -> tuple[jax.Array, jax.Array]:
+    """Status and event step (-1 for a run that never stopped) from the codes."""
+    packed = -code - 1
+    status = jnp.where(code >= 0, running, packed >> _EVENT_BITS).astype(jnp.int32)
+    event = jnp.where(code >= 0, -1, packed & ((1 << _EVENT_BITS) - 1)).astype(jnp.int32)
+    return status, event
 
 
 def _public(hyper: Mapping[str, Any]) -> dict[str, Any]:
