@@ -608,3 +608,49 @@ def test_precompile_leaves_the_program_for_optimize_and_compiles_in_a_thread():
     assert fresh.compile_seconds > 0
     np.testing.assert_array_equal(t.params, fresh.params)
     np.testing.assert_array_equal(t.status, fresh.status)
+
+
+def test_program_cache_on_disk_skips_compiling_and_gives_the_same_trajectory(tmp_path, monkeypatch):
+    """With the on-disk program cache on, a new process (here: emptied in-process caches)
+    loads the compiled program instead of tracing and compiling it; the trajectory is
+    bit-identical; a corrupt file is ignored and replaced; code jaxcalc does not define
+    (a plain callable) is never cached."""
+    from jaxcalc import trajectory as engine
+
+    monkeypatch.setattr(engine, "_PROGRAMS_DIR", str(tmp_path / "programs"))
+    x0 = np.random.default_rng(4).uniform(-2, 2, (20, 2))
+    first = optimize("booth", "adam", x0, 25, learning_rate=0.1)
+    files = sorted((tmp_path / "programs").glob("*.pkl"))
+    assert len(files) == 2  # the optimize program and the curvature check
+
+    engine._COMPILED.clear()
+    again = optimize("booth", "adam", x0, 25, learning_rate=0.1)
+    assert again.compile_seconds < first.compile_seconds / 3
+    np.testing.assert_array_equal(again.params, first.params)
+    np.testing.assert_array_equal(again.status, first.status)
+
+    for f in files:
+        f.write_bytes(b"not a program")
+    engine._COMPILED.clear()
+    repaired = optimize("booth", "adam", x0, 25, learning_rate=0.1)
+    np.testing.assert_array_equal(repaired.params, first.params)
+    assert all(f.read_bytes() != b"not a program" for f in files)
+
+    def user_function(x):
+        return jnp.sum((x - 1.0) ** 2)
+
+    optimize(user_function, "adam", x0, 25, learning_rate=0.1)
+    assert len(list((tmp_path / "programs").glob("*.pkl"))) == 2
+
+
+def test_cache_key_names_only_objectives_jaxcalc_defines():
+    import dataclasses
+
+    from jaxcalc.objectives import get
+
+    assert get("rosenbrock", dim=3).cache_key == ("registered", "rosenbrock", 3, "[]")
+    assert get("bbob_f3", dim=2, instance=2).cache_key != get("bbob_f3", dim=2).cache_key
+    assert get("x**2 + 2*y").cache_key[0] == "expression"
+    # a changed copy is not the registered function any more
+    changed = dataclasses.replace(get("booth"), fn=lambda x: jnp.sum(x))
+    assert changed.cache_key is None
