@@ -994,9 +994,14 @@ def optimize(
         method = method.with_options(**options)
     fun, name, dim = _as_function(objective)
 
-    start = jnp.asarray(x0)
-    if not jnp.issubdtype(start.dtype, jnp.inexact):
+    # the inputs are prepared with NumPy on the host: every jnp operation here would be a
+    # small XLA program compiled on first use (~0.05 s each)
+    start = np.asarray(x0)
+    if start.dtype.kind not in "biufc":
+        raise ConfigError(f"x0 must be numbers; got an array of {start.dtype}")
+    if not np.issubdtype(start.dtype, np.inexact):
         start = start.astype(jnp.result_type(float))
+    start = start.astype(jax.dtypes.canonicalize_dtype(start.dtype), copy=False)
     single = start.ndim == 1
     if start.ndim not in (1, 2):
         raise ConfigError(f"x0 must be one start (D,) or a batch (B, D); got shape {start.shape}")
@@ -1019,15 +1024,15 @@ def optimize(
     runs = n_sweep * n_starts
 
     # per-run inputs: starts repeated for every sweep point, hyperparameters per run
-    run_x0 = jnp.tile(starts, (n_sweep, 1))
+    run_x0 = np.tile(starts, (n_sweep, 1))
     scalars = {k: v for k, v in resolved.items() if k not in sweep and v is not None}
     # swept values: one per run; the others: one scalar shared by every run
-    run_hyper = {k: jnp.asarray(np.repeat(flat[k], n_starts), dtype) for k in sweep}
-    shared_hyper = {k: jnp.asarray(v, dtype) for k, v in scalars.items()}
+    run_hyper = {k: np.repeat(flat[k], n_starts).astype(dtype) for k in sweep}
+    shared_hyper = {k: np.asarray(v, dtype) for k, v in scalars.items()}
     static_none = {k: None for k, v in resolved.items() if v is None}
     if method.stochastic:  # engine inputs, not hyperparameters (see Optimizer.stochastic)
-        run_hyper["_seed"] = jnp.full((runs,), int(seed), jnp.uint32)
-        run_hyper["_start"] = jnp.asarray(np.tile(np.arange(n_starts), n_sweep), jnp.uint32)
+        run_hyper["_seed"] = np.full((runs,), int(seed), np.uint32)
+        run_hyper["_start"] = np.tile(np.arange(n_starts), n_sweep).astype(np.uint32)
 
     itemsize = jnp.dtype(dtype).itemsize
     budget = memory_budget if memory_budget is not None else _memory_budget()
@@ -1109,8 +1114,8 @@ def optimize(
         h_part = {k: v[lo:hi] for k, v in run_hyper.items()}
         s_part = shared_hyper
         if pad:
-            x_part = jnp.concatenate([x_part, jnp.repeat(x_part[-1:], pad, axis=0)])
-            h_part = {k: jnp.concatenate([v, jnp.repeat(v[-1:], pad)]) for k, v in h_part.items()}
+            x_part = np.concatenate([x_part, np.repeat(x_part[-1:], pad, axis=0)])
+            h_part = {k: np.concatenate([v, np.repeat(v[-1:], pad)]) for k, v in h_part.items()}
         if sharding is not None:
             x_part = jax.device_put(x_part, sharding)
             h_part = {k: jax.device_put(v, sharding) for k, v in h_part.items()}
@@ -1167,7 +1172,11 @@ def optimize(
         run_seconds += time.perf_counter() - t0
         if donate:
             _keep_buffer(shape_key, out["records"])
-        if curvature:  # one program per objective and shape, shared by every optimizer
+        # one program per objective and shape, shared by every optimizer; it can only
+        # change the status of runs that converged or started flat, so without any such
+        # run it is neither compiled nor run
+        checkable = (_CODE["converged"], _CODE["flat_start"])
+        if curvature and np.isin(np.asarray(out["status"]), checkable).any():
             check_key = ("curvature", key[0], x_part.shape, str(dtype), n_dev)
             check = _COMPILED.pop(check_key, None)
             if check is None:

@@ -619,12 +619,13 @@ def test_program_cache_on_disk_skips_compiling_and_gives_the_same_trajectory(tmp
 
     monkeypatch.setattr(engine, "_PROGRAMS_DIR", str(tmp_path / "programs"))
     x0 = np.random.default_rng(4).uniform(-2, 2, (20, 2))
-    first = optimize("booth", "adam", x0, 25, learning_rate=0.1)
+    first = optimize("booth", "bfgs", x0, 25)
     files = sorted((tmp_path / "programs").glob("*.pkl"))
+    assert set(first.status) == {"converged"}
     assert len(files) == 2  # the optimize program and the curvature check
 
     engine._COMPILED.clear()
-    again = optimize("booth", "adam", x0, 25, learning_rate=0.1)
+    again = optimize("booth", "bfgs", x0, 25)
     assert again.compile_seconds < first.compile_seconds / 3
     np.testing.assert_array_equal(again.params, first.params)
     np.testing.assert_array_equal(again.status, first.status)
@@ -632,14 +633,14 @@ def test_program_cache_on_disk_skips_compiling_and_gives_the_same_trajectory(tmp
     for f in files:
         f.write_bytes(b"not a program")
     engine._COMPILED.clear()
-    repaired = optimize("booth", "adam", x0, 25, learning_rate=0.1)
+    repaired = optimize("booth", "bfgs", x0, 25)
     np.testing.assert_array_equal(repaired.params, first.params)
     assert all(f.read_bytes() != b"not a program" for f in files)
 
     def user_function(x):
         return jnp.sum((x - 1.0) ** 2)
 
-    optimize(user_function, "adam", x0, 25, learning_rate=0.1)
+    optimize(user_function, "bfgs", x0, 25)
     assert len(list((tmp_path / "programs").glob("*.pkl"))) == 2
 
 
@@ -654,3 +655,18 @@ def test_cache_key_names_only_objectives_jaxcalc_defines():
     # a changed copy is not the registered function any more
     changed = dataclasses.replace(get("booth"), fn=lambda x: jnp.sum(x))
     assert changed.cache_key is None
+
+
+def test_curvature_check_is_skipped_when_no_run_can_change_status(monkeypatch):
+    """Only converged and flat-start runs can become non_minimum: without any, the
+    curvature program is not built; with one at a saddle, it is and labels it."""
+    from jaxcalc import trajectory as engine
+
+    calls = []
+    original = engine._curvature_program
+    monkeypatch.setattr(engine, "_curvature_program", lambda *a: calls.append(1) or original(*a))
+    engine._COMPILED.clear()
+    far = optimize("x**2 - y**2", "gd", [3.0, 0.5], 3, learning_rate=0.01)
+    assert far.status == "max_steps" and not calls
+    saddle = optimize("x**2 - y**2", "newton", [3.0, 0.0], 3)
+    assert saddle.status == "non_minimum" and calls
