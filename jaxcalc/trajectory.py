@@ -674,6 +674,8 @@ def enable_compilation_cache(directory: str | None = None) -> str:
     )
     os.makedirs(path, exist_ok=True)
     global _PROGRAMS_DIR
+    if _PROGRAMS_DIR is None:
+        jax.monitoring.register_event_listener(_count_jax_cache_hit)
     _PROGRAMS_DIR = os.path.join(path, "jaxcalc-programs")
     jax.config.update("jax_compilation_cache_dir", path)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
@@ -787,6 +789,28 @@ def _program_path(parts: tuple[Any, ...]) -> Path | None:
     return Path(_PROGRAMS_DIR) / f"{name}.pkl"
 
 
+_JAX_CACHE_HITS = [0]  # programs JAX's own persistent cache has served in this process
+
+
+def _count_jax_cache_hit(event: str, **_: Any) -> None:
+    if event == "/jax/compilation_cache/cache_hits":
+        _JAX_CACHE_HITS[0] += 1
+
+
+def _compile_for_cache(lowered, quick: bool, path: Path | None):
+    """Compile, and cache the executable at ``path`` if XLA really compiled it.
+
+    An executable that JAX's persistent cache served does not serialise completely on
+    XLA:CPU (jaxlib 0.10.2: loading it fails at run time with "Function ... not found"),
+    so it is not cached here; JAX's cache serves it again next time.
+    """
+    hits = _JAX_CACHE_HITS[0]
+    compiled = _compile(lowered, quick)
+    if _JAX_CACHE_HITS[0] == hits:  # (another thread's hit only skips a save)
+        _save_program(path, compiled)
+    return compiled
+
+
 def _load_program(path: Path | None):
     """The compiled program cached at ``path``, or None (absent, unreadable, stale)."""
     if path is None or not path.exists():
@@ -854,9 +878,8 @@ def _curvature_program(fun, stable_objective, shape, dtype, sharding):
         jax.ShapeDtypeStruct(shape, dtype, sharding=sharding),
         jax.ShapeDtypeStruct(shape[:1], jnp.int32, sharding=sharding),
     ]
-    check = _compile(jax.jit(partial(_curvature_check, fun)).lower(*shapes), True)
-    _save_program(stored, check)
-    return check
+    lowered = jax.jit(partial(_curvature_check, fun)).lower(*shapes)
+    return _compile_for_cache(lowered, True, stored)
 
 
 def _runs_first(out: dict[str, jax.Array], keep: int) -> dict[str, np.ndarray]:
@@ -1147,9 +1170,8 @@ def optimize(
                 lowered = jax.jit(batch, donate_argnums=3).lower(x_part, h_part, s_part, buffer)
             else:
                 lowered = jax.jit(batch).lower(x_part, h_part, s_part)
-            compiled = _compile(lowered, quick_compile)
+            compiled = _compile_for_cache(lowered, quick_compile, stored)
             compile_seconds += time.perf_counter() - t0
-            _save_program(stored, compiled)
         _COMPILED[shape_key] = compiled  # most recently used last
         while len(_COMPILED) > _COMPILED_KEEP:
             _COMPILED.pop(next(iter(_COMPILED)))

@@ -670,3 +670,36 @@ def test_curvature_check_is_skipped_when_no_run_can_change_status(monkeypatch):
     assert far.status == "max_steps" and not calls
     saddle = optimize("x**2 - y**2", "newton", [3.0, 0.0], 3)
     assert saddle.status == "non_minimum" and calls
+
+
+_CACHED_RUN = """
+import shutil, sys
+import numpy as np
+from jaxcalc import trajectory as engine
+engine.enable_compilation_cache(sys.argv[1])
+engine._QUICK_COMPILE_RUN_STEPS = 0  # XLA's default emitters, as large jobs use
+x0 = np.random.default_rng(0).uniform(-2, 2, (16, 2))
+t = engine.optimize("rosenbrock", "adam", x0, 20, learning_rate=0.05)
+print(repr(t.values[:, -1].tolist()))
+"""
+
+
+def test_program_cache_never_stores_an_executable_jax_cache_served(tmp_path):
+    """jaxlib 0.10.2: an executable loaded from JAX's persistent cache re-serialises
+    incompletely (it fails at run time). Such programs must not enter jaxcalc's cache:
+    new processes after the program files are removed still run correctly."""
+
+    def run() -> str:
+        args = [sys.executable, "-c", _CACHED_RUN, str(tmp_path)]
+        done = subprocess.run(args, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout.strip()
+
+    first = run()  # compiled by XLA: into both caches
+    assert list((tmp_path / "jaxcalc-programs").glob("*.pkl"))
+    assert run() == first  # jaxcalc's cache
+    for f in (tmp_path / "jaxcalc-programs").glob("*.pkl"):
+        f.unlink()
+    assert run() == first  # JAX's cache serves it; not stored again
+    assert not list((tmp_path / "jaxcalc-programs").glob("*.pkl"))
+    assert run() == first
