@@ -511,7 +511,23 @@ def _program(fun, method: Optimizer, limits: _Limits, steps: int, record_every: 
             return c, write(buffer, c, i + 1)
 
         buffer = write(records_buffer, carry, 0)
-        carry, buffer = jax.lax.fori_loop(0, records, block, (carry, buffer))
+
+        # Record blocks until every run has stopped (a quasi-Newton batch often converges
+        # in tens of steps; without the exit, the stopped runs' line searches would spin
+        # until the last step). The rows after the exit repeat each run's frozen point,
+        # exactly what the remaining steps would have recorded.
+        def unfinished(state):
+            i, c, _ = state
+            return (i < records) & jnp.any(c["code"] >= 0)
+
+        def next_block(state):
+            i, c, buffer = state
+            return (i + 1, *block(i, (c, buffer)))
+
+        done, carry, buffer = jax.lax.while_loop(
+            unfinished, next_block, (jnp.int32(0), carry, buffer)
+        )
+        buffer = jax.lax.fori_loop(done, records, lambda j, b: write(b, carry, j + 1), buffer)
         if remainder:
             carry = steps_loop(carry, records * record_every, remainder)
 

@@ -703,3 +703,21 @@ def test_program_cache_never_stores_an_executable_jax_cache_served(tmp_path):
     assert run() == first  # JAX's cache serves it; not stored again
     assert not list((tmp_path / "jaxcalc-programs").glob("*.pkl"))
     assert run() == first
+
+
+def test_loop_ends_when_every_run_stopped_and_records_repeat_the_frozen_point():
+    """The record loop exits once every run has stopped; the rows it skipped hold each
+    run's frozen point, and the runs equal the same runs next to a neighbour that keeps
+    going to the last step (no early exit there)."""
+    quick = np.array([[0.5, -0.3], [1.0, 2.0], [-2.0, 0.1]])
+    slow = np.array([[3.0e3, 0.0]])
+    kwargs = {"record_every": 2, "learning_rate": 0.2, "gtol": 1e-4}
+    alone = optimize("x**2 + 3*y**2", "gd", quick, 400, **kwargs)
+    assert set(alone.status) == {"converged"} and alone.event_step.max() < 100
+    for i, k in enumerate(alone.event_step):
+        after = alone.params[i, (k + 1) // 2 + 1 :]
+        np.testing.assert_array_equal(after, np.broadcast_to(alone.final_params[i], after.shape))
+    mixed = optimize("x**2 + 3*y**2", "gd", np.vstack([quick, slow]), 400, **kwargs)
+    assert mixed.event_step[-1] > alone.event_step.max()
+    for field in ("params", "values", "grad_norms", "status", "event_step"):
+        np.testing.assert_array_equal(getattr(mixed, field)[:3], getattr(alone, field))
