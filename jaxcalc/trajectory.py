@@ -679,9 +679,9 @@ def enable_compilation_cache(directory: str | None = None) -> str:
     too, which JAX's cache cannot (its key is the lowered program). The key holds the
     objective, the optimizer and its options, the engine's limits, the shapes and dtypes,
     a digest of jaxcalc's source, and the versions of jax, jaxlib and the backend; a file
-    that fails to load is ignored and replaced.
+    that fails to load is ignored and replaced. Like JAX's cache, it trusts the files in
+    that folder (loading a compiled program can run code): keep the folder your own.
     """
-    import os
 
     path = (
         directory
