@@ -43,6 +43,7 @@ import math
 import os
 import pickle
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -768,6 +769,24 @@ def _compile(lowered, quick: bool):
 
 
 _COMPILED_KEEP = 64
+# The caches are shared by threads (an experiment compiles its next group with
+# precompile in a background thread): iteration and eviction happen under this lock.
+_CACHE_LOCK = threading.RLock()
+
+
+def _cache_take(cache: dict[Any, Any], key: Any) -> Any:
+    with _CACHE_LOCK:
+        return cache.pop(key, None)
+
+
+def _keep_compiled(key: Any, compiled: Any) -> None:
+    with _CACHE_LOCK:
+        _COMPILED.pop(key, None)
+        _COMPILED[key] = compiled  # most recently used last
+        while len(_COMPILED) > _COMPILED_KEEP:
+            _COMPILED.pop(next(iter(_COMPILED)))
+
+
 _PROGRAMS_DIR: str | None = None  # jaxcalc's on-disk program cache (enable_compilation_cache)
 
 
@@ -868,11 +887,12 @@ _BUFFERS_KEEP_BYTES = 256 << 20
 
 
 def _keep_buffer(shape_key: Any, buffer: jax.Array) -> None:
-    _BUFFERS.pop(shape_key, None)
-    _BUFFERS[shape_key] = buffer  # most recently used last
-    total = sum(b.nbytes for b in _BUFFERS.values())
-    while total > _BUFFERS_KEEP_BYTES and len(_BUFFERS) > 1:
-        total -= _BUFFERS.pop(next(iter(_BUFFERS))).nbytes
+    with _CACHE_LOCK:
+        _BUFFERS.pop(shape_key, None)
+        _BUFFERS[shape_key] = buffer  # most recently used last
+        total = sum(b.nbytes for b in _BUFFERS.values())
+        while total > _BUFFERS_KEEP_BYTES and len(_BUFFERS) > 1:
+            total -= _BUFFERS.pop(next(iter(_BUFFERS))).nbytes
 
 
 def _arg_signature(*groups: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -1168,10 +1188,10 @@ def optimize(
         donate = n_dev == 1
         buffer = None
         if donate:
-            buffer = _BUFFERS.pop(shape_key, None)
+            buffer = _cache_take(_BUFFERS, shape_key)
             if buffer is None:
                 buffer = program.record_buffer(size, d, dtype)
-        compiled = _COMPILED.pop(shape_key, None)
+        compiled = _cache_take(_COMPILED, shape_key)
         stored = None
         if compiled is None and stable is not None and n_dev == 1:
             stored = _program_path(
@@ -1188,18 +1208,16 @@ def optimize(
                 lowered = jax.jit(batch).lower(x_part, h_part, s_part)
             compiled = _compile_for_cache(lowered, quick_compile, stored)
             compile_seconds += time.perf_counter() - t0
-        _COMPILED[shape_key] = compiled  # most recently used last
-        while len(_COMPILED) > _COMPILED_KEEP:
-            _COMPILED.pop(next(iter(_COMPILED)))
+        _keep_compiled(shape_key, compiled)
         if _compile_only:  # every chunk has this shape; compile the curvature check too
             if donate:
-                _BUFFERS.setdefault(shape_key, buffer)
+                with _CACHE_LOCK:
+                    _BUFFERS.setdefault(shape_key, buffer)
             if curvature:
                 check_key = ("curvature", key[0], x_part.shape, str(dtype), n_dev)
                 if check_key not in _COMPILED:
-                    _COMPILED[check_key] = _curvature_program(
-                        fun, stable_objective, x_part.shape, dtype, sharding
-                    )
+                    check = _curvature_program(fun, stable_objective, x_part.shape, dtype, sharding)
+                    _keep_compiled(check_key, check)
             return None
         t0 = time.perf_counter()
         if donate:
@@ -1216,12 +1234,12 @@ def optimize(
         checkable = (_CODE["converged"], _CODE["flat_start"])
         if curvature and np.isin(np.asarray(out["status"]), checkable).any():
             check_key = ("curvature", key[0], x_part.shape, str(dtype), n_dev)
-            check = _COMPILED.pop(check_key, None)
+            check = _cache_take(_COMPILED, check_key)
             if check is None:
                 t0 = time.perf_counter()
                 check = _curvature_program(fun, stable_objective, x_part.shape, dtype, sharding)
                 compile_seconds += time.perf_counter() - t0
-            _COMPILED[check_key] = check
+            _keep_compiled(check_key, check)
             t0 = time.perf_counter()
             out["status"] = jax.block_until_ready(check(out["final_params"], out["status"]))
             run_seconds += time.perf_counter() - t0

@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,16 +89,35 @@ def register(spec: ObjectiveSpec, *, replace: bool = False) -> ObjectiveSpec:
     return spec
 
 
+_LOADING = False
+_LOAD_LOCK = threading.RLock()
+
+
 def _load_builtins() -> None:
-    global _LOADED
+    """Register the built-in objectives, once. Thread-safe: another thread asking while
+    one loads waits for the whole registry (an experiment compiles ahead in a thread)."""
+    global _LOADED, _LOADING
     if _LOADED:
         return
-    _LOADED = True
-    from jaxcalc.objectives import bbob_registry, classic, constrained_problems, course, residual
+    with _LOAD_LOCK:
+        if _LOADED or _LOADING:  # loaded meanwhile, or a nested call while loading
+            return
+        _LOADING = True
+        try:
+            from jaxcalc.objectives import (
+                bbob_registry,
+                classic,
+                constrained_problems,
+                course,
+                residual,
+            )
 
-    for module in (course, classic, bbob_registry, constrained_problems, residual):
-        for s in module.SPECS:
-            register(s, replace=True)
+            for module in (course, classic, bbob_registry, constrained_problems, residual):
+                for s in module.SPECS:
+                    register(s, replace=True)
+        finally:
+            _LOADING = False
+        _LOADED = True
 
 
 def names(family: str | None = None) -> list[str]:
