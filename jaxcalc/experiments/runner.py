@@ -8,10 +8,17 @@ config hash and the jaxcalc/JAX versions. Ctrl-C or SIGTERM stops the run after 
 group (a second one abandons it); the manifest then says "interrupted", the tables and the
 report cover the finished groups, and ``resume=True`` (``jaxcalc run ... --resume``)
 computes only the groups that are missing, refusing when the config or versions changed.
+
+While a group runs and its results are written, a background thread compiles the next
+groups' programs (``jaxcalc.trajectory.precompile``; XLA compiles without holding the GIL),
+so compiling and running overlap. A group's compile seconds are those of its compile ahead;
+a compile that fails ahead is done again by the group itself, which then fails (or not)
+exactly as it would have without the thread.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import dataclasses
 import datetime
@@ -21,7 +28,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -36,11 +43,14 @@ from jaxcalc.experiments.results import (
     parquet_available,
     read_group_part,
     read_manifest,
+    rows_to_columns,
     write_csv,
+    write_csv_columns,
     write_group_part,
     write_json,
     write_manifest,
     write_parquet,
+    write_parquet_columns,
 )
 
 __all__ = ["GROUP_FILE", "RunInterrupted", "run_experiment"]
@@ -126,17 +136,26 @@ def _cut_at_budget(t, budget: _Budget, status: np.ndarray, steps_run: np.ndarray
     return costs, within, final, status, np.minimum(total, budget.budget)
 
 
+def _ints(a: np.ndarray) -> list[int]:
+    """Python ints, as ``int()`` of each element gives them."""
+    a = np.asarray(a)
+    return (a if a.dtype.kind in "iub" else np.trunc(a)).astype(np.int64).tolist()
+
+
 def _summarise(
     objective,
     optimizer_label: str,
     t,
     target: float,
     budget: _Budget | None = None,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, np.ndarray]]:
-    """Per-setting summary rows, per-run rows and the arrays to save for one group.
+    compile_seconds: float | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, list[Any]], dict[str, np.ndarray]]:
+    """Per-setting summary rows, the per-run table (as columns: one row per run) and the
+    arrays to save for one group.
 
     With a ``budget``, records past it are ignored (hits, final values), statuses of runs it
-    cut become ``budget_exhausted``, and evaluation columns count the cost convention."""
+    cut become ``budget_exhausted``, and evaluation columns count the cost convention.
+    ``compile_seconds`` replaces the trajectory's own (when the group was compiled ahead)."""
     sweep_shape = t.status.shape[:-1]
     settings = list(np.ndindex(*sweep_shape)) if sweep_shape else [()]
     f_opt = objective.f_opt
@@ -162,7 +181,8 @@ def _summarise(
         first = np.argmax(np.nan_to_num(precision, nan=np.inf) <= target, axis=-1)
         at_hit = np.take_along_axis(costs, first[..., None], axis=-1)[..., 0]
         evals_hit = np.where(hit >= 0, np.round(at_hit), -1)
-    summary, runs = [], []
+    summary: list[dict[str, Any]] = []
+    runs: dict[str, list[Any]] = {}
     for index in settings:
         hyper = {
             k: (float(v[index[t.sweep.index(k)]]) if k in t.sweep else v)
@@ -212,29 +232,37 @@ def _summarise(
                 else {}
             ),
             **counts,
-            "compile_seconds": t.compile_seconds,
+            "compile_seconds": t.compile_seconds if compile_seconds is None else compile_seconds,
             "run_seconds": t.run_seconds,
         }
         summary.append(row)
-        for start in range(status.size):
-            runs.append(
-                {
-                    "objective": objective.name,
-                    "optimizer": optimizer_label,
-                    **{f"hp_{k}": v for k, v in hyper.items()},
-                    "start": start,
-                    "status": str(status[start]),
-                    "final_value": float(final[start]),
-                    "precision": float(prec_final[start]),
-                    "event_step": int(t.event_step[index][start]),
-                    "steps_to_target": int(hit[index][start]),
-                    "evaluations_to_target": int(evals_hit[index][start]),
-                    "function_evaluations": int(t.function_evaluations[index][start]),
-                    "gradient_evaluations": int(t.gradient_evaluations[index][start]),
-                    "hessian_evaluations": int(t.hessian_evaluations[index][start]),
-                    **({"evaluations": float(spent[index][start])} if budget is not None else {}),
-                }
-            )
+        # one row per run, as columns of Python numbers (what the rows held one by one)
+        n = int(status.size)
+        columns = {
+            "objective": [objective.name] * n,
+            "optimizer": [optimizer_label] * n,
+            **{f"hp_{k}": [v] * n for k, v in hyper.items()},
+            "start": list(range(n)),
+            "status": [str(s) for s in status.tolist()],
+            "final_value": final.tolist(),
+            "precision": np.asarray(prec_final, np.float64).tolist(),
+            "event_step": _ints(t.event_step[index]),
+            "steps_to_target": _ints(hit[index]),
+            "evaluations_to_target": _ints(evals_hit[index]),
+            "function_evaluations": _ints(t.function_evaluations[index]),
+            "gradient_evaluations": _ints(t.gradient_evaluations[index]),
+            "hessian_evaluations": _ints(t.hessian_evaluations[index]),
+            **(
+                {"evaluations": np.asarray(spent[index], np.float64).tolist()}
+                if budget is not None
+                else {}
+            ),
+        }
+        if not runs:
+            runs = columns
+        else:
+            for k, v in columns.items():
+                runs[k].extend(v)
     params = t.params
     if params.nbytes > _PARAMS_KEEP_BYTES:
         keep = max(1, int(params.shape[-3] * _PARAMS_KEEP_BYTES / params.nbytes))
@@ -305,6 +333,101 @@ def _family(o_cfg: Any) -> str:
         return str(objectives.spec(name).family)
     except Exception:  # noqa: BLE001 - a label only
         return "user"
+
+
+#: groups whose programs are compiled ahead, in a background thread, while the current
+#: group runs and its results are written (0: none; each group compiles when it runs)
+_LOOKAHEAD = 2
+
+
+@dataclass(frozen=True)
+class _Group:
+    """One group's arguments of :func:`jaxcalc.optimize` (and of ``precompile``)."""
+
+    o_cfg: Any
+    objective: Any
+    label: str
+    method: Any
+    budget: _Budget | None
+    starts: np.ndarray
+    kwargs: dict[str, Any]
+
+    def call(self, function: Callable[..., Any]) -> Any:
+        return function(self.objective, self.method, self.starts, **self.kwargs)
+
+
+def _compile_group(group: _Group) -> float:
+    """Compile what the group's ``optimize`` call will run (in the background thread);
+    returns the seconds it took, the group's compile time."""
+    from jaxcalc import trajectory
+
+    t0 = time.perf_counter()
+    group.call(trajectory.precompile)
+    return time.perf_counter() - t0
+
+
+class _CompileAhead:
+    """Compiles the next groups' programs in one background thread (XLA compiles without
+    holding the GIL) while the current group runs and its results are written.
+
+    The engine keeps what ``precompile`` compiled in its in-process cache, where the group's
+    ``optimize`` call finds it. A group is never compiled ahead and by its own ``optimize``
+    at once: :meth:`wait` waits for its compile before the group runs. A compile that fails
+    ahead is forgotten: the group's ``optimize`` then compiles again and raises the error
+    itself, exactly as without compiling ahead.
+    """
+
+    def __init__(self, depth: int):
+        self.depth = depth
+        self._executor = (
+            concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="jaxcalc-compile")
+            if depth > 0
+            else None
+        )
+        self._groups: dict[int, _Group | None] = {}
+        self._futures: dict[int, concurrent.futures.Future] = {}
+
+    def submit(self, later: list[int], prepare: Callable[[int], _Group]) -> None:
+        """Start compiling these groups (those not started yet), in order."""
+        if self._executor is None:
+            return
+        for g in later:
+            if g in self._groups:
+                continue
+            try:
+                group = prepare(g)
+            except Exception:  # noqa: BLE001 - raised again when the group runs
+                self._groups[g] = None
+                continue
+            self._groups[g] = group
+            self._futures[g] = self._executor.submit(_compile_group, group)
+
+    def take(self, g: int) -> _Group | None:
+        """The prepared arguments of group ``g``, if it was compiled ahead."""
+        return self._groups.pop(g, None)
+
+    def wait(self, g: int) -> float | None:
+        """Wait for group ``g``'s compile: its seconds, or None when it was not compiled
+        ahead or failed (``optimize`` compiles it then). A signal can interrupt the wait."""
+        future = self._futures.pop(g, None)
+        if future is None:
+            return None
+        concurrent.futures.wait([future])
+        if future.cancelled() or future.exception() is not None:
+            return None
+        return future.result()
+
+    def run(self, group: _Group, optimize: Callable[..., Any]) -> Any:
+        """``optimize`` the group (the engine's caches are safe to share between threads)."""
+        return group.call(optimize)
+
+    def close(self, wait: bool) -> None:
+        """Cancel the compiles not started; ``wait`` for the one under way (seconds)."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=wait, cancel_futures=True)
+            self._executor = None
+        self._groups.clear()
+        self._futures.clear()
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -425,24 +548,37 @@ _SUMMARY_LEAD = ("objective", "optimizer", "method")
 _SUMMARY_TAIL = ("compile_seconds", "run_seconds")
 
 
-def _ordered(rows: list[dict[str, Any]], lead: tuple[str, ...], tail: tuple[str, ...]):
-    """Column order: ``lead``, hyperparameters, the rest, per-status counts, ``tail``."""
-    seen: list[str] = []
-    for row in rows:
-        seen += [k for k in row if k not in seen]
+def _ordered(names: Iterable[str], lead: tuple[str, ...], tail: tuple[str, ...]):
+    """Column order: ``lead``, hyperparameters, the rest, per-status counts, ``tail``
+    (``names`` in order of first appearance)."""
+    seen = list(dict.fromkeys(names))
     hp = [k for k in seen if k.startswith("hp_")]
     status = [k for k in seen if k.startswith("status_")]
     rest = [k for k in seen if k not in (*lead, *hp, *status, *tail)]
     return [k for k in lead if k in seen] + hp + rest + status + [k for k in tail if k in seen]
 
 
+def _missing(column: str) -> Any:
+    """A cell a row lacks: a status no run of a setting ended in counts 0, a hyperparameter
+    an optimizer does not have stays empty."""
+    return 0 if column.startswith("status_") else None
+
+
 def _tidy(rows: list[dict[str, Any]], lead: tuple[str, ...], tail: tuple[str, ...] = ()):
-    """Rows with one column order; a status no run of a setting ended in counts 0, a
-    hyperparameter an optimizer does not have stays empty."""
-    columns = _ordered(rows, lead, tail)
-    return [
-        {k: row.get(k, 0 if k.startswith("status_") else None) for k in columns} for row in rows
-    ]
+    """Rows with one column order (see :func:`_missing` for the cells a row lacks)."""
+    columns = _ordered(rows_to_columns(rows), lead, tail)
+    return [{k: row.get(k, _missing(k)) for k in columns} for row in rows]
+
+
+def _tidy_columns(tables: list[dict[str, list[Any]]], lead: tuple[str, ...]):
+    """Tables given as columns, one after the other, as one table with one column order."""
+    names = _ordered((k for table in tables for k in table), lead, ())
+    merged: dict[str, list[Any]] = {k: [] for k in names}
+    for table in tables:
+        n = len(next(iter(table.values()))) if table else 0
+        for k in names:
+            merged[k].extend(table[k] if k in table else [_missing(k)] * n)
+    return merged
 
 
 def _write_tables(out: Path, finished: dict[int, Any], *, runs: bool) -> None:
@@ -455,10 +591,10 @@ def _write_tables(out: Path, finished: dict[int, Any], *, runs: bool) -> None:
     if parquet:
         write_parquet(out / "summary.parquet", summary)
     if runs:
-        per_run = _tidy([r for g in order for r in finished[g][2]], ("objective", "optimizer"))
-        write_csv(out / "runs.csv", per_run)
+        per_run = _tidy_columns([finished[g][2] for g in order], ("objective", "optimizer"))
+        write_csv_columns(out / "runs.csv", per_run)
         if parquet:
-            write_parquet(out / "runs.parquet", per_run)
+            write_parquet_columns(out / "runs.parquet", per_run)
 
 
 def _check_resumable(out: Path, previous: dict[str, Any], config: Any, versions: dict) -> None:
@@ -482,7 +618,7 @@ def _check_resumable(out: Path, previous: dict[str, Any], config: Any, versions:
 def _load_finished(
     out: Path, previous: dict[str, Any], total: int, say: Callable[[str], None]
 ) -> dict[int, Any]:
-    """The groups an earlier run finished: {index: (entry, summary rows, run rows)}."""
+    """The groups an earlier run finished: {index: (entry, summary rows, run columns)}."""
     finished: dict[int, Any] = {}
     for entry in previous.get("groups", []):
         index = entry.get("index")
@@ -493,7 +629,7 @@ def _load_finished(
         except (OutputError, KeyError) as err:
             say(f"jaxcalc: group {index + 1} will be recomputed: {err}")
             continue
-        finished[index] = (entry, summary_rows, runs_rows)
+        finished[index] = (entry, summary_rows, rows_to_columns(runs_rows))
     return finished
 
 
@@ -605,90 +741,108 @@ def run_experiment(
                 f"finished in {out}"
             )
         key = jax.random.key(config.seed)
+        built: dict[int, tuple[Any, np.ndarray]] = {}
+
+        def prepare(g: int) -> _Group:
+            """Group ``g``'s arguments of ``optimize``. One objective object per objective
+            (the engine caches compiled programs by the objective's identity, and its
+            curvature check is one program per objective), with its starts."""
+            i, o_cfg, p_cfg = groups[g]
+            if i not in built:
+                objective = o_cfg.build()
+                o_label = getattr(o_cfg, "label", None)
+                if o_label and o_label != objective.name:  # e.g. bbob_f1_d5
+                    objective = dataclasses.replace(objective, name=o_label)
+                points = getattr(config.starts, "points", None)
+                if points:
+                    starts = np.asarray(points, dtype)
+                else:
+                    starts = np.asarray(
+                        objective.sample(jax.random.fold_in(key, i), config.starts.count, dtype)
+                    )
+                built[i] = (objective, starts)
+            objective, starts = built[i]
+            method = p_cfg.build()
+            run_kwargs = config.run.optimize_kwargs()
+            budget = _group_budget(config.run, method, objective.dim)
+            if budget is not None:
+                steps = config.run.steps_for(method, objective.dim)
+                run_kwargs["steps"] = steps
+                run_kwargs["record_every"] = min(run_kwargs["record_every"], steps)
+            kwargs = {
+                "seed": config.seed,
+                **run_kwargs,
+                **{
+                    k: (list(v) if isinstance(v, tuple) else v)
+                    for k, v in p_cfg.hyperparameters.items()
+                },
+            }
+            label = _label(p_cfg, p_cfg.name)
+            return _Group(o_cfg, objective, label, method, budget, starts, kwargs)
+
+        todo = [g for g in range(total) if g not in finished]
+        ahead = _CompileAhead(_LOOKAHEAD if len(todo) > 1 else 0)
         stop_signal: str | None = None
         try:
             with _StopRequest(echo=display != "off") as stop:
                 try:
-                    for g, (i, o_cfg, p_cfg) in enumerate(groups):
-                        if g in finished:
-                            continue
+                    for n, g in enumerate(todo):
                         if stop.signal_name is not None:
                             break
-                        objective = o_cfg.build()
-                        o_label = getattr(o_cfg, "label", None)
-                        if o_label and o_label != objective.name:  # e.g. bbob_f1_d5
-                            objective = dataclasses.replace(objective, name=o_label)
-                        label = _label(p_cfg, p_cfg.name)
-                        method = p_cfg.build()
-                        run_kwargs = config.run.optimize_kwargs()
-                        budget = _group_budget(config.run, method, objective.dim)
-                        if budget is not None:
-                            steps = config.run.steps_for(method, objective.dim)
-                            run_kwargs["steps"] = steps
-                            run_kwargs["record_every"] = min(run_kwargs["record_every"], steps)
+                        group = ahead.take(g) or prepare(g)
+                        ahead.submit(todo[n + 1 : n + 1 + ahead.depth], prepare)
+                        objective, label, budget = group.objective, group.label, group.budget
                         show.start(g, f"{objective.name} x {label}")
-                        points = getattr(config.starts, "points", None)
-                        if points:
-                            starts = np.asarray(points, dtype)
-                        else:
-                            starts = np.asarray(
-                                objective.sample(
-                                    jax.random.fold_in(key, i), config.starts.count, dtype
-                                )
-                            )
                         t0 = time.perf_counter()
-                        t = trajectory.optimize(
-                            objective,
-                            method,
-                            starts,
-                            seed=config.seed,
-                            **run_kwargs,
-                            **{
-                                k: (list(v) if isinstance(v, tuple) else v)
-                                for k, v in p_cfg.hyperparameters.items()
-                            },
-                        )
-                        s_rows, r_rows, arrays = _summarise(
-                            objective, label, t, config.run.target, budget
+                        compiled_ahead = ahead.wait(g)  # seconds, or None: optimize compiles
+                        t = ahead.run(group, trajectory.optimize)
+                        compile_seconds = t.compile_seconds + (compiled_ahead or 0.0)
+                        s_rows, r_columns, arrays = _summarise(
+                            objective, label, t, config.run.target, budget, compile_seconds
                         )
                         counts_by_status = t.status_counts()
                         if budget is not None:
-                            values, n = np.unique(arrays["budget_status"], return_counts=True)
+                            values, n_status = np.unique(
+                                arrays["budget_status"], return_counts=True
+                            )
                             counts_by_status = {
-                                str(k): int(v) for k, v in zip(values, n, strict=True)
+                                str(k): int(v) for k, v in zip(values, n_status, strict=True)
                             }
                         name = GROUP_FILE.format(index=g)
-                        write_group_part(out / name, arrays, s_rows, r_rows)
+                        write_group_part(out / name, arrays, s_rows, r_columns)
                         entry = {
                             "index": g,
                             "file": name,
                             "objective": objective.name,
                             "dim": objective.dim,
-                            "family": _family(o_cfg),
+                            "family": _family(group.o_cfg),
                             "optimizer": label,
                             "method": t.optimizer,
                             "sweep": list(t.sweep),
                             "sweep_values": {k: t.hyperparameters[k] for k in t.sweep},
                             "status_counts": counts_by_status,
-                            "compile_seconds": t.compile_seconds,
+                            "compile_seconds": compile_seconds,
                             "run_seconds": t.run_seconds,
                         }
                         if budget is not None:
                             entry["budget"] = budget.budget
                             entry["steps"] = int(t.steps)
-                        finished[g] = (entry, s_rows, r_rows)
+                        finished[g] = (entry, s_rows, r_columns)
                         save("running")
                         _write_tables(out, finished, runs=False)
                         counts = ", ".join(f"{k} {v}" for k, v in sorted(counts_by_status.items()))
                         show.finish(
                             f"[{len(finished)}/{total}] {objective.name} x {label}: {counts} "
-                            f"(compile {t.compile_seconds:.2f} s, run {t.run_seconds:.2f} s, "
+                            f"(compile {compile_seconds:.2f} s, run {t.run_seconds:.2f} s, "
                             f"total {time.perf_counter() - t0:.2f} s)"
                         )
+                    ahead.close(wait=True)  # after a stop: the one compile under way, if any
                 except KeyboardInterrupt:  # a second signal, or one before handlers were set
                     stop_signal = stop.signal_name or "SIGINT"
                 else:
                     stop_signal = stop.signal_name
+                finally:
+                    ahead.close(wait=False)  # abandoned or failed: a compile under way ends alone
         except BaseException as err:
             if not isinstance(err, KeyboardInterrupt):
                 show.close()

@@ -1,0 +1,184 @@
+"""Compiling the next groups ahead, in a background thread, while a group runs.
+
+Oracle: the same run without compiling ahead (``runner._LOOKAHEAD = 0``, every group
+compiled by its own ``optimize`` call, as before look-ahead existed). Both must write the
+same numbers, report every group's compile seconds, and fail the same way when a later
+group's program cannot be compiled.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from jaxcalc_testing import run_cli
+
+from jaxcalc import trajectory
+from jaxcalc.experiments import runner
+
+SMOKE = Path(__file__).resolve().parents[2] / "configs" / "smoke.toml"
+QUICK = ("--set", "starts.count=6", "--set", "run.steps=60")
+TIMINGS = {"compile_seconds", "run_seconds"}
+GROUPS = 6  # smoke.toml: 2 objectives x 3 optimizer entries
+
+
+def rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def without_timings(table: list[dict[str, str]]) -> list[dict[str, str]]:
+    return [{k: v for k, v in row.items() if k not in TIMINGS} for row in table]
+
+
+def compile_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("jaxcalc-compile")]
+
+
+def run(capsys, monkeypatch, out: Path, lookahead: int, *extra: str):
+    monkeypatch.setattr(runner, "_LOOKAHEAD", lookahead)
+    return run_cli(capsys, "run", str(SMOKE), "--out", str(out), *QUICK, "--no-report", *extra)
+
+
+def test_compiling_ahead_writes_the_same_results(tmp_path, capsys, monkeypatch):
+    code, _, err = run(capsys, monkeypatch, tmp_path / "plain", 0)
+    assert code == 0, err
+
+    real = trajectory.optimize
+    calls: list[tuple[bool, float | None]] = []
+
+    def spy(*args, **kwargs):
+        result = real(*args, **kwargs)
+        compile_only = bool(kwargs.get("_compile_only"))
+        calls.append((compile_only, None if compile_only else result.compile_seconds))
+        return result
+
+    monkeypatch.setattr(trajectory, "optimize", spy)
+    out = tmp_path / "ahead"
+    code, _, err = run(capsys, monkeypatch, out, 2)
+    assert code == 0, err
+    assert not compile_threads()  # nothing left running after the run
+
+    # every group after the first was compiled ahead, and its optimize call compiled nothing
+    assert sum(only for only, _ in calls) == GROUPS - 1
+    runs = [seconds for only, seconds in calls if not only]
+    assert len(runs) == GROUPS and all(s == 0.0 for s in runs[1:])
+
+    plain = tmp_path / "plain"
+    assert without_timings(rows(out / "summary.csv")) == without_timings(
+        rows(plain / "summary.csv")
+    )
+    assert (out / "runs.csv").read_bytes() == (plain / "runs.csv").read_bytes()
+    for g in range(GROUPS):
+        a, b = np.load(out / f"group_{g:03d}.npz"), np.load(plain / f"group_{g:03d}.npz")
+        assert a.files == b.files
+        for name in ("values", "params", "grad_norms", "status", "runs_rows"):
+            assert np.array_equal(a[name], b[name]), (g, name)
+
+    # compile seconds stay honest: the time of compiling ahead is the group's
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [g["index"] for g in manifest["groups"]] == list(range(GROUPS))
+    assert all(g["compile_seconds"] > 0 for g in manifest["groups"])
+    summary = rows(out / "summary.csv")
+    assert all(float(r["compile_seconds"]) > 0 for r in summary)
+    by_group = {(g["objective"], g["optimizer"]): g["compile_seconds"] for g in manifest["groups"]}
+    for r in summary:
+        assert float(r["compile_seconds"]) == pytest.approx(
+            by_group[(r["objective"], r["optimizer"])]
+        )
+
+
+def broken_program(monkeypatch, method: str):
+    """Compiling ``method``'s program fails (as an XLA or tracing error would): in
+    ``optimize``, and so in ``precompile``, which compiles through it."""
+    real = trajectory.optimize
+
+    def optimize(objective, optimizer, *args, **kwargs):
+        if getattr(optimizer, "name", optimizer) == method:
+            raise ValueError(f"cannot compile {method}: broken on purpose")
+        return real(objective, optimizer, *args, **kwargs)
+
+    monkeypatch.setattr(trajectory, "optimize", optimize)
+
+
+@pytest.mark.parametrize("lookahead", [0, 2])
+def test_a_later_group_that_fails_to_compile_fails_the_run_the_same_way(
+    lookahead, tmp_path, capsys, monkeypatch
+):
+    broken_program(monkeypatch, "gd_armijo")  # group 3 of 6 (booth x gd_armijo)
+    out = tmp_path / "run"
+    code, _, err = run(capsys, monkeypatch, out, lookahead)
+    assert code == 2
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1] == (
+        "jaxcalc: error: cannot compile gd_armijo: broken on purpose"
+    )
+    manifest = json.loads((out / "manifest.json").read_text())
+    meta = json.loads((out / "metadata.json").read_text())
+    assert manifest["status"] == meta["status"] == "failed"
+    assert [g["index"] for g in manifest["groups"]] == [0, 1]  # the groups before it
+    assert meta["error"] == "ValueError: cannot compile gd_armijo: broken on purpose"
+    assert len(rows(out / "runs.csv")) == 3 * 6  # adam (2 learning rates) and bfgs
+    assert not (out / "group_002.npz").exists()
+    assert not (out / ".jaxcalc.lock").exists()
+
+
+def test_a_failed_compile_ahead_is_compiled_again_by_its_group(tmp_path, capsys, monkeypatch):
+    """A compile that fails only in the background (say, for want of memory while another
+    group ran) costs the speed-up, not the run: the group compiles when it runs."""
+    real = trajectory.precompile
+
+    def fails_once(objective, optimizer, *args, **kwargs):
+        if getattr(optimizer, "name", optimizer) == "bfgs":
+            raise MemoryError("no memory for a second compile")
+        return real(objective, optimizer, *args, **kwargs)
+
+    monkeypatch.setattr(trajectory, "precompile", fails_once)
+    out = tmp_path / "run"
+    code, _, err = run(capsys, monkeypatch, out, 2)
+    assert code == 0, err
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+    assert all(g["compile_seconds"] > 0 for g in manifest["groups"])
+    plain = tmp_path / "plain"
+    code, _, err = run(capsys, monkeypatch, plain, 0)
+    assert code == 0, err
+    assert (out / "runs.csv").read_bytes() == (plain / "runs.csv").read_bytes()
+
+
+def test_a_stop_waits_for_the_compile_under_way(tmp_path, capsys, monkeypatch):
+    """SIGTERM during a group: the run stops after it, with no compile left running."""
+    import os
+    import signal
+
+    real = trajectory.optimize
+
+    def terminated_during_second_group(*args, **kwargs):
+        result = real(*args, **kwargs)
+        if not kwargs.get("_compile_only"):
+            calls.append(1)
+            if len(calls) == 2:
+                os.kill(os.getpid(), signal.SIGTERM)
+        return result
+
+    calls: list[int] = []
+    monkeypatch.setattr(trajectory, "optimize", terminated_during_second_group)
+    out = tmp_path / "run"
+    code, _, err = run(capsys, monkeypatch, out, 2, "--quiet")
+    assert code == 130
+    assert "interrupted (SIGTERM) after 2 of 6 groups" in err
+    assert not compile_threads()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [g["index"] for g in manifest["groups"]] == [0, 1]
+
+    # resuming compiles ahead again and ends with every group
+    monkeypatch.setattr(trajectory, "optimize", real)
+    code, _, err = run(capsys, monkeypatch, out, 2, "--resume")
+    assert code == 0, err
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+    assert [g["index"] for g in manifest["groups"]] == list(range(GROUPS))
