@@ -421,6 +421,9 @@ def _contour_with_paths(name, groups, figures: Path, plt) -> Path:
         ax.set_visible(False)
     for ax, (group, arrays) in zip(axes.flat, groups, strict=False):
         flat = _flat_settings(arrays, len(group["sweep"]))
+        b = arrays["bounds"]
+        if "contour_f" in arrays:  # (results written before it was saved: no background)
+            _contour_background(ax, arrays["contour_f"], b)
         paths = flat["params"][0][:20]
         ends = paths[:, -1, :]
         for p in paths:
@@ -430,7 +433,6 @@ def _contour_with_paths(name, groups, figures: Path, plt) -> Path:
         m = arrays["minimizers"]
         if len(m):
             ax.plot(m[:, 0], m[:, 1], "*", color="red", ms=10)
-        b = arrays["bounds"]
         ax.set_xlim(b[0])
         ax.set_ylim(b[1])
         ax.set_title(_setting_labels(group)[0], fontsize=8)
@@ -438,6 +440,21 @@ def _contour_with_paths(name, groups, figures: Path, plt) -> Path:
     path = figures / f"paths_{_slug(name)}.png"
     save_figure(fig, path)
     return path
+
+
+def _contour_background(ax, f: np.ndarray, bounds: np.ndarray) -> None:
+    """Grey contour lines of f at levels spaced by its quantiles over the box (test
+    functions span many orders of magnitude; evenly spaced levels would all crowd in one
+    corner)."""
+    finite = f[np.isfinite(f)]
+    if finite.size == 0:
+        return
+    levels = np.unique(np.quantile(finite, np.linspace(0.01, 0.97, 14)))
+    if levels.size < 2:
+        return
+    xs = np.linspace(bounds[0][0], bounds[0][1], f.shape[1])
+    ys = np.linspace(bounds[1][0], bounds[1][1], f.shape[0])
+    ax.contour(xs, ys, f, levels=levels, colors="0.65", linewidths=0.6, zorder=0)
 
 
 def _style(index: int) -> dict[str, Any]:

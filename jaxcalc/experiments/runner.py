@@ -22,6 +22,7 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import datetime
+import functools
 import os
 import platform
 import signal
@@ -140,6 +141,24 @@ def _ints(a: np.ndarray) -> list[int]:
     """Python ints, as ``int()`` of each element gives them."""
     a = np.asarray(a)
     return (a if a.dtype.kind in "iub" else np.trunc(a)).astype(np.int64).tolist()
+
+
+CONTOUR_POINTS = 81  # per side of the grid of f saved for a 2-D objective's path figures
+
+
+@functools.lru_cache(maxsize=16)
+def _contour_grid(objective) -> np.ndarray:
+    """f on a CONTOUR_POINTS x CONTOUR_POINTS grid over a 2-D objective's bounds, indexed
+    [y, x] as matplotlib's contour expects (one small program per objective)."""
+    import jax
+
+    (x0, x1), (y0, y1) = objective.bounds
+    xs = np.linspace(x0, x1, CONTOUR_POINTS)
+    ys = np.linspace(y0, y1, CONTOUR_POINTS)
+    gx, gy = np.meshgrid(xs, ys)
+    points = np.stack([gx.ravel(), gy.ravel()], axis=-1)
+    values = np.asarray(jax.jit(objective.__call__)(points), np.float64)
+    return values.reshape(CONTOUR_POINTS, CONTOUR_POINTS)
 
 
 def _summarise(
@@ -283,6 +302,8 @@ def _summarise(
         "gradient_evaluations": t.gradient_evaluations,
         "hessian_evaluations": t.hessian_evaluations,
     }
+    if objective.dim == 2:  # the report's path figures draw these as their background
+        arrays["contour_f"] = _contour_grid(objective)
     if budget is not None:
         arrays.update(
             record_evaluations=costs,

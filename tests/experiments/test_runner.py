@@ -202,3 +202,27 @@ def test_metrics_numbers_are_finite_or_marked(smoke_run):
         "diverged",
         "stalled",
     }
+
+
+def test_two_dimensional_groups_save_f_on_a_grid_for_the_path_figures(smoke_run):
+    """The contour behind the path figures is f on a grid over the bounds: checked
+    against Booth's closed form and the config's expression, evaluated in NumPy."""
+    from jaxcalc.experiments.results import read_group_part
+    from jaxcalc.experiments.runner import CONTOUR_POINTS
+
+    closed_forms = {
+        "booth": lambda x, y: (x + 2 * y - 7) ** 2 + (2 * x + y - 5) ** 2,
+        "shifted_quadratic": lambda x, y: (x - 2) ** 2 + 3 * (y + 1) ** 2,
+    }
+    seen = set()
+    for part in sorted(Path(smoke_run).glob("group_*.npz")):
+        arrays, summary, _ = read_group_part(part)
+        name = summary[0]["objective"]
+        (x0, x1), (y0, y1) = arrays["bounds"]
+        gx, gy = np.meshgrid(
+            np.linspace(x0, x1, CONTOUR_POINTS), np.linspace(y0, y1, CONTOUR_POINTS)
+        )
+        expected = closed_forms[name](gx, gy)
+        np.testing.assert_allclose(arrays["contour_f"], expected, rtol=1e-5, atol=1e-4)
+        seen.add(name)
+    assert seen == set(closed_forms)
