@@ -1,7 +1,15 @@
 """Fixtures for every test: float64 / float32 modes that restore JAX's previous setting."""
 
+import os
+
 import pytest
 from jaxcalc_testing import precision
+
+# Tests never read or write the user's compilation caches: the CLI (run in-process by
+# many tests) would turn on JAX's persistent cache and jaxcalc's program cache in
+# ~/.cache for the rest of the worker, so a later test could load a program compiled by
+# an earlier test run instead of compiling it. The cache tests use their own folders.
+os.environ.setdefault("JAXCALC_NO_CACHE", "1")
 
 
 @pytest.fixture
