@@ -16,7 +16,7 @@ dimension D (Rosenbrock in D dimensions), written as a figure with ``--figure FI
 The persistent compilation caches are on (``jaxcalc.trajectory.enable_compilation_cache``)
 in a fresh temporary folder, so the table's first compile is cold; then the compile time
 again after the in-process caches are cleared, and in two new processes with the registered
-``rosenbrock`` (jaxcalc's own program cache: what a rerun of a script pays). ``--no-cache``
+``rosenbrock`` (JAX's persistent cache: what a rerun of a script pays). ``--no-cache``
 leaves the caches off.
 
 Usage:
@@ -330,8 +330,8 @@ def main(argv: list[str] | None = None) -> int:
     if cache:
         fresh = new_process_compile(cache, B, T, lr)
         print(
-            "  the registered `rosenbrock` in two new processes (jaxcalc's program cache, "
-            f"no tracing): compile first {fresh[0]:.3f} s, second {fresh[1]:.3f} s"
+            "  the registered `rosenbrock` in two new processes (JAX's persistent cache): "
+            f"compile first {fresh[0]:.3f} s, second {fresh[1]:.3f} s"
         )
         rerun_compile = min(rerun_compile, fresh[1])
 

@@ -35,20 +35,14 @@ Statuses (``Trajectory.status``):
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import hashlib
 import itertools
 import math
 import os
-import pickle
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import jax
@@ -674,14 +668,9 @@ def enable_compilation_cache(directory: str | None = None) -> str:
     however quick to compile, is cached. Returns the directory used (default
     ``$JAXCALC_CACHE_DIR`` or ``~/.cache/jaxcalc/xla``).
 
-    It also turns on jaxcalc's own cache of whole compiled ``optimize`` programs (in the
-    subfolder ``jaxcalc-programs``) for objectives jaxcalc itself defines (registered
-    built-ins and expressions): a rerun in a new process then skips tracing and lowering
-    too, which JAX's cache cannot (its key is the lowered program). The key holds the
-    objective, the optimizer and its options, the engine's limits, the shapes and dtypes,
-    a digest of jaxcalc's source, and the versions of jax, jaxlib and the backend; a file
-    that fails to load is ignored and replaced. Like JAX's cache, it trusts the files in
-    that folder (loading a compiled program can run code): keep the folder your own.
+    (jaxcalc does not keep its own cache of serialised executables, which would skip
+    tracing too: on jaxlib 0.10.2 some CPU executables loaded with
+    ``jax.experimental.serialize_executable`` crash when run. Measured in session 3.)
     """
 
     path = (
@@ -690,10 +679,6 @@ def enable_compilation_cache(directory: str | None = None) -> str:
         or os.path.join(os.path.expanduser("~"), ".cache", "jaxcalc", "xla")
     )
     os.makedirs(path, exist_ok=True)
-    global _PROGRAMS_DIR
-    if _PROGRAMS_DIR is None:
-        jax.monitoring.register_event_listener(_count_jax_cache_hit)
-    _PROGRAMS_DIR = os.path.join(path, "jaxcalc-programs")
     jax.config.update("jax_compilation_cache_dir", path)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
@@ -787,98 +772,6 @@ def _keep_compiled(key: Any, compiled: Any) -> None:
             _COMPILED.pop(next(iter(_COMPILED)))
 
 
-_PROGRAMS_DIR: str | None = None  # jaxcalc's on-disk program cache (enable_compilation_cache)
-
-
-@functools.cache
-def _source_digest() -> str:
-    """A digest of jaxcalc's own source: programs cached by an older jaxcalc never load."""
-    root = Path(__file__).resolve().parent
-    digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
-        digest.update(path.relative_to(root).as_posix().encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
-def _program_path(parts: tuple[Any, ...]) -> Path | None:
-    """Where the program for ``parts`` is cached on disk, or None (no cache)."""
-    if _PROGRAMS_DIR is None:
-        return None
-    import jaxlib
-
-    device = jax.local_devices()[0]
-    context = (
-        "jaxcalc-program-v1",
-        _source_digest(),
-        jax.__version__,
-        jaxlib.__version__,
-        device.platform,
-        device.client.platform_version,
-        getattr(device, "device_kind", ""),
-        len(jax.local_devices()),
-        os.environ.get("XLA_FLAGS", ""),
-        bool(jax.config.jax_enable_x64),
-    )
-    name = hashlib.sha256(repr((context, parts)).encode()).hexdigest()
-    return Path(_PROGRAMS_DIR) / f"{name}.pkl"
-
-
-_JAX_CACHE_HITS = [0]  # programs JAX's own persistent cache has served in this process
-
-
-def _count_jax_cache_hit(event: str, **_: Any) -> None:
-    if event == "/jax/compilation_cache/cache_hits":
-        _JAX_CACHE_HITS[0] += 1
-
-
-def _compile_for_cache(lowered, quick: bool, path: Path | None):
-    """Compile, and cache the executable at ``path`` if XLA really compiled it.
-
-    An executable that JAX's persistent cache served does not serialise completely on
-    XLA:CPU (jaxlib 0.10.2: loading it fails at run time with "Function ... not found"),
-    so it is not cached here; JAX's cache serves it again next time.
-    """
-    hits = _JAX_CACHE_HITS[0]
-    compiled = _compile(lowered, quick)
-    if _JAX_CACHE_HITS[0] == hits:  # (another thread's hit only skips a save)
-        _save_program(path, compiled)
-    return compiled
-
-
-def _load_program(path: Path | None):
-    """The compiled program cached at ``path``, or None (absent, unreadable, stale)."""
-    if path is None or not path.exists():
-        return None
-    try:
-        from jax.experimental.serialize_executable import deserialize_and_load
-
-        with open(path, "rb") as f:
-            payload, in_tree, out_tree = pickle.load(f)
-        return deserialize_and_load(payload, in_tree, out_tree)
-    except Exception:  # a partial, corrupt or incompatible file: compile again
-        return None
-
-
-def _save_program(path: Path | None, compiled) -> None:
-    """Cache ``compiled`` at ``path`` atomically; a cache that cannot be written is skipped."""
-    if path is None:
-        return
-    tmp = ""
-    try:
-        from jax.experimental.serialize_executable import serialize
-
-        blob = pickle.dumps(serialize(compiled))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pkl")
-        with os.fdopen(fd, "wb") as f:
-            f.write(blob)
-        os.replace(tmp, path)
-    except Exception:  # read-only or full disk, unserialisable program: just don't cache
-        with contextlib.suppress(Exception):
-            os.unlink(tmp)
-
-
 # The record buffers of recent calls, donated to the next call of the same program. The
 # arrays of a Trajectory are zero-copy views of them; while such a view is alive, XLA cannot
 # reuse the buffer and allocates a fresh one, so a Trajectory is never overwritten.
@@ -895,27 +788,13 @@ def _keep_buffer(shape_key: Any, buffer: jax.Array) -> None:
             total -= _BUFFERS.pop(next(iter(_BUFFERS))).nbytes
 
 
-def _arg_signature(*groups: Mapping[str, Any]) -> tuple[Any, ...]:
-    return tuple(
-        tuple(sorted((k, tuple(np.shape(v)), str(jnp.asarray(v).dtype)) for k, v in g.items()))
-        for g in groups
-    )
-
-
-def _curvature_program(fun, stable_objective, shape, dtype, sharding):
+def _curvature_program(fun, shape, dtype, sharding):
     """The compiled curvature check for runs of this shape (one per objective)."""
-    stored = None
-    if stable_objective is not None and sharding is None:
-        stored = _program_path(("curvature", stable_objective, tuple(shape), str(dtype)))
-        check = _load_program(stored)
-        if check is not None:
-            return check
     shapes = [
         jax.ShapeDtypeStruct(shape, dtype, sharding=sharding),
         jax.ShapeDtypeStruct(shape[:1], jnp.int32, sharding=sharding),
     ]
-    lowered = jax.jit(partial(_curvature_check, fun)).lower(*shapes)
-    return _compile_for_cache(lowered, True, stored)
+    return _compile(jax.jit(partial(_curvature_check, fun)).lower(*shapes), True)
 
 
 def _runs_first(out: dict[str, jax.Array], keep: int) -> dict[str, np.ndarray]:
@@ -1143,19 +1022,6 @@ def optimize(
         tuple(sorted(shared_hyper)),
         tuple(sorted(static_none)),
     )
-    # programs for objectives jaxcalc defines can be cached on disk across processes
-    stable_objective = getattr(fun, "cache_key", None)
-    stable = None
-    if stable_objective is not None:
-        stable = (
-            stable_objective,
-            repr(_method_key(method)),
-            limits,
-            int(steps),
-            int(record_every),
-            quick_compile,
-            tuple(sorted(static_none)),
-        )
     pieces: list[dict[str, np.ndarray]] = []
     compile_seconds = run_seconds = 0.0
     sharding = None
@@ -1192,21 +1058,13 @@ def optimize(
             if buffer is None:
                 buffer = program.record_buffer(size, d, dtype)
         compiled = _cache_take(_COMPILED, shape_key)
-        stored = None
-        if compiled is None and stable is not None and n_dev == 1:
-            stored = _program_path(
-                (stable, x_part.shape, str(dtype), donate, _arg_signature(h_part, s_part))
-            )
-            t0 = time.perf_counter()
-            compiled = _load_program(stored)
-            compile_seconds += time.perf_counter() - t0
         if compiled is None:
             t0 = time.perf_counter()
             if donate:
                 lowered = jax.jit(batch, donate_argnums=3).lower(x_part, h_part, s_part, buffer)
             else:
                 lowered = jax.jit(batch).lower(x_part, h_part, s_part)
-            compiled = _compile_for_cache(lowered, quick_compile, stored)
+            compiled = _compile(lowered, quick_compile)
             compile_seconds += time.perf_counter() - t0
         _keep_compiled(shape_key, compiled)
         if _compile_only:  # every chunk has this shape; compile the curvature check too
@@ -1216,7 +1074,7 @@ def optimize(
             if curvature:
                 check_key = ("curvature", key[0], x_part.shape, str(dtype), n_dev)
                 if check_key not in _COMPILED:
-                    check = _curvature_program(fun, stable_objective, x_part.shape, dtype, sharding)
+                    check = _curvature_program(fun, x_part.shape, dtype, sharding)
                     _keep_compiled(check_key, check)
             return None
         t0 = time.perf_counter()
@@ -1237,7 +1095,7 @@ def optimize(
             check = _cache_take(_COMPILED, check_key)
             if check is None:
                 t0 = time.perf_counter()
-                check = _curvature_program(fun, stable_objective, x_part.shape, dtype, sharding)
+                check = _curvature_program(fun, x_part.shape, dtype, sharding)
                 compile_seconds += time.perf_counter() - t0
             _keep_compiled(check_key, check)
             t0 = time.perf_counter()

@@ -610,56 +610,6 @@ def test_precompile_leaves_the_program_for_optimize_and_compiles_in_a_thread():
     np.testing.assert_array_equal(t.status, fresh.status)
 
 
-def test_program_cache_on_disk_skips_compiling_and_gives_the_same_trajectory(tmp_path, monkeypatch):
-    """With the on-disk program cache on, a new process (here: emptied in-process caches)
-    loads the compiled program instead of tracing and compiling it; the trajectory is
-    bit-identical; a corrupt file is ignored and replaced; code jaxcalc does not define
-    (a plain callable) is never cached."""
-    from jaxcalc import trajectory as engine
-
-    monkeypatch.setattr(engine, "_PROGRAMS_DIR", str(tmp_path / "programs"))
-    x0 = np.random.default_rng(4).uniform(-2, 2, (20, 2))
-    first = optimize("booth", "bfgs", x0, 25)
-    files = sorted((tmp_path / "programs").glob("*.pkl"))
-    assert set(first.status) == {"converged"}
-    assert len(files) == 2  # the optimize program and the curvature check
-
-    engine._COMPILED.clear()
-    compiles = []
-    real_compile = engine._compile
-    monkeypatch.setattr(engine, "_compile", lambda *a: compiles.append(1) or real_compile(*a))
-    again = optimize("booth", "bfgs", x0, 25)
-    assert not compiles  # both programs came from the files
-    np.testing.assert_array_equal(again.params, first.params)
-    np.testing.assert_array_equal(again.status, first.status)
-
-    for f in files:
-        f.write_bytes(b"not a program")
-    engine._COMPILED.clear()
-    repaired = optimize("booth", "bfgs", x0, 25)
-    np.testing.assert_array_equal(repaired.params, first.params)
-    assert all(f.read_bytes() != b"not a program" for f in files)
-
-    def user_function(x):
-        return jnp.sum((x - 1.0) ** 2)
-
-    optimize(user_function, "bfgs", x0, 25)
-    assert len(list((tmp_path / "programs").glob("*.pkl"))) == 2
-
-
-def test_cache_key_names_only_objectives_jaxcalc_defines():
-    import dataclasses
-
-    from jaxcalc.objectives import get
-
-    assert get("rosenbrock", dim=3).cache_key == ("registered", "rosenbrock", 3, "[]")
-    assert get("bbob_f3", dim=2, instance=2).cache_key != get("bbob_f3", dim=2).cache_key
-    assert get("x**2 + 2*y").cache_key[0] == "expression"
-    # a changed copy is not the registered function any more
-    changed = dataclasses.replace(get("booth"), fn=lambda x: jnp.sum(x))
-    assert changed.cache_key is None
-
-
 def test_curvature_check_is_skipped_when_no_run_can_change_status(monkeypatch):
     """Only converged and flat-start runs can become non_minimum: without any, the
     curvature program is not built; with one at a saddle, it is and labels it."""
@@ -673,39 +623,6 @@ def test_curvature_check_is_skipped_when_no_run_can_change_status(monkeypatch):
     assert far.status == "max_steps" and not calls
     saddle = optimize("x**2 - y**2", "newton", [3.0, 0.0], 3)
     assert saddle.status == "non_minimum" and calls
-
-
-_CACHED_RUN = """
-import shutil, sys
-import numpy as np
-from jaxcalc import trajectory as engine
-engine.enable_compilation_cache(sys.argv[1])
-engine._QUICK_COMPILE_RUN_STEPS = 0  # XLA's default emitters, as large jobs use
-x0 = np.random.default_rng(0).uniform(-2, 2, (16, 2))
-t = engine.optimize("rosenbrock", "adam", x0, 20, learning_rate=0.05)
-print(repr(t.values[:, -1].tolist()))
-"""
-
-
-def test_program_cache_never_stores_an_executable_jax_cache_served(tmp_path):
-    """jaxlib 0.10.2: an executable loaded from JAX's persistent cache re-serialises
-    incompletely (it fails at run time). Such programs must not enter jaxcalc's cache:
-    new processes after the program files are removed still run correctly."""
-
-    def run() -> str:
-        args = [sys.executable, "-c", _CACHED_RUN, str(tmp_path)]
-        done = subprocess.run(args, capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, done.stderr[-2000:]
-        return done.stdout.strip()
-
-    first = run()  # compiled by XLA: into both caches
-    assert list((tmp_path / "jaxcalc-programs").glob("*.pkl"))
-    assert run() == first  # jaxcalc's cache
-    for f in (tmp_path / "jaxcalc-programs").glob("*.pkl"):
-        f.unlink()
-    assert run() == first  # JAX's cache serves it; not stored again
-    assert not list((tmp_path / "jaxcalc-programs").glob("*.pkl"))
-    assert run() == first
 
 
 def test_loop_ends_when_every_run_stopped_and_records_repeat_the_frozen_point():

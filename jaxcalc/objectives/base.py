@@ -61,10 +61,6 @@ class Objective:
     params: dict[str, Any] = field(default_factory=dict)
     description: str = ""
     constraints: tuple[Any, ...] = ()
-    # How to rebuild this objective exactly, when jaxcalc's own code defines it (a
-    # registered built-in or an expression): the engine's on-disk program cache keys
-    # compiled programs by it. Not an init field, so dataclasses.replace drops it.
-    cache_key: tuple[Any, ...] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         bounds = np.asarray(self.bounds, dtype=np.float64)

@@ -68,11 +68,7 @@ class ObjectiveSpec:
                 f"objective {self.name}: unknown parameter {unknown[0]!r}"
                 f"{_did_you_mean(unknown[0], self.params)} (parameters: {known})"
             )
-        obj = self.factory(dim, **params)
-        if getattr(self.factory, "__module__", "").startswith("jaxcalc.") and obj.cache_key is None:
-            key = ("registered", self.name, dim, repr(sorted(params.items())))
-            object.__setattr__(obj, "cache_key", key)
-        return obj
+        return self.factory(dim, **params)
 
 
 _REGISTRY: dict[str, ObjectiveSpec] = {}
@@ -176,7 +172,7 @@ def from_expression(
     def fn(x):
         return expr(x[0]) if dim == 1 else expr(x)
 
-    obj = Objective(
+    return Objective(
         name=name or text,
         dim=dim,
         fn=fn,
@@ -188,8 +184,6 @@ def from_expression(
         description=str(expr.sympy),
         params={"variables": list(expr.variables)},
     )
-    object.__setattr__(obj, "cache_key", ("expression", text, tuple(expr.variables)))
-    return obj
 
 
 def _load_callable(target: str, dim: int | None, bounds: Any) -> Objective:
