@@ -671,3 +671,8 @@ def test_engine_caches_are_safe_to_share_between_threads(monkeypatch):
     alone = [optimize(n, "adam", x0, 12, learning_rate=0.05).params for n in names]
     for a, b in zip(together, alone, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_non_numeric_start_is_one_line_config_error():
+    with pytest.raises(ConfigError, match="x0 must be numbers"):
+        optimize("booth", "adam", [["a", "b"]], 5)
