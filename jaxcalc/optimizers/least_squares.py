@@ -57,7 +57,7 @@ import jax.scipy.linalg as jsl
 
 from jaxcalc.errors import ConfigError
 from jaxcalc.optimizers.base import Evaluations, Fun, Optimizer, StepResult
-from jaxcalc.optimizers.line_search import backtracking
+from jaxcalc.optimizers.classical import _full_step_search
 
 __all__ = ["GaussNewton", "LevenbergMarquardt"]
 
@@ -160,17 +160,7 @@ class GaussNewton(Optimizer):
         residuals = _residual_function(self.name, fun)
         jac, r = state
         direction, converged = _gauss_newton_step(jac, r, x, value, hyper)
-        search = backtracking(
-            fun,
-            x,
-            value,
-            grad,
-            direction,
-            initial_step=1.0,
-            c1=hyper["c1"],
-            shrink=hyper["shrink"],
-            max_trials=self.options["max_trials"],
-        )
+        search = _full_step_search(fun, x, value, grad, direction, hyper, self.options)
         h = search.step * direction
         x_new = x + h
         jac_new, r_new = _jacobian(residuals, x_new)
