@@ -48,7 +48,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.extend.core import Literal
+from jax.extend.core import Literal, jaxpr_as_fun
 
 from jaxcalc.errors import ConfigError, ResourceError
 from jaxcalc.optimizers import Evaluations, Optimizer, check_hyperparameters, get_optimizer
@@ -229,36 +229,41 @@ def _depends(jaxpr, varying: list[bool]) -> list[bool]:
     return [not isinstance(v, Literal) and v in vary for v in jaxpr.outvars]
 
 
-def _constant_outputs(closed) -> list[Any]:
-    """The values of the outputs of ``closed`` (a ClosedJaxpr) that depend on no input.
+def _constant_outputs(closed, wanted: range) -> list[Any]:
+    """The values of the outputs ``wanted`` of ``closed`` (a ClosedJaxpr) that depend on no input.
 
-    Only the equations that depend on no input are evaluated (eagerly, as JAX's own jaxpr
-    interpreter does), so finding that a method spends one gradient per step does not run
-    the method's step. Outputs that depend on an input are None.
+    Only the equations that these outputs need and that depend on no input are evaluated
+    (eagerly, as JAX's own jaxpr interpreter does), so finding that a method spends one
+    gradient per step neither runs the method's step nor compiles its constant parts.
+    Outputs that depend on an input are None.
     """
     jaxpr = closed.jaxpr
     env = dict(zip(jaxpr.constvars, closed.consts, strict=True))
     vary = set(jaxpr.invars)
+    for eqn in jaxpr.eqns:
+        if any(not isinstance(v, Literal) and v in vary for v in eqn.invars):
+            vary.update(eqn.outvars)
+    outs = [jaxpr.outvars[i] for i in wanted]
+    need = {v for v in outs if not isinstance(v, Literal) and v not in vary}
+    todo = []
+    for eqn in reversed(jaxpr.eqns):
+        if any(v in need for v in eqn.outvars):
+            todo.append(eqn)
+            need.update(v for v in eqn.invars if not isinstance(v, Literal))
 
     def read(v):
         return v.val if isinstance(v, Literal) else env[v]
 
     with jax.ensure_compile_time_eval():
-        for eqn in jaxpr.eqns:
-            if any(not isinstance(v, Literal) and v in vary for v in eqn.invars):
-                vary.update(eqn.outvars)
-                continue
+        for eqn in reversed(todo):
             params = eqn.primitive.get_bind_params(eqn.params)
             subfuns = ()
             if isinstance(params, tuple):  # JAX before 0.7 returned (subfuns, params)
                 subfuns, params = params
             out = eqn.primitive.bind(*subfuns, *map(read, eqn.invars), **params)
-            outs = out if eqn.primitive.multiple_results else [out]
-            env.update(zip(eqn.outvars, outs, strict=True))
-    return [
-        None if not isinstance(v, Literal) and v in vary else np.asarray(read(v))
-        for v in jaxpr.outvars
-    ]
+            results = out if eqn.primitive.multiple_results else [out]
+            env.update(zip(eqn.outvars, results, strict=True))
+    return [None if not isinstance(v, Literal) and v in vary else np.asarray(read(v)) for v in outs]
 
 
 def _program(fun, method: Optimizer, limits: _Limits, steps: int, record_every: int):
@@ -353,13 +358,20 @@ def _program(fun, method: Optimizer, limits: _Limits, steps: int, record_every: 
         def flat_step(x, f, g, *rest):
             st = jax.tree.unflatten(state_tree, rest[: len(state_leaves)])
             hp = {**dict(zip(public, rest[len(state_leaves) :], strict=True)), **nones}
-            new_state, _, counts = step_parts(x, f, g, st, hp)
-            return jax.tree.leaves(new_state), counts
+            new_state, out, counts = step_parts(x, f, g, st, hp)
+            return jax.tree.leaves(new_state), out, counts
 
-        # one trace of a single run's step serves every analysis below
+        # One trace of a single run's step serves every analysis below and the program
+        # itself (method_one replays this jaxpr): tracing a method such as optax's L-BFGS
+        # with its zoom line search costs as much as XLA's compile of the whole program.
         zeros_state = [jnp.zeros(s.shape, s.dtype) for s in state_leaves]
         step_args = (x_one, jnp.zeros((), x.dtype), x_one, *zeros_state, *flat_p)
-        step_jaxpr, (_, counts_shape) = jax.make_jaxpr(flat_step, return_shape=True)(*step_args)
+        step_jaxpr, step_shape = jax.make_jaxpr(flat_step, return_shape=True)(*step_args)
+        _, out_shape, counts_shape = step_shape
+        step_tree = jax.tree.structure(step_shape)
+        step_fun = jaxpr_as_fun(step_jaxpr)
+        n_counts = len(jax.tree.leaves(counts_shape))
+        n_outputs = len(step_jaxpr.jaxpr.outvars)
         while True:
             vary_step = _depends(
                 step_jaxpr.jaxpr, [True, True, True, *(not s for s in shared), *p_vary]
@@ -371,7 +383,8 @@ def _program(fun, method: Optimizer, limits: _Limits, steps: int, record_every: 
         # counts that are the same constants at every step (every optax method's): not
         # carried per run, but computed at the end from the steps each run took
         constant = jax.tree.unflatten(
-            jax.tree.structure(counts_shape), _constant_outputs(step_jaxpr)[len(state_leaves) :]
+            jax.tree.structure(counts_shape),
+            _constant_outputs(step_jaxpr, range(n_outputs - n_counts, n_outputs)),
         )
         static = {
             name: value
@@ -393,7 +406,10 @@ def _program(fun, method: Optimizer, limits: _Limits, steps: int, record_every: 
 
         # -- one step: the method mapped over runs, then the engine's checks on rows -----
         def method_one(x, f, g, state, hyper):
-            new_state, out, counts = step_parts(x, f, g, state, _public(hyper))
+            hp = _public(hyper)
+            flat = step_fun(x, f, g, *jax.tree.leaves(state), *(hp[k] for k in public))
+            new_leaves, out, counts = jax.tree.unflatten(step_tree, flat)
+            new_state = jax.tree.unflatten(state_tree, new_leaves)
             return new_state, {**out, **{k: v for k, v in counts.items() if k not in static}}
 
         def advance(c, hyper):
