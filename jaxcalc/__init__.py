@@ -33,7 +33,7 @@ from jaxcalc.numerical import (
     limit_table,
     numeric_derivative,
 )
-from jaxcalc.trajectory import STATUSES, Trajectory, optimize
+from jaxcalc.trajectory import STATUSES, Trajectory, optimize, optimize_many
 
 __version__ = "0.1.0"
 
@@ -65,6 +65,7 @@ __all__ = [
     "limit_table",
     "numeric_derivative",
     "optimize",
+    "optimize_many",
     "parse",
     "tangent_line",
     "taylor",

@@ -40,7 +40,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -59,6 +59,9 @@ __all__ = [
     "enable_compilation_cache",
     "estimate_bytes",
     "optimize",
+    "optimize_many",
+    "precompile",
+    "precompile_many",
 ]
 
 STATUSES = (
@@ -840,6 +843,7 @@ def _method_key(method: Optimizer) -> Any:
         type(method),
         method.name,
         tuple(sorted((k, hashable(v)) for k, v in method.options.items())),
+        tuple(_method_key(m) for m in getattr(method, "slots", ())),  # a Stacked's methods
     )
 
 
@@ -873,6 +877,11 @@ def precompile(objective: Any, optimizer: str | Optimizer, x0: Any, steps: int, 
     object (or registered name) in both calls.
     """
     optimize(objective, optimizer, x0, steps, _compile_only=True, **kwargs)
+
+
+def precompile_many(objective: Any, optimizers: Any, x0: Any, steps: int, **kwargs):
+    """:func:`precompile` for :func:`optimize_many` (same arguments)."""
+    optimize_many(objective, optimizers, x0, steps, _compile_only=True, **kwargs)
 
 
 def optimize(
@@ -926,6 +935,58 @@ def optimize(
       >>> t.values.shape
       (2, 2, 501)
     """
+    trajectories = optimize_many(
+        objective,
+        [(optimizer, hyperparameters)],
+        x0,
+        steps,
+        record_every=record_every,
+        seed=seed,
+        gtol=gtol,
+        f_limit=f_limit,
+        x_limit=x_limit,
+        patience=patience,
+        check_curvature=check_curvature,
+        memory_budget=memory_budget,
+        chunk_size=chunk_size,
+        _compile_only=_compile_only,
+    )
+    return trajectories[0] if trajectories else None  # type: ignore[return-value]
+
+
+def optimize_many(
+    objective: Any,
+    optimizers: Sequence[tuple[str | Optimizer, Mapping[str, Any]]],
+    x0: Any,
+    steps: int,
+    *,
+    record_every: int = 1,
+    seed: int = 0,
+    gtol: float | None = None,
+    f_limit: float | None = None,
+    x_limit: float | None = None,
+    patience: int = 5,
+    check_curvature: bool = True,
+    memory_budget: int | None = None,
+    chunk_size: int | None = None,
+    _compile_only: bool = False,
+) -> list[Trajectory]:
+    """:func:`optimize` for several optimizers on one objective, in one compiled program.
+
+    ``optimizers`` lists ``(optimizer, hyperparameters)`` pairs (hyperparameters as
+    :func:`optimize` takes them: a list sweeps). Returns one :class:`Trajectory` per pair,
+    as ``optimize(objective, optimizer, x0, steps, **hyperparameters)`` with the other
+    arguments returns it. With more than one pair, every optimizer must be *stackable*
+    (``Optimizer.stackable``: every optax optimizer but ``lbfgs``); they then share one
+    program (:class:`jaxcalc.optimizers.stacked.Stacked`), so the engine's loop is compiled
+    once instead of once per optimizer, and the trajectories equal their own programs' up
+    to rounding (XLA fuses the larger program differently). The program's compile and run
+    seconds are shared out between the trajectories in proportion to their runs.
+    """
+    from jaxcalc.optimizers.stacked import SLOT, slot_name, stack
+
+    if not optimizers:
+        raise ConfigError("optimize_many: no optimizers given")
     if (
         isinstance(steps, bool)
         or not isinstance(steps, int | np.integer)
@@ -942,10 +1003,14 @@ def optimize(
         )
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed < 2**32:
         raise ConfigError(f"seed must be an integer from 0 to 2**32 - 1; got {seed!r}")
-    method = get_optimizer(optimizer)
-    options = {k: hyperparameters.pop(k) for k in list(hyperparameters) if k in method.options}
-    if options:
-        method = method.with_options(**options)
+    entries = []
+    for optimizer, given in optimizers:
+        method = get_optimizer(optimizer)
+        hyperparameters = dict(given)
+        options = {k: hyperparameters.pop(k) for k in list(hyperparameters) if k in method.options}
+        if options:
+            method = method.with_options(**options)
+        entries.append((method, hyperparameters))
     fun, name, dim = _as_function(objective)
 
     # the inputs are prepared with NumPy on the host: every jnp operation here would be a
@@ -972,21 +1037,43 @@ def optimize(
         x_limit=float(x_limit if x_limit is not None else (1e15 if is64 else 1e10)),
         patience=int(patience),
     )
-    resolved, sweep, sweep_shape, flat = _sweep_grid(method, hyperparameters)
     n_starts, d = starts.shape
-    n_sweep = int(np.prod(sweep_shape)) if sweep else 1
-    runs = n_sweep * n_starts
-
-    # per-run inputs: starts repeated for every sweep point, hyperparameters per run
-    run_x0 = np.tile(starts, (n_sweep, 1))
-    scalars = {k: v for k, v in resolved.items() if k not in sweep and v is not None}
+    # per-run inputs: starts repeated for every sweep point, hyperparameters per run;
     # swept values: one per run; the others: one scalar shared by every run
-    run_hyper = {k: np.repeat(flat[k], n_starts).astype(dtype) for k in sweep}
-    shared_hyper = {k: np.asarray(v, dtype) for k, v in scalars.items()}
-    static_none = {k: None for k, v in resolved.items() if v is None}
-    if method.stochastic:  # engine inputs, not hyperparameters (see Optimizer.stochastic)
-        run_hyper["_seed"] = np.full((runs,), int(seed), np.uint32)
-        run_hyper["_start"] = np.tile(np.arange(n_starts), n_sweep).astype(np.uint32)
+    run_x0_parts, run_hyper_parts, shared_hyper, static_none = [], [], {}, {}
+    grids, sizes = [], []
+    for i, (method, hyperparameters) in enumerate(entries):
+        resolved, sweep, sweep_shape, flat = _sweep_grid(method, hyperparameters)
+        n_sweep = int(np.prod(sweep_shape)) if sweep else 1
+        grids.append((method, resolved, sweep, sweep_shape))
+        sizes.append(n_sweep * n_starts)
+        rename = (lambda k: k) if len(entries) == 1 else partial(slot_name, i)  # noqa: B023
+        run_x0_parts.append(np.tile(starts, (n_sweep, 1)))
+        run_hyper_parts.append({rename(k): np.repeat(flat[k], n_starts) for k in sweep})
+        for k, v in resolved.items():
+            if v is None:
+                static_none[rename(k)] = None
+            elif k not in sweep:
+                shared_hyper[rename(k)] = np.asarray(v, dtype)
+    runs = sum(sizes)
+    run_x0 = np.concatenate(run_x0_parts) if len(entries) > 1 else run_x0_parts[0]
+    if len(entries) == 1:
+        method = entries[0][0]
+        run_hyper = {k: v.astype(dtype) for k, v in run_hyper_parts[0].items()}
+        if method.stochastic:  # engine inputs, not hyperparameters (Optimizer.stochastic)
+            n_sweep = sizes[0] // n_starts
+            run_hyper["_seed"] = np.full((runs,), int(seed), np.uint32)
+            run_hyper["_start"] = np.tile(np.arange(n_starts), n_sweep).astype(np.uint32)
+    else:
+        method = stack([m for m, _ in entries])
+        # a slot's swept value on the other slots' runs is never read: any value serves
+        run_hyper = {}
+        for i, part in enumerate(run_hyper_parts):
+            for k, v in part.items():
+                column = np.full((runs,), v[0], dtype)
+                column[sum(sizes[:i]) : sum(sizes[: i + 1])] = v
+                run_hyper[k] = column
+        run_hyper[SLOT] = np.repeat(np.arange(len(entries)), sizes).astype(dtype)
 
     itemsize = jnp.dtype(dtype).itemsize
     budget = memory_budget if memory_budget is not None else _memory_budget()
@@ -1023,8 +1110,9 @@ def optimize(
     # XLA's newer CPU fusion emitters run an Adam step 1.6-1.7x faster but take twice as
     # long to compile (0.8 s against 0.4 s on this 2-core VM; benchmarks/engine_internals.py).
     # Break-even is near 2e7 run-steps; jobs up to 4e6 get the older emitters, where the
-    # compile is most of the wall time.
-    quick_compile = runs * steps <= _QUICK_COMPILE_RUN_STEPS
+    # compile is most of the wall time. A stacked program's compile grows with its methods
+    # while its run time barely does, so it is judged by the run-steps per method.
+    quick_compile = runs * steps <= _QUICK_COMPILE_RUN_STEPS * len(entries)
     curvature = check_curvature and method.curvature_check and d <= _CURVATURE_CHECK_MAX_DIM
 
     key = (
@@ -1092,7 +1180,7 @@ def optimize(
                 if check_key not in _COMPILED:
                     check = _curvature_program(fun, x_part.shape, dtype, sharding)
                     _keep_compiled(check_key, check)
-            return None
+            return []
         t0 = time.perf_counter()
         if donate:
             out = compiled(x_part, h_part, s_part, buffer)
@@ -1124,30 +1212,42 @@ def optimize(
         merged = pieces[0]
     else:
         merged = {k: np.concatenate([p[k] for p in pieces]) for k in pieces[0]}
-    lead = (*sweep_shape, n_starts) if sweep else (n_starts,)
+    trajectories = []
+    offset = 0
+    for (method_i, resolved, sweep, sweep_shape), size in zip(grids, sizes, strict=True):
+        lead = (*sweep_shape, n_starts) if sweep else (n_starts,)
 
-    def shaped(a: np.ndarray) -> np.ndarray:
-        a = a.reshape(lead + a.shape[1:])
-        return np.take(a, 0, axis=len(lead) - 1) if single else a
+        def shaped(a: np.ndarray, lead=lead, lo=offset, hi=offset + size) -> np.ndarray:
+            a = a[lo:hi].reshape(lead + a.shape[1:])
+            return np.take(a, 0, axis=len(lead) - 1) if single else a
 
-    arrays = {k: shaped(v) for k, v in merged.items()}
-    metrics = {k.split(":", 1)[1]: arrays.pop(k) for k in list(arrays) if k.startswith("metric:")}
-    arrays["status"] = np.asarray(np.asarray(STATUSES)[arrays["status"]])
-    hyper_record = {
-        k: (np.asarray(v, np.float64) if k in sweep else v) for k, v in resolved.items()
-    }
-    return Trajectory(
-        objective=name,
-        optimizer=method.name,
-        steps=int(steps),
-        record_every=int(record_every),
-        hyperparameters=hyper_record,
-        sweep=sweep,
-        compile_seconds=compile_seconds,
-        run_seconds=run_seconds,
-        devices=n_dev,
-        chunks=len(pieces),
-        extras={"seed": seed, "gtol": limits.gtol, "dtype": str(dtype)},
-        metrics=metrics,
-        **arrays,
-    )
+        offset += size
+        arrays = {k: shaped(v) for k, v in merged.items()}
+        metrics = {
+            k.split(":", 1)[1]: arrays.pop(k) for k in list(arrays) if k.startswith("metric:")
+        }
+        arrays["status"] = np.asarray(np.asarray(STATUSES)[arrays["status"]])
+        hyper_record = {
+            k: (np.asarray(v, np.float64) if k in sweep else v) for k, v in resolved.items()
+        }
+        extras = {"seed": seed, "gtol": limits.gtol, "dtype": str(dtype)}
+        if len(entries) > 1:  # who shared the program (its seconds are shared out by runs)
+            extras["program"] = method.name
+        trajectories.append(
+            Trajectory(
+                objective=name,
+                optimizer=method_i.name,
+                steps=int(steps),
+                record_every=int(record_every),
+                hyperparameters=hyper_record,
+                sweep=sweep,
+                compile_seconds=compile_seconds * size / runs,
+                run_seconds=run_seconds * size / runs,
+                devices=n_dev,
+                chunks=len(pieces),
+                extras=extras,
+                metrics=metrics,
+                **arrays,
+            )
+        )
+    return trajectories

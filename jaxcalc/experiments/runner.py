@@ -356,9 +356,13 @@ def _family(o_cfg: Any) -> str:
         return "user"
 
 
-#: groups whose programs are compiled ahead, in a background thread, while the current
-#: group runs and its results are written (0: none; each group compiles when it runs)
+#: batches whose programs are compiled ahead, in a background thread, while the current
+#: batch runs and its results are written (0: none; each batch compiles when it runs)
 _LOOKAHEAD = 2
+
+#: at most this many stackable optimizers of one objective share a program (1: none do).
+#: Their compile grows with each method they hold, their run time barely does.
+_STACK = 8
 
 
 @dataclass(frozen=True)
@@ -371,31 +375,82 @@ class _Group:
     method: Any
     budget: _Budget | None
     starts: np.ndarray
-    kwargs: dict[str, Any]
+    common: dict[str, Any]  # steps, record_every, seed, tolerances ...
+    hyper: dict[str, Any]  # the optimizer's hyperparameters (lists are sweeps)
 
     def call(self, function: Callable[..., Any]) -> Any:
-        return function(self.objective, self.method, self.starts, **self.kwargs)
+        return function(self.objective, self.method, self.starts, **self.common, **self.hyper)
+
+    def shares_program_with(self, other: _Group) -> bool:
+        """Can the two groups run as one stacked program (jaxcalc.optimize_many)?"""
+        return (
+            self.objective is other.objective
+            and self.method.stackable
+            and other.method.stackable
+            and self.common == other.common
+        )
 
 
-def _compile_group(group: _Group) -> float:
-    """Compile what the group's ``optimize`` call will run (in the background thread);
-    returns the seconds it took, the group's compile time."""
+@dataclass(frozen=True)
+class _Batch:
+    """Groups computed by one engine call: a group alone (``optimize``), or groups of one
+    objective whose stackable optimizers share one program (``optimize_many``)."""
+
+    indices: tuple[int, ...]
+    groups: tuple[_Group, ...]
+
+    def call(self, single: Callable[..., Any], many: Callable[..., Any]) -> list[Any]:
+        if len(self.groups) == 1:
+            return [self.groups[0].call(single)]
+        first = self.groups[0]
+        optimizers = [(g.method, g.hyper) for g in self.groups]
+        return many(first.objective, optimizers, first.starts, **first.common)
+
+
+def _plan(todo: list[int], prepare: Callable[[int], _Group], stack: int) -> list[tuple[int, ...]]:
+    """The groups to compute, in order, cut into batches: consecutive groups that can share
+    a program (:meth:`_Group.shares_program_with`), at most ``stack`` to a batch. A group
+    that cannot be prepared is a batch of its own (it raises its error when it runs)."""
+    batches: list[list[int]] = []
+    last: _Group | None = None
+    for g in todo:
+        try:
+            group = prepare(g)
+        except Exception:  # noqa: BLE001 - raised again when the group runs
+            group = None
+        if (
+            group is not None
+            and last is not None
+            and len(batches[-1]) < stack
+            and batches[-1][-1] == g - 1
+            and last.shares_program_with(group)
+        ):
+            batches[-1].append(g)
+        else:
+            batches.append([g])
+        last = group
+    return [tuple(b) for b in batches]
+
+
+def _compile_batch(batch: _Batch) -> float:
+    """Compile what the batch's engine call will run (in the background thread); returns
+    the seconds it took, the batch's compile time."""
     from jaxcalc import trajectory
 
     t0 = time.perf_counter()
-    group.call(trajectory.precompile)
+    batch.call(trajectory.precompile, trajectory.precompile_many)
     return time.perf_counter() - t0
 
 
 class _CompileAhead:
-    """Compiles the next groups' programs in one background thread (XLA compiles without
-    holding the GIL) while the current group runs and its results are written.
+    """Compiles the next batches' programs in one background thread (XLA compiles without
+    holding the GIL) while the current batch runs and its results are written.
 
-    The engine keeps what ``precompile`` compiled in its in-process cache, where the group's
-    ``optimize`` call finds it. A group is never compiled ahead and by its own ``optimize``
-    at once: :meth:`wait` waits for its compile before the group runs. A compile that fails
-    ahead is forgotten: the group's ``optimize`` then compiles again and raises the error
-    itself, exactly as without compiling ahead.
+    The engine keeps what ``precompile`` compiled in its in-process cache, where the
+    batch's ``optimize`` call finds it. A batch is never compiled ahead and by its own
+    ``optimize`` at once: :meth:`wait` waits for its compile before the batch runs. A
+    compile that fails ahead is forgotten: the batch's ``optimize`` then compiles again and
+    raises the error itself, exactly as without compiling ahead.
     """
 
     def __init__(self, depth: int):
@@ -405,11 +460,11 @@ class _CompileAhead:
             if depth > 0
             else None
         )
-        self._groups: dict[int, _Group | None] = {}
+        self._groups: dict[int, _Batch | None] = {}
         self._futures: dict[int, concurrent.futures.Future] = {}
 
-    def submit(self, later: list[int], prepare: Callable[[int], _Group]) -> None:
-        """Start compiling these groups (those not started yet), in order."""
+    def submit(self, later: list[int], prepare: Callable[[int], _Batch]) -> None:
+        """Start compiling these batches (those not started yet), in order."""
         if self._executor is None:
             return
         for g in later:
@@ -421,14 +476,14 @@ class _CompileAhead:
                 self._groups[g] = None
                 continue
             self._groups[g] = group
-            self._futures[g] = self._executor.submit(_compile_group, group)
+            self._futures[g] = self._executor.submit(_compile_batch, group)
 
-    def take(self, g: int) -> _Group | None:
-        """The prepared arguments of group ``g``, if it was compiled ahead."""
+    def take(self, g: int) -> _Batch | None:
+        """The prepared arguments of batch ``g``, if it was compiled ahead."""
         return self._groups.pop(g, None)
 
     def wait(self, g: int) -> float | None:
-        """Wait for group ``g``'s compile: its seconds, or None when it was not compiled
+        """Wait for batch ``g``'s compile: its seconds, or None when it was not compiled
         ahead or failed (``optimize`` compiles it then). A signal can interrupt the wait."""
         future = self._futures.pop(g, None)
         if future is None:
@@ -438,9 +493,11 @@ class _CompileAhead:
             return None
         return future.result()
 
-    def run(self, group: _Group, optimize: Callable[..., Any]) -> Any:
-        """``optimize`` the group (the engine's caches are safe to share between threads)."""
-        return group.call(optimize)
+    def run(self, batch: _Batch) -> list[Any]:
+        """Compute the batch (the engine's caches are safe to share between threads)."""
+        from jaxcalc import trajectory
+
+        return batch.call(trajectory.optimize, trajectory.optimize_many)
 
     def close(self, wait: bool) -> None:
         """Cancel the compiles not started; ``wait`` for the one under way (seconds)."""
@@ -690,8 +747,6 @@ def run_experiment(
     """
     import jax
 
-    from jaxcalc import trajectory
-
     folder = OutputFolder(out_dir, overwrite=overwrite, resume=resume)
     dtype = np.float64 if config.dtype == "float64" else np.float32
     versions = _versions()
@@ -790,73 +845,95 @@ def run_experiment(
                 steps = config.run.steps_for(method, objective.dim)
                 run_kwargs["steps"] = steps
                 run_kwargs["record_every"] = min(run_kwargs["record_every"], steps)
-            kwargs = {
-                "seed": config.seed,
-                **run_kwargs,
-                **{
-                    k: (list(v) if isinstance(v, tuple) else v)
-                    for k, v in p_cfg.hyperparameters.items()
-                },
+            common = {"seed": config.seed, **run_kwargs}
+            hyper = {
+                k: (list(v) if isinstance(v, tuple) else v)
+                for k, v in p_cfg.hyperparameters.items()
             }
             label = _label(p_cfg, p_cfg.name)
-            return _Group(o_cfg, objective, label, method, budget, starts, kwargs)
+            return _Group(o_cfg, objective, label, method, budget, starts, common, hyper)
+
+        prepared: dict[int, _Group] = {}
+
+        def prepare_group(g: int) -> _Group:
+            if g not in prepared:
+                prepared[g] = prepare(g)
+            return prepared[g]
 
         todo = [g for g in range(total) if g not in finished]
-        ahead = _CompileAhead(_LOOKAHEAD if len(todo) > 1 else 0)
+        batches = _plan(todo, prepare_group, _STACK)
+
+        def prepare_batch(b: int) -> _Batch:
+            indices = batches[b]
+            return _Batch(indices, tuple(prepare_group(g) for g in indices))
+
+        ahead = _CompileAhead(_LOOKAHEAD if len(batches) > 1 else 0)
+
+        def finish_group(
+            g: int, group: _Group, t: Any, compile_seconds: float, batch: _Batch, t0: float
+        ) -> None:
+            """Write group ``g``'s part, tables and manifest entry (it is then finished)."""
+            objective, label, budget = group.objective, group.label, group.budget
+            s_rows, r_columns, arrays = _summarise(
+                objective, label, t, config.run.target, budget, compile_seconds
+            )
+            counts_by_status = t.status_counts()
+            if budget is not None:
+                values, n_status = np.unique(arrays["budget_status"], return_counts=True)
+                counts_by_status = {str(k): int(v) for k, v in zip(values, n_status, strict=True)}
+            name = GROUP_FILE.format(index=g)
+            write_group_part(out / name, arrays, s_rows, r_columns)
+            entry = {
+                "index": g,
+                "file": name,
+                "objective": objective.name,
+                "dim": objective.dim,
+                "family": _family(group.o_cfg),
+                "optimizer": label,
+                "method": t.optimizer,
+                "sweep": list(t.sweep),
+                "sweep_values": {k: t.hyperparameters[k] for k in t.sweep},
+                "status_counts": counts_by_status,
+                "compile_seconds": compile_seconds,
+                "run_seconds": t.run_seconds,
+            }
+            if budget is not None:
+                entry["budget"] = budget.budget
+                entry["steps"] = int(t.steps)
+            if len(batch.groups) > 1:  # one program for these groups; seconds shared by runs
+                entry["program_shared_with"] = [other.label for other in batch.groups]
+            finished[g] = (entry, s_rows, r_columns)
+            save("running")
+            _write_tables(out, finished, runs=False)
+            counts = ", ".join(f"{k} {v}" for k, v in sorted(counts_by_status.items()))
+            show.finish(
+                f"[{len(finished)}/{total}] {objective.name} x {label}: {counts} "
+                f"(compile {compile_seconds:.2f} s, run {t.run_seconds:.2f} s, "
+                f"total {time.perf_counter() - t0:.2f} s)"
+            )
+
         stop_signal: str | None = None
         try:
             with _StopRequest(echo=display != "off") as stop:
                 try:
-                    for n, g in enumerate(todo):
+                    for b in range(len(batches)):
                         if stop.signal_name is not None:
                             break
-                        group = ahead.take(g) or prepare(g)
-                        ahead.submit(todo[n + 1 : n + 1 + ahead.depth], prepare)
-                        objective, label, budget = group.objective, group.label, group.budget
-                        show.start(g, f"{objective.name} x {label}")
+                        batch = ahead.take(b) or prepare_batch(b)
+                        ahead.submit(list(range(b + 1, b + 1 + ahead.depth)), prepare_batch)
+                        first = batch.groups[0]
+                        labels = "+".join(group.label for group in batch.groups)
+                        show.start(batch.indices[0], f"{first.objective.name} x {labels}")
                         t0 = time.perf_counter()
-                        compiled_ahead = ahead.wait(g)  # seconds, or None: optimize compiles
-                        t = ahead.run(group, trajectory.optimize)
-                        compile_seconds = t.compile_seconds + (compiled_ahead or 0.0)
-                        s_rows, r_columns, arrays = _summarise(
-                            objective, label, t, config.run.target, budget, compile_seconds
-                        )
-                        counts_by_status = t.status_counts()
-                        if budget is not None:
-                            values, n_status = np.unique(
-                                arrays["budget_status"], return_counts=True
-                            )
-                            counts_by_status = {
-                                str(k): int(v) for k, v in zip(values, n_status, strict=True)
-                            }
-                        name = GROUP_FILE.format(index=g)
-                        write_group_part(out / name, arrays, s_rows, r_columns)
-                        entry = {
-                            "index": g,
-                            "file": name,
-                            "objective": objective.name,
-                            "dim": objective.dim,
-                            "family": _family(group.o_cfg),
-                            "optimizer": label,
-                            "method": t.optimizer,
-                            "sweep": list(t.sweep),
-                            "sweep_values": {k: t.hyperparameters[k] for k in t.sweep},
-                            "status_counts": counts_by_status,
-                            "compile_seconds": compile_seconds,
-                            "run_seconds": t.run_seconds,
-                        }
-                        if budget is not None:
-                            entry["budget"] = budget.budget
-                            entry["steps"] = int(t.steps)
-                        finished[g] = (entry, s_rows, r_columns)
-                        save("running")
-                        _write_tables(out, finished, runs=False)
-                        counts = ", ".join(f"{k} {v}" for k, v in sorted(counts_by_status.items()))
-                        show.finish(
-                            f"[{len(finished)}/{total}] {objective.name} x {label}: {counts} "
-                            f"(compile {compile_seconds:.2f} s, run {t.run_seconds:.2f} s, "
-                            f"total {time.perf_counter() - t0:.2f} s)"
-                        )
+                        compiled_ahead = ahead.wait(b)  # seconds, or None: optimize compiles
+                        results = ahead.run(batch)
+                        all_runs = sum(t.status.size for t in results)
+                        for g, group, t in zip(batch.indices, batch.groups, results, strict=True):
+                            # a shared program's compile is shared out by runs, as the
+                            # engine shares out its own compile and run seconds
+                            share = t.status.size / all_runs
+                            compile_seconds = t.compile_seconds + (compiled_ahead or 0.0) * share
+                            finish_group(g, group, t, compile_seconds, batch, t0)
                     ahead.close(wait=True)  # after a stop: the one compile under way, if any
                 except KeyboardInterrupt:  # a second signal, or one before handlers were set
                     stop_signal = stop.signal_name or "SIGINT"

@@ -108,6 +108,10 @@ class Optimizer:
     # True when final_metrics reads the optimizer state: the engine then freezes a run's
     # state when the run stops (otherwise a stopped run's state is never read, so not kept)
     final_state: ClassVar[bool] = False
+    # True for methods whose step only moves the point (no line search, no evaluations or
+    # failures of its own, no randomness): they can share one compiled program with other
+    # such methods (jaxcalc.optimizers.stacked), which is how experiments compile less
+    stackable: ClassVar[bool] = False
 
     name: str
     defaults: Mapping[str, float | None] = field(default_factory=dict)

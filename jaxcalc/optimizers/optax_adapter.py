@@ -124,6 +124,11 @@ class OptaxOptimizer(Optimizer):
             updates, state = tx.update(grad, state, x)
         return StepResult(optax.apply_updates(x, updates), state, Evaluations.of())
 
+    @property
+    def stackable(self) -> bool:  # type: ignore[override]
+        """Every optax optimizer but L-BFGS (its line search) only moves the point."""
+        return self.name != "lbfgs"
+
     def state_size(self, dim: int) -> int:
         if self.name == "lbfgs":
             return (2 * int(self.options.get("memory_size", 10)) + 4) * dim
