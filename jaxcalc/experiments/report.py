@@ -32,6 +32,14 @@ def _setting_labels(group: dict[str, Any]) -> list[str]:
     return labels
 
 
+def _y_cap(start_level: float) -> float | None:
+    """Top of a convergence plot: two decades above the starts' upper quartile of
+    f - f_opt, rounded up to a power of ten (None when the starts are at the optimum)."""
+    if not (start_level > 0 and math.isfinite(start_level)):
+        return None
+    return 10.0 ** (math.ceil(math.log10(start_level)) + 2)
+
+
 def _flat_settings(arrays: dict[str, np.ndarray], n_sweep: int) -> dict[str, np.ndarray]:
     """Reshape sweep axes into one: (settings, runs, ...)."""
     out = {}
@@ -84,6 +92,8 @@ def build_report(folder: str | Path) -> Path:
         line_index = 0
         f_opt = float(groups[0][1]["f_opt"])
         known = math.isfinite(f_opt)
+        start_level = 0.0  # the largest upper quartile of f - f_opt at the start
+        top_level = 0.0  # the largest upper quartile drawn
         for group, arrays in groups:
             flat = _flat_settings(arrays, len(group["sweep"]))
             labels = _setting_labels(group)
@@ -110,6 +120,10 @@ def build_report(folder: str | Path) -> Path:
                     q25, med, q75 = (
                         np.where(keep, q, np.nan) for q in _nanquantiles(y_in, [0.25, 0.5, 0.75])
                     )
+                if known and np.isfinite(q75[0]):
+                    start_level = max(start_level, float(q75[0]))
+                if known and np.isfinite(q75).any():
+                    top_level = max(top_level, float(np.nanmax(q75)))
                 style = _style(line_index)
                 line_index += 1
                 for ax, x in ((ax_steps, steps), (ax_evals, evals)):
@@ -127,6 +141,14 @@ def build_report(folder: str | Path) -> Path:
             if known:
                 ax.set_yscale("symlog", linthresh=max(target, 1e-12))
             ax.grid(alpha=0.3)
+        # A setting that diverges climbs to 1e20 and beyond and would squash every other
+        # curve into the bottom of the plot: the axis stops two decades above the starts'
+        # level, and the caption says which curves leave it.
+        cap = _y_cap(start_level)
+        if known and cap is not None and top_level > cap:
+            for ax in (ax_steps, ax_evals):
+                ax.set_ylim(top=cap)
+            diverged_notes.append(f"y axis cut at {cap:.0e} (two decades above the starts)")
         ax_steps.legend(fontsize=7)
         fig.suptitle(f"{name}: convergence")
         if diverged_notes:

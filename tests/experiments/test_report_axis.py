@@ -1,0 +1,67 @@
+"""Convergence figures stay readable when a setting diverges.
+
+Oracle: Booth's closed form (x + 2y - 7)^2 + (2x + y - 5)^2 at the saved starts gives the
+starts' level of f - f_opt (f_opt = 0), from which the axis top is derived here.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from jaxcalc_testing import run_cli
+
+CONFIG = """
+name = "axis"
+seed = 1
+dtype = "float64"
+
+[starts]
+count = 8
+
+[run]
+steps = 60
+record_every = 5
+target = 1e-6
+
+[[objectives]]
+name = "booth"
+
+[[optimizers]]
+name = "sgd"
+learning_rate = [0.01, 5.0]   # 5.0 diverges on Booth (Hessian eigenvalues 2 and 18)
+"""
+
+
+def booth(p):
+    x, y = p[..., 0], p[..., 1]
+    return (x + 2 * y - 7) ** 2 + (2 * x + y - 5) ** 2
+
+
+def test_a_diverging_setting_does_not_stretch_the_axis(tmp_path, capsys, monkeypatch):
+    import jaxcalc.plotting as plotting
+
+    limits = {}
+    real = plotting.save_figure
+
+    def spy(fig, path):
+        limits[str(path).rsplit("/", 1)[-1]] = [ax.get_ylim() for ax in fig.axes]
+        return real(fig, path)
+
+    monkeypatch.setattr(plotting, "save_figure", spy)
+    config = tmp_path / "axis.toml"
+    config.write_text(CONFIG)
+    out = tmp_path / "out"
+    code, _, err = run_cli(capsys, "run", str(config), "--out", str(out))
+    assert code == 0, err
+
+    part = np.load(out / "group_000.npz")
+    assert (np.char.startswith(part["status"][1].astype(str), "diverged")).all()
+    starts = part["params"][0, :, 0, :]  # the learning rates share the starts
+    level = np.quantile(booth(starts), 0.75)
+    cap = 10.0 ** (math.ceil(math.log10(level)) + 2)
+    steps_axis, evals_axis = limits["convergence_booth.png"]
+    assert steps_axis[1] == evals_axis[1] == cap
+    report = (out / "report.md").read_text()
+    assert f"y axis cut at {cap:.0e}" in report
+    assert "8 of 8 runs diverged" in report
