@@ -30,7 +30,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from jaxcalc.errors import ConfigError
+from jaxcalc.errors import ConfigError, ExpressionError
 
 __all__ = [
     "MAX_COUNT",
@@ -62,8 +62,11 @@ _RUN_KEYS = ("steps", "record_every", "target", "gtol", "patience", "f_limit", "
              "gradient_cost")  # fmt: skip
 _BUDGET_KEYS = ("budget", "budget_per_dim", "gradient_cost")  # omitted from to_dict when unset
 MAX_BUDGET = 10**9
+_RELATION = re.compile(r"<=|>=|==|=|<|>")  # as jaxcalc.constraints reads relations
 _OBJECTIVE_KEYS = ("name", "expression", "label", "dim", "params", "bounds", "x_opt", "f_opt",
-                   "variables")  # fmt: skip
+                   "variables", "constraints")  # fmt: skip
+# relation-like operators the constraint parser does not read, with what to write instead
+_NOT_RELATIONS = {"=>": ">=", "=<": "<=", "!=": None, "<>": None}
 _OPTIMIZER_KEYS = ("name", "label")  # plus the optimizer's own hyperparameters and options
 _OUTPUT_KEYS = ("dir",)
 _SECTION_OF = {k: "starts" for k in _STARTS_KEYS} | {k: "run" for k in _RUN_KEYS}
@@ -186,8 +189,12 @@ class ObjectiveConfig:
       params: the registered function's own parameters (e.g. ``{"instance": 3}``).
       bounds: ``dim`` pairs ``(low, high)`` for sampling starts, or None for the
         objective's own box (``[-5, 5]`` per variable for expressions).
-      x_opt, f_opt: the known minimiser and minimum (expressions only; None if unknown).
+      x_opt, f_opt: the known minimiser and minimum (expressions only; None if unknown);
+        with ``constraints``, the constrained ones.
       variables: an expression's variables in vector order (None for registered names).
+      constraints: relations such as ``"x + y = 1"`` or ``"x >= 0"`` (stripped, as typed),
+        read in the objective's variables (an expression's; ``x, y, z`` up to 3-D and
+        ``x1..xn`` above for registered names); empty: no constraints added.
     """
 
     label: str
@@ -199,15 +206,18 @@ class ObjectiveConfig:
     x_opt: tuple[float, ...] | None = None
     f_opt: float | None = None
     variables: tuple[str, ...] | None = None
+    constraints: tuple[str, ...] = ()
 
     def build(self):
-        """The :class:`~jaxcalc.objectives.Objective` this entry describes."""
+        """The :class:`~jaxcalc.objectives.Objective` this entry describes; with
+        ``constraints``, a constrained one (:func:`jaxcalc.objectives.constrained`) whose
+        ``constraints`` end with the parsed relations."""
         import numpy as np
 
         from jaxcalc import objectives
 
         if self.expression is not None:
-            return objectives.from_expression(
+            obj = objectives.from_expression(
                 self.expression,
                 bounds=self.bounds,
                 x_opt=self.x_opt,
@@ -215,13 +225,19 @@ class ObjectiveConfig:
                 name=self.label,
                 variables=self.variables,
             )
-        obj = objectives.spec(self.name).build(self.dim, **dict(self.params))
-        if self.bounds is not None:
-            obj = dataclasses.replace(obj, bounds=np.asarray(self.bounds, dtype=np.float64))
+        else:
+            obj = objectives.spec(self.name).build(self.dim, **dict(self.params))
+            if self.bounds is not None:
+                obj = dataclasses.replace(obj, bounds=np.asarray(self.bounds, dtype=np.float64))
+        if self.constraints:
+            # the registered minimum is not the constrained one: x_opt/f_opt are the config's
+            obj = objectives.constrained(
+                obj, *self.constraints, name=obj.name, x_opt=self.x_opt, f_opt=self.f_opt
+            )
         return obj
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "label": self.label,
             "name": self.name,
             "expression": self.expression,
@@ -232,6 +248,9 @@ class ObjectiveConfig:
             "x_opt": list(self.x_opt) if self.x_opt is not None else None,
             "f_opt": self.f_opt,
         }
+        if self.constraints:  # only when given: configs without them keep their hash
+            data["constraints"] = list(self.constraints)
+        return data
 
 
 @dataclass(frozen=True)
@@ -1213,7 +1232,7 @@ class _Validator:
         if has_expr:
             obj = self.expression_objective(tbl, path, dtype, label)
         else:
-            obj = self.named_objective(tbl, path, label)
+            obj = self.named_objective(tbl, path, label, dtype)
         if obj is None or len(self.problems) > n_problems:
             return None
         if has_expr:  # checked above in the working dtype (building would use JAX's default)
@@ -1221,7 +1240,8 @@ class _Validator:
         try:  # the registry's own checks (e.g. a BBOB instance range); cheap
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                obj.build()
+                # the constraints were checked in the config's dtype; JAX's default may differ
+                dataclasses.replace(obj, constraints=()).build()
         except Exception as err:  # noqa: BLE001 - any refusal becomes a config problem
             self.problem(path, str(err))
             return None
@@ -1315,6 +1335,7 @@ class _Validator:
                 if all(x is not None for x in vals):
                     x_opt = tuple(vals)
         f_opt = self.number(tbl, "f_opt", path, None)
+        constraints = self.constraints(tbl, path, tuple(expr.variables), dtype)
         return ObjectiveConfig(
             label=label,
             expression=expr.text,
@@ -1323,10 +1344,14 @@ class _Validator:
             x_opt=x_opt,
             f_opt=f_opt,
             variables=tuple(expr.variables),
+            constraints=constraints or (),
         )
 
-    def named_objective(self, tbl: dict, path: Path_, label: str) -> ObjectiveConfig | None:
+    def named_objective(
+        self, tbl: dict, path: Path_, label: str, dtype: str
+    ) -> ObjectiveConfig | None:
         from jaxcalc import objectives
+        from jaxcalc.constraints import default_variables
 
         for key in ("x_opt", "f_opt", "variables"):
             if key in tbl:
@@ -1394,13 +1419,74 @@ class _Validator:
         if dim is None:
             return None
         bounds = self.bounds(tbl, path, dim)
+        # a registered objective's coordinates are x, y, z (x1..xn above 3-D), as
+        # objectives.constrained reads them (constraints.default_variables)
+        constraints = self.constraints(tbl, path, default_variables(dim), dtype)
         return ObjectiveConfig(
             label=label,
             name=spec.name,
             dim=dim,
             params=MappingProxyType(params),
             bounds=bounds,
+            constraints=constraints or (),
         )
+
+    def constraints(
+        self, tbl: dict, path: Path_, variables: tuple[str, ...], dtype: str
+    ) -> tuple[str, ...] | None:
+        """The ``constraints`` key: relation strings, each parsed by
+        :func:`jaxcalc.constraints.parse_constraint` in ``variables`` (literals checked in
+        ``dtype``). Returns the stripped texts, () without the key, None after a problem."""
+        if "constraints" not in tbl:
+            return ()
+        v = tbl["constraints"]
+        p = path + ("constraints",)
+        if isinstance(v, str):
+            v = [v]  # one relation
+        if not isinstance(v, list):
+            self.problem(
+                p, f'must be a list of relations, e.g. ["x + y = 1", "x >= 0"]; got {_got(v)}'
+            )
+            return None
+        texts = [self.constraint(text, p + (j,), variables, dtype) for j, text in enumerate(v)]
+        if any(t is None for t in texts):
+            return None
+        return tuple(texts)
+
+    def constraint(self, text: Any, p: Path_, variables: tuple[str, ...], dtype: str) -> str | None:
+        import jax
+
+        from jaxcalc.constraints import parse_constraint
+        from jaxcalc.expressions import ExpressionWarning
+
+        if not isinstance(text, str):
+            self.problem(p, f'must be a relation string such as "x + y = 1", got {_got(text)}')
+            return None
+        if not text.strip():
+            self.problem(p, 'must not be empty; write a relation such as "x + y = 1"')
+            return None
+        wrong = re.search("|".join(map(re.escape, _NOT_RELATIONS)), text)
+        if wrong:
+            op = wrong.group()
+            fix = _NOT_RELATIONS[op]
+            hint = f"write `{fix}`" if fix else "write `=`, `<=` or `>=`"
+            self.problem(p, f"`{op}` is not a relation: {hint}")
+            return None
+        try:  # literals are checked in the config's dtype, as for the expression
+            with warnings.catch_warnings(record=True) as caught, jax.enable_x64(dtype == "float64"):
+                warnings.simplefilter("always", ExpressionWarning)
+                parse_constraint(text, variables)
+        except ConfigError as err:
+            self.problem(p, _constraint_reason(err, text))
+            return None
+        constant = [w for w in caught if issubclass(w.category, ExpressionWarning)]
+        if any("does not depend" in str(w.message) for w in constant):
+            shown = ", ".join(variables)
+            self.problem(
+                p, f"`{text.strip()}` uses none of the variables ({shown}): always true or never"
+            )
+            return None
+        return text.strip()
 
     # -- optimizers ----------------------------------------------------------------------
 
@@ -1529,6 +1615,39 @@ class _Validator:
             self.problem(p, f"must be a string, got {_got(v)}")
             return None
         return v
+
+
+def _constraint_reason(err: ConfigError, text: str) -> str:
+    """The parser's reason for refusing the relation ``text``, with the column in ``text``.
+
+    :func:`~jaxcalc.constraints.parse_constraint` parses ``(lhs) - (rhs)``; an expression
+    error there (kept as the ConfigError's context) gives a reason and a column in that
+    text, mapped back here. Anything else is the parser's own message."""
+    inner = err.__context__
+    if not isinstance(inner, ExpressionError):
+        return str(err)
+    reason = inner.reason
+    if inner.column is None:
+        return reason
+    m = _RELATION.search(text)
+    if m is None:
+        return reason
+    left, right = text[: m.start()], text[m.end() :]
+    sides = [  # (side as parsed, its offset in text)
+        (left.strip(), len(left) - len(left.lstrip())),
+        (right.strip(), m.end() + len(right) - len(right.lstrip())),
+    ]
+    if m.group() == ">=":  # read as (rhs) - (lhs) <= 0
+        sides.reverse()
+    (first, first_at), (second, second_at) = sides
+    if inner.text == f"({first}) - ({second})":
+        col = inner.column - 1  # 0-based in the parsed text
+        if 1 <= col < 1 + len(first):
+            return f"{reason} (column {col + first_at})"
+        start = len(first) + 6
+        if start <= col < start + len(second):
+            return f"{reason} (column {col - start + second_at + 1})"
+    return reason
 
 
 def _looks_numeric(s: str) -> bool:
