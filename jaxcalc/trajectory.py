@@ -38,9 +38,11 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -579,9 +581,13 @@ def _program(fun, method: Optimizer, limits: _Limits, steps: int, record_every: 
             },
         }
 
-    def record_buffer(n: int, d: int, dtype) -> jax.Array:
-        return jnp.zeros((records + 1, d + 2, n), dtype)
+    def record_buffer_shape(n: int, d: int) -> tuple[int, int, int]:
+        return (records + 1, d + 2, n)
 
+    def record_buffer(n: int, d: int, dtype) -> jax.Array:
+        return jnp.zeros(record_buffer_shape(n, d), dtype)
+
+    program.record_buffer_shape = record_buffer_shape
     program.record_buffer = record_buffer
     return program
 
@@ -762,6 +768,31 @@ _LANE_BLOCK = 16  # runs per device are padded to a multiple of this (see optimi
 _QUICK_COMPILE_RUN_STEPS = 4_000_000  # below this many run-steps, compile time matters most
 
 
+_PARALLEL_MIN_RUN_STEPS = 4_000_000  # smaller jobs run as one chunk (a few ms at most)
+
+
+def _cpu_workers(n_dev: int, runs: int, steps: int) -> int:
+    """How many chunks of a job run at once: one per core on a one-device CPU backend.
+
+    XLA:CPU runs the engine's loop kernels on one thread, so a large job's runs are split
+    into equal chunks executed concurrently from a thread pool (each run's numbers are the
+    same in any chunk: see the padding in optimize_many). ``$JAXCALC_CPU_THREADS`` sets the
+    number (1 turns this off); the default is the cores this process may use.
+    """
+    if n_dev != 1 or jax.default_backend() != "cpu" or runs * steps < _PARALLEL_MIN_RUN_STEPS:
+        return 1
+    given = os.environ.get("JAXCALC_CPU_THREADS", "").strip()
+    if given:
+        if not given.isdigit() or int(given) < 1:
+            raise ConfigError(f"JAXCALC_CPU_THREADS must be a whole number >= 1; got {given!r}")
+        cores = int(given)
+    elif hasattr(os, "sched_getaffinity"):
+        cores = len(os.sched_getaffinity(0))
+    else:  # pragma: no cover - macOS, Windows
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, runs // (4 * _LANE_BLOCK)))
+
+
 def _compile(lowered, quick: bool):
     """Compile; ``quick`` asks XLA for its older CPU emitters (half the compile time)."""
     if quick and jax.default_backend() == "cpu":
@@ -807,6 +838,25 @@ def _keep_buffer(shape_key: Any, buffer: jax.Array) -> None:
             total -= _BUFFERS.pop(next(iter(_BUFFERS))).nbytes
 
 
+# The host array that received the last multi-chunk call's records, reused by the next
+# call of the same shape once no Trajectory views it any more (its reference count says
+# so): writing into pages already mapped is ~3x faster than into a fresh array.
+_HOST_RECORDS: dict[Any, np.ndarray] = {}
+
+
+def _host_records(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    key = (shape, np.dtype(dtype).str)
+    with _CACHE_LOCK:
+        kept = _HOST_RECORDS.get(key)
+        if kept is not None and sys.getrefcount(kept) <= 3:  # the dict, `kept`, the call
+            return kept
+        fresh = np.empty(shape, dtype)
+        _HOST_RECORDS.clear()
+        if fresh.nbytes <= _BUFFERS_KEEP_BYTES:
+            _HOST_RECORDS[key] = fresh
+        return fresh
+
+
 def _curvature_program(fun, shape, dtype, sharding):
     """The compiled curvature check for runs of this shape (one per objective)."""
     shapes = [
@@ -816,7 +866,7 @@ def _curvature_program(fun, shape, dtype, sharding):
     return _compile(jax.jit(partial(_curvature_check, fun)).lower(*shapes), True)
 
 
-def _runs_first(out: dict[str, jax.Array], keep: int) -> dict[str, np.ndarray]:
+def _runs_first(out: dict[str, Any], keep: int) -> dict[str, np.ndarray]:
     """Host arrays with the run axis first (the time-major records become views)."""
     host = {}
     for name, value in out.items():
@@ -829,6 +879,13 @@ def _runs_first(out: dict[str, jax.Array], keep: int) -> dict[str, np.ndarray]:
         else:
             host[name] = a[:keep]
     return host
+
+
+def _merge_chunks(pieces: list[dict[str, np.ndarray]], records: np.ndarray) -> dict:
+    """One chunk's arrays for all: the small ones concatenated, the records given whole."""
+    merged = {k: np.concatenate([p[k] for p in pieces]) for k in pieces[0]}
+    merged.update(_runs_first({"records": records}, records.shape[-1]))
+    return merged
 
 
 def _method_key(method: Optimizer) -> Any:
@@ -1084,23 +1141,31 @@ def optimize_many(
             f"record_every={record_every}, dim={d}); budget {budget / 2**20:.0f} MiB: "
             f"use a larger record_every"
         )
-    chunk = chunk_size or max(1, min(runs, budget // per_run))
     devices = jax.local_devices()  # this process's; see docs/devices.md for several hosts
     n_dev = len(devices)
+    # On a one-device CPU backend, a large job's chunks run at once, one per core (XLA:CPU
+    # runs this loop's kernels on one thread; see _cpu_workers)
+    workers = 1 if chunk_size is not None else _cpu_workers(n_dev, runs, steps)
+    fits = max(1, budget // workers // per_run)
+    chunk = chunk_size or min(runs, fits)
     # Every device gets a whole number of _LANE_BLOCK lanes (the batch is padded with
     # copies of its last run, dropped afterwards). XLA vectorises the run axis; a lane
     # computed in the vector body and one in a scalar remainder loop may round differently
     # (fused multiply-adds), so without padding a run's last bits would depend on the
     # batch size. Padded, a run gives the same bits alone, in any batch, on any number of
-    # devices; and batches of 1 to 16 runs share one compiled program.
+    # devices or workers; and batches of 1 to 16 runs share one compiled program.
     # (A memory budget too small for 16 runs per device keeps its chunks unpadded.)
     quantum = _LANE_BLOCK * n_dev
-    if chunk_size is None and budget // per_run < quantum:
+    if chunk_size is None and fits < quantum:
         quantum = n_dev
-    if chunk >= runs:
+    if workers > 1 and fits * workers >= runs:  # equal shares, rounded up to whole blocks
+        chunk = math.ceil(runs / workers / quantum) * quantum
+    elif chunk >= runs:
         chunk = runs  # one chunk, padded below
     elif chunk_size is None or chunk > quantum:
         chunk = max(quantum, chunk - chunk % quantum)
+    bounds = [(lo, min(lo + chunk, runs)) for lo in range(0, runs, chunk)]
+    workers = min(workers, len(bounds))
 
     program = _program(fun, method, limits, int(steps), int(record_every))
 
@@ -1126,19 +1191,18 @@ def optimize_many(
         tuple(sorted(shared_hyper)),
         tuple(sorted(static_none)),
     )
-    pieces: list[dict[str, np.ndarray]] = []
-    compile_seconds = run_seconds = 0.0
-    sharding = None
+    sharding = replicated = None
     if n_dev > 1:
         from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
         mesh = Mesh(np.array(devices), ("runs",))
         sharding = NamedSharding(mesh, PartitionSpec("runs"))
-    for lo in range(0, runs, chunk):
-        hi = min(lo + chunk, runs)
-        size = chunk if runs > chunk else hi - lo
-        size = math.ceil(size / quantum) * quantum
-        pad = size - (hi - lo)
+        replicated = NamedSharding(mesh, PartitionSpec())
+    padded = chunk if runs > chunk else runs
+    padded = math.ceil(padded / quantum) * quantum  # every chunk has this many runs, padded
+
+    def chunk_inputs(lo: int, hi: int) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+        pad = padded - (hi - lo)
         x_part = run_x0[lo:hi]
         h_part = {k: v[lo:hi] for k, v in run_hyper.items()}
         s_part = shared_hyper
@@ -1148,70 +1212,96 @@ def optimize_many(
         if sharding is not None:
             x_part = jax.device_put(x_part, sharding)
             h_part = {k: jax.device_put(v, sharding) for k, v in h_part.items()}
-            replicated = NamedSharding(mesh, PartitionSpec())
             s_part = {k: jax.device_put(v, replicated) for k, v in s_part.items()}
-        shape_key = (key, x_part.shape, str(dtype), n_dev)
-        # On one device the record buffer is an input, donated: the program writes the
-        # records into the buffer of the last call of the same program (when no Trajectory
-        # holds it any more) instead of faulting in fresh pages, which costs more than
-        # writing them (~0.1 s for the 160 MB of 10^4 runs x 1000 records on a small VM).
-        donate = n_dev == 1
-        buffer = None
-        if donate:
-            buffer = _cache_take(_BUFFERS, shape_key)
-            if buffer is None:
-                buffer = program.record_buffer(size, d, dtype)
-        compiled = _cache_take(_COMPILED, shape_key)
-        if compiled is None:
-            t0 = time.perf_counter()
-            if donate:
-                lowered = jax.jit(batch, donate_argnums=3).lower(x_part, h_part, s_part, buffer)
-            else:
-                lowered = jax.jit(batch).lower(x_part, h_part, s_part)
-            compiled = _compile(lowered, quick_compile)
-            compile_seconds += time.perf_counter() - t0
-        _keep_compiled(shape_key, compiled)
-        if _compile_only:  # every chunk has this shape; compile the curvature check too
-            if donate:
-                with _CACHE_LOCK:
-                    _BUFFERS.setdefault(shape_key, buffer)
-            if curvature:
-                check_key = ("curvature", key[0], x_part.shape, str(dtype), n_dev)
-                if check_key not in _COMPILED:
-                    check = _curvature_program(fun, x_part.shape, dtype, sharding)
-                    _keep_compiled(check_key, check)
-            return []
+        return x_part, h_part, s_part
+
+    shape_key = (key, (padded, d), str(dtype), n_dev)
+    # On one device the record buffer is an input, donated: the program writes the records
+    # into the buffer of the last call of the same program and worker (when no Trajectory
+    # holds it any more) instead of faulting in fresh pages, which costs more than writing
+    # them (~0.1 s for the 160 MB of 10^4 runs x 1000 records on a small VM).
+    donate = n_dev == 1
+
+    def take_buffer(worker: int) -> jax.Array | None:
+        if not donate:
+            return None
+        buffer = _cache_take(_BUFFERS, (shape_key, worker))
+        return buffer if buffer is not None else program.record_buffer(padded, d, dtype)
+
+    compile_seconds = run_seconds = 0.0
+    compiled = _cache_take(_COMPILED, shape_key)
+    if compiled is None:
         t0 = time.perf_counter()
+        x_part, h_part, s_part = chunk_inputs(*bounds[0])
         if donate:
-            out = compiled(x_part, h_part, s_part, buffer)
+            shape = jax.ShapeDtypeStruct(program.record_buffer_shape(padded, d), dtype)
+            lowered = jax.jit(batch, donate_argnums=3).lower(x_part, h_part, s_part, shape)
+        else:
+            lowered = jax.jit(batch).lower(x_part, h_part, s_part)
+        compiled = _compile(lowered, quick_compile)
+        compile_seconds += time.perf_counter() - t0
+    _keep_compiled(shape_key, compiled)
+    check_key = ("curvature", key[0], (padded, d), str(dtype), n_dev)
+    if _compile_only:  # every chunk has this shape; compile the curvature check too
+        if donate:  # and fault in the record buffers' pages now, not when running
+            for worker in range(workers):
+                if (shape_key, worker) not in _BUFFERS:
+                    _keep_buffer((shape_key, worker), take_buffer(worker))
+        if curvature and check_key not in _COMPILED:
+            _keep_compiled(check_key, _curvature_program(fun, (padded, d), dtype, sharding))
+        return []
+
+    # With several chunks, each is copied into one host array of all runs' records as soon
+    # as it is done (in its worker thread, so the copies run in parallel too); its XLA
+    # buffer is then free for the next call. One chunk is handed out without a copy.
+    host_records = None
+    if len(bounds) > 1:
+        host_records = _host_records(program.record_buffer_shape(runs, d), dtype)
+
+    def execute(index: int) -> dict[str, Any]:
+        worker = index % workers
+        lo, hi = bounds[index]
+        x_part, h_part, s_part = chunk_inputs(lo, hi)
+        if donate:
+            out = compiled(x_part, h_part, s_part, take_buffer(worker))
         else:
             out = compiled(x_part, h_part, s_part)
         out = jax.block_until_ready(out)
-        run_seconds += time.perf_counter() - t0
         if donate:
-            _keep_buffer(shape_key, out["records"])
+            _keep_buffer((shape_key, worker), out["records"])
+        if host_records is not None:
+            records = out.pop("records")
+            np.copyto(host_records[..., lo:hi], np.asarray(records)[..., : hi - lo])
+        return out
+
+    t0 = time.perf_counter()
+    if workers > 1:
+        with ThreadPoolExecutor(workers, thread_name_prefix="jaxcalc-run") as pool:
+            outs = list(pool.map(execute, range(len(bounds))))
+    else:
+        outs = [execute(i) for i in range(len(bounds))]
+    run_seconds += time.perf_counter() - t0
+
+    pieces: list[dict[str, np.ndarray]] = []
+    for (lo, hi), out in zip(bounds, outs, strict=True):
         # one program per objective and shape, shared by every optimizer; it can only
         # change the status of runs that converged or started flat, so without any such
         # run it is neither compiled nor run
         checkable = (_CODE["converged"], _CODE["flat_start"])
         if curvature and np.isin(np.asarray(out["status"]), checkable).any():
-            check_key = ("curvature", key[0], x_part.shape, str(dtype), n_dev)
             check = _cache_take(_COMPILED, check_key)
             if check is None:
                 t0 = time.perf_counter()
-                check = _curvature_program(fun, x_part.shape, dtype, sharding)
+                check = _curvature_program(fun, (padded, d), dtype, sharding)
                 compile_seconds += time.perf_counter() - t0
             _keep_compiled(check_key, check)
             t0 = time.perf_counter()
             out["status"] = jax.block_until_ready(check(out["final_params"], out["status"]))
             run_seconds += time.perf_counter() - t0
         pieces.append(_runs_first(out, hi - lo))
-        del buffer, out
+    del outs
+    merged = pieces[0] if host_records is None else _merge_chunks(pieces, host_records)
 
-    if len(pieces) == 1:
-        merged = pieces[0]
-    else:
-        merged = {k: np.concatenate([p[k] for p in pieces]) for k in pieces[0]}
     trajectories = []
     offset = 0
     for (method_i, resolved, sweep, sweep_shape), size in zip(grids, sizes, strict=True):
@@ -1244,7 +1334,7 @@ def optimize_many(
                 compile_seconds=compile_seconds * size / runs,
                 run_seconds=run_seconds * size / runs,
                 devices=n_dev,
-                chunks=len(pieces),
+                chunks=len(bounds),
                 extras=extras,
                 metrics=metrics,
                 **arrays,
