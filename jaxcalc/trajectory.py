@@ -771,18 +771,25 @@ _QUICK_COMPILE_RUN_STEPS = 4_000_000  # below this many run-steps, compile time 
 _PARALLEL_MIN_RUN_STEPS = 4_000_000  # smaller jobs run as one chunk (a few ms at most)
 
 
-def _cpu_workers(n_dev: int, runs: int, steps: int) -> int:
+def _cpu_workers(n_dev: int, runs: int, steps: int, threads: int | None = None) -> int:
     """How many chunks of a job run at once: one per core on a one-device CPU backend.
 
     XLA:CPU runs the engine's loop kernels on one thread, so a large job's runs are split
     into equal chunks executed concurrently from a thread pool (each run's numbers are the
-    same in any chunk: see the padding in optimize_many). ``$JAXCALC_CPU_THREADS`` sets the
-    number (1 turns this off); the default is the cores this process may use.
+    same in any chunk: see the padding in optimize_many). ``threads`` (the ``cpu_threads``
+    argument), else ``$JAXCALC_CPU_THREADS``, sets the number (1 turns this off); the
+    default is the cores this process may use.
     """
+    if threads is not None and (
+        isinstance(threads, bool) or not isinstance(threads, int | np.integer) or threads < 1
+    ):
+        raise ConfigError(f"cpu_threads must be a whole number >= 1; got {threads!r}")
     if n_dev != 1 or jax.default_backend() != "cpu" or runs * steps < _PARALLEL_MIN_RUN_STEPS:
         return 1
     given = os.environ.get("JAXCALC_CPU_THREADS", "").strip()
-    if given:
+    if threads is not None:
+        cores = int(threads)
+    elif given:
         if not given.isdigit() or int(given) < 1:
             raise ConfigError(f"JAXCALC_CPU_THREADS must be a whole number >= 1; got {given!r}")
         cores = int(given)
@@ -956,6 +963,7 @@ def optimize(
     check_curvature: bool = True,
     memory_budget: int | None = None,
     chunk_size: int | None = None,
+    cpu_threads: int | None = None,
     _compile_only: bool = False,
     **hyperparameters: Any,
 ) -> Trajectory:
@@ -980,6 +988,10 @@ def optimize(
       memory_budget: bytes the outputs may take (default: 40% of free memory, or half of
         free device memory on an accelerator); above it, runs are computed in chunks.
       chunk_size: force chunks of this many runs.
+      cpu_threads: on a one-device CPU backend, how many chunks of a job of >= 4e6
+        run-steps run at once, one per thread (default: ``$JAXCALC_CPU_THREADS``, else the
+        cores this process may use; 1 runs one chunk; see docs/devices.md). Results are
+        identical to the bit whatever the number.
       **hyperparameters: the optimizer's hyperparameters by name. A list sweeps that
         hyperparameter: each list adds a leading axis, in the order given, and all values
         run in the same compiled program (changing values never recompiles).
@@ -1006,6 +1018,7 @@ def optimize(
         check_curvature=check_curvature,
         memory_budget=memory_budget,
         chunk_size=chunk_size,
+        cpu_threads=cpu_threads,
         _compile_only=_compile_only,
     )
     return trajectories[0] if trajectories else None  # type: ignore[return-value]
@@ -1026,6 +1039,7 @@ def optimize_many(
     check_curvature: bool = True,
     memory_budget: int | None = None,
     chunk_size: int | None = None,
+    cpu_threads: int | None = None,
     _compile_only: bool = False,
 ) -> list[Trajectory]:
     """:func:`optimize` for several optimizers on one objective, in one compiled program.
@@ -1145,7 +1159,7 @@ def optimize_many(
     n_dev = len(devices)
     # On a one-device CPU backend, a large job's chunks run at once, one per core (XLA:CPU
     # runs this loop's kernels on one thread; see _cpu_workers)
-    workers = 1 if chunk_size is not None else _cpu_workers(n_dev, runs, steps)
+    workers = 1 if chunk_size is not None else _cpu_workers(n_dev, runs, steps, cpu_threads)
     fits = max(1, budget // workers // per_run)
     chunk = chunk_size or min(runs, fits)
     # Every device gets a whole number of _LANE_BLOCK lanes (the batch is padded with

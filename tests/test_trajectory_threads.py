@@ -9,7 +9,6 @@ must reject a bad ``JAXCALC_CPU_THREADS`` with one line naming it.
 import numpy as np
 import pytest
 
-import jaxcalc
 from jaxcalc import optimize, optimize_many
 from jaxcalc import trajectory as engine
 from jaxcalc.errors import ConfigError
@@ -112,5 +111,17 @@ def test_bad_thread_count_is_one_clear_error(small_jobs_parallel, value):
     assert "\n" not in str(info.value)
 
 
-def test_jaxcalc_exports_still_work():
-    assert jaxcalc.optimize is optimize
+def test_cpu_threads_argument_overrides_the_environment(small_jobs_parallel):
+    x0 = np.random.default_rng(4).uniform(-5, 5, (256, 2))
+    small_jobs_parallel.setenv("JAXCALC_CPU_THREADS", "1")
+    assert optimize("sphere", "adam", x0, 20, cpu_threads=2).chunks == 2
+    small_jobs_parallel.setenv("JAXCALC_CPU_THREADS", "2")
+    assert optimize("sphere", "adam", x0, 20, cpu_threads=1).chunks == 1
+    assert optimize("sphere", "adam", x0, 20).chunks == 2
+
+
+@pytest.mark.parametrize("value", [0, -2, 1.5, True, "2"])
+def test_bad_cpu_threads_argument_is_one_clear_error(value):
+    with pytest.raises(ConfigError, match="cpu_threads must be a whole number") as info:
+        optimize("sphere", "adam", np.ones((4, 2)), 10, cpu_threads=value)
+    assert "\n" not in str(info.value)

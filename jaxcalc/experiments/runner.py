@@ -378,8 +378,10 @@ class _Group:
     common: dict[str, Any]  # steps, record_every, seed, tolerances ...
     hyper: dict[str, Any]  # the optimizer's hyperparameters (lists are sweeps)
 
-    def call(self, function: Callable[..., Any]) -> Any:
-        return function(self.objective, self.method, self.starts, **self.common, **self.hyper)
+    def call(self, function: Callable[..., Any], **extra: Any) -> Any:
+        return function(
+            self.objective, self.method, self.starts, **self.common, **extra, **self.hyper
+        )
 
     def shares_program_with(self, other: _Group) -> bool:
         """Can the two groups run as one stacked program (jaxcalc.optimize_many)?"""
@@ -399,12 +401,12 @@ class _Batch:
     indices: tuple[int, ...]
     groups: tuple[_Group, ...]
 
-    def call(self, single: Callable[..., Any], many: Callable[..., Any]) -> list[Any]:
+    def call(self, single: Callable[..., Any], many: Callable[..., Any], **extra: Any) -> list:
         if len(self.groups) == 1:
-            return [self.groups[0].call(single)]
+            return [self.groups[0].call(single, **extra)]
         first = self.groups[0]
         optimizers = [(g.method, g.hyper) for g in self.groups]
-        return many(first.objective, optimizers, first.starts, **first.common)
+        return many(first.objective, optimizers, first.starts, **first.common, **extra)
 
 
 def _plan(todo: list[int], prepare: Callable[[int], _Group], stack: int) -> list[tuple[int, ...]]:
@@ -432,13 +434,20 @@ def _plan(todo: list[int], prepare: Callable[[int], _Group], stack: int) -> list
     return [tuple(b) for b in batches]
 
 
+# While the background thread compiles, a batch runs on one core: the engine's chunks on
+# every core (its default on a CPU) would take the compile's core, and the grid is
+# compile-bound (benchmarks/experiments.py: cold 66 s on one core against 87 s on two).
+# The compile and the run must agree on it: it decides the program's chunk shape.
+_RUN_AHEAD = {"cpu_threads": 1}
+
+
 def _compile_batch(batch: _Batch) -> float:
     """Compile what the batch's engine call will run (in the background thread); returns
     the seconds it took, the batch's compile time."""
     from jaxcalc import trajectory
 
     t0 = time.perf_counter()
-    batch.call(trajectory.precompile, trajectory.precompile_many)
+    batch.call(trajectory.precompile, trajectory.precompile_many, **_RUN_AHEAD)
     return time.perf_counter() - t0
 
 
@@ -497,7 +506,8 @@ class _CompileAhead:
         """Compute the batch (the engine's caches are safe to share between threads)."""
         from jaxcalc import trajectory
 
-        return batch.call(trajectory.optimize, trajectory.optimize_many)
+        extra = _RUN_AHEAD if self.depth > 0 else {}
+        return batch.call(trajectory.optimize, trajectory.optimize_many, **extra)
 
     def close(self, wait: bool) -> None:
         """Cancel the compiles not started; ``wait`` for the one under way (seconds)."""

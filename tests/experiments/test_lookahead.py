@@ -182,3 +182,23 @@ def test_a_stop_waits_for_the_compile_under_way(tmp_path, capsys, monkeypatch):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "complete"
     assert [g["index"] for g in manifest["groups"]] == list(range(GROUPS))
+
+
+@pytest.mark.parametrize("lookahead", [0, 2])
+def test_runs_use_one_core_while_the_next_groups_compile(lookahead, tmp_path, capsys, monkeypatch):
+    # the engine would run a large job's chunks on every core; while the background
+    # thread compiles, the runner asks for one, and the compile ahead must ask the same
+    # (the number decides the program's chunk shape)
+    seen: list[tuple[bool, object]] = []
+    for name in ("optimize", "optimize_many"):
+        real = getattr(trajectory, name)
+
+        def spy(*args, _real=real, **kwargs):
+            seen.append((bool(kwargs.get("_compile_only")), kwargs.get("cpu_threads")))
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(trajectory, name, spy)
+    code, _, err = run(capsys, monkeypatch, tmp_path / "run", lookahead)
+    assert code == 0, err
+    assert any(only for only, _ in seen) == (lookahead > 0)
+    assert {threads for _, threads in seen} == ({1} if lookahead else {None})
