@@ -852,6 +852,7 @@ _HOST_RECORDS: dict[Any, np.ndarray] = {}
 
 
 def _host_records(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """An array for a multi-chunk call's records: the kept one when nothing else holds it."""
     key = (shape, np.dtype(dtype).str)
     with _CACHE_LOCK:
         kept = _HOST_RECORDS.get(key)
@@ -889,7 +890,8 @@ def _runs_first(out: dict[str, Any], keep: int) -> dict[str, np.ndarray]:
 
 
 def _merge_chunks(pieces: list[dict[str, np.ndarray]], records: np.ndarray) -> dict:
-    """One chunk's arrays for all: the small ones concatenated, the records given whole."""
+    """The chunks' arrays as one job's: the small ones concatenated; the records are
+    already one host array of all runs (each chunk copied its own in)."""
     merged = {k: np.concatenate([p[k] for p in pieces]) for k in pieces[0]}
     merged.update(_runs_first({"records": records}, records.shape[-1]))
     return merged
