@@ -168,23 +168,37 @@ def build_report(folder: str | Path) -> Path:
             path = _contour_with_paths(name, groups, figures, plt)
             section += [f"![paths]({path.relative_to(folder)})", ""]
         sections.append("\n".join(section))
-        for row in summary:
-            if row["objective"] == name:
-                label = row["optimizer"] + "".join(
-                    f" {k[3:]}={row[k]}" for k in row if k.startswith("hp_") and row[k] != ""
-                )
+        for group, _ in groups:
+            # the summary's rows of a group follow its settings in the labels' order, so the
+            # profile names a setting as the other figures do (and draws it in their style)
+            mine = (name, group["optimizer"])
+            rows = [r for r in summary if (r["objective"], r["optimizer"]) == mine]
+            labels = _setting_labels(group)
+            if len(rows) != len(labels):  # a summary from elsewhere: name rows by their values
+                labels = [
+                    r["optimizer"]
+                    + "".join(f" {k[3:]}={r[k]}" for k in r if k.startswith("hp_") and r[k] != "")
+                    for r in rows
+                ]
+            for label, row in zip(labels, rows, strict=True):
                 ert_table.setdefault(name, {})[label] = float(row["ert"] or "nan")
 
     extra = []
     if ecdf_runs:
         extra += _budget_figures(ecdf_runs, meta, summary, figures, folder, run_cfg, plt)
+    # one style per optimizer setting, the same in the ECDF and the performance profile
+    line_styles: dict[str, dict[str, Any]] = {}
+
+    def line_style(label: str) -> dict[str, Any]:
+        return line_styles.setdefault(label, _style(len(line_styles)))
+
     if ecdf_data:
         fig, ax = plt.subplots(figsize=(6.4, 4.4))
         top = max(e.max() for runs in ecdf_data.values() for _, e in runs)
         budgets = np.unique(np.geomspace(1, max(2.0, top), 60).round())
         for label, runs in ecdf_data.items():
             fractions = np.mean([metrics.ecdf(y, e, budgets) for y, e in runs], axis=0)
-            ax.step(budgets, fractions, where="post", label=label)
+            ax.step(budgets, fractions, where="post", label=label, **line_style(label))
         ax.set_xscale("log")
         ax.set_xlabel("function evaluations")
         ax.set_ylabel("fraction of (run, target) pairs")
@@ -206,7 +220,7 @@ def build_report(folder: str | Path) -> Path:
             profile = metrics.performance_profile(costs, taus)
             fig, ax = plt.subplots(figsize=(6.4, 4.4))
             for s, label in enumerate(solvers):
-                ax.step(taus, profile[s], where="post", label=label)
+                ax.step(taus, profile[s], where="post", label=label, **line_style(label))
             ax.set_xscale("log")
             ax.set_xlabel("tau (ERT / best ERT on the objective)")
             ax.set_ylabel("fraction of objectives")

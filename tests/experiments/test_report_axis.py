@@ -65,3 +65,64 @@ def test_a_diverging_setting_does_not_stretch_the_axis(tmp_path, capsys, monkeyp
     report = (out / "report.md").read_text()
     assert f"y axis cut at {cap:.0e}" in report
     assert "8 of 8 runs diverged" in report
+
+
+STYLES_CONFIG = """
+name = "styles"
+seed = 0
+dtype = "float64"
+
+[starts]
+count = 4
+
+[run]
+steps = 200
+record_every = 5
+target = 1e-6
+
+[[objectives]]
+name = "booth"
+
+[[objectives]]
+name = "sphere"
+dim = 2
+
+[[optimizers]]
+name = "sgd"
+learning_rate = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1]
+
+[[optimizers]]
+name = "adam"
+learning_rate = [0.01, 0.03, 0.1, 0.3, 1.0]
+"""
+
+
+def test_ecdf_and_profile_tell_more_than_ten_settings_apart(tmp_path, capsys, monkeypatch):
+    # 12 settings: matplotlib's colour cycle repeats after 10, so colour alone would give
+    # two settings the same line; every line must differ in colour or dash, and a setting
+    # must look the same in both figures
+    import jaxcalc.plotting as plotting
+
+    lines = {}
+    real = plotting.save_figure
+
+    def spy(fig, path):
+        name = str(path).rsplit("/", 1)[-1]
+        lines[name] = {
+            line.get_label(): (line.get_color(), line.get_linestyle())
+            for ax in fig.axes
+            for line in ax.get_lines()
+            if not line.get_label().startswith("_")
+        }
+        return real(fig, path)
+
+    monkeypatch.setattr(plotting, "save_figure", spy)
+    config = tmp_path / "styles.toml"
+    config.write_text(STYLES_CONFIG)
+    code, _, err = run_cli(capsys, "run", str(config), "--out", str(tmp_path / "out"))
+    assert code == 0, err
+    for name in ("ecdf.png", "performance_profile.png"):
+        styles = lines[name]
+        assert len(styles) == 12, name
+        assert len(set(styles.values())) == 12, name
+    assert lines["ecdf.png"] == lines["performance_profile.png"]
