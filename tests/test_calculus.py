@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import scipy.optimize as so
 import sympy as sp
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from jaxcalc_testing import precision
 
@@ -41,6 +41,15 @@ def sympy_values(expr: sp.Expr, points) -> np.ndarray:
     return np.broadcast_to(
         np.asarray(fn(np.asarray(points, np.float64)), np.float64), np.shape(points)
     )
+
+
+def sympy_values_exact(expr: sp.Expr, points) -> np.ndarray:
+    """Evaluate a sympy expression of X with 50 significant digits (mpmath), then round."""
+    import mpmath
+
+    fn = sp.lambdify(X, expr, "mpmath")
+    with mpmath.workdps(50):
+        return np.array([float(fn(mpmath.mpf(float(p)))) for p in np.ravel(points)])
 
 
 def assert_close_scaled(actual, expected, rtol):
@@ -183,15 +192,24 @@ def polynomial_parts(cs):
     as_text=st.booleans(),
     points=st.lists(st.floats(-1.0, 1.0), min_size=1, max_size=5),
 )
+@example(cs=[1, 4, 0, 0, 4], outer="tanh", order=5, as_text=False, points=[1.0])  # CI, session 5
 def test_derivative_of_random_compositions_matches_sympy(cs, outer, order, as_text, points):
     jax_outer, text_outer, sympy_outer = OUTER[outer]
     jax_poly, text_poly, sympy_poly = polynomial_parts(cs)
     expr = sympy_outer(sympy_poly)
     with precision(True):
         f = text_outer.format(text_poly) if as_text else (lambda x: jax_outer(jax_poly(x)))
-        got = derivative(f, order)(jnp.asarray(points, jnp.float64))
-        expected = sympy_values(sp.diff(expr, X, order), np.asarray(points))
-        assert_close_scaled(got, expected, rtol=1e-9)
+        got = np.asarray(derivative(f, order)(jnp.asarray(points, jnp.float64)))
+    # The oracle: sympy's derivative evaluated with 50 significant digits (mpmath). Its
+    # float64 evaluation can itself be off by more than 1e-9 (e.g. 1 - tanh(u)^2 cancels
+    # near saturation: cs=[1, 4, 0, 0, 4], tanh, order 5 at x=1 gives 3.4e-9), so jaxcalc,
+    # also float64, may be as far off as that evaluation is, with a margin of 10.
+    derivative_expr = sp.diff(expr, X, order)
+    exact = sympy_values_exact(derivative_expr, points)
+    float64_error = np.abs(sympy_values(derivative_expr, np.asarray(points)) - exact)
+    scale = max(1.0, float(np.max(np.abs(exact))))
+    excess = np.abs(got - exact) - (1e-9 * scale + 10 * float64_error)
+    assert (excess <= 0).all(), (got, exact, float64_error)
 
 
 # ----------------------------------------------------------------------------------------
