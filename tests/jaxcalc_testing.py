@@ -30,3 +30,16 @@ def run_cli(capsys, *args: str) -> tuple[int, str, str]:
         jax.config.update("jax_default_matmul_precision", saved[1])
     out, err = capsys.readouterr()
     return code, out, err
+
+
+# A Trajectory's per-run arrays: what "the same result" compares (records, statuses, counts)
+TRAJECTORY_FIELDS = (
+    "params",
+    "values",
+    "grad_norms",
+    "status",
+    "event_step",
+    "function_evaluations",
+    "gradient_evaluations",
+    "hessian_evaluations",
+)

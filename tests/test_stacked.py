@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from jaxcalc_testing import TRAJECTORY_FIELDS
 
 from jaxcalc import trajectory
 from jaxcalc.errors import ConfigError
@@ -25,16 +26,7 @@ from jaxcalc.optimizers import get_optimizer
 from jaxcalc.optimizers.stacked import stack
 from jaxcalc.trajectory import optimize, optimize_many
 
-FIELDS = (
-    "params",
-    "values",
-    "grad_norms",
-    "status",
-    "event_step",
-    "function_evaluations",
-    "gradient_evaluations",
-    "hessian_evaluations",
-)
+FIELDS = TRAJECTORY_FIELDS
 
 
 def quartic(x):

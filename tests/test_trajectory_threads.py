@@ -8,22 +8,14 @@ must reject a bad ``JAXCALC_CPU_THREADS`` with one line naming it.
 
 import numpy as np
 import pytest
+from jaxcalc_testing import TRAJECTORY_FIELDS
 
 from jaxcalc import optimize, optimize_many
 from jaxcalc import trajectory as engine
 from jaxcalc.errors import ConfigError
 from jaxcalc.objectives import Objective
 
-FIELDS = (
-    "params",
-    "values",
-    "grad_norms",
-    "status",
-    "event_step",
-    "function_evaluations",
-    "gradient_evaluations",
-    "hessian_evaluations",
-)
+FIELDS = TRAJECTORY_FIELDS
 
 
 @pytest.fixture
