@@ -43,3 +43,15 @@ TRAJECTORY_FIELDS = (
     "gradient_evaluations",
     "hessian_evaluations",
 )
+
+
+def forced_devices_env(count: int) -> dict[str, str]:
+    """Environment for a fresh float64 CPU process that splits the CPU into ``count``
+    virtual devices (any other XLA_FLAGS kept)."""
+    import os
+
+    env = dict(os.environ, JAX_PLATFORMS="cpu", JAX_ENABLE_X64="1")
+    flag = "--xla_force_host_platform_device_count"
+    kept = [f for f in env.get("XLA_FLAGS", "").split() if not f.startswith(flag)]
+    env["XLA_FLAGS"] = " ".join([*kept, f"{flag}={count}"])
+    return env

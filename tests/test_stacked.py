@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from jaxcalc_testing import TRAJECTORY_FIELDS
+from jaxcalc_testing import TRAJECTORY_FIELDS, forced_devices_env
 
 from jaxcalc import trajectory
 from jaxcalc.errors import ConfigError
@@ -192,17 +192,13 @@ np.savez(sys.argv[1], devices=ts[0].devices,
 def test_a_stacked_program_sharded_on_four_devices_equals_one_device(tmp_path):
     """The slot and swept hyperparameters are per-run inputs, sharded with the runs.
     (One method's program sharded is equal to the bit: tests/test_trajectory.py.)"""
-    import os
     import subprocess
     import sys
     from pathlib import Path
 
     script = tmp_path / "run.py"
     script.write_text(_SHARD_SCRIPT)
-    env = dict(os.environ, JAX_PLATFORMS="cpu", JAX_ENABLE_X64="1")
-    flag = "--xla_force_host_platform_device_count"
-    kept = [f for f in env.get("XLA_FLAGS", "").split() if not f.startswith(flag)]
-    env["XLA_FLAGS"] = " ".join([*kept, f"{flag}=4"])
+    env = forced_devices_env(4)
     out = tmp_path / "sharded.npz"
     here = str(Path(__file__).resolve().parent)
     proc = subprocess.run(

@@ -11,7 +11,6 @@ shapes; ``optimize`` keeps compiled programs, so a repeated configuration costs 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -20,6 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from jaxcalc_testing import forced_devices_env
 
 from jaxcalc.errors import ConfigError, ResourceError
 from jaxcalc.optimizers import get_optimizer
@@ -440,10 +440,7 @@ def test_sharded_equals_single_device(tmp_path):
     Adam's updates differed in the last bit, up to 5.6e-16.)"""
     script = tmp_path / "run.py"
     script.write_text(_SHARD_SCRIPT)
-    env = dict(os.environ, JAX_PLATFORMS="cpu", JAX_ENABLE_X64="1")
-    flag = "--xla_force_host_platform_device_count"
-    kept = [f for f in env.get("XLA_FLAGS", "").split() if not f.startswith(flag)]
-    env["XLA_FLAGS"] = " ".join([*kept, f"{flag}=4"])
+    env = forced_devices_env(4)
     out = tmp_path / "sharded.npz"
     proc = subprocess.run(
         [sys.executable, str(script), str(out)], env=env, capture_output=True, text=True,
