@@ -448,8 +448,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     import shlex
     from pathlib import Path
 
-    from jaxcalc.experiments.config import apply_dtype, load_config
-    from jaxcalc.experiments.runner import RunInterrupted, run_experiment
+    from jaxcalc.pipeline.config import apply_dtype, load_config
+    from jaxcalc.pipeline.runner import RunInterrupted, run_experiment
 
     overrides = list(args.set or [])
     if args.dtype is not None:  # --dtype is the same as --set dtype=..., and wins over it
@@ -506,7 +506,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from jaxcalc.experiments.report import build_report
+    from jaxcalc.pipeline.report import build_report
 
     folder = Path(args.folder).expanduser().resolve()
     if not (folder / "metadata.json").is_file():

@@ -19,7 +19,7 @@ import numpy as np
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from jaxcalc.experiments import metrics  # noqa: E402
+from jaxcalc.pipeline import metrics  # noqa: E402
 
 
 def main(results: Path) -> Path:

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from jaxcalc.experiments import metrics
-from jaxcalc.experiments.results import read_csv, read_json, read_npz, write_text
+from jaxcalc.pipeline import metrics
+from jaxcalc.pipeline.results import read_csv, read_json, read_npz, write_text
 
 __all__ = ["build_report"]
 

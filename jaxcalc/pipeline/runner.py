@@ -37,8 +37,8 @@ from typing import Any, TextIO
 import numpy as np
 
 from jaxcalc.errors import OutputError
-from jaxcalc.experiments import metrics
-from jaxcalc.experiments.results import (
+from jaxcalc.pipeline import metrics
+from jaxcalc.pipeline.results import (
     MANIFEST_NAME,
     OutputFolder,
     parquet_available,
@@ -974,7 +974,7 @@ def run_experiment(
             **({"stopped_by": stop_signal} if stop_signal and not complete else {}),
         )
         if report and finished:
-            from jaxcalc.experiments.report import build_report
+            from jaxcalc.pipeline.report import build_report
 
             if complete:
                 build_report(out)

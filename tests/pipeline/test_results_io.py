@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pytest
 
-from jaxcalc.experiments.results import (
+from jaxcalc.pipeline.results import (
     columns_to_rows,
     read_group_part,
     read_npz,

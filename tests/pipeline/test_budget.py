@@ -16,9 +16,9 @@ import jax
 import numpy as np
 import pytest
 
-from jaxcalc.experiments import ConfigValidationError, metrics, parse_config
-from jaxcalc.experiments.results import read_npz
 from jaxcalc.optimizers import get_optimizer
+from jaxcalc.pipeline import ConfigValidationError, metrics, parse_config
+from jaxcalc.pipeline.results import read_npz
 
 BASE = """
 dtype = "float64"
@@ -187,7 +187,7 @@ name = "gd_armijo"
 
 @pytest.fixture(scope="module")
 def budget_run(tmp_path_factory):
-    from jaxcalc.experiments.runner import run_experiment
+    from jaxcalc.pipeline.runner import run_experiment
 
     saved = jax.config.jax_enable_x64
     out = tmp_path_factory.mktemp("budget") / "run"

@@ -16,7 +16,7 @@ import jax
 import pytest
 
 from jaxcalc.errors import ConfigError
-from jaxcalc.experiments import (
+from jaxcalc.pipeline import (
     ConfigValidationError,
     ExperimentConfig,
     apply_dtype,

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from jaxcalc.experiments.config import load_config
+from jaxcalc.pipeline.config import load_config
 
 CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.toml"))
 

@@ -18,8 +18,8 @@ import pytest
 from jaxcalc_testing import run_cli
 
 from jaxcalc.cli import main
-from jaxcalc.experiments import results as results_module
-from jaxcalc.experiments.results import write_text
+from jaxcalc.pipeline import results as results_module
+from jaxcalc.pipeline.results import write_text
 
 SMOKE = Path(__file__).resolve().parents[2] / "configs" / "smoke.toml"
 QUICK = ("--set", "starts.count=6", "--set", "run.steps=60")
@@ -150,7 +150,7 @@ def test_report_shows_a_readable_subset_of_the_summary(smoke_run):
     ],
 )
 def test_report_numbers_have_three_significant_digits(value, shown):
-    from jaxcalc.experiments.report import _sig3
+    from jaxcalc.pipeline.report import _sig3
 
     assert _sig3(value) == shown
 
@@ -207,8 +207,8 @@ def test_metrics_numbers_are_finite_or_marked(smoke_run):
 def test_two_dimensional_groups_save_f_on_a_grid_for_the_path_figures(smoke_run):
     """The contour behind the path figures is f on a grid over the bounds: checked
     against Booth's closed form and the config's expression, evaluated in NumPy."""
-    from jaxcalc.experiments.results import read_group_part
-    from jaxcalc.experiments.runner import CONTOUR_POINTS
+    from jaxcalc.pipeline.results import read_group_part
+    from jaxcalc.pipeline.runner import CONTOUR_POINTS
 
     closed_forms = {
         "booth": lambda x, y: (x + 2 * y - 7) ** 2 + (2 * x + y - 5) ** 2,

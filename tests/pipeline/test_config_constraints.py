@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 from jaxcalc_testing import run_cli
 
-from jaxcalc.experiments import ConfigValidationError, load_config, parse_config
+from jaxcalc.pipeline import ConfigValidationError, load_config, parse_config
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -1,6 +1,6 @@
 """Experiments: a TOML config in, compiled runs, results and a report out."""
 
-from jaxcalc.experiments.config import (
+from jaxcalc.pipeline.config import (
     ConfigProblem,
     ConfigValidationError,
     ExperimentConfig,

@@ -152,7 +152,7 @@ class RunConfig:
         ``dim``-dimensional objective: ``steps`` without a budget; with one, enough steps
         to spend the budget at the method's cheapest step, at least 1 (runs are cut at the
         budget afterwards, so line searches that spend more per step lose nothing)."""
-        from jaxcalc.experiments import metrics
+        from jaxcalc.pipeline import metrics
 
         budget = self.budget_for(dim)
         if budget is None:
