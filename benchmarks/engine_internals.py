@@ -3,7 +3,7 @@ docs/benchmarks.md section 3's "what limits the rest").
 
 1. Compile and run time of one Adam program (2-D Rosenbrock, float32, every step recorded)
    with XLA's default CPU emitters and with the older ones that ``optimize`` picks for jobs
-   of at most 4e6 run-steps (``jaxcalc.trajectory._compile(..., quick=True)``).
+   of at most 4e6 run-steps (``jaxcalc.engine.cache.compile_program(..., quick=True)``).
 2. XLA kernels (fusions) in the loop body of that program.
 3. What one kernel costs: a loop of 1000 steps over a (2, 10^4) array whose body has 1, 2 or
    6 outputs (every output array is a kernel of its own on XLA:CPU).
@@ -33,7 +33,9 @@ jax.config.update("jax_cpu_enable_async_dispatch", False)  # timing whole progra
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-from jaxcalc import trajectory  # noqa: E402
+from jaxcalc.engine.cache import compile_program  # noqa: E402
+from jaxcalc.engine.options import Limits  # noqa: E402
+from jaxcalc.engine.program import Program  # noqa: E402
 from jaxcalc.objectives import Objective  # noqa: E402
 from jaxcalc.optimizers import get_optimizer  # noqa: E402
 
@@ -56,18 +58,18 @@ def median_seconds(fn) -> float:
 def adam_program(runs: int, steps: int, quick: bool, tag: str):
     """Lower and compile the engine's Adam program; (lower s, compile s, run s, HLO text)."""
     objective = Objective(f"rosenbrock-{tag}", 2, rosenbrock, bounds=[-2.0, 2.0])
-    limits = trajectory._Limits(gtol=0.0, f_limit=1e20, x_limit=1e10, patience=5)
-    program = trajectory._program(objective, get_optimizer("adam"), limits, steps, 1)
+    limits = Limits(gtol=0.0, f_limit=1e20, x_limit=1e10, patience=5)
+    program = Program(objective, get_optimizer("adam"), limits, steps, 1)
     x0 = jnp.asarray(np.random.default_rng(0).uniform(-2, 2, (runs, 2)), jnp.float32)
     hyper = {k: jnp.float32(v) for k, v in get_optimizer("adam").defaults.items() if v is not None}
     hyper["learning_rate"] = jnp.float32(1e-3)
     state = {"buffer": program.record_buffer(runs, 2, jnp.float32)}
     t0 = time.perf_counter()
     # the record buffer is donated and reused, as optimize does (fresh 160 MB outputs
-    # would be page-fault bound on this VM)
+    # would be bound by page faults)
     lowered = jax.jit(program, donate_argnums=2).lower(x0, hyper, state["buffer"])
     t1 = time.perf_counter()
-    compiled = trajectory._compile(lowered, quick)
+    compiled = compile_program(lowered, quick)
     t2 = time.perf_counter()
 
     def run_once():

@@ -13,7 +13,7 @@ recorded (params, value, gradient norm), in run-steps per second:
 Then jaxcalc's run time against the number of starts B, the number of steps and the
 dimension D (Rosenbrock in D dimensions), written as a figure with ``--figure FILE``.
 
-The persistent compilation caches are on (``jaxcalc.trajectory.enable_compilation_cache``)
+The persistent compilation caches are on (``jaxcalc.engine.enable_compilation_cache``)
 in a fresh temporary folder, so the table's first compile is cold; then the compile time
 again after the in-process caches are cleared, and in two new processes with the registered
 ``rosenbrock`` (JAX's persistent cache: what a rerun of a script pays). ``--no-cache``
@@ -44,8 +44,9 @@ import numpy as np  # noqa: E402
 import optax  # noqa: E402
 
 import jaxcalc  # noqa: E402
+from jaxcalc.engine import enable_compilation_cache  # noqa: E402
+from jaxcalc.engine.cache import COMPILED as _COMPILED  # noqa: E402
 from jaxcalc.objectives import Objective  # noqa: E402
-from jaxcalc.trajectory import _COMPILED, enable_compilation_cache  # noqa: E402
 
 TARGET_RATE = 3.3e8  # run-steps/s, the issue's target
 TARGET_VS_LOOP = 5.0  # times the optax Python loop
@@ -78,7 +79,7 @@ def median_time(fn, repeats: int) -> tuple[float, float]:
 
 _NEW_PROCESS = """
 import sys, numpy as np, jaxcalc
-from jaxcalc.trajectory import enable_compilation_cache
+from jaxcalc.engine import enable_compilation_cache
 enable_compilation_cache(sys.argv[1])
 x0 = np.random.default_rng(1).uniform(-2, 2, (int(sys.argv[2]), 2)).astype(np.float32)
 t = jaxcalc.optimize("rosenbrock", "adam", x0, int(sys.argv[3]),

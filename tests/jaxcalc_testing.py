@@ -47,10 +47,12 @@ TRAJECTORY_FIELDS = (
 
 def forced_devices_env(count: int) -> dict[str, str]:
     """Environment for a fresh float64 CPU process that splits the CPU into ``count``
-    virtual devices (any other XLA_FLAGS kept)."""
+    virtual devices (any other XLA_FLAGS kept), importing this checkout's jaxcalc."""
     import os
 
     env = dict(os.environ, JAX_PLATFORMS="cpu", JAX_ENABLE_X64="1")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [env.get("PYTHONPATH")])])
     flag = "--xla_force_host_platform_device_count"
     kept = [f for f in env.get("XLA_FLAGS", "").split() if not f.startswith(flag)]
     env["XLA_FLAGS"] = " ".join([*kept, f"{flag}={count}"])

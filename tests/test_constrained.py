@@ -34,9 +34,9 @@ from jaxcalc.constraints import (
     bind_variables,
     total_violation,
 )
+from jaxcalc.engine import optimize
 from jaxcalc.errors import ConfigError
 from jaxcalc.optimizers import get_optimizer
-from jaxcalc.trajectory import optimize
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -361,7 +361,7 @@ def test_augmented_lagrangian_hs071_solution_and_multipliers():
     hyper = {k: jnp.asarray(v) for k, v in method.defaults.items()}
     step = jax.jit(lambda x, f, g, s: method.step(obj, x, f, g, s, hyper))
     x = jnp.asarray(starts[0])
-    state = method.init(obj, x, hyper)
+    state = method.init(obj, x, hyper, jax.random.key(0))
     f, g = jax.value_and_grad(obj)(x)
     for _ in range(60):
         res = step(x, f, g, state)

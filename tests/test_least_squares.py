@@ -25,6 +25,7 @@ import pytest
 import scipy.optimize as so
 
 from jaxcalc import objectives
+from jaxcalc.engine import optimize
 from jaxcalc.errors import ConfigError
 from jaxcalc.least_squares import (
     LINEAR_METHODS,
@@ -34,7 +35,6 @@ from jaxcalc.least_squares import (
 from jaxcalc.nist_strd import LONGLEY, MISRA1A, THURBER, WAMPLER1
 from jaxcalc.objectives import ResidualObjective, from_residuals
 from jaxcalc.optimizers import get_optimizer, optimizer_names
-from jaxcalc.trajectory import optimize
 
 METHODS = ("gauss_newton", "levenberg_marquardt")
 EPS = float(np.finfo(np.float64).eps)
@@ -343,5 +343,5 @@ def test_registered_and_flagged():
     for method in METHODS:
         assert method in optimizer_names()
         opt = get_optimizer(method)
-        assert opt.needs_residuals and opt.reference
+        assert opt.requires.residuals and opt.reference
     assert get_optimizer("levenberg_marquardt").options["scaled"] is True

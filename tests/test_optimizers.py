@@ -38,9 +38,9 @@ import pytest
 import scipy.optimize as so
 
 from jaxcalc.constraints import Box
+from jaxcalc.engine import optimize
 from jaxcalc.errors import ConfigError
-from jaxcalc.optimizers import OPTAX_NAMES, get_optimizer, optimizer_names
-from jaxcalc.trajectory import optimize
+from jaxcalc.optimizers import OPTAX_NAMES, POPULATION_NAMES, get_optimizer, optimizer_names
 
 # Statuses that are never acceptable in this table (every objective here is smooth,
 # bounded below and finite everywhere, and no start sits on a stationary point).
@@ -273,12 +273,10 @@ CONSTRAINED_ONLY = {"lagrange_newton"}
 # Methods for a fixed dimension (``Optimizer.dims``, e.g. the 1-D secant method) cannot run
 # these 2-D problems: tested in tests/test_quasi_newton.py (secant) instead.
 FIXED_DIM = {n for n in optimizer_names() if getattr(get_optimizer(n), "dims", None) is not None}
-# Least-squares methods (`needs_residuals`: Gauss-Newton, Levenberg-Marquardt) need an
+# Least-squares methods (`requires.residuals`: Gauss-Newton, Levenberg-Marquardt) need an
 # objective with residuals(x), which these plain functions lack: their own conformance, on
 # residual forms of the same three problems, is in tests/test_least_squares.py.
-NEEDS_RESIDUALS = {
-    n for n in optimizer_names() if getattr(get_optimizer(n), "needs_residuals", False)
-}
+NEEDS_RESIDUALS = {n for n in optimizer_names() if get_optimizer(n).requires.residuals}
 TABLE_NAMES = [
     n for n in optimizer_names() if n not in CONSTRAINED_ONLY | FIXED_DIM | NEEDS_RESIDUALS
 ]
@@ -407,7 +405,7 @@ def _runs(name: str) -> Summary:
             # A stochastic method's key follows the start's index (common random numbers), so
             # reversed starts would draw other streams: it keeps its even starts, moves the
             # odd ones, and its even lanes must not change.
-            stochastic = get_optimizer(name).stochastic
+            stochastic = name in POPULATION_NAMES
             rev = go(
                 problem.fun,
                 _odd_moved(problem.starts) if stochastic else problem.starts[::-1],

@@ -24,10 +24,10 @@ import pytest
 import scipy.optimize as so
 from scipy.special import ndtr
 
+from jaxcalc.engine import optimize
 from jaxcalc.errors import ConfigError
 from jaxcalc.optimizers import POPULATION_NAMES, get_optimizer
 from jaxcalc.optimizers.population import cma_parameters
-from jaxcalc.trajectory import optimize
 
 cma = pytest.importorskip("cma")
 

@@ -29,10 +29,10 @@ import numpy as np
 import pytest
 import scipy.optimize as so
 
+from jaxcalc.engine import optimize
 from jaxcalc.errors import ConfigError
 from jaxcalc.optimizers import DFP, SR1, Secant, get_optimizer
 from jaxcalc.optimizers.quasi_newton import dfp_update, sr1_update
-from jaxcalc.trajectory import optimize
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -20,11 +20,11 @@ import optax
 import pytest
 from jaxcalc_testing import TRAJECTORY_FIELDS, forced_devices_env
 
-from jaxcalc import trajectory
+from jaxcalc import engine
+from jaxcalc.engine import optimize, optimize_many
 from jaxcalc.errors import ConfigError
 from jaxcalc.optimizers import get_optimizer
 from jaxcalc.optimizers.stacked import stack
-from jaxcalc.trajectory import optimize, optimize_many
 
 FIELDS = TRAJECTORY_FIELDS
 
@@ -171,7 +171,7 @@ def test_bad_arguments_are_config_errors():
 def test_precompile_many_leaves_the_program_for_optimize_many():
     starts = STARTS.astype(np.float32)
     settings = [("adamw", {}), ("nadam", {"learning_rate": [0.1, 0.2]})]
-    trajectory.precompile_many(quartic, settings, starts, 17)
+    engine.precompile_many(quartic, settings, starts, 17)
     ts = optimize_many(quartic, settings, starts, 17)
     assert all(t.compile_seconds == 0.0 for t in ts)
 
@@ -181,7 +181,7 @@ import sys
 import numpy as np
 sys.path.insert(0, sys.argv[2])
 from test_stacked import SETTINGS, STARTS, quartic
-from jaxcalc.trajectory import optimize_many
+from jaxcalc.engine import optimize_many
 
 ts = optimize_many(quartic, SETTINGS, STARTS, 30, record_every=3)
 np.savez(sys.argv[1], devices=ts[0].devices,

@@ -1,4 +1,4 @@
-"""Tests of jaxcalc.trajectory.optimize: shapes, compilation, lane independence, statuses.
+"""Tests of jaxcalc.engine.optimize: shapes, compilation, lane independence, statuses.
 
 Expected statuses and event steps come from RELIABILITY.md (rows O1-O8, R1, R4, R6) and are
 re-derived here with plain NumPy iterations, not copied from jaxcalc's output.
@@ -21,9 +21,9 @@ import numpy as np
 import pytest
 from jaxcalc_testing import forced_devices_env
 
+from jaxcalc.engine import STATUSES, estimate_bytes, optimize
 from jaxcalc.errors import ConfigError, ResourceError
 from jaxcalc.optimizers import get_optimizer
-from jaxcalc.trajectory import STATUSES, estimate_bytes, optimize
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -421,7 +421,7 @@ _SHARD_SCRIPT = textwrap.dedent(
     import sys
     import jax.numpy as jnp
     import numpy as np
-    from jaxcalc.trajectory import optimize
+    from jaxcalc.engine import optimize
 
     def quartic(x):
         return jnp.sum(x**4)
@@ -541,7 +541,7 @@ def test_to_table_has_one_row_per_run_with_status():
 def test_closed_form_eigenpairs_of_the_curvature_check_match_lapack():
     """The 1x1 and 2x2 closed forms (used instead of an eigendecomposition, which compiles
     slowly) against numpy's LAPACK eigh, on random symmetric and degenerate matrices."""
-    from jaxcalc.trajectory import _lowest_eigenpair
+    from jaxcalc.engine.curvature import lowest_eigenpair as _lowest_eigenpair
 
     rng = np.random.default_rng(7)
     mats = [rng.normal(size=(2, 2)) for _ in range(200)]
@@ -563,8 +563,9 @@ def test_curvature_check_calls_saddles_saddles_but_not_oscillating_minima():
     eigenvector); BBOB f2 at 1e-10 from its optimum (f - f_opt is 0 in float64), where the
     T_osz transform makes the Hessian indefinite (eigenvalue ~ -8e6), stays converged: f
     does not decrease there."""
+    from jaxcalc.engine.curvature import curvature_check as _curvature_check
+    from jaxcalc.engine.result import CODE as _CODE
     from jaxcalc.objectives import get
-    from jaxcalc.trajectory import _CODE, _curvature_check
 
     def saddle(x):
         return x[0] ** 2 - x[1] ** 2
@@ -588,7 +589,8 @@ def test_precompile_leaves_the_program_for_optimize_and_compiles_in_a_thread():
     also from another thread; its results equal an optimize that compiled for itself."""
     import threading
 
-    from jaxcalc import trajectory as engine
+    from jaxcalc import engine
+    from jaxcalc.engine import cache
 
     x0 = np.random.default_rng(3).uniform(-2, 2, (40, 2)).astype(np.float32)
     worker = threading.Thread(
@@ -600,7 +602,7 @@ def test_precompile_leaves_the_program_for_optimize_and_compiles_in_a_thread():
     worker.join()
     t = optimize("beale", "rmsprop", x0, 30, record_every=3, learning_rate=0.02)
     assert t.compile_seconds == 0.0
-    engine._COMPILED.clear()
+    cache.COMPILED.clear()
     fresh = optimize("beale", "rmsprop", x0, 30, record_every=3, learning_rate=0.02)
     assert fresh.compile_seconds > 0
     np.testing.assert_array_equal(t.params, fresh.params)
@@ -610,12 +612,12 @@ def test_precompile_leaves_the_program_for_optimize_and_compiles_in_a_thread():
 def test_curvature_check_is_skipped_when_no_run_can_change_status(monkeypatch):
     """Only converged and flat-start runs can become non_minimum: without any, the
     curvature program is not built; with one at a saddle, it is and labels it."""
-    from jaxcalc import trajectory as engine
+    from jaxcalc.engine import cache, curvature
 
     calls = []
-    original = engine._curvature_program
-    monkeypatch.setattr(engine, "_curvature_program", lambda *a: calls.append(1) or original(*a))
-    engine._COMPILED.clear()
+    original = curvature.curvature_program
+    monkeypatch.setattr(curvature, "curvature_program", lambda *a: calls.append(1) or original(*a))
+    cache.COMPILED.clear()
     far = optimize("x**2 - y**2", "gd", [3.0, 0.5], 3, learning_rate=0.01)
     assert far.status == "max_steps" and not calls
     saddle = optimize("x**2 - y**2", "newton", [3.0, 0.0], 3)
@@ -645,9 +647,10 @@ def test_engine_caches_are_safe_to_share_between_threads(monkeypatch):
     size' errors, and every result equals the same call made alone."""
     import threading
 
-    from jaxcalc import trajectory as engine
+    from jaxcalc import engine
+    from jaxcalc.engine import cache
 
-    monkeypatch.setattr(engine, "_COMPILED_KEEP", 2)  # evict all the time
+    monkeypatch.setattr(cache, "COMPILED_KEEP", 2)  # evict all the time
     names = ["booth", "matyas", "beale", "himmelblau", "three_hump_camel", "sphere"]
     x0 = np.random.default_rng(5).uniform(-2, 2, (16, 2))
     errors: list[BaseException] = []
@@ -664,7 +667,7 @@ def test_engine_caches_are_safe_to_share_between_threads(monkeypatch):
     together = [optimize(n, "adam", x0, 12, learning_rate=0.05).params for n in names]
     worker.join()
     assert not errors
-    engine._COMPILED.clear()
+    cache.COMPILED.clear()
     alone = [optimize(n, "adam", x0, 12, learning_rate=0.05).params for n in names]
     for a, b in zip(together, alone, strict=True):
         np.testing.assert_array_equal(a, b)

@@ -11,7 +11,7 @@ import pytest
 from jaxcalc_testing import TRAJECTORY_FIELDS
 
 from jaxcalc import optimize, optimize_many
-from jaxcalc import trajectory as engine
+from jaxcalc.engine import plan
 from jaxcalc.errors import ConfigError
 from jaxcalc.objectives import Objective
 
@@ -21,7 +21,7 @@ FIELDS = TRAJECTORY_FIELDS
 @pytest.fixture
 def small_jobs_parallel(monkeypatch):
     """Let small jobs take the threaded path (the threshold is 4e6 run-steps)."""
-    monkeypatch.setattr(engine, "_PARALLEL_MIN_RUN_STEPS", 0)
+    monkeypatch.setattr(plan, "PARALLEL_MIN_RUN_STEPS", 0)
     return monkeypatch
 
 

@@ -1,30 +1,41 @@
-"""Optimizers: classical reference methods and every vector optax optimizer, one interface."""
+"""Optimizers: classical reference methods and every vector optax optimizer, one protocol.
 
-from jaxcalc.optimizers.base import Evaluations, Optimizer, StepResult, check_hyperparameters
+Importing this package registers the built-in families, in the order
+:func:`optimizer_names` lists them; :func:`register` adds more by name.
+"""
+
+# The families register themselves when imported, so this import order (not sorted) is
+# the order of optimizer_names().
+from jaxcalc.optimizers.protocol import (  # noqa: I001
+    Evaluations,
+    Optimizer,
+    Requires,
+    StepCost,
+    StepResult,
+    check_hyperparameters,
+)
+from jaxcalc.optimizers.registry import get_optimizer, optimizer_names, register
 from jaxcalc.optimizers.classical import BFGS, GradientDescent, GradientDescentArmijo, Newton
+from jaxcalc.optimizers.quasi_newton import DFP, SR1
+from jaxcalc.optimizers.secant import Secant
 from jaxcalc.optimizers.constrained import (
+    CONSTRAINED_NAMES,
     AugmentedLagrangian,
     LagrangeNewton,
     ProjectedGradientDescent,
 )
-from jaxcalc.optimizers.least_squares import GaussNewton, LevenbergMarquardt
-from jaxcalc.optimizers.optax_adapter import OPTAX_NAMES, OptaxOptimizer, optax_optimizer
+from jaxcalc.optimizers.least_squares import LEAST_SQUARES_NAMES, GaussNewton, LevenbergMarquardt
 from jaxcalc.optimizers.population import (
     CMAES,
+    POPULATION_NAMES,
     GeneticAlgorithm,
     ParticleSwarm,
     SimulatedAnnealing,
 )
-from jaxcalc.optimizers.quasi_newton import DFP, SR1
-from jaxcalc.optimizers.registry import (
-    CLASSICAL_NAMES,
-    CONSTRAINED_NAMES,
-    LEAST_SQUARES_NAMES,
-    POPULATION_NAMES,
-    get_optimizer,
-    optimizer_names,
-)
-from jaxcalc.optimizers.secant import Secant
+from jaxcalc.optimizers.optax_adapter import OPTAX_NAMES, OptaxOptimizer, optax_optimizer
+
+#: the classical methods (gradient descent, Newton, quasi-Newton, secant)
+CLASSICAL_NAMES = ("gd", "gd_armijo", "newton", "bfgs", "dfp", "sr1", "secant")
 
 __all__ = [
     "BFGS",
@@ -49,11 +60,14 @@ __all__ = [
     "POPULATION_NAMES",
     "ParticleSwarm",
     "ProjectedGradientDescent",
+    "Requires",
     "Secant",
     "SimulatedAnnealing",
+    "StepCost",
     "StepResult",
     "check_hyperparameters",
     "get_optimizer",
     "optax_optimizer",
     "optimizer_names",
+    "register",
 ]

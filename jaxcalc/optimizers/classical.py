@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
-from jaxcalc.optimizers.base import Evaluations, Fun, Optimizer, StepResult
 from jaxcalc.optimizers.line_search import backtracking
+from jaxcalc.optimizers.protocol import Evaluations, Fun, Optimizer, Requires, StepResult
+from jaxcalc.optimizers.registry import register
 
 __all__ = ["BFGS", "GradientDescent", "GradientDescentArmijo", "Newton"]
 
@@ -48,7 +49,7 @@ class GradientDescent(Optimizer):
     defaults: Mapping[str, float | None] = field(default_factory=lambda: {"learning_rate": 0.01})
     reference: str = f"Cauchy (1847); {_NW}, section 3.1"
 
-    def init(self, fun: Fun, x: jax.Array, hyper) -> Any:
+    def init(self, fun: Fun, x: jax.Array, hyper, key) -> Any:
         return ()
 
     def step(self, fun, x, value, grad, state, hyper) -> StepResult:
@@ -76,7 +77,7 @@ class GradientDescentArmijo(Optimizer):
     options: Mapping[str, Any] = field(default_factory=lambda: {"max_trials": 30})
     reference: str = f"Armijo (1966); {_NW}, Algorithm 3.1"
 
-    def init(self, fun, x, hyper) -> Any:
+    def init(self, fun, x, hyper, key) -> Any:
         return ()
 
     def step(self, fun, x, value, grad, state, hyper) -> StepResult:
@@ -119,15 +120,16 @@ class Newton(Optimizer):
     modification) and section 3.4.
     """
 
+    requires: ClassVar[Requires] = Requires(hessian=True)
+
     name: str = "newton"
     defaults: Mapping[str, float | None] = field(
         default_factory=lambda: {"c1": 1e-4, "shrink": 0.5, "min_curvature": 1e-8}
     )
     options: Mapping[str, Any] = field(default_factory=lambda: {"max_trials": 30})
     reference: str = f"{_NW}, Algorithm 3.2"
-    uses_hessian: bool = True
 
-    def init(self, fun, x, hyper) -> Any:
+    def init(self, fun, x, hyper, key) -> Any:
         return ()
 
     def step(self, fun, x, value, grad, state, hyper) -> StepResult:
@@ -176,7 +178,7 @@ class BFGS(Optimizer):
     options: Mapping[str, Any] = field(default_factory=lambda: {"max_trials": 30})
     reference: str = f"{_NW}, Algorithm 6.1"
 
-    def init(self, fun, x, hyper) -> BFGSState:
+    def init(self, fun, x, hyper, key) -> BFGSState:
         return BFGSState(jnp.eye(x.shape[0], dtype=x.dtype))
 
     def step(self, fun, x, value, grad, state: BFGSState, hyper) -> StepResult:
@@ -212,3 +214,12 @@ class BFGS(Optimizer):
 
     def state_size(self, dim: int) -> int:
         return dim * dim
+
+
+for _name, _factory in {
+    "gd": GradientDescent,
+    "gd_armijo": GradientDescentArmijo,
+    "newton": Newton,
+    "bfgs": BFGS,
+}.items():
+    register(_name, _factory)

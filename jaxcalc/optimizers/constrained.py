@@ -15,8 +15,9 @@ Three methods, each for one run, mapped over runs by the engine like every optim
 The constraints come from the objective when ``fun`` is a constrained
 :class:`~jaxcalc.objectives.Objective`, or from the option ``constraints`` (a tuple of
 constraint objects or relation strings such as ``"x + y = 1"``, read in the variables
-``x, y, z`` or ``x1..xn``). A method that finds none raises :class:`ConfigError` when the
-program is traced. Each reports ``constraint_violation`` per run (``Trajectory.metrics``).
+``x, y, z`` or ``x1..xn``). A method that finds none, or constraints of a kind it cannot
+handle, raises :class:`ConfigError` from ``check_objective``, before anything is traced.
+Each reports ``constraint_violation`` per run (``Trajectory.metrics``).
 
 Multiplier convention: ``L(x, lambda, mu) = f(x) + lambda.h(x) + mu.g(x)``, ``mu >= 0``.
 
@@ -49,9 +50,10 @@ from jaxcalc.constraints import (
     total_violation,
 )
 from jaxcalc.errors import ConfigError
-from jaxcalc.optimizers.base import Evaluations, Fun, Optimizer, StepResult
+from jaxcalc.optimizers.protocol import Evaluations, Fun, Optimizer, Requires, StepResult
+from jaxcalc.optimizers.registry import register
 
-__all__ = ["AugmentedLagrangian", "LagrangeNewton", "ProjectedGradientDescent"]
+__all__ = ["CONSTRAINED_NAMES", "AugmentedLagrangian", "LagrangeNewton", "ProjectedGradientDescent"]
 
 _NW = "J. Nocedal and S. J. Wright, Numerical Optimization, 2nd ed., Springer, 2006"
 _MULTIPLIER_LIMIT = 1e20  # safeguard of Birgin and Martinez (2014), Algorithm 4.1
@@ -62,22 +64,51 @@ def _tolerance(hyper: Mapping[str, Any], x: jax.Array) -> Any:
     return jnp.maximum(hyper["tol"], 100 * jnp.finfo(x.dtype).eps)
 
 
-def _check_options(method: Optimizer) -> None:
-    """Normalise the ``constraints`` option to a tuple (hashable: it keys compiled programs)."""
-    given = method.options.get("constraints")
+def _normalised_constraints(method: str, given: Any) -> tuple[Constraint | str, ...] | None:
+    """The ``constraints`` option as a tuple (hashable: it keys compiled programs)."""
     if given is None:
-        return
+        return None
     if isinstance(given, Constraint | str):
         given = (given,)
     if not isinstance(given, list | tuple) or not given:
         raise ConfigError(
-            f"{method.name}.constraints: expected constraints (Box, Ball, Simplex, Equality, "
+            f"{method}.constraints: expected constraints (Box, Ball, Simplex, Equality, "
             f"Inequality or relation strings), got {given!r}"
         )
     for c in given:
         if not isinstance(c, Constraint | str):
-            raise ConfigError(f"{method.name}.constraints: not a constraint: {c!r}")
-    object.__setattr__(method, "options", {**method.options, "constraints": tuple(given)})
+            raise ConfigError(f"{method}.constraints: not a constraint: {c!r}")
+    return tuple(given)
+
+
+@dataclass(frozen=True)
+class _Constrained(Optimizer):
+    """Common ground: the ``constraints`` option, normalised when it is set, and the check
+    of an objective's constraints before tracing."""
+
+    requires: ClassVar[Requires] = Requires(constraints=True)
+    curvature_check: ClassVar[bool] = False  # f alone need not be convex at a KKT point
+
+    def __post_init__(self) -> None:
+        given = self.options.get("constraints")
+        if given is not None and _normalised_constraints(self.name, given) != given:
+            raise ConfigError(
+                f"{self.name}.constraints: give a tuple of constraints, or set them with "
+                "with_options(constraints=...)"
+            )
+
+    def with_options(self, **options: Any) -> Optimizer:
+        if "constraints" in options and "constraints" in self.options:
+            options["constraints"] = _normalised_constraints(self.name, options["constraints"])
+        return super().with_options(**options)
+
+    def check_objective(self, objective: Any, dim: int) -> None:
+        super().check_objective(objective, dim)
+        self._checked(_constraints(self, objective, dim))
+
+    def _checked(self, found: tuple[Constraint, ...]) -> tuple[Constraint, ...]:
+        """``found`` when this method handles constraints of these kinds (else refused)."""
+        return found
 
 
 def _constraints(method: Optimizer, fun: Fun, dim: int) -> tuple[Constraint, ...]:
@@ -142,7 +173,7 @@ def _arc_search(fun, x, value, grad, arc, first_step, hyper, max_trials) -> _Arc
 
 
 @dataclass(frozen=True)
-class ProjectedGradientDescent(Optimizer):
+class ProjectedGradientDescent(_Constrained):
     """Projected gradient descent: ``x <- P_C(x - t grad f(x))`` onto one convex set ``C``.
 
     With ``backtracking=False`` the step ``t`` is ``learning_rate``. With
@@ -171,7 +202,6 @@ class ProjectedGradientDescent(Optimizer):
     """
 
     name: str = "projected_gd"
-    curvature_check: ClassVar[bool] = False  # a minimum on the boundary need not be one of f
     defaults: Mapping[str, float | None] = field(
         default_factory=lambda: {"learning_rate": 0.1, "c1": 1e-4, "shrink": 0.5, "tol": 1e-8}
     )
@@ -181,22 +211,23 @@ class ProjectedGradientDescent(Optimizer):
     reference: str = "Bertsekas (1999), section 2.3; Beck (2017), chapter 10"
 
     def __post_init__(self) -> None:
-        _check_options(self)
+        super().__post_init__()
         if not isinstance(self.options.get("backtracking"), bool):
             raise ConfigError(f"{self.name}.backtracking: must be true or false")
 
-    def _set(self, fun: Fun, x: jax.Array):
-        found = _constraints(self, fun, x.shape[0])
+    def _checked(self, found: tuple[Constraint, ...]) -> tuple[Constraint, ...]:
         if len(found) != 1 or found[0].kind != "set":
             shown = ", ".join(repr(c) for c in found)
             raise ConfigError(
                 f"{self.name} projects onto one set (Box, Ball or Simplex); got {shown}: "
                 "use augmented_lagrangian for functional constraints"
             )
-        return found[0]
+        return found
 
-    def init(self, fun, x, hyper) -> Any:
-        self._set(fun, x)
+    def _set(self, fun: Fun, x: jax.Array):
+        return self._checked(_constraints(self, fun, x.shape[0]))[0]
+
+    def init(self, fun, x, hyper, key) -> Any:
         return ()
 
     def step(self, fun, x, value, grad, state, hyper) -> StepResult:
@@ -252,7 +283,7 @@ class LagrangeNewtonState(NamedTuple):
 
 
 @dataclass(frozen=True)
-class LagrangeNewton(Optimizer):
+class LagrangeNewton(_Constrained):
     """Newton's method on the KKT system of ``min f(x)`` subject to ``h(x) = 0``.
 
     With ``W = hess f(x) + sum_i lambda_i hess h_i(x)`` and ``A = h'(x)`` (``m x n``), each
@@ -288,8 +319,9 @@ class LagrangeNewton(Optimizer):
       ([0.5, 0.5], 1)
     """
 
+    requires: ClassVar[Requires] = Requires(hessian=True, constraints=True)
+
     name: str = "lagrange_newton"
-    curvature_check: ClassVar[bool] = False  # f alone need not be convex at a KKT point
     defaults: Mapping[str, float | None] = field(
         default_factory=lambda: {"penalty": 1.0, "c1": 1e-4, "shrink": 0.5, "tol": 1e-8}
     )
@@ -297,13 +329,8 @@ class LagrangeNewton(Optimizer):
         default_factory=lambda: {"constraints": None, "max_trials": 30}
     )
     reference: str = f"{_NW}, section 18.1 and Algorithm 18.3"
-    uses_hessian: bool = True
 
-    def __post_init__(self) -> None:
-        _check_options(self)
-
-    def _equalities(self, fun: Fun, x: jax.Array) -> tuple[Constraint, ...]:
-        found = _constraints(self, fun, x.shape[0])
+    def _checked(self, found: tuple[Constraint, ...]) -> tuple[Constraint, ...]:
         others = [c for c in found if c.kind != "equality"]
         if others:
             raise ConfigError(
@@ -312,7 +339,10 @@ class LagrangeNewton(Optimizer):
             )
         return found
 
-    def init(self, fun, x, hyper) -> LagrangeNewtonState:
+    def _equalities(self, fun: Fun, x: jax.Array) -> tuple[Constraint, ...]:
+        return self._checked(_constraints(self, fun, x.shape[0]))
+
+    def init(self, fun, x, hyper, key) -> LagrangeNewtonState:
         found = self._equalities(fun, x)
         m = equality_values(found, x).shape[0]
         return LagrangeNewtonState(jnp.zeros((m,), x.dtype), jnp.asarray(False))
@@ -406,7 +436,7 @@ class AugmentedLagrangianState(NamedTuple):
 
 
 @dataclass(frozen=True)
-class AugmentedLagrangian(Optimizer):
+class AugmentedLagrangian(_Constrained):
     """The augmented Lagrangian method (method of multipliers, PHR form) for
     ``min f(x)`` subject to ``h(x) = 0`` and ``g(x) <= 0``.
 
@@ -452,7 +482,6 @@ class AugmentedLagrangian(Optimizer):
     """
 
     name: str = "augmented_lagrangian"
-    curvature_check: ClassVar[bool] = False  # f alone need not be convex at a KKT point
     final_state: ClassVar[bool] = True  # final_metrics reports the multipliers
     defaults: Mapping[str, float | None] = field(
         default_factory=lambda: {
@@ -471,7 +500,7 @@ class AugmentedLagrangian(Optimizer):
     reference: str = f"{_NW}, Algorithm 17.4; Birgin and Martinez (2014), Algorithm 4.1"
 
     def __post_init__(self) -> None:
-        _check_options(self)
+        super().__post_init__()
         steps = self.options.get("inner_steps")
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
             raise ConfigError(f"{self.name}.inner_steps: must be an integer >= 1; got {steps!r}")
@@ -489,7 +518,7 @@ class AugmentedLagrangian(Optimizer):
             upper = jnp.minimum(upper, jnp.broadcast_to(jnp.asarray(box.upper, x.dtype), (n,)))
         return lower, upper, others
 
-    def init(self, fun, x, hyper) -> AugmentedLagrangianState:
+    def init(self, fun, x, hyper, key) -> AugmentedLagrangianState:
         _, _, found = self._split(fun, x)
         m = equality_values(found, x).shape[0]
         p = inequality_values(found, x).shape[0]
@@ -629,3 +658,13 @@ class AugmentedLagrangian(Optimizer):
 
     def state_size(self, dim: int) -> int:
         return dim * dim + 2 * dim + 2
+
+
+#: the constrained methods, in the order optimizer_names() lists them
+CONSTRAINED_NAMES = ("projected_gd", "lagrange_newton", "augmented_lagrangian")
+for _name, _factory in zip(
+    CONSTRAINED_NAMES,
+    (ProjectedGradientDescent, LagrangeNewton, AugmentedLagrangian),
+    strict=True,
+):
+    register(_name, _factory)

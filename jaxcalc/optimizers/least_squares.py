@@ -3,8 +3,9 @@
 Both need a residual objective (:class:`jaxcalc.objectives.ResidualObjective`, or any
 objective with a ``residuals(x) -> (M,)`` method and value ``fun(x) = ||residuals(x)||^2``):
 the engine passes the objective itself as ``fun``, and each step differentiates
-``fun.residuals`` with ``jax.jacfwd``. On an objective without residuals they raise a
-:class:`~jaxcalc.errors.ConfigError` while the program is traced.
+``fun.residuals`` with ``jax.jacfwd``. Both declare ``Requires(residuals=True)``, so an
+objective without residuals is refused with a :class:`~jaxcalc.errors.ConfigError` before
+anything is traced (``Optimizer.check_objective``).
 
 With ``J`` the ``(M, D)`` Jacobian of ``r`` at ``x``, ``g = J^T r`` (so ``grad f = 2 g``) and
 ``A = J^T J``, the Gauss-Newton model of ``f`` near ``x`` is ``||r + J h||^2``.
@@ -49,17 +50,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 
 from jaxcalc.errors import ConfigError
-from jaxcalc.optimizers.base import Evaluations, Fun, Optimizer, StepResult
 from jaxcalc.optimizers.classical import _full_step_search
+from jaxcalc.optimizers.protocol import Evaluations, Fun, Optimizer, Requires, StepResult
+from jaxcalc.optimizers.registry import register
 
-__all__ = ["GaussNewton", "LevenbergMarquardt"]
+__all__ = ["LEAST_SQUARES_NAMES", "GaussNewton", "LevenbergMarquardt"]
 
 _MNT = (
     "K. Madsen, H. B. Nielsen and O. Tingleff, Methods for Non-Linear Least Squares "
@@ -72,17 +74,6 @@ _MORE = (
 # Observations assumed by the memory estimate (the state holds J, M x D, and r): the
 # optimizer does not see the objective when the engine asks for ``state_size``.
 _ASSUMED_OBSERVATIONS = 100
-
-
-def _residual_function(method: str, fun: Fun):
-    """``fun.residuals``, or a one-line ConfigError naming the objective."""
-    residuals = getattr(fun, "residuals", None)
-    if not callable(residuals):
-        name = getattr(fun, "name", None) or getattr(fun, "__name__", None) or repr(fun)
-        raise ConfigError(
-            f"{method} needs a residual objective (one with residuals(x)); {name} has none"
-        )
-    return residuals
 
 
 def _jacobian(residuals, x: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -143,7 +134,7 @@ class GaussNewton(Optimizer):
     Nocedal & Wright (2006), section 10.3.
     """
 
-    needs_residuals = True
+    requires: ClassVar[Requires] = Requires(residuals=True)
 
     name: str = "gauss_newton"
     defaults: Mapping[str, float | None] = field(
@@ -152,18 +143,16 @@ class GaussNewton(Optimizer):
     options: Mapping[str, Any] = field(default_factory=lambda: {"max_trials": 30})
     reference: str = f"{_MNT}, section 3.1; Nocedal & Wright (2006), section 10.3"
 
-    def init(self, fun: Fun, x: jax.Array, hyper) -> LeastSquaresState:
-        residuals = _residual_function(self.name, fun)
-        return LeastSquaresState(*_jacobian(residuals, x))
+    def init(self, fun: Fun, x: jax.Array, hyper, key) -> LeastSquaresState:
+        return LeastSquaresState(*_jacobian(fun.residuals, x))
 
     def step(self, fun, x, value, grad, state: LeastSquaresState, hyper) -> StepResult:
-        residuals = _residual_function(self.name, fun)
         jac, r = state
         direction, converged = _gauss_newton_step(jac, r, x, value, hyper)
         search = _full_step_search(fun, x, value, grad, direction, hyper, self.options)
         h = search.step * direction
         x_new = x + h
-        jac_new, r_new = _jacobian(residuals, x_new)
+        jac_new, r_new = _jacobian(fun.residuals, x_new)
         jac_new = jnp.where(search.success, jac_new, jac)
         r_new = jnp.where(search.success, r_new, r)
         return StepResult(
@@ -223,7 +212,7 @@ class LevenbergMarquardt(Optimizer):
     Nocedal & Wright (2006), section 10.3.
     """
 
-    needs_residuals = True
+    requires: ClassVar[Requires] = Requires(residuals=True)
 
     name: str = "levenberg_marquardt"
     defaults: Mapping[str, float | None] = field(
@@ -232,9 +221,8 @@ class LevenbergMarquardt(Optimizer):
     options: Mapping[str, Any] = field(default_factory=lambda: {"max_trials": 10, "scaled": True})
     reference: str = f"{_MNT}, Algorithm 3.16 (Nielsen's damping); {_MORE} (scaling)"
 
-    def init(self, fun: Fun, x: jax.Array, hyper) -> LevenbergMarquardtState:
-        residuals = _residual_function(self.name, fun)
-        jac, r = _jacobian(residuals, x)
+    def init(self, fun: Fun, x: jax.Array, hyper, key) -> LevenbergMarquardtState:
+        jac, r = _jacobian(fun.residuals, x)
         scale = self._scale(jnp.zeros_like(x), jac)
         diagonal = jnp.sum(jac * jac, axis=0)
         damping = jnp.asarray(hyper["damping"], x.dtype) * jnp.max(diagonal / scale)
@@ -250,7 +238,6 @@ class LevenbergMarquardt(Optimizer):
         return jnp.maximum(previous, jnp.maximum(jnp.sum(jac * jac, axis=0), floor))
 
     def step(self, fun, x, value, grad, state: LevenbergMarquardtState, hyper) -> StepResult:
-        residuals = _residual_function(self.name, fun)
         jac, r, mu0, nu0, scale = state
         g = jac.T @ r  # grad f / 2
         d = x.shape[0]
@@ -290,7 +277,7 @@ class LevenbergMarquardt(Optimizer):
         k, mu, nu, h, f_try, accepted = jax.lax.while_loop(more, trial, start)
         h = jnp.where(accepted, h, 0.0)
         x_new = x + h
-        jac_new, r_new = _jacobian(residuals, x_new)
+        jac_new, r_new = _jacobian(fun.residuals, x_new)
         jac_new = jnp.where(accepted, jac_new, jac)
         r_new = jnp.where(accepted, r_new, r)
         tiny = jnp.finfo(x.dtype).tiny
@@ -309,3 +296,9 @@ class LevenbergMarquardt(Optimizer):
 
     def state_size(self, dim: int) -> int:
         return (dim + 1) * _ASSUMED_OBSERVATIONS + dim + 2
+
+
+#: the least-squares methods, in the order optimizer_names() lists them
+LEAST_SQUARES_NAMES = ("gauss_newton", "levenberg_marquardt")
+register("gauss_newton", GaussNewton)
+register("levenberg_marquardt", LevenbergMarquardt)

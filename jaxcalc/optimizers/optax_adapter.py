@@ -13,12 +13,14 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import jax.numpy as jnp
 import optax
 
-from jaxcalc.optimizers.base import Evaluations, Optimizer, StepResult
+from jaxcalc.optimizers.protocol import Evaluations, Optimizer, StepResult
+from jaxcalc.optimizers.registry import register
 
 __all__ = ["OPTAX_NAMES", "OptaxOptimizer", "optax_optimizer"]
 
@@ -96,7 +98,7 @@ class OptaxOptimizer(Optimizer):
         static = {k: v for k, v in self.options.items()}
         return self.factory(**numeric, **static)
 
-    def init(self, fun, x, hyper) -> Any:
+    def init(self, fun, x, hyper, key) -> Any:
         return self.transformation(hyper).init(x)
 
     def step(self, fun, x, value, grad, state, hyper) -> StepResult:
@@ -150,3 +152,7 @@ def optax_optimizer(name: str) -> OptaxOptimizer:
         reference=_REFERENCE.format(name=name),
         factory=factory,
     )
+
+
+for _name in OPTAX_NAMES:
+    register(_name, partial(optax_optimizer, _name))

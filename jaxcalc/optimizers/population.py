@@ -16,15 +16,16 @@ Four methods, each a short reference implementation with its source:
 How they sit in the engine (:func:`jaxcalc.optimize`). Each method is written for *one*
 run; inside a run the population is an array ``(P, D)`` and ``f`` is mapped over it with
 ``vmap``; the engine maps the run over starts and swept hyperparameters (runs on the last
-axis). Every method is ``gradient_free`` (no gradient is ever computed: gradient norms are
-NaN, gradient evaluations 0) and ``stochastic`` (``init`` receives the run's PRNG key,
-derived from ``optimize(seed=...)`` and the start's index; the key lives in the state and is
-split every step). One engine step is one generation:
+axis). Every method declares ``Requires(gradient=False)`` (no gradient is ever computed:
+gradient norms are NaN, gradient evaluations 0) and draws from the PRNG key ``init``
+receives (derived from ``optimize(seed=...)`` and the start's index; the key lives in the
+state and is split every step). One engine step is one generation:
 
 * the recorded point and value are the *best so far*: the start ``x0`` (which the engine
   evaluates, one evaluation) or the best point evaluated since; ``StepResult.x/value``
   carry it, so the engine evaluates nothing more;
-* ``StepResult.evaluations.f`` is the population size (1 for simulated annealing);
+* ``StepResult.evaluations.f`` is the population size (1 for simulated annealing), and so
+  is ``step_cost(dim).f``;
 * a NaN value counts as ``+inf`` (never selected, never the best), so a run stays finite
   wherever some of its points are;
 * the population starts around ``x0``: ``x0 + init_scale * N(0, I)`` per member for PSO and
@@ -40,40 +41,15 @@ Population sizes (and the GA's tournament size and elite count) are static optio
 they set array shapes; every number else is a traced hyperparameter that can be swept
 without recompiling.
 
-evosax, considered and not used (checked 2026-11-22). The issue asks to use evosax (Robert
-T. Lange, https://github.com/RobertTLange/evosax) where it is sound and maintained:
-
-* Release: on PyPI 0.3.2 is the newest (wheel built 2026-10-11), after 0.3.1
-  (2026-08-17), 0.3.0 (2026-08-15) and 0.2.0 (2025-03-11); 20 releases since 0.0.1. The
-  GitHub mirror's newest commit is the 0.3.1 release (2026-08-17, 427 commits), which
-  merged a "jax modern compat" fix. So: maintained, by essentially one author.
-* JAX: 0.3.2 declares ``jax>=0.5.0`` and ``flax>=0.10.0`` (0.3.0 had pinned
-  ``jax<0.7, flax<0.11``). It needs flax (whose 0.12.8 requires ``jax>=0.10`` and pulls
-  orbax-checkpoint, tensorstore, msgpack, rich, PyYAML, treescope), dotmap and matplotlib.
-  Installed with ``pip --target`` apart from our venv (flax 0.12.8 plus its import-time
-  dependencies), it imports and runs with jax 0.10.2: CMA_ES, PSO, SimpleGA and
-  SimulatedAnnealing ran 100 generations on a 3-D sphere, and a CMA_ES ask/tell loop under
-  ``lax.scan`` and ``vmap`` over runs with a per-run ``std_init`` worked.
-* API: ``init/ask/tell`` methods, jitted with the algorithm object static, state and
-  parameters as flax ``struct.dataclass`` pytrees; population-based algorithms take an
-  already evaluated population in ``init``. It can be wrapped into our per-run
-  ``init/step`` (ask, evaluate, tell), so it would fit the engine's ``vmap``.
-* Tests and CI: GitHub Actions runs pytest on 3 OSes x Python 3.10-3.12. The algorithm
-  tests are smoke tests (every algorithm runs 16 generations on a 2-D sphere; the
-  assertion is the length of the fitness log or shapes), plus regression tests of specific
-  PSO/ASEBO bugs; nothing compares an algorithm with a reference implementation or a
-  convergence rate.
-* Reading the code against the papers: its CMA-ES learning rate ``c_mu`` omits the
-  tutorial's ``1/4`` term (``alpha (mu_eff + 1/mu_eff - 2) / ...`` instead of
-  ``alpha (1/4 + mu_eff + 1/mu_eff - 2) / ...``, eq. 58, which pycma uses); its PSO draws
-  one pair ``r1, r2`` per particle shared by all coordinates, not per coordinate as in Shi
-  & Eberhart; its annealing multiplies the temperature by a "Boltzmann constant" 5 and
-  floors it at 0.1.
-
-Decision: written here. evosax would add a flax-sized dependency tree for four methods of
-~60 lines each, with versions coupled to JAX's; its tests would not tell us the algorithms
-are right; and three of the four differ from their references in the ways above, which a
-wrapper would have to patch. Ours are checked against pycma (CMA-ES strategy parameters
+Why not evosax (Robert T. Lange, https://github.com/RobertTLange/evosax, versions up to
+0.3.2): its ``init/ask/tell`` API would fit the engine's per-run ``init/step`` under
+``vmap``, but it pulls in flax (and orbax-checkpoint, tensorstore, ...) with versions
+coupled to JAX's; its tests are smoke tests (shapes, log lengths), none against a reference
+implementation; and three of these four methods differ from their references there: its
+CMA-ES ``c_mu`` omits the ``1/4`` term of the tutorial's eq. 58 (which pycma keeps), its
+PSO draws one ``r1, r2`` per particle instead of per coordinate (Shi & Eberhart), and its
+annealing scales the temperature by a "Boltzmann constant" 5 and floors it at 0.1. The
+methods here are ~60 lines each and are checked against pycma (CMA-ES strategy parameters
 and evaluation counts), scipy's differential evolution, and the Metropolis probability in
 closed form (``tests/test_population.py``).
 
@@ -91,17 +67,26 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from jaxcalc.errors import ConfigError
-from jaxcalc.optimizers.base import Evaluations, Fun, Optimizer, StepResult
+from jaxcalc.optimizers.protocol import (
+    Evaluations,
+    Fun,
+    Optimizer,
+    Requires,
+    StepCost,
+    StepResult,
+)
+from jaxcalc.optimizers.registry import register
 
 __all__ = [
     "CMAES",
+    "POPULATION_NAMES",
     "CMAParameters",
     "GeneticAlgorithm",
     "ParticleSwarm",
@@ -141,11 +126,10 @@ def _best_so_far(x, value, points, values):
 
 
 @dataclass(frozen=True)
-class _Stochastic(Optimizer):
-    """Common ground: flags, hyperparameter ranges and option checks."""
+class _Population(Optimizer):
+    """Common ground: requirements, cost per step, hyperparameter ranges, option checks."""
 
-    gradient_free = True
-    stochastic = True
+    requires: ClassVar[Requires] = Requires(gradient=False)
 
     # name -> (low, high, low open, high open); checked by `resolve`
     _ranges = {}
@@ -176,6 +160,13 @@ class _Stochastic(Optimizer):
                 raise ConfigError(f"{self.name}.{name}: must be an integer >= {low}; got {value!r}")
         return super().with_options(**options)
 
+    def population_size(self, dim: int) -> int:
+        """Points evaluated per generation (one engine step) in ``dim`` dimensions."""
+        return 1
+
+    def step_cost(self, dim: int) -> StepCost:
+        return StepCost(f=float(self.population_size(dim)), g=0.0, h=0.0)
+
 
 _POSITIVE = (0.0, _INF, True, True)
 _NON_NEGATIVE = (0.0, _INF, False, True)
@@ -195,7 +186,7 @@ class SwarmState(NamedTuple):
 
 
 @dataclass(frozen=True)
-class ParticleSwarm(_Stochastic):
+class ParticleSwarm(_Population):
     """Inertia-weight particle swarm optimization.
 
     Each generation evaluates the particles ``x_i``, updates their personal bests ``p_i``
@@ -238,6 +229,9 @@ class ParticleSwarm(_Stochastic):
         "xtol": _NON_NEGATIVE,
     }
     _min_options = {"population_size": 1}
+
+    def population_size(self, dim: int) -> int:
+        return int(self.options["population_size"])
 
     def init(self, fun, x, hyper, key) -> SwarmState:
         key, sub = jax.random.split(key)
@@ -292,7 +286,7 @@ class GeneticState(NamedTuple):
 
 
 @dataclass(frozen=True)
-class GeneticAlgorithm(_Stochastic):
+class GeneticAlgorithm(_Population):
     """A real-coded genetic algorithm with elitism.
 
     One generation: evaluate the offspring; the ``elite`` best of the previous generation
@@ -355,6 +349,9 @@ class GeneticAlgorithm(_Stochastic):
         if e >= p:
             raise ConfigError(f"ga.elite ({e}) must be smaller than population_size ({p})")
         return p, t, e
+
+    def population_size(self, dim: int) -> int:
+        return int(self.options["population_size"])
 
     def init(self, fun, x, hyper, key) -> GeneticState:
         p, _, e = self._sizes()
@@ -490,7 +487,7 @@ class CMAState(NamedTuple):
 
 
 @dataclass(frozen=True)
-class CMAES(_Stochastic):
+class CMAES(_Population):
     """CMA-ES: the covariance matrix adaptation evolution strategy (Hansen 2016).
 
     Generation ``g`` samples ``x_k = m + sigma y_k``, ``y_k = B D z_k ~ N(0, C)``,
@@ -534,6 +531,9 @@ class CMAES(_Stochastic):
         if size == 1:
             raise ConfigError("cma_es.population_size: must be 0 (automatic) or >= 2; got 1")
         return cma_parameters(dim, size or None)
+
+    def population_size(self, dim: int) -> int:
+        return self.parameters(dim).population_size
 
     def init(self, fun, x, hyper, key) -> CMAState:
         n = x.shape[0]
@@ -616,7 +616,7 @@ class AnnealingState(NamedTuple):
 
 
 @dataclass(frozen=True)
-class SimulatedAnnealing(_Stochastic):
+class SimulatedAnnealing(_Population):
     """Simulated annealing: a Metropolis chain at a falling temperature.
 
     Step ``k`` proposes ``x' = x + step_size * N(0, I)`` and accepts it with the Metropolis
@@ -675,3 +675,11 @@ class SimulatedAnnealing(_Stochastic):
 
     def state_size(self, dim: int) -> int:
         return dim + 4
+
+
+#: the population methods and annealing, in the order optimizer_names() lists them
+POPULATION_NAMES = ("pso", "ga", "cma_es", "simulated_annealing")
+for _name, _factory in zip(
+    POPULATION_NAMES, (ParticleSwarm, GeneticAlgorithm, CMAES, SimulatedAnnealing), strict=True
+):
+    register(_name, _factory)

@@ -20,9 +20,10 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxcalc.optimizers.base import Evaluations, Fun, Optimizer, StepResult
 from jaxcalc.optimizers.classical import _full_step_search
 from jaxcalc.optimizers.line_search import LineSearchResult
+from jaxcalc.optimizers.protocol import Evaluations, Fun, Optimizer, StepResult
+from jaxcalc.optimizers.registry import register
 
 __all__ = ["DFP", "SR1", "dfp_update", "sr1_update"]
 
@@ -197,7 +198,7 @@ class DFP(Optimizer):
     options: Mapping[str, Any] = field(default_factory=lambda: {"max_trials": 30})
     reference: str = f"Fletcher & Powell, Comput. J. 6(2), 1963; {_NW}, eq. (6.15)"
 
-    def init(self, fun: Fun, x: jax.Array, hyper) -> InverseHessianState:
+    def init(self, fun: Fun, x: jax.Array, hyper, key) -> InverseHessianState:
         return InverseHessianState(jnp.eye(x.shape[0], dtype=x.dtype))
 
     def step(self, fun, x, value, grad, state: InverseHessianState, hyper) -> StepResult:
@@ -252,7 +253,7 @@ class SR1(Optimizer):
     options: Mapping[str, Any] = field(default_factory=lambda: {"max_trials": 30})
     reference: str = f"Broyden, Math. Comp. 21, 1967; {_NW}, eqs. (6.25)-(6.26)"
 
-    def init(self, fun: Fun, x: jax.Array, hyper) -> InverseHessianState:
+    def init(self, fun: Fun, x: jax.Array, hyper, key) -> InverseHessianState:
         return InverseHessianState(jnp.eye(x.shape[0], dtype=x.dtype))
 
     def step(self, fun, x, value, grad, state: InverseHessianState, hyper) -> StepResult:
@@ -265,3 +266,7 @@ class SR1(Optimizer):
 
     def state_size(self, dim: int) -> int:
         return dim * dim
+
+
+register("dfp", DFP)
+register("sr1", SR1)

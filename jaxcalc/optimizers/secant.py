@@ -9,7 +9,8 @@ import jax
 import jax.numpy as jnp
 
 from jaxcalc.errors import ConfigError
-from jaxcalc.optimizers.base import Evaluations, Fun, Optimizer, StepResult
+from jaxcalc.optimizers.protocol import Evaluations, Fun, Optimizer, StepResult
+from jaxcalc.optimizers.registry import register
 
 __all__ = ["Secant", "secant_second_point"]
 
@@ -82,11 +83,14 @@ class Secant(Optimizer):
         "Burden & Faires, Numerical Analysis, section 2.3; starting points as scipy.optimize.newton"
     )
 
-    def init(self, fun: Fun, x: jax.Array, hyper) -> SecantState:
-        if x.shape != (1,):
+    def check_objective(self, objective, dim: int) -> None:
+        if dim != 1:
             raise ConfigError(
-                f"secant: the secant method is one-dimensional; got {x.size} coordinates"
+                f"secant: the secant method is one-dimensional; got {dim} coordinates"
             )
+        super().check_objective(objective, dim)
+
+    def init(self, fun: Fun, x: jax.Array, hyper, key) -> SecantState:
         x1 = secant_second_point(x)
         return SecantState(x1, jax.grad(fun)(x1), jnp.asarray(True), jnp.int32(1))
 
@@ -114,3 +118,6 @@ class Secant(Optimizer):
 
     def state_size(self, dim: int) -> int:
         return 2 * dim + 2
+
+
+register("secant", Secant)

@@ -27,7 +27,7 @@ from typing import Any
 import jax.numpy as jnp
 
 from jaxcalc.errors import ConfigError
-from jaxcalc.optimizers.base import Evaluations, Optimizer, StepResult
+from jaxcalc.optimizers.protocol import Evaluations, Optimizer, Requires, StepResult
 
 __all__ = ["SLOT", "Stacked", "slot_name", "stack"]
 
@@ -45,16 +45,31 @@ class Stacked(Optimizer):
     """Stackable methods in one program; run ``r`` follows ``slots[hyper["slot"][r]]``.
 
     Its hyperparameters are the slots' own, renamed ``"<slot>.<name>"``, and ``slot``.
-    Build it with :func:`stack`; :func:`jaxcalc.trajectory.optimize_many` uses it.
+    Build it with :func:`stack`; :func:`jaxcalc.engine.optimize_many` uses it.
     """
 
     slots: tuple[Optimizer, ...] = ()
 
+    @property
+    def requires(self) -> Requires:  # type: ignore[override]
+        """What any of the slots requires."""
+        asks = [m.requires for m in self.slots]
+        return Requires(
+            gradient=any(r.gradient for r in asks),
+            hessian=any(r.hessian for r in asks),
+            residuals=any(r.residuals for r in asks),
+            constraints=any(r.constraints for r in asks),
+        )
+
+    def check_objective(self, objective: Any, dim: int) -> None:
+        for m in self.slots:
+            m.check_objective(objective, dim)
+
     def _hyper(self, hyper: Mapping[str, Any], i: int) -> dict[str, Any]:
         return {k: hyper[slot_name(i, k)] for k in self.slots[i].defaults}
 
-    def init(self, fun, x, hyper) -> Any:
-        return tuple(m.init(fun, x, self._hyper(hyper, i)) for i, m in enumerate(self.slots))
+    def init(self, fun, x, hyper, key) -> Any:
+        return tuple(m.init(fun, x, self._hyper(hyper, i), key) for i, m in enumerate(self.slots))
 
     def step(self, fun, x, value, grad, state, hyper) -> StepResult:
         results = [
@@ -64,7 +79,10 @@ class Stacked(Optimizer):
         for m, r in zip(self.slots, results, strict=True):
             own = (r.value, r.grad, r.converged)
             if any(v is not None for v in own) or r.failed is not False or r.resets != 0:
-                raise TypeError(f"{m.name} reports more than a new point: not stackable")
+                raise ConfigError(
+                    f"{m.name} is declared stackable but its step reports more than a new "
+                    "point (evaluations, failures, resets or convergence)"
+                )
         slot = jnp.asarray(hyper[SLOT]).astype(jnp.int32)
         # an index into the stacked points, not lax.select_n: with select_n XLA fuses the
         # methods' arithmetic differently and a run's last bits differ from its method's

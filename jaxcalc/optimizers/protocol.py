@@ -1,16 +1,25 @@
-"""The one optimizer interface: pure ``init`` and ``step`` over explicit state.
+"""The one optimizer protocol: declared requirements and costs, pure ``init`` and ``step``.
 
 An optimizer is an immutable object. Its *hyperparameters* are numbers passed in as data
 (traced arrays), so sweeping a learning rate does not recompile; its *options* are
 structural choices (booleans, integers such as a memory size) fixed at compile time.
 
-``step`` moves one run by one iteration and says how many function, gradient and Hessian
-evaluations it spent. When it already knows the value (and gradient) at the new point,
-it returns them so the engine does not evaluate them again.
+What a method asks of an objective (values only, a gradient, Hessians, residuals,
+constraints) is data, :class:`Requires`, and so is the cost of its cheapest step,
+:class:`StepCost`: the engine and the tables read these declarations and never ask a
+method's name or kind. :meth:`Optimizer.check_objective` refuses an objective that lacks
+something the method requires before anything is traced.
+
+``init`` receives a PRNG key for the run, derived by the engine from ``optimize``'s
+``seed`` and the start's index (methods without randomness ignore it). ``step`` moves one
+run by one iteration and says how many function, gradient and Hessian evaluations it
+spent. When it already knows the value (and gradient) at the new point, it returns them so
+the engine does not evaluate them again.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import math
 from collections.abc import Callable, Mapping
@@ -25,11 +34,54 @@ from jaxcalc.errors import ConfigError
 __all__ = [
     "Evaluations",
     "Optimizer",
+    "Requires",
+    "StepCost",
     "StepResult",
     "check_hyperparameters",
+    "objective_name",
 ]
 
 Fun = Callable[[jax.Array], jax.Array]
+
+
+@dataclass(frozen=True)
+class Requires:
+    """What a method asks of an objective, as data the engine checks before tracing.
+
+    Attributes:
+      gradient: False for methods that use f values only (population methods,
+        annealing): the engine then evaluates only f at their points, passes a zero
+        ``grad`` to ``step``, records NaN gradient norms, counts no gradient evaluations
+        of its own and stops a run as "converged" only on :attr:`StepResult.converged`
+        (a best-so-far point that does not move is no stall).
+      hessian: the method evaluates Hessians of f (Newton, Lagrange-Newton).
+      residuals: the objective must have ``residuals(x)`` (Gauss-Newton,
+        Levenberg-Marquardt).
+      constraints: the method needs constraints, from the objective or from its
+        ``constraints`` option.
+    """
+
+    gradient: bool = True
+    hessian: bool = False
+    residuals: bool = False
+    constraints: bool = False
+
+
+@dataclass(frozen=True)
+class StepCost:
+    """The evaluations of a method's cheapest step (line searches may spend more).
+
+    ``f``, ``g`` and ``h`` count evaluations of f, of its gradient and of its Hessian.
+    """
+
+    f: float
+    g: float
+    h: float
+
+
+def objective_name(fun: Any) -> str:
+    """The name an error message gives an objective: its ``name``, else ``__name__``."""
+    return getattr(fun, "name", None) or getattr(fun, "__name__", None) or repr(fun)
 
 
 class Evaluations(NamedTuple):
@@ -80,26 +132,13 @@ class StepResult(NamedTuple):
 class Optimizer:
     """Base class: a named method with numeric hyperparameters and static options.
 
-    Subclasses implement :meth:`init` and :meth:`step`. ``defaults`` lists every numeric
-    hyperparameter with its default; ``options`` the static ones.
-
-    Two class-level flags change how the engine drives a method:
-
-    ``gradient_free``
-        the method never uses gradients (population methods, simulated annealing): the
-        engine evaluates only f at its points, passes a zero ``grad`` to ``step``, records
-        NaN gradient norms, never counts gradient evaluations of its own, and stops a run
-        as "converged" only on :attr:`StepResult.converged`. A best-so-far point that does
-        not move is not a stall for such methods.
-    ``stochastic``
-        :meth:`init` takes a fourth argument, a PRNG key for the run. The key is derived
-        from ``optimize``'s ``seed`` and the *start's* index, so every hyperparameter
-        setting sees the same random stream from the same start (common random numbers),
-        and chunking or sharding never changes it.
+    Subclasses implement :meth:`init` and :meth:`step` and declare :attr:`requires`
+    (and :meth:`step_cost` when their cheapest step is not one evaluation of each thing
+    they require). ``defaults`` lists every numeric hyperparameter with its default;
+    ``options`` the static ones.
     """
 
-    gradient_free = False
-    stochastic = False
+    requires: ClassVar[Requires] = Requires()
     dims: ClassVar[tuple[int, ...] | None] = None  # the dimensions the method accepts (None: any)
     # False for methods whose stopping points need not be minima of f alone (constrained
     # methods: f's Hessian may be indefinite at a constrained minimum), so the engine's
@@ -117,9 +156,9 @@ class Optimizer:
     defaults: Mapping[str, float | None] = field(default_factory=dict)
     options: Mapping[str, Any] = field(default_factory=dict)
     reference: str = ""
-    uses_hessian: bool = False
 
-    def init(self, fun: Fun, x: jax.Array, hyper: Mapping[str, jax.Array]) -> Any:
+    def init(self, fun: Fun, x: jax.Array, hyper: Mapping[str, jax.Array], key: jax.Array) -> Any:
+        """The state of one run starting at ``x``; ``key`` is the run's PRNG key."""
         raise NotImplementedError
 
     def step(
@@ -164,6 +203,43 @@ class Optimizer:
         """Numbers of optimizer state per run, for the memory estimate (default 2*dim)."""
         return 2 * dim
 
+    def step_cost(self, dim: int) -> StepCost:
+        """The evaluations of the cheapest step in ``dim`` dimensions: by default one of
+        f and one of everything :attr:`requires` names (a gradient, a Hessian)."""
+        return StepCost(
+            f=1.0,
+            g=1.0 if self.requires.gradient else 0.0,
+            h=1.0 if self.requires.hessian else 0.0,
+        )
+
+    def check_objective(self, objective: Any, dim: int) -> None:
+        """Refuse, with a one-line :class:`ConfigError`, an objective in ``dim``
+        dimensions that lacks something this method requires (before any tracing)."""
+        if self.dims is not None and dim not in self.dims:
+            accepted = " or ".join(str(d) for d in self.dims)
+            raise ConfigError(f"{self.name} runs in {accepted} dimensions; got {dim} coordinates")
+        if self.requires.residuals and not callable(getattr(objective, "residuals", None)):
+            raise ConfigError(
+                f"{self.name} needs a residual objective (one with residuals(x)); "
+                f"{objective_name(objective)} has none"
+            )
+        given = self.options.get("constraints")
+        own = getattr(objective, "constraints", ())
+        if self.requires.constraints and given is None and not own:
+            raise ConfigError(
+                f"{self.name} needs constraints: use a constrained objective "
+                "(objectives.constrained, e.g. 'rosenbrock_disk') or the option constraints=..."
+            )
+
+    # Read by jaxcalc.pipeline until it reads `requires` and `step_cost` (derived, not set).
+    @property
+    def gradient_free(self) -> bool:
+        return not self.requires.gradient
+
+    @property
+    def uses_hessian(self) -> bool:
+        return self.requires.hessian
+
     # -- hyperparameters ---------------------------------------------------------------
 
     def resolve(self, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -179,8 +255,6 @@ class Optimizer:
 
 
 def _replace(obj: Optimizer, **changes: Any) -> Optimizer:
-    import dataclasses
-
     return dataclasses.replace(obj, **changes)
 
 

@@ -1,0 +1,31 @@
+"""The trajectory engine: whole optimizer trajectories for many starts and
+hyperparameters, as one XLA program.
+
+:func:`optimize` runs one optimizer on one objective from a batch of starts, for every
+combination of swept hyperparameters, and records the path. The runs are independent
+lanes of one compiled program (a loop over steps, ``vmap`` over runs): a run that
+converges freezes with its counts intact, and a run that goes non-finite stops at its last
+finite point with the step where it failed; no run can change another run's numbers.
+
+Modules, in the order a call passes through them: ``options`` (arguments checked and
+resolved), ``plan`` (sweep grid, memory, chunks), ``program`` (the compiled loop),
+``cache`` (compiled programs and buffers kept between calls), ``curvature`` (the Hessian
+check where runs stop), ``result`` (:class:`Trajectory`, statuses), ``run`` (the entry
+points).
+"""
+
+from jaxcalc.engine.cache import enable_compilation_cache
+from jaxcalc.engine.plan import estimate_bytes
+from jaxcalc.engine.result import STATUSES, Trajectory
+from jaxcalc.engine.run import optimize, optimize_many, precompile, precompile_many
+
+__all__ = [
+    "STATUSES",
+    "Trajectory",
+    "enable_compilation_cache",
+    "estimate_bytes",
+    "optimize",
+    "optimize_many",
+    "precompile",
+    "precompile_many",
+]

@@ -1,0 +1,125 @@
+"""What the engine keeps between calls: compiled programs, donated record buffers, the
+host array of multi-chunk records; and the compile step and JAX's persistent cache.
+
+The caches are shared by threads (an experiment compiles its next group with
+``precompile`` in a background thread): iteration and eviction happen under one lock.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from typing import Any
+
+import jax
+import numpy as np
+
+from jaxcalc.optimizers import Optimizer
+
+__all__ = ["enable_compilation_cache"]
+
+COMPILED: dict[Any, Any] = {}  # compiled programs, least recently used first
+COMPILED_KEEP = 64
+CACHE_LOCK = threading.RLock()
+
+# The record buffers of recent calls, donated to the next call of the same program. The
+# arrays of a Trajectory are zero-copy views of them; while such a view is alive, XLA cannot
+# reuse the buffer and allocates a fresh one, so a Trajectory is never overwritten.
+BUFFERS: dict[Any, jax.Array] = {}
+BUFFERS_KEEP_BYTES = 256 << 20
+
+# The host array that received the last multi-chunk call's records, reused by the next
+# call of the same shape once no Trajectory views it any more (its reference count says
+# so): writing into pages already mapped is ~3x faster than into a fresh array.
+HOST_RECORDS: dict[Any, np.ndarray] = {}
+
+
+def enable_compilation_cache(directory: str | None = None) -> str:
+    """Turn on JAX's persistent compilation cache, so a program compiled once (in any
+    process) loads from disk instead of compiling again.
+
+    This sets global JAX configuration, so the library never calls it by itself: call it
+    from an application's edge (a CLI, a benchmark, a notebook's first cell). Every program,
+    however quick to compile, is cached. Returns the directory used (default
+    ``$JAXCALC_CACHE_DIR`` or ``~/.cache/jaxcalc/xla``).
+
+    (jaxcalc does not keep its own cache of serialised executables, which would skip
+    tracing too: with jaxlib 0.10.2 some CPU executables loaded with
+    ``jax.experimental.serialize_executable`` crash when run.)
+    """
+    path = (
+        directory
+        or os.environ.get("JAXCALC_CACHE_DIR")
+        or os.path.join(os.path.expanduser("~"), ".cache", "jaxcalc", "xla")
+    )
+    os.makedirs(path, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", path)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+    return path
+
+
+def compile_program(lowered, quick: bool):
+    """Compile; ``quick`` asks XLA for its older CPU emitters (half the compile time)."""
+    if quick and jax.default_backend() == "cpu":
+        try:
+            return lowered.compile(compiler_options={"xla_cpu_use_fusion_emitters": False})
+        except Exception:  # an XLA without this option: compile as usual
+            pass
+    return lowered.compile()
+
+
+def take(cache: dict[Any, Any], key: Any) -> Any:
+    """Remove and return ``cache[key]`` (None when absent); put it back with ``keep_*``."""
+    with CACHE_LOCK:
+        return cache.pop(key, None)
+
+
+def keep_compiled(key: Any, compiled: Any) -> None:
+    with CACHE_LOCK:
+        COMPILED.pop(key, None)
+        COMPILED[key] = compiled  # most recently used last
+        while len(COMPILED) > COMPILED_KEEP:
+            COMPILED.pop(next(iter(COMPILED)))
+
+
+def keep_buffer(shape_key: Any, buffer: jax.Array) -> None:
+    with CACHE_LOCK:
+        BUFFERS.pop(shape_key, None)
+        BUFFERS[shape_key] = buffer  # most recently used last
+        total = sum(b.nbytes for b in BUFFERS.values())
+        while total > BUFFERS_KEEP_BYTES and len(BUFFERS) > 1:
+            total -= BUFFERS.pop(next(iter(BUFFERS))).nbytes
+
+
+def host_records(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """An array for a multi-chunk call's records: the kept one when nothing else holds it."""
+    key = (shape, np.dtype(dtype).str)
+    with CACHE_LOCK:
+        kept = HOST_RECORDS.get(key)
+        if kept is not None and sys.getrefcount(kept) <= 3:  # the dict, `kept`, the call
+            return kept
+        fresh = np.empty(shape, dtype)
+        HOST_RECORDS.clear()
+        if fresh.nbytes <= BUFFERS_KEEP_BYTES:
+            HOST_RECORDS[key] = fresh
+        return fresh
+
+
+def method_key(method: Optimizer) -> Any:
+    """A hashable key of what a method compiles to: its class, name and static options."""
+
+    def hashable(v):
+        try:
+            hash(v)
+            return v
+        except TypeError:
+            return repr(v)
+
+    return (
+        type(method),
+        method.name,
+        tuple(sorted((k, hashable(v)) for k, v in method.options.items())),
+        tuple(method_key(m) for m in getattr(method, "slots", ())),  # a Stacked's methods
+    )

@@ -1,0 +1,489 @@
+"""The one compiled program: ``lax.scan``-style loop over steps, ``vmap`` over runs.
+
+:class:`Program` is the batch function ``(x0s (N, D), hyper, records) -> outputs`` that
+:mod:`jaxcalc.engine.run` compiles once per objective, method and shape. ``hyper`` maps
+each hyperparameter to one value per run ``(N,)`` (swept) or to one scalar shared by all
+runs ``()``; shared values stay scalars in the program, so a method's arithmetic on them
+(Adam's bias corrections) is done once per step, not once per run. Two per-run inputs are
+the engine's own, not hyperparameters: ``_seed`` and ``_start``, from which every run's
+PRNG key ``fold_in(key(seed), start)`` is derived (so every hyperparameter setting sees the
+same random stream from the same start, and chunking never changes it).
+
+Layout: inside the loop every array keeps the run axis *last* (structure of arrays: ``x``
+is ``(D, N)``), so a step is a few fused elementwise passes over contiguous rows; the
+per-run method is written for one run and mapped with ``vmap(..., axis -1)``, the objective
+is mapped the same way and differentiated *after* mapping (``vjp`` of the mapped function
+keeps the run axis last, where ``vmap`` of a gradient would transpose). Records are written
+time-major into one preallocated buffer ``(R+1, D+2, N)`` holding the point, f and the
+gradient norm.
+
+Per step the engine carries only what it must: the point, f, the gradient, the state
+leaves that differ between runs, and the status, event step and failure count. A method
+whose per-step evaluation counts are constants (every optax method) has its counts computed
+at the end from the step where each run stopped. A stopped run's point, f, gradient and
+counts are frozen; its optimizer state is not (it is never read again) unless the method
+sets ``final_state``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.extend.core import Literal, jaxpr_as_fun
+
+from jaxcalc.engine.options import Limits
+from jaxcalc.engine.result import CODE, pack_stopped, unpack_codes
+from jaxcalc.optimizers import Evaluations, Optimizer
+
+__all__ = ["Program", "public_hyper"]
+
+_UNROLL_ROWS = 16  # reductions over the coordinates are unrolled up to this dimension
+RUNNING = CODE["max_steps"]  # a run that has not stopped has this status until the end
+
+
+def rows(op, a: jax.Array) -> jax.Array:
+    """Reduce a runs-last array (D, N) over its coordinates with ``op`` (add, max, and).
+
+    For small D the reduction is written as D-1 elementwise ops, which XLA fuses with their
+    producers; a reduce over axis 0 would be a kernel (and a library call) of its own.
+    """
+    if a.shape[0] <= _UNROLL_ROWS:
+        out = a[0]
+        for i in range(1, a.shape[0]):
+            out = op(out, a[i])
+        return out
+    reducer = {jnp.add: jnp.sum, jnp.maximum: jnp.max, jnp.logical_and: jnp.all}[op]
+    return reducer(a, axis=0)
+
+
+def public_hyper(hyper: Mapping[str, Any]) -> dict[str, Any]:
+    """The optimizer's hyperparameters, without the engine's own per-run inputs."""
+    return {k: v for k, v in hyper.items() if not k.startswith("_")}
+
+
+# ----------------------------------------------------------------------------------------
+# What a method's step does, from one trace of one run
+
+
+def depends(jaxpr, varying: list[bool]) -> list[bool]:
+    """Which outputs of ``jaxpr`` depend on the inputs marked ``varying``.
+
+    A conservative dependence analysis (an equation with any varying input makes all its
+    outputs varying). The engine uses it to keep optimizer state that is the same for every
+    run (optax's step counter when the hyperparameters are shared) as one scalar instead of
+    one per run, and to find the per-step counts that are constants.
+    """
+    vary = {v for v, m in zip(jaxpr.invars, varying, strict=True) if m}
+    for eqn in jaxpr.eqns:
+        if any(not isinstance(v, Literal) and v in vary for v in eqn.invars):
+            vary.update(eqn.outvars)
+    return [not isinstance(v, Literal) and v in vary for v in jaxpr.outvars]
+
+
+def constant_outputs(closed, wanted: range) -> list[Any]:
+    """The values of the outputs ``wanted`` of ``closed`` (a ClosedJaxpr) that depend on no input.
+
+    Only the equations that these outputs need and that depend on no input are evaluated
+    (eagerly, as JAX's own jaxpr interpreter does), so finding that a method spends one
+    gradient per step neither runs the method's step nor compiles its constant parts.
+    Outputs that depend on an input are None.
+    """
+    jaxpr = closed.jaxpr
+    env = dict(zip(jaxpr.constvars, closed.consts, strict=True))
+    vary = set(jaxpr.invars)
+    for eqn in jaxpr.eqns:
+        if any(not isinstance(v, Literal) and v in vary for v in eqn.invars):
+            vary.update(eqn.outvars)
+    outs = [jaxpr.outvars[i] for i in wanted]
+    need = {v for v in outs if not isinstance(v, Literal) and v not in vary}
+    todo = []
+    for eqn in reversed(jaxpr.eqns):
+        if any(v in need for v in eqn.outvars):
+            todo.append(eqn)
+            need.update(v for v in eqn.invars if not isinstance(v, Literal))
+
+    def read(v):
+        return v.val if isinstance(v, Literal) else env[v]
+
+    with jax.ensure_compile_time_eval():
+        for eqn in reversed(todo):
+            params = eqn.primitive.get_bind_params(eqn.params)
+            subfuns = ()
+            if isinstance(params, tuple):  # JAX before 0.7 returned (subfuns, params)
+                subfuns, params = params
+            out = eqn.primitive.bind(*subfuns, *map(read, eqn.invars), **params)
+            results = out if eqn.primitive.multiple_results else [out]
+            env.update(zip(eqn.outvars, results, strict=True))
+    return [None if not isinstance(v, Literal) and v in vary else np.asarray(read(v)) for v in outs]
+
+
+@dataclass
+class StepModel:
+    """What the program needs to know of a method's init and step (from their traces).
+
+    Attributes:
+      hyper_axes: per hyperparameter, -1 (one value per run) or None (shared, or unset).
+      nones: the hyperparameters that are not set (static None).
+      public: the method's set hyperparameters, in the order ``step_fun`` takes them.
+      state_tree, n_leaves: the structure of one run's state and its number of leaves.
+      state_axes: per state leaf, -1 (per run) or None (one value shared by every run).
+      step_fun, step_tree: the traced step of one run and the structure of its outputs.
+      static: the per-step counts that are the same constants at every step.
+    """
+
+    hyper_axes: dict[str, int | None]
+    nones: dict[str, None]
+    public: list[str]
+    state_tree: Any
+    n_leaves: int
+    state_axes: Any
+    step_fun: Callable
+    step_tree: Any
+    static: dict[str, Any]
+
+
+class Program:
+    """The compiled program for a batch: ``(x0s (N, D), hyper, records) -> outputs``.
+
+    Built per (objective, method, limits, steps, record_every); see the module docstring.
+    """
+
+    def __init__(self, fun, method: Optimizer, limits: Limits, steps: int, record_every: int):
+        self.fun = fun
+        self.method = method
+        self.limits = limits
+        self.steps = steps
+        self.record_every = record_every
+        self.gradient_free = not method.requires.gradient
+        self.records = steps // record_every
+        self.remainder = steps - self.records * record_every
+
+    def record_buffer_shape(self, n: int, d: int) -> tuple[int, int, int]:
+        return (self.records + 1, d + 2, n)
+
+    def record_buffer(self, n: int, d: int, dtype) -> jax.Array:
+        return jnp.zeros(self.record_buffer_shape(n, d), dtype)
+
+    def __call__(self, x0s, hyper, records_buffer=None):
+        x = x0s.T  # (D, N): runs last
+        d, n = x.shape
+        model = self.model(x, hyper)
+        carry = self.start(model, x, hyper)
+        if records_buffer is None:
+            records_buffer = jnp.zeros((self.records + 1, d + 2, n), x.dtype)
+        carry, buffer = self.record_loop(model, carry, records_buffer, hyper)
+        return self.outputs(model, carry, buffer)
+
+    # -- pieces ----------------------------------------------------------------------------
+
+    def evaluate(self, x_rows):
+        """f (N,) and its gradient (D, N) at the runs-last points (D, N)."""
+        f_rows = jax.vmap(self.fun, in_axes=-1)
+        if self.gradient_free:
+            return f_rows(x_rows), jnp.zeros_like(x_rows)
+        value, pullback = jax.vjp(f_rows, x_rows)
+        (grad,) = pullback(jnp.ones_like(value))
+        return value, grad
+
+    def init_one(self, x0, hyper):
+        """One run's optimizer state, with its key ``fold_in(key(seed), start)``."""
+        # a caller of the program without the engine's inputs gets the key of seed 0, start 0
+        seed, start = hyper.get("_seed", 0), hyper.get("_start", 0)
+        key = jax.random.fold_in(jax.random.key(seed), start)
+        return self.method.init(self.fun, x0, public_hyper(hyper), key)
+
+    def step_parts(self, x, f, g, state, hp):
+        """One run's step: the new state and what the engine reads of the result."""
+        res = self.method.step(self.fun, x, f, g, state, hp)
+        value, grad = res.value, res.grad
+        extra = Evaluations.of()
+        if self.gradient_free:
+            grad = None
+            if value is None:
+                extra = Evaluations.of(f=1)
+        elif value is None or grad is None:
+            extra = Evaluations.of(f=0 if value is not None else 1, g=1)
+            value = grad = None
+        counts = {
+            "evals": res.evaluations + extra,
+            "failed": jnp.asarray(res.failed),
+            "resets": jnp.asarray(res.resets, jnp.int32),
+        }
+        if res.converged is not None:
+            counts["converged"] = jnp.asarray(res.converged)
+        return res.state, {"x": res.x, "value": value, "grad": grad}, counts
+
+    def model(self, x, hyper) -> StepModel:
+        """Trace one run's init and step once and analyse them (see :class:`StepModel`).
+
+        One trace of a single run's step serves every analysis here and the program itself
+        (``method_one`` replays this jaxpr): tracing a method such as optax's L-BFGS with
+        its zoom line search costs as much as XLA's compile of the whole program.
+        """
+        method = self.method
+        d = x.shape[0]
+        hyper_axes = {k: (None if v is None or jnp.ndim(v) == 0 else -1) for k, v in hyper.items()}
+        nones = {k: None for k, v in hyper.items() if v is None}  # "not set" (static)
+        x_one = jnp.zeros((d,), x.dtype)
+        names = sorted(k for k in hyper if k not in nones)
+        hyper_one = [jnp.zeros((), jnp.asarray(hyper[k]).dtype) for k in names]
+
+        def named(values) -> dict[str, Any]:
+            return {**dict(zip(names, values, strict=True)), **nones}
+
+        init_jaxpr, state_one = jax.make_jaxpr(
+            lambda x0, *h: self.init_one(x0, named(h)), return_shape=True
+        )(x_one, *hyper_one)
+        vary_init = depends(init_jaxpr.jaxpr, [True, *(hyper_axes[k] is not None for k in names)])
+        state_leaves, state_tree = jax.tree.flatten(state_one)
+        # shared state: not varying at init and only fed by shared inputs in a step (all
+        # state is per run when it is frozen at each run's stop, for final_metrics)
+        shared = [not v and not method.final_state for v in vary_init]
+        public = [k for k in names if not k.startswith("_")]
+        flat_p = [jnp.zeros((), jnp.asarray(hyper[k]).dtype) for k in public]
+        p_vary = [hyper_axes[k] is not None for k in public]
+
+        def flat_step(x, f, g, *rest):
+            st = jax.tree.unflatten(state_tree, rest[: len(state_leaves)])
+            hp = {**dict(zip(public, rest[len(state_leaves) :], strict=True)), **nones}
+            new_state, out, counts = self.step_parts(x, f, g, st, hp)
+            return jax.tree.leaves(new_state), out, counts
+
+        zeros_state = [jnp.zeros(s.shape, s.dtype) for s in state_leaves]
+        step_args = (x_one, jnp.zeros((), x.dtype), x_one, *zeros_state, *flat_p)
+        step_jaxpr, step_shape = jax.make_jaxpr(flat_step, return_shape=True)(*step_args)
+        _, _, counts_shape = step_shape
+        n_counts = len(jax.tree.leaves(counts_shape))
+        n_outputs = len(step_jaxpr.jaxpr.outvars)
+        while True:
+            vary_step = depends(
+                step_jaxpr.jaxpr, [True, True, True, *(not s for s in shared), *p_vary]
+            )[: len(state_leaves)]
+            now = [s and not v for s, v in zip(shared, vary_step, strict=True)]
+            if now == shared:
+                break
+            shared = now
+        # counts that are the same constants at every step (every optax method's): not
+        # carried per run, but computed at the end from the steps each run took
+        constant = jax.tree.unflatten(
+            jax.tree.structure(counts_shape),
+            constant_outputs(step_jaxpr, range(n_outputs - n_counts, n_outputs)),
+        )
+        static = {
+            name: value
+            for name, value in constant.items()
+            if all(leaf is not None for leaf in jax.tree.leaves(value, is_leaf=lambda v: v is None))
+        }
+        return StepModel(
+            hyper_axes=hyper_axes,
+            nones=nones,
+            public=public,
+            state_tree=state_tree,
+            n_leaves=len(state_leaves),
+            state_axes=jax.tree.unflatten(state_tree, [None if s else -1 for s in shared]),
+            step_fun=jaxpr_as_fun(step_jaxpr),
+            step_tree=jax.tree.structure(step_shape),
+            static=static,
+        )
+
+    def start(self, model: StepModel, x, hyper) -> dict[str, Any]:
+        """The loop's carry at the start: f and the gradient there, the state, the codes."""
+        n = x.shape[1]
+        f0, g0 = self.evaluate(x)
+        state0 = jax.vmap(
+            self.init_one, in_axes=(-1, model.hyper_axes), out_axes=model.state_axes, axis_size=n
+        )(x, hyper)
+        finite0 = jnp.isfinite(f0) & rows(jnp.logical_and, jnp.isfinite(g0) & jnp.isfinite(x))
+        flat0 = finite0 & rows(jnp.logical_and, g0 == 0) & (not self.gradient_free)
+        status0 = jnp.where(finite0, RUNNING, CODE["domain_error_at_start"])
+        status0 = jnp.where(flat0, CODE["flat_start"], status0).astype(jnp.int32)
+        code0 = jnp.where(status0 == RUNNING, 0, pack_stopped(status0, 0))
+        carry = {"x": x, "f": f0, "g": g0, "state": state0, "code": code0.astype(jnp.int32)}
+        if "evals" not in model.static:
+            carry["evals"] = Evaluations(*(jnp.full((n,), v, jnp.int32) for v in self.init_evals))
+        if "resets" not in model.static:
+            carry["resets"] = jnp.zeros((n,), jnp.int32)
+        return carry
+
+    @property
+    def init_evals(self) -> tuple[int, int, int]:
+        """The engine's evaluations at the start: f, and the gradient unless gradient-free."""
+        return (1, 0 if self.gradient_free else 1, 0)
+
+    # -- one step: the method mapped over runs, then the engine's checks on rows ----------
+
+    def method_one(self, model: StepModel, x, f, g, state, hyper):
+        """One run's step, replayed from the traced jaxpr; constant counts left out."""
+        hp = public_hyper(hyper)
+        flat = model.step_fun(x, f, g, *jax.tree.leaves(state), *(hp[k] for k in model.public))
+        new_leaves, out, counts = jax.tree.unflatten(model.step_tree, flat)
+        new_state = jax.tree.unflatten(model.state_tree, new_leaves)
+        return new_state, {**out, **{k: v for k, v in counts.items() if k not in model.static}}
+
+    def advance(self, model: StepModel, c, hyper):
+        """Every run's next step, and the engine's tests on it, before anything is kept."""
+        limits, static = self.limits, model.static
+        state, res = jax.vmap(
+            lambda *a: self.method_one(model, *a),
+            in_axes=(-1, -1, -1, model.state_axes, model.hyper_axes),
+            out_axes=(model.state_axes, -1),
+        )(c["x"], c["f"], c["g"], c["state"], hyper)
+        x_new = res["x"]
+        if res["value"] is None:
+            f_new, g_new = self.evaluate(x_new)
+        else:
+            f_new = res["value"]
+            g_new = jnp.zeros_like(x_new) if self.gradient_free else res["grad"]
+        finite = jnp.isfinite(f_new) & rows(
+            jnp.logical_and, jnp.isfinite(g_new) & jnp.isfinite(x_new)
+        )
+        runaway = rows(jnp.maximum, jnp.abs(x_new)) > limits.x_limit
+        if self.gradient_free:
+            converged = jnp.zeros(f_new.shape, bool)
+            no_move = converged
+        else:
+            converged = rows(jnp.add, g_new * g_new) <= limits.gtol**2
+            no_move = rows(jnp.logical_and, x_new == c["x"])
+        own = res.get("converged", static.get("converged"))
+        if own is not None:
+            converged = converged | jnp.asarray(own)
+        failed = jnp.asarray(res.get("failed", static.get("failed")))
+        return state, res, (x_new, f_new, g_new), (finite, runaway, converged, failed, no_move)
+
+    @staticmethod
+    def counted(out, c, res, live):
+        """The per-step counts of methods whose counts vary (line searches)."""
+        if "evals" in res:
+            out["evals"] = jax.tree.map(
+                lambda a, b: jnp.where(live, a + b, a), c["evals"], res["evals"]
+            )
+        if "resets" in res:
+            resets = jnp.where(live, jnp.asarray(res["resets"], jnp.int32), 0)
+            out["resets"] = c["resets"] + resets
+        return out
+
+    def step(self, model: StepModel, c, k, hyper):
+        """One exact step: the method, then every run's status, event step and counts."""
+        limits = self.limits
+        state, res, (x_new, f_new, g_new), tests = self.advance(model, c, hyper)
+        finite, runaway, converged, failed, no_move = tests
+        unbounded = finite & ((f_new < -limits.f_limit) | (runaway & (f_new < c["f"])))
+        diverged = finite & runaway & ~unbounded
+        converged = finite & converged
+        live = c["code"] >= 0  # a running run's code is its count of failures in a row
+        fails = jnp.where(failed | no_move, c["code"] + 1, 0)
+        stalled = finite & ~converged & (fails >= limits.patience)
+        # the first test that holds names the status (nested wheres fuse; select reduces)
+        status = jnp.int32(RUNNING)
+        for test, name in (
+            (stalled, "stalled"),
+            (converged, "converged"),
+            (diverged, "diverged"),
+            (unbounded, "unbounded"),
+            (~finite, "diverged_nonfinite"),
+        ):
+            status = jnp.where(test, CODE[name], status)
+        stop = status != RUNNING
+        # status, event step and failures in a row are one array (one kernel)
+        code = jnp.where(live, jnp.where(stop, pack_stopped(status, k), fails), c["code"])
+        code = code.astype(jnp.int32)
+        # a non-finite step is not taken: keep the last finite point. (Read from the
+        # code, which XLA computes once, rather than from the tests on x, f and g.)
+        take = live & (code != pack_stopped(jnp.int32(CODE["diverged_nonfinite"]), k))
+        out = {
+            "x": jnp.where(take, x_new, c["x"]),
+            "f": jnp.where(take, f_new, c["f"]),
+            "g": jnp.where(take, g_new, c["g"]),
+            "state": jax.tree.map(lambda new, old: jnp.where(take, new, old), state, c["state"])
+            if self.method.final_state
+            else state,
+            "code": code,
+        }
+        return self.counted(out, c, res, live)
+
+    # -- the loop over records, and what it returns ----------------------------------------
+
+    def write(self, buffer, c, i):
+        """Record row ``i``: every run's point, f and gradient norm."""
+        if self.gradient_free:
+            norm = jnp.full_like(c["f"], jnp.nan)  # documented: no gradient was computed
+        else:
+            norm = jnp.sqrt(rows(jnp.add, c["g"] * c["g"]))
+        row = jnp.concatenate([c["x"], c["f"][None], norm[None]])
+        return jax.lax.dynamic_update_index_in_dim(buffer, row, i, 0)
+
+    def record_loop(self, model: StepModel, carry, records_buffer, hyper):
+        """Every step, recording every ``record_every`` steps (see below for the exit)."""
+        records, record_every = self.records, self.record_every
+
+        def steps_loop(c, first_step, count):
+            return jax.lax.fori_loop(
+                0, count, lambda i, c: self.step(model, c, first_step + i + 1, hyper), c
+            )
+
+        def block(i, state):
+            c, buffer = state
+            c = steps_loop(c, i * record_every, record_every)
+            return c, self.write(buffer, c, i + 1)
+
+        buffer = self.write(records_buffer, carry, 0)
+
+        # Record blocks until every run has stopped (a quasi-Newton batch often converges
+        # in tens of steps; without the exit, the stopped runs' line searches would spin
+        # until the last step). The rows after the exit repeat each run's frozen point,
+        # exactly what the remaining steps would have recorded.
+        def unfinished(state):
+            i, c, _ = state
+            return (i < records) & jnp.any(c["code"] >= 0)
+
+        def next_block(state):
+            i, c, buffer = state
+            return (i + 1, *block(i, (c, buffer)))
+
+        done, carry, buffer = jax.lax.while_loop(
+            unfinished, next_block, (jnp.int32(0), carry, buffer)
+        )
+        buffer = jax.lax.fori_loop(done, records, lambda j, b: self.write(b, carry, j + 1), buffer)
+        if self.remainder:
+            carry = steps_loop(carry, records * record_every, self.remainder)
+        return carry, buffer
+
+    def outputs(self, model: StepModel, carry, buffer) -> dict[str, Any]:
+        """The program's outputs; constant counts per step from the steps each run took."""
+        static = model.static
+        status, event = unpack_codes(carry["code"], RUNNING)
+        taken = jnp.where(event >= 0, event, self.steps)
+        if "evals" in carry:
+            evals = carry["evals"]
+        else:
+            evals = Evaluations(
+                *(
+                    (start + int(per_step) * taken).astype(jnp.int32)
+                    for start, per_step in zip(self.init_evals, static["evals"], strict=True)
+                )
+            )
+        if "resets" in carry:
+            resets = carry["resets"]
+        else:
+            resets = (int(static["resets"]) * taken).astype(jnp.int32)
+        metrics = jax.vmap(
+            lambda x, st: self.method.final_metrics(self.fun, x, st),
+            in_axes=(-1, model.state_axes),
+        )(carry["x"], carry["state"])
+        return {
+            "records": buffer,
+            "status": status,
+            "event_step": event,
+            "function_evaluations": evals.f,
+            "gradient_evaluations": evals.g,
+            "hessian_evaluations": evals.h,
+            "resets": resets,
+            "final_params": carry["x"].T,
+            "final_values": carry["f"],
+            **{f"metric:{k}": v for k, v in metrics.items()},
+        }

@@ -1,0 +1,266 @@
+"""What a batch of runs returns: :class:`Trajectory`, the statuses and their codes.
+
+Statuses (``Trajectory.status``):
+
+``converged``
+    ``|grad f| <= gtol`` at a point where the Hessian (checked when ``dim <= 32``) has no
+    negative eigenvalue.
+``max_steps``
+    ran all ``steps`` without meeting a stopping test.
+``diverged_nonfinite``
+    f, its gradient or the point became inf/NaN; ``event_step`` is the first bad step and
+    the recorded point is the last finite one.
+``diverged``
+    the point ran away (``max|x| > x_limit``) while f did not decrease.
+``unbounded``
+    f fell below ``-f_limit``, or the point ran away while f decreased: f looks unbounded
+    below.
+``stalled``
+    the method could make no progress (its line search found no acceptable step, or the
+    point did not move) for ``patience`` consecutive steps.
+``domain_error_at_start``
+    f or its gradient is not finite at the start.
+``non_minimum``
+    stopped at a stationary point whose Hessian has a negative eigenvalue (a maximum or
+    saddle), including a start exactly on one.
+``flat_start``
+    the gradient is exactly zero at the start but the point is not a verified minimum.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+__all__ = ["CODE", "STATUSES", "Trajectory", "pack_stopped", "unpack_codes"]
+
+STATUSES = (
+    "max_steps",
+    "converged",
+    "diverged_nonfinite",
+    "diverged",
+    "unbounded",
+    "stalled",
+    "domain_error_at_start",
+    "non_minimum",
+    "flat_start",
+)
+#: each status's integer code in the compiled program
+CODE = {name: i for i, name in enumerate(STATUSES)}
+MAX_STEPS = 10_000_000
+_EVENT_BITS = 24  # steps <= MAX_STEPS < 2**24
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """The recorded paths of a batch of runs, as NumPy arrays.
+
+    With ``B`` starts, sweep shape ``S`` (one axis per swept hyperparameter, in the order
+    given) and ``R = steps // record_every`` records after the start:
+
+    Attributes:
+      params: ``S + (B, R+1, D)``; ``params[..., 0, :]`` is the start.
+      values: ``S + (B, R+1)``, f at the recorded points.
+      grad_norms: ``S + (B, R+1)``, Euclidean norm of the gradient there.
+      status: ``S + (B,)`` strings (see the module docstring).
+      event_step: ``S + (B,)``: the step where the run converged, first went non-finite,
+        diverged, stalled or proved unbounded; -1 for ``max_steps``.
+      function_evaluations, gradient_evaluations, hessian_evaluations: ``S + (B,)``.
+      resets: ``S + (B,)``, curvature-model resets (BFGS).
+      final_params: ``S + (B, D)`` after the last step; final_values: ``S + (B,)``.
+      hyperparameters: every hyperparameter; swept ones as arrays of their sweep values.
+      sweep: the names of the swept hyperparameters, one per leading axis.
+      compile_seconds, run_seconds: XLA compilation and execution wall time.
+      metrics: the optimizer's extra per-run numbers at the final point, ``S + (B,)`` each
+        (e.g. ``constraint_violation``; see ``Optimizer.final_metrics``).
+
+    A single start (D,) gives the same fields without the ``B`` axis.
+    """
+
+    objective: str
+    optimizer: str
+    steps: int
+    record_every: int
+    params: np.ndarray
+    values: np.ndarray
+    grad_norms: np.ndarray
+    status: np.ndarray
+    event_step: np.ndarray
+    function_evaluations: np.ndarray
+    gradient_evaluations: np.ndarray
+    hessian_evaluations: np.ndarray
+    resets: np.ndarray
+    final_params: np.ndarray
+    final_values: np.ndarray
+    hyperparameters: dict[str, Any]
+    sweep: tuple[str, ...] = ()
+    compile_seconds: float = 0.0
+    run_seconds: float = 0.0
+    devices: int = 1
+    chunks: int = 1
+    extras: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def recorded_steps(self) -> np.ndarray:
+        """The step number of each record: ``0, record_every, 2*record_every, ...``."""
+        return np.arange(self.values.shape[-1]) * self.record_every
+
+    def status_counts(self) -> dict[str, int]:
+        names, counts = np.unique(self.status, return_counts=True)
+        return {str(n): int(c) for n, c in zip(names, counts, strict=True)}
+
+    def to_numpy(self) -> dict[str, np.ndarray]:
+        """Every array field, by name."""
+        return {
+            name: getattr(self, name)
+            for name in (
+                "params",
+                "values",
+                "grad_norms",
+                "status",
+                "event_step",
+                "function_evaluations",
+                "gradient_evaluations",
+                "hessian_evaluations",
+                "resets",
+                "final_params",
+                "final_values",
+            )
+        }
+
+    def to_table(self) -> list[dict[str, Any]]:
+        """A tidy table: one row per run, with its hyperparameters, status and counts."""
+        sweep_shape = self.status.shape[: len(self.sweep)]
+        starts = self.status.shape[len(self.sweep) :]
+        rows = []
+        for index in itertools.product(*(range(n) for n in sweep_shape)):
+            hyper = {
+                k: (float(v[index[self.sweep.index(k)]]) if k in self.sweep else v)
+                for k, v in self.hyperparameters.items()
+            }
+            for start in itertools.product(*(range(n) for n in starts)):
+                i = index + start
+                rows.append(
+                    {
+                        "objective": self.objective,
+                        "optimizer": self.optimizer,
+                        **hyper,
+                        "start": int(start[0]) if start else 0,
+                        "status": str(self.status[i]),
+                        "final_value": float(self.final_values[i]),
+                        "event_step": int(self.event_step[i]),
+                        "function_evaluations": int(self.function_evaluations[i]),
+                        "gradient_evaluations": int(self.gradient_evaluations[i]),
+                        "hessian_evaluations": int(self.hessian_evaluations[i]),
+                    }
+                )
+        return rows
+
+
+def pack_stopped(status: jax.Array, step: Any) -> jax.Array:
+    """The engine's per-run code of a run that stopped with ``status`` at ``step``.
+
+    A running run's code is its number of failed steps in a row (>= 0); a stopped run's is
+    negative and holds its status and event step, so the loop carries one int32 per run.
+    """
+    return -((status.astype(jnp.int32) << _EVENT_BITS) | step) - 1
+
+
+def unpack_codes(code: jax.Array, running: int) -> tuple[jax.Array, jax.Array]:
+    """Status and event step (-1 for a run that never stopped) from the codes."""
+    packed = -code - 1
+    status = jnp.where(code >= 0, running, packed >> _EVENT_BITS).astype(jnp.int32)
+    event = jnp.where(code >= 0, -1, packed & ((1 << _EVENT_BITS) - 1)).astype(jnp.int32)
+    return status, event
+
+
+def runs_first(out: dict[str, Any], keep: int) -> dict[str, np.ndarray]:
+    """Host arrays with the run axis first (the time-major records become views)."""
+    host = {}
+    for name, value in out.items():
+        a = np.asarray(value)
+        if name == "records":  # (R+1, D+2, N): the point, f, |grad f|
+            d = a.shape[1] - 2
+            host["params"] = a[:, :d].transpose(2, 0, 1)[:keep]  # (N, R+1, D)
+            host["values"] = a[:, d].T[:keep]  # (N, R+1)
+            host["grad_norms"] = a[:, d + 1].T[:keep]
+        else:
+            host[name] = a[:keep]
+    return host
+
+
+def merge_chunks(pieces: list[dict[str, np.ndarray]], records: np.ndarray) -> dict:
+    """The chunks' arrays as one job's: the small ones concatenated; the records are
+    already one host array of all runs (each chunk copied its own in)."""
+    merged = {k: np.concatenate([p[k] for p in pieces]) for k in pieces[0]}
+    merged.update(runs_first({"records": records}, records.shape[-1]))
+    return merged
+
+
+def assemble(
+    merged: dict[str, np.ndarray],
+    grids: Any,
+    n_starts: int,
+    single: bool,
+    *,
+    objective: str,
+    program: str,
+    steps: int,
+    record_every: int,
+    extras: dict[str, Any],
+    compile_seconds: float,
+    run_seconds: float,
+    devices: int,
+    chunks: int,
+) -> list[Trajectory]:
+    """One :class:`Trajectory` per grid (an optimizer's runs, consecutive in ``merged``).
+
+    A program's seconds are shared out between the grids in proportion to their runs;
+    with several grids, ``extras["program"]`` names the stacked program that ran them.
+    """
+    runs = sum(g.runs for g in grids)
+    trajectories = []
+    offset = 0
+    for grid in grids:
+        lead = (*grid.sweep_shape, n_starts) if grid.sweep else (n_starts,)
+
+        def shaped(a: np.ndarray, lead=lead, lo=offset, hi=offset + grid.runs) -> np.ndarray:
+            a = a[lo:hi].reshape(lead + a.shape[1:])
+            return np.take(a, 0, axis=len(lead) - 1) if single else a
+
+        offset += grid.runs
+        arrays = {k: shaped(v) for k, v in merged.items()}
+        metrics = {
+            k.split(":", 1)[1]: arrays.pop(k) for k in list(arrays) if k.startswith("metric:")
+        }
+        arrays["status"] = np.asarray(np.asarray(STATUSES)[arrays["status"]])
+        hyper_record = {
+            k: (np.asarray(v, np.float64) if k in grid.sweep else v)
+            for k, v in grid.resolved.items()
+        }
+        # who shared the program (its seconds are shared out by runs)
+        shared = {"program": program} if len(grids) > 1 else {}
+        trajectories.append(
+            Trajectory(
+                objective=objective,
+                optimizer=grid.method.name,
+                steps=int(steps),
+                record_every=int(record_every),
+                hyperparameters=hyper_record,
+                sweep=grid.sweep,
+                compile_seconds=compile_seconds * grid.runs / runs,
+                run_seconds=run_seconds * grid.runs / runs,
+                devices=devices,
+                chunks=chunks,
+                extras={**extras, **shared},
+                metrics=metrics,
+                **arrays,
+            )
+        )
+    return trajectories
