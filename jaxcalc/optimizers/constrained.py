@@ -1,5 +1,8 @@
 """Constrained optimization in the one engine: projection, Newton-KKT and multipliers.
 
+(Over 500 lines: three methods that share the constraints option, its checks before
+tracing and the search along a projection arc.)
+
 Three methods, each for one run, mapped over runs by the engine like every optimizer:
 
 * :class:`ProjectedGradientDescent` (``projected_gd``): ``x <- P_C(x - t grad f(x))`` onto
@@ -428,6 +431,112 @@ class LagrangeNewton(_Constrained):
 # Augmented Lagrangian (method of multipliers)
 
 
+@dataclass(frozen=True)
+class _Subproblem:
+    """One outer step's subproblem: minimise the augmented Lagrangian ``L_rho`` over the
+    bounds from the current point, by at most ``inner_steps`` two-metric BFGS steps."""
+
+    fun: Fun
+    found: tuple[Constraint, ...]  # the constraints other than boxes
+    lam: jax.Array
+    mu: jax.Array
+    rho: jax.Array
+    lower: jax.Array
+    upper: jax.Array
+    tol: jax.Array
+    hyper: Mapping[str, Any]
+    options: Mapping[str, Any]
+
+    def penalty_terms(self, z):
+        lam, mu, rho = self.lam, self.mu, self.rho
+        h, g = equality_values(self.found, z), inequality_values(self.found, z)
+        shifted = jnp.maximum(0.0, mu + rho * g)
+        return (
+            jnp.vdot(lam, h)
+            + 0.5 * rho * jnp.vdot(h, h)
+            + (jnp.vdot(shifted, shifted) - jnp.vdot(mu, mu)) / (2.0 * rho)
+        )
+
+    def lagrangian(self, z):
+        return self.fun(z) + self.penalty_terms(z)
+
+    def residual(self, y, g_l):
+        """The projected gradient: 0 at a minimum over the bounds."""
+        return jnp.max(jnp.abs(y - jnp.clip(y - g_l, self.lower, self.upper)))
+
+    def solve(self, x, value, grad) -> dict[str, jax.Array]:
+        """The inner loop's last carry: point ``y``, f and its gradient, ``L_rho`` and its
+        gradient, the evaluations spent, and whether the last line search succeeded."""
+        identity = jnp.eye(x.shape[0], dtype=x.dtype)
+        p0, dp0 = jax.value_and_grad(self.penalty_terms)(x)
+        start = {
+            "k": jnp.int32(0),
+            "y": x,
+            "f": value,
+            "gf": grad,
+            "L": value + p0,
+            "gL": grad + dp0,
+            "H": identity,
+            "fevals": jnp.int32(0),
+            "done": self.residual(x, grad + dp0) <= self.tol,
+            "ok": jnp.asarray(True),
+        }
+
+        def cond(c):
+            return (c["k"] < self.options["inner_steps"]) & ~c["done"]
+
+        return jax.lax.while_loop(cond, lambda c: self.inner_step(c, identity), start)
+
+    def inner_step(self, c, identity):
+        """One two-metric projection BFGS step on ``L_rho``: the BFGS metric on the free
+        variables, the gradient on the variables held at a bound (Bertsekas 1982)."""
+        lower, upper, dtype = self.lower, self.upper, identity.dtype
+        y, g_l = c["y"], c["gL"]
+        active = ((y <= lower) & (g_l > 0)) | ((y >= upper) & (g_l < 0))
+        free = (~active).astype(dtype)
+        metric = c["H"] * jnp.outer(free, free) + jnp.diag(1.0 - free)
+        direction = -metric @ g_l
+        descent = jnp.vdot(direction, g_l) < 0
+        h_inv = jnp.where(descent, c["H"], identity)
+        direction = jnp.where(descent, direction, -g_l)
+        search = _arc_search(
+            self.lagrangian,
+            y,
+            c["L"],
+            g_l,
+            lambda t: jnp.clip(y + t * direction, lower, upper),
+            jnp.ones((), dtype),
+            self.hyper,
+            self.options["max_trials"],
+        )
+        y_new = search.point
+        s = y_new - y
+        f_y, gf_y = jax.value_and_grad(self.fun)(y_new)
+        p_y, dp_y = jax.value_and_grad(self.penalty_terms)(y_new)
+        g_new = gf_y + dp_y
+        v = g_new - g_l
+        vs = jnp.vdot(v, s)
+        first = c["k"] == 0
+        scaled = identity * vs / jnp.maximum(jnp.vdot(v, v), 1e-300)
+        h_inv = jnp.where(first & (vs > 0), scaled, h_inv)
+        rho_bfgs = 1.0 / jnp.where(vs > 0, vs, 1.0)
+        left = identity - rho_bfgs * jnp.outer(s, v)
+        updated = left @ h_inv @ left.T + rho_bfgs * jnp.outer(s, s)
+        curvature = (vs > 1e-10 * jnp.linalg.norm(v) * jnp.linalg.norm(s)) & search.success
+        return {
+            "k": c["k"] + 1,
+            "y": y_new,
+            "f": f_y,
+            "gf": gf_y,
+            "L": f_y + p_y,
+            "gL": g_new,
+            "H": jnp.where(curvature, updated, identity),
+            "fevals": c["fevals"] + search.evaluations + 1,
+            "done": (self.residual(y_new, g_new) <= self.tol) | ~search.success,
+            "ok": search.success,
+        }
+
+
 class AugmentedLagrangianState(NamedTuple):
     equality_multipliers: jax.Array  # (m,): lambda
     inequality_multipliers: jax.Array  # (p,): mu >= 0
@@ -533,92 +642,8 @@ class AugmentedLagrangian(_Constrained):
         lower, upper, found = self._split(fun, x)
         lam, mu, rho = state.equality_multipliers, state.inequality_multipliers, state.penalty
         tol = _tolerance(hyper, x)
-
-        def penalty_terms(z):
-            h, g = equality_values(found, z), inequality_values(found, z)
-            shifted = jnp.maximum(0.0, mu + rho * g)
-            return (
-                jnp.vdot(lam, h)
-                + 0.5 * rho * jnp.vdot(h, h)
-                + (jnp.vdot(shifted, shifted) - jnp.vdot(mu, mu)) / (2.0 * rho)
-            )
-
-        penalty_value_and_grad = jax.value_and_grad(penalty_terms)
-        f_value_and_grad = jax.value_and_grad(fun)
-
-        def lagrangian(z):
-            return fun(z) + penalty_terms(z)
-
-        def residual(y, g_l):  # projected gradient: 0 at a minimum over the bounds
-            return jnp.max(jnp.abs(y - jnp.clip(y - g_l, lower, upper)))
-
-        identity = jnp.eye(x.shape[0], dtype=x.dtype)
-        p0, dp0 = penalty_value_and_grad(x)
-        start = {
-            "k": jnp.int32(0),
-            "y": x,
-            "f": value,
-            "gf": grad,
-            "L": value + p0,
-            "gL": grad + dp0,
-            "H": identity,
-            "fevals": jnp.int32(0),
-            "done": residual(x, grad + dp0) <= tol,
-            "ok": jnp.asarray(True),
-        }
-
-        def cond(c):
-            return (c["k"] < self.options["inner_steps"]) & ~c["done"]
-
-        def body(c):
-            y, g_l = c["y"], c["gL"]
-            # two-metric projection: the BFGS metric on the free variables, the gradient on
-            # the variables held at a bound (Bertsekas 1982)
-            active = ((y <= lower) & (g_l > 0)) | ((y >= upper) & (g_l < 0))
-            free = (~active).astype(x.dtype)
-            metric = c["H"] * jnp.outer(free, free) + jnp.diag(1.0 - free)
-            direction = -metric @ g_l
-            descent = jnp.vdot(direction, g_l) < 0
-            h_inv = jnp.where(descent, c["H"], identity)
-            direction = jnp.where(descent, direction, -g_l)
-            search = _arc_search(
-                lagrangian,
-                y,
-                c["L"],
-                g_l,
-                lambda t: jnp.clip(y + t * direction, lower, upper),
-                jnp.ones((), x.dtype),
-                hyper,
-                self.options["max_trials"],
-            )
-            y_new = search.point
-            s = y_new - y
-            f_y, gf_y = f_value_and_grad(y_new)
-            p_y, dp_y = penalty_value_and_grad(y_new)
-            g_new = gf_y + dp_y
-            v = g_new - g_l
-            vs = jnp.vdot(v, s)
-            first = c["k"] == 0
-            scaled = identity * vs / jnp.maximum(jnp.vdot(v, v), 1e-300)
-            h_inv = jnp.where(first & (vs > 0), scaled, h_inv)
-            rho_bfgs = 1.0 / jnp.where(vs > 0, vs, 1.0)
-            left = identity - rho_bfgs * jnp.outer(s, v)
-            updated = left @ h_inv @ left.T + rho_bfgs * jnp.outer(s, s)
-            curvature = (vs > 1e-10 * jnp.linalg.norm(v) * jnp.linalg.norm(s)) & search.success
-            return {
-                "k": c["k"] + 1,
-                "y": y_new,
-                "f": f_y,
-                "gf": gf_y,
-                "L": f_y + p_y,
-                "gL": g_new,
-                "H": jnp.where(curvature, updated, identity),
-                "fevals": c["fevals"] + search.evaluations + 1,
-                "done": (residual(y_new, g_new) <= tol) | ~search.success,
-                "ok": search.success,
-            }
-
-        inner = jax.lax.while_loop(cond, body, start)
+        sub = _Subproblem(fun, found, lam, mu, rho, lower, upper, tol, hyper, self.options)
+        inner = sub.solve(x, value, grad)
         x_new = inner["y"]
         h, g = equality_values(found, x_new), inequality_values(found, x_new)
         infeasibility = jnp.maximum(
@@ -633,7 +658,7 @@ class AugmentedLagrangian(_Constrained):
             jnp.minimum(hyper["penalty_growth"] * rho, hyper["max_penalty"]),
             rho,
         )
-        stationary = residual(x_new, inner["gL"]) <= tol
+        stationary = sub.residual(x_new, inner["gL"]) <= tol
         feasible = (jnp.max(jnp.abs(h), initial=0.0) <= tol) & (jnp.max(g, initial=0.0) <= tol)
         complementary = jnp.max(jnp.abs(mu_new * g), initial=0.0) <= tol
         return StepResult(

@@ -1,5 +1,8 @@
 """Population methods and simulated annealing: gradient-free, stochastic, one run at a time.
 
+(Over 500 lines: four methods that share the population helpers and checks, with
+their references and the comparison with evosax in one place.)
+
 Four methods, each a short reference implementation with its source:
 
 ``pso``
@@ -81,6 +84,7 @@ from jaxcalc.optimizers.protocol import (
     Requires,
     StepCost,
     StepResult,
+    check_range,
 )
 from jaxcalc.optimizers.registry import register
 
@@ -140,15 +144,8 @@ class _Population(Optimizer):
         for name, value in resolved.items():
             if name not in self._ranges or value is None:
                 continue
-            lo, hi, open_lo, open_hi = self._ranges[name]
             for v in value if isinstance(value, list | tuple | np.ndarray) else [value]:
-                ok_lo = v > lo if open_lo else v >= lo
-                ok_hi = v < hi if open_hi else v <= hi
-                if not (ok_lo and ok_hi):
-                    lo_b, hi_b = ("(" if open_lo else "["), (")" if open_hi else "]")
-                    raise ConfigError(
-                        f"{self.name}.{name}: must be in {lo_b}{lo:g}, {hi:g}{hi_b}; got {v}"
-                    )
+                check_range(f"{self.name}.{name}", v, self._ranges[name])
         return resolved
 
     def with_options(self, **options: Any) -> Optimizer:

@@ -302,11 +302,14 @@ def check_hyperparameters(method: str, values: Mapping[str, Any]) -> None:
             if not math.isfinite(v):
                 raise ConfigError(f"{method}.{name}: must be a finite number, got {v}")
             if name in _RANGES:
-                lo, hi, open_lo, open_hi = _RANGES[name]
-                low_ok = v > lo if open_lo else v >= lo
-                high_ok = v < hi if open_hi else v <= hi
-                if not (low_ok and high_ok):
-                    lo_b, hi_b = ("(" if open_lo else "["), (")" if open_hi else "]")
-                    raise ConfigError(
-                        f"{method}.{name}: must be in {lo_b}{lo:g}, {hi:g}{hi_b}; got {v}"
-                    )
+                check_range(f"{method}.{name}", v, _RANGES[name])
+
+
+def check_range(label: str, value: Any, bounds: tuple[float, float, bool, bool]) -> None:
+    """Refuse ``value`` outside ``bounds`` = (low, high, low open, high open)."""
+    lo, hi, open_lo, open_hi = bounds
+    low_ok = value > lo if open_lo else value >= lo
+    high_ok = value < hi if open_hi else value <= hi
+    if not (low_ok and high_ok):
+        lo_b, hi_b = ("(" if open_lo else "["), (")" if open_hi else "]")
+        raise ConfigError(f"{label}: must be in {lo_b}{lo:g}, {hi:g}{hi_b}; got {value}")
