@@ -14,7 +14,7 @@ import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
 import jax.numpy as jnp
 import optax
@@ -22,7 +22,7 @@ import optax
 from jaxcalc.optimizers.protocol import Evaluations, Optimizer, StepResult
 from jaxcalc.optimizers.registry import register
 
-__all__ = ["OPTAX_NAMES", "OptaxOptimizer", "optax_optimizer"]
+__all__ = ["OPTAX_NAMES", "OptaxLineSearch", "OptaxOptimizer", "optax_optimizer"]
 
 # The optax optimizers that act on a plain vector of parameters. Left out: optax.contrib's
 # research optimizers with their own conventions, and noisy_sgd (it needs a PRNG key).
@@ -89,9 +89,17 @@ def _split_signature(factory: Callable) -> tuple[dict[str, float | None], dict[s
 
 @dataclass(frozen=True)
 class OptaxOptimizer(Optimizer):
-    """An optax optimizer run step by step as optax's own loop would run it."""
+    """An optax optimizer run step by step as optax's own loop would run it.
+
+    ``update_arguments`` names what its ``update`` takes besides ``(grad, state, x)``
+    (``"value"``: f at ``x``, for Polyak's step size). Its step only moves the point, so
+    it can share a program with other such methods.
+    """
+
+    stackable: ClassVar[bool] = True
 
     factory: Callable[..., optax.GradientTransformation] | None = field(default=None, repr=False)
+    update_arguments: tuple[str, ...] = ()
 
     def transformation(self, hyper: Mapping[str, Any]) -> optax.GradientTransformation:
         numeric = {k: v for k, v in hyper.items() if v is not None}
@@ -103,54 +111,62 @@ class OptaxOptimizer(Optimizer):
 
     def step(self, fun, x, value, grad, state, hyper) -> StepResult:
         tx = self.transformation(hyper)
-        if self.name == "lbfgs":
-            updates, state = tx.update(grad, state, x, value=value, grad=grad, value_fn=fun)
-            x_new = optax.apply_updates(x, updates)
-            info = optax.tree_utils.tree_get(state, "info")
-            steps = jnp.asarray(info.num_linesearch_steps, jnp.int32)
-            # the zoom line search keeps f and grad f at the accepted point for reuse
-            value_new = optax.tree_utils.tree_get(state, "value")
-            grad_new = optax.tree_utils.tree_get(state, "grad")
-            failed = jnp.all(updates == 0) & jnp.any(grad != 0)
-            return StepResult(
-                x_new,
-                state,
-                Evaluations.of(f=steps, g=steps),
-                value=value_new,
-                grad=grad_new,
-                failed=failed,
-            )
-        if self.name == "polyak_sgd":
-            updates, state = tx.update(grad, state, x, value=value)
-        else:
-            updates, state = tx.update(grad, state, x)
+        given = {"value": value}
+        extra = {k: given[k] for k in self.update_arguments}
+        updates, state = tx.update(grad, state, x, **extra)
         return StepResult(optax.apply_updates(x, updates), state, Evaluations.of())
 
-    @property
-    def stackable(self) -> bool:  # type: ignore[override]
-        """Every optax optimizer but L-BFGS (its line search) only moves the point."""
-        return self.name != "lbfgs"
+
+@dataclass(frozen=True)
+class OptaxLineSearch(OptaxOptimizer):
+    """An optax optimizer with its own line search (L-BFGS's zoom search): its update
+    takes ``value``, ``grad`` and ``value_fn`` as optax documents, and the step reports
+    the search's evaluations, reuses f and its gradient at the accepted point, and fails
+    when no step was accepted."""
+
+    stackable: ClassVar[bool] = False
+
+    def step(self, fun, x, value, grad, state, hyper) -> StepResult:
+        tx = self.transformation(hyper)
+        updates, state = tx.update(grad, state, x, value=value, grad=grad, value_fn=fun)
+        x_new = optax.apply_updates(x, updates)
+        info = optax.tree_utils.tree_get(state, "info")
+        steps = jnp.asarray(info.num_linesearch_steps, jnp.int32)
+        # the zoom line search keeps f and grad f at the accepted point for reuse
+        value_new = optax.tree_utils.tree_get(state, "value")
+        grad_new = optax.tree_utils.tree_get(state, "grad")
+        failed = jnp.all(updates == 0) & jnp.any(grad != 0)
+        return StepResult(
+            x_new,
+            state,
+            Evaluations.of(f=steps, g=steps),
+            value=value_new,
+            grad=grad_new,
+            failed=failed,
+        )
 
     def state_size(self, dim: int) -> int:
-        if self.name == "lbfgs":
-            return (2 * int(self.options.get("memory_size", 10)) + 4) * dim
-        return 2 * dim
+        return (2 * int(self.options.get("memory_size", 10)) + 4) * dim
 
 
 def optax_optimizer(name: str) -> OptaxOptimizer:
     """The adapter for ``optax.<name>``, its hyperparameters read from optax's signature."""
     factory = getattr(optax, name)
     numeric, static = _split_signature(factory)
+    kind, update_arguments = OptaxOptimizer, ()
     if name == "lbfgs":
         numeric["learning_rate"] = None  # None: the zoom line search chooses the step
+        kind = OptaxLineSearch
     if name == "polyak_sgd":
         numeric.pop("learning_rate", None)
-    return OptaxOptimizer(
+        update_arguments = ("value",)
+    return kind(
         name=name,
         defaults=numeric,
         options=static,
         reference=_REFERENCE.format(name=name),
         factory=factory,
+        update_arguments=update_arguments,
     )
 
 
