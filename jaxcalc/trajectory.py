@@ -1,8 +1,8 @@
 """Temporary: the engine's names at their old address, :mod:`jaxcalc.engine`'s modules.
 
-Reading a name here reads it from its module; setting one (as tests do with
-``monkeypatch.setattr``) sets it there, so the engine sees the change. To be removed once
-every import names ``jaxcalc.engine``.
+Setting one of these names here (as tests do with ``monkeypatch.setattr``) sets it in its
+module too, so the engine sees the change. To be removed once every import names
+``jaxcalc.engine``.
 """
 
 import sys
@@ -33,11 +33,8 @@ _MOVED = {
 }
 
 
-def __getattr__(name: str):
-    if name in _MOVED:
-        module, attribute = _MOVED[name]
-        return getattr(module, attribute)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# bound here too, so that code reading or patching this module finds them as its own
+globals().update({old: getattr(module, new) for old, (module, new) in _MOVED.items()})
 
 
 class _Forwarding(types.ModuleType):
@@ -45,8 +42,7 @@ class _Forwarding(types.ModuleType):
         if name in _MOVED:
             module, attribute = _MOVED[name]
             setattr(module, attribute, value)
-        else:
-            super().__setattr__(name, value)
+        super().__setattr__(name, value)
 
 
 sys.modules[__name__].__class__ = _Forwarding
