@@ -37,6 +37,7 @@ __all__ = [
     "group_budget",
     "is_gradient_free",
     "minimum_step_cost",
+    "optimize_kwargs",
     "per_step_cost",
     "record_costs",
     "start_cost",
@@ -250,3 +251,15 @@ def alternative_record_costs(
     total_alt = evaluation_cost(f, g, h, dim, c_alt)
     start_alt = 1.0 + (0.0 if gradient_free else c_alt)
     return record_costs(start_alt, total_alt, counts["steps_run"], arrays["recorded_steps"])
+
+
+def optimize_kwargs(run: Any, optimizer: Any, dim: int) -> dict[str, Any]:
+    """The keyword arguments of :func:`jaxcalc.optimize` for one group: ``run``'s
+    (:meth:`~jaxcalc.pipeline.config.RunConfig.optimize_kwargs`), with a budget's steps
+    (:func:`steps_for`) and ``record_every`` clipped to them."""
+    kwargs = run.optimize_kwargs()
+    if run.has_budget:
+        steps = steps_for(run, optimizer, dim)
+        kwargs["steps"] = steps
+        kwargs["record_every"] = min(kwargs["record_every"], steps)
+    return kwargs
