@@ -366,8 +366,8 @@ def _output_dict(output: OutputConfig) -> dict[str, Any]:
 
 
 def _run_dict(run: RunConfig) -> dict[str, Any]:
-    """``run`` as a dict; the budget keys only when a budget is set (so the configs without
-    one keep the hash they had before budgets existed)."""
+    """``run`` as a dict; the budget keys only when a budget is set (a config without a
+    budget hashes as though the keys did not exist)."""
     data = dataclasses.asdict(run)
     if not run.has_budget:
         for key in BUDGET_KEYS:

@@ -33,6 +33,16 @@ def across_objectives(data: ReportData) -> list[str]:
     return extra
 
 
+def _fraction_axes(ax, xlabel: str, ylabel: str, top: float) -> None:
+    """A log x axis against a fraction from 0 to ``top``, with grid and legend."""
+    ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(0, top)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+
+
 def _ecdf_figure(data: ReportData, line_style) -> str:
     """The ECDF over COCO's targets against function evaluations (no budget)."""
     fig, ax = data.plt.subplots(figsize=(6.4, 4.4))
@@ -41,12 +51,7 @@ def _ecdf_figure(data: ReportData, line_style) -> str:
     for label, runs in data.ecdf_data.items():
         fractions = np.mean([metrics.ecdf(y, e, budget_points) for y, e in runs], axis=0)
         ax.step(budget_points, fractions, where="post", label=label, **line_style(label))
-    ax.set_xscale("log")
-    ax.set_xlabel("function evaluations")
-    ax.set_ylabel("fraction of (run, target) pairs")
-    ax.set_ylim(0, 1)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    _fraction_axes(ax, "function evaluations", "fraction of (run, target) pairs", 1)
     ax.set_title("ECDF over COCO's 51 targets 1e2..1e-8, all objectives with known f_opt")
     return data.link("ECDF", data.save(fig, "ecdf.png"))
 
@@ -66,12 +71,7 @@ def _profile_figure(data: ReportData, line_style) -> list[str]:
     fig, ax = data.plt.subplots(figsize=(6.4, 4.4))
     for s, label in enumerate(solvers):
         ax.step(taus, profile[s], where="post", label=label, **line_style(label))
-    ax.set_xscale("log")
-    ax.set_xlabel("tau (ERT / best ERT on the objective)")
-    ax.set_ylabel("fraction of objectives")
-    ax.set_ylim(0, 1.02)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    _fraction_axes(ax, "tau (ERT / best ERT on the objective)", "fraction of objectives", 1.02)
     ax.set_title(f"performance profile (ERT to target {data.target:g})")
     return [data.link("performance profile", data.save(fig, "performance_profile.png"))]
 

@@ -276,7 +276,7 @@ def _contour_with_paths(data: ReportData, name: str, groups) -> Path:
     for ax, (group, arrays) in zip(axes.flat, groups, strict=False):
         flat = flat_settings(arrays, len(group["sweep"]))
         b = arrays["bounds"]
-        if "contour_f" in arrays:  # (results written before it was saved: no background)
+        if "contour_f" in arrays:  # results without it: no background
             _contour_background(ax, arrays["contour_f"], b)
         paths = flat["params"][0][:20]
         ends = paths[:, -1, :]
