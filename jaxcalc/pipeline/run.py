@@ -122,7 +122,7 @@ def _run_batches(plan: GroupPlan, record: RunRecord, writer: _GroupWriter, echo:
                     break
                 batch = ahead.take(b) or prepare(b)
                 ahead.submit(list(range(b + 1, b + 1 + ahead.depth)), prepare)
-                _run_batch(batch, ahead, ahead.wait, b, writer)
+                _run_batch(batch, b, ahead, writer)
             ahead.close(wait=True)  # after a stop: the one compile under way, if any
         except KeyboardInterrupt:  # a second signal, or one before handlers were set
             return stop.signal_name or "SIGINT"
@@ -131,13 +131,13 @@ def _run_batches(plan: GroupPlan, record: RunRecord, writer: _GroupWriter, echo:
         return stop.signal_name
 
 
-def _run_batch(batch: Batch, ahead: CompileAhead, wait, b: int, writer: _GroupWriter) -> None:
+def _run_batch(batch: Batch, b: int, ahead: CompileAhead, writer: _GroupWriter) -> None:
     """Compute one batch and write its groups."""
     first = batch.groups[0]
     labels = "+".join(group.label for group in batch.groups)
     writer.show.start(batch.indices[0], f"{first.objective.name} x {labels}")
     t0 = time.perf_counter()
-    compiled_ahead = wait(b)  # seconds, or None: optimize compiles
+    compiled_ahead = ahead.wait(b)  # seconds, or None: optimize compiles
     results = ahead.run(batch)
     all_runs = sum(t.status.size for t in results)
     for g, group, t in zip(batch.indices, batch.groups, results, strict=True):

@@ -72,6 +72,7 @@ class SettingRuns:
       steps_run: steps each run took (to its event, else all).
       event_step: the step of each run's event (-1: none).
       function_evaluations, gradient_evaluations, hessian_evaluations: the engine's counts.
+      record_costs: with a budget, each run's cost at each record ``(runs, R+1)``; else None.
     """
 
     final: np.ndarray
@@ -87,6 +88,7 @@ class SettingRuns:
     function_evaluations: np.ndarray
     gradient_evaluations: np.ndarray
     hessian_evaluations: np.ndarray
+    record_costs: np.ndarray | None = None
 
     @property
     def success(self) -> np.ndarray:
@@ -235,6 +237,7 @@ def _setting(t: Any, g: _GroupRuns, index: tuple, f_opt, target: float) -> Setti
         function_evaluations=t.function_evaluations[index],
         gradient_evaluations=t.gradient_evaluations[index],
         hessian_evaluations=t.hessian_evaluations[index],
+        record_costs=g.costs[index] if g.costs is not None else None,
     )
 
 
