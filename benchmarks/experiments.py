@@ -38,8 +38,7 @@ import numpy as np  # noqa: E402
 import optax  # noqa: E402
 
 import jaxcalc  # noqa: E402
-from jaxcalc.pipeline.config import load_config  # noqa: E402
-from jaxcalc.pipeline.runner import run_experiment  # noqa: E402
+from jaxcalc.pipeline import load_config, run_experiment  # noqa: E402
 from jaxcalc.trajectory import _COMPILED, enable_compilation_cache  # noqa: E402
 
 CONFIG = Path(__file__).resolve().parent.parent / "configs" / "grid_benchmark.toml"

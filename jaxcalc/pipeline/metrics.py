@@ -12,13 +12,9 @@ Definitions (COCO: Hansen et al., "COCO: performance assessment", 2016/2022):
 * ``ERT = (evaluations of all runs until they reached the target, or until they stopped)
   / (number of runs that reached it)``; infinite when none did.
 
-Evaluation budgets (``[run] budget`` in a config) count a run's *cost* in one convention:
-``f + c g + c D h`` for ``f`` function, ``g`` gradient and ``h`` Hessian evaluations in
-dimension ``D``, with ``c = gradient_cost`` (1 by default: with automatic differentiation a
-gradient costs a small constant times f, whatever ``D``; ``c = D`` is the cost of a gradient
-by finite differences, COCO's black-box view). A Hessian counts as ``D`` gradients (``D``
-Hessian-vector products). COCO itself counts f-evaluations only; population methods spend
-no gradients, so for them every convention gives the same numbers.
+Evaluation budgets and their cost convention live in :mod:`jaxcalc.pipeline.budget`
+(re-exported here: ``evaluation_cost``, ``start_cost``, ``minimum_step_cost``,
+``record_costs``).
 """
 
 from __future__ import annotations
@@ -26,6 +22,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+
+from jaxcalc.pipeline.budget import (
+    evaluation_cost,
+    minimum_step_cost,
+    record_costs,
+    start_cost,
+)
 
 __all__ = [
     "COCO_TARGETS",
@@ -62,54 +65,6 @@ def evaluations_at(
     steps_run = np.maximum(steps_run, 1)
     per_step = (total_evaluations - 1) / steps_run  # the first evaluation is at the start
     return np.where(steps >= 0, 1 + np.round(per_step * steps), -1)
-
-
-def evaluation_cost(f, g, h, dim: int, gradient_cost: float):
-    """A run's cost in evaluations: ``f + c g + c dim h`` (``c = gradient_cost``)."""
-    f, g, h = (np.asarray(a, np.float64) for a in (f, g, h))
-    return f + gradient_cost * g + gradient_cost * dim * h
-
-
-def start_cost(optimizer, gradient_cost: float) -> float:
-    """What the engine spends at the start: f, plus the gradient for gradient-based methods."""
-    return 1.0 + (0.0 if getattr(optimizer, "gradient_free", False) else gradient_cost)
-
-
-def minimum_step_cost(optimizer, dim: int, gradient_cost: float) -> float:
-    """The cheapest step of ``optimizer`` (an :class:`~jaxcalc.optimizers.Optimizer`) in the
-    cost convention: a population method's population size per generation (CMA-ES's default
-    ``4 + floor(3 ln D)``), 1 for other gradient-free methods, and ``f + g`` (plus a Hessian
-    for methods that use one) for gradient-based methods, whose line searches may spend more.
-    """
-    if getattr(optimizer, "gradient_free", False):
-        parameters = getattr(optimizer, "parameters", None)
-        if callable(parameters):
-            size = getattr(parameters(dim), "population_size", None)
-            if size:
-                return float(size)
-        size = dict(getattr(optimizer, "options", {}) or {}).get("population_size")
-        if isinstance(size, int) and not isinstance(size, bool) and size >= 1:
-            return float(size)
-        return 1.0
-    hessian = dim * gradient_cost if getattr(optimizer, "uses_hessian", False) else 0.0
-    return 1.0 + gradient_cost + hessian
-
-
-def record_costs(
-    start: np.ndarray | float,
-    total: np.ndarray,
-    steps_run: np.ndarray,
-    recorded_steps: np.ndarray,
-) -> np.ndarray:
-    """Cost spent by each record, ``(..., R+1)``: ``start`` at record 0, then apportioned
-    linearly from each run's ``total`` over the steps it ran (exact for a fixed cost per step,
-    as population methods have); records after a run stopped carry its total."""
-    total = np.asarray(total, np.float64)
-    steps_run = np.asarray(steps_run)
-    start = np.broadcast_to(np.asarray(start, np.float64), total.shape)
-    per_step = (total - start) / np.maximum(steps_run, 1)
-    k = np.minimum(np.asarray(recorded_steps)[(None,) * total.ndim], steps_run[..., None])
-    return start[..., None] + per_step[..., None] * k
 
 
 def expected_running_time(evals_to_target: np.ndarray, total_evaluations: np.ndarray) -> float:

@@ -45,6 +45,7 @@ __all__ = [
     "write_npz",
     "write_parquet",
     "write_parquet_columns",
+    "write_tables",
     "write_text",
 ]
 
@@ -460,3 +461,21 @@ class OutputFolder:
         if self._locked:
             (self.path / LOCK_NAME).unlink(missing_ok=True)
             self._locked = False
+
+
+def write_tables(
+    folder: str | os.PathLike,
+    summary: list[dict[str, Any]],
+    runs: Mapping[str, Sequence[Any]] | None = None,
+) -> None:
+    """``summary.csv`` (and ``.parquet`` with pyarrow) from tidy rows; with ``runs`` (tidy
+    columns) also ``runs.csv`` (and ``runs.parquet``)."""
+    out = Path(folder)
+    parquet = parquet_available()
+    write_csv(out / "summary.csv", summary)
+    if parquet:
+        write_parquet(out / "summary.parquet", summary)
+    if runs is not None:
+        write_csv_columns(out / "runs.csv", runs)
+        if parquet:
+            write_parquet_columns(out / "runs.parquet", runs)

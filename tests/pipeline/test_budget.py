@@ -187,7 +187,7 @@ name = "gd_armijo"
 
 @pytest.fixture(scope="module")
 def budget_run(tmp_path_factory):
-    from jaxcalc.pipeline.runner import run_experiment
+    from jaxcalc.pipeline import run_experiment
 
     saved = jax.config.jax_enable_x64
     out = tmp_path_factory.mktemp("budget") / "run"

@@ -18,7 +18,7 @@ import pytest
 from jaxcalc_testing import run_cli
 
 from jaxcalc import trajectory
-from jaxcalc.pipeline import runner
+from jaxcalc.pipeline import run as runner
 
 SMOKE = Path(__file__).resolve().parents[2] / "configs" / "smoke.toml"
 QUICK = ("--set", "starts.count=6", "--set", "run.steps=60")

@@ -150,7 +150,7 @@ def test_report_shows_a_readable_subset_of_the_summary(smoke_run):
     ],
 )
 def test_report_numbers_have_three_significant_digits(value, shown):
-    from jaxcalc.pipeline.report import _sig3
+    from jaxcalc.pipeline.report.markdown import sig3 as _sig3
 
     assert _sig3(value) == shown
 
@@ -208,7 +208,7 @@ def test_two_dimensional_groups_save_f_on_a_grid_for_the_path_figures(smoke_run)
     """The contour behind the path figures is f on a grid over the bounds: checked
     against Booth's closed form and the config's expression, evaluated in NumPy."""
     from jaxcalc.pipeline.results import read_group_part
-    from jaxcalc.pipeline.runner import CONTOUR_POINTS
+    from jaxcalc.pipeline.tables import CONTOUR_POINTS
 
     closed_forms = {
         "booth": lambda x, y: (x + 2 * y - 7) ** 2 + (2 * x + y - 5) ** 2,

@@ -16,7 +16,7 @@ import pytest
 from jaxcalc_testing import run_cli
 
 from jaxcalc import trajectory
-from jaxcalc.pipeline import runner
+from jaxcalc.pipeline import run as runner
 
 CONFIG = """
 name = "stacking"

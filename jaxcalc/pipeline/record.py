@@ -1,0 +1,176 @@
+"""The record of a run: its manifest and metadata, the finished groups, resuming.
+
+``manifest.json`` lists the finished groups with the config hash and the jaxcalc/JAX
+versions; ``metadata.json`` adds the resolved config, the platform and the times. Both are
+rewritten (atomically, by :mod:`jaxcalc.pipeline.results`) after every group. ``--resume``
+keeps the groups an earlier run finished, refusing when the config or versions changed.
+"""
+
+from __future__ import annotations
+
+import datetime
+import platform
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from jaxcalc.errors import OutputError
+from jaxcalc.pipeline.results import (
+    MANIFEST_NAME,
+    read_group_part,
+    read_manifest,
+    rows_to_columns,
+    write_json,
+    write_manifest,
+)
+
+__all__ = ["RESUME_VERSIONS", "RunRecord", "now"]
+
+#: versions that must match for ``--resume`` to add groups to an earlier run
+RESUME_VERSIONS = ("jaxcalc", "jax", "jaxlib")
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+def _versions() -> dict[str, str]:
+    import jax
+    import jaxlib
+    import optax
+
+    import jaxcalc
+
+    return {
+        "jaxcalc": jaxcalc.__version__,
+        "jax": jax.__version__,
+        "jaxlib": jaxlib.__version__,
+        "optax": optax.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def _platform() -> dict[str, Any]:
+    import jax
+
+    return {
+        "backend": jax.default_backend(),
+        "devices": [str(d) for d in jax.devices()],
+        "x64": bool(jax.config.jax_enable_x64),
+        "matmul_precision": str(jax.config.jax_default_matmul_precision),
+        "machine": platform.machine(),
+        "system": platform.platform(),
+    }
+
+
+def _previous(out: Path, config: Any, versions: dict[str, str]) -> dict[str, Any] | None:
+    """The manifest of the run to resume in ``out`` (None: an empty folder)."""
+    previous = read_manifest(out)
+    if previous is None:
+        existing = [p.name for p in out.iterdir() if not p.name.startswith(".")]
+        if existing:
+            raise OutputError(
+                f"cannot resume in {out}: it has no {MANIFEST_NAME} (not a jaxcalc run, "
+                "or one from an older jaxcalc); use --overwrite or a new --out"
+            )
+        return None
+    changes = []
+    old_hash, new_hash = str(previous.get("config_hash")), config.hash()
+    if old_hash != new_hash:
+        changes.append(f"config hash {old_hash[:12]} -> {new_hash[:12]}")
+    old_versions = previous.get("versions") or {}
+    for name in RESUME_VERSIONS:
+        if old_versions.get(name) != versions[name]:
+            changes.append(f"{name} {old_versions.get(name)} -> {versions[name]}")
+    if changes:
+        raise OutputError(
+            f"config changed since run of {previous.get('started', '?')} in {out} "
+            f"({'; '.join(changes)}); refusing to mix results. Resume with the same config, "
+            "--set and --dtype values, or use --overwrite or a new --out"
+        )
+    return previous
+
+
+def _load_finished(
+    out: Path, previous: dict[str, Any], total: int, say: Callable[[str], None]
+) -> dict[int, Any]:
+    """The groups an earlier run finished: {index: (entry, summary rows, run columns)}."""
+    finished: dict[int, Any] = {}
+    for entry in previous.get("groups", []):
+        index = entry.get("index")
+        if not isinstance(index, int) or not 0 <= index < total:
+            continue
+        try:
+            _arrays, summary_rows, runs_rows = read_group_part(out / entry["file"])
+        except (OutputError, KeyError) as err:
+            say(f"jaxcalc: group {index + 1} will be recomputed: {err}")
+            continue
+        finished[index] = (entry, summary_rows, rows_to_columns(runs_rows))
+    return finished
+
+
+class RunRecord:
+    """The manifest, the metadata and the finished groups of a run in folder ``out``.
+
+    Attributes:
+      finished: {group index: (manifest entry, summary rows, run columns)}.
+    """
+
+    def __init__(
+        self, out: Path, config: Any, total: int, resume: bool, say: Callable[[str], None]
+    ):
+        self.out = out
+        versions = _versions()
+        previous = _previous(out, config, versions) if resume else None
+        self.finished = _load_finished(out, previous, total, say) if previous else {}
+        started = now()
+        resumed = []
+        if previous:
+            resumed = [*previous.get("resumed", []), started]
+            started = previous.get("started", started)
+        head = {"name": config.name, "status": "running"}
+        self.metadata: dict[str, Any] = {
+            **head,
+            "config": config.to_dict(),
+            "config_hash": config.hash(),
+            "overrides": list(config.overrides),
+            "seed": config.seed,
+            "dtype": config.dtype,
+            "versions": versions,
+            "platform": _platform(),
+            "started": started,
+            "resumed": resumed,
+            "groups_total": total,
+            "groups": [],
+        }
+        self.manifest: dict[str, Any] = {
+            **head,
+            "config_hash": config.hash(),
+            "versions": {k: versions[k] for k in RESUME_VERSIONS},
+            "started": started,
+            "resumed": resumed,
+            "updated": resumed[-1] if resumed else started,
+            "groups_total": total,
+            "groups_done": 0,
+            "groups": [],
+        }
+
+    def save(self, status: str, **extra: Any) -> None:
+        """Write the manifest and the metadata with this status (``extra``: metadata)."""
+        entries = [self.finished[g][0] for g in sorted(self.finished)]
+        self.manifest.update(status=status, updated=now(), groups_done=len(entries))
+        self.manifest["groups"] = entries
+        self.metadata.update(status=status, groups=entries, **extra)
+        write_manifest(self.out, self.manifest)
+        write_json(self.out / "metadata.json", self.metadata)
+
+    def status_counts(self) -> dict[str, int]:
+        """Runs per status over the finished groups."""
+        counts: dict[str, int] = {}
+        for entry, _, _ in self.finished.values():
+            for k, v in entry.get("status_counts", {}).items():
+                counts[k] = counts.get(k, 0) + int(v)
+        return dict(sorted(counts.items()))

@@ -1,0 +1,309 @@
+"""Figures of one objective from saved arrays: convergence curves and sample paths.
+
+Also the pieces every figure shares: setting labels, line styles, quantiles over runs.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from jaxcalc.pipeline import budget as budgets
+
+__all__ = ["ReportData", "objective_section", "setting_labels", "style"]
+
+
+@dataclass
+class ReportData:
+    """What the report reads once, and what the objectives' figures collect for the
+    figures across objectives."""
+
+    folder: Path
+    figures: Path
+    meta: dict[str, Any]
+    summary: list[dict[str, str]]
+    plt: Any
+    ecdf_runs: list[dict[str, Any]] = field(default_factory=list)  # with a budget
+    ecdf_data: dict[str, list[tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict)
+    ert_table: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    @property
+    def run_cfg(self) -> dict[str, Any]:
+        return self.meta["config"]["run"]
+
+    @property
+    def target(self) -> float:
+        return float(self.run_cfg["target"])
+
+    @property
+    def budgeted(self) -> bool:
+        run = self.run_cfg
+        return run.get("budget") is not None or run.get("budget_per_dim") is not None
+
+    def save(self, fig: Any, name: str) -> Path:
+        """Save ``fig`` as ``figures/name``; returns its path."""
+        from jaxcalc import plotting
+
+        path = self.figures / name
+        plotting.save_figure(fig, path)
+        return path
+
+    def link(self, text: str, path: Path) -> str:
+        return f"![{text}]({path.relative_to(self.folder)})"
+
+
+def setting_labels(group: dict[str, Any]) -> list[str]:
+    """A label per setting of a group: the optimizer, with the swept values."""
+    sweep = group["sweep"]
+    if not sweep:
+        return [group["optimizer"]]
+    values = [group["sweep_values"][k] for k in sweep]
+    grid = np.meshgrid(*[np.asarray(v) for v in values], indexing="ij")
+    labels = []
+    for idx in np.ndindex(*grid[0].shape):
+        parts = ", ".join(f"{k}={g[idx]:g}" for k, g in zip(sweep, grid, strict=True))
+        labels.append(f"{group['optimizer']} ({parts})")
+    return labels
+
+
+def _y_cap(start_level: float) -> float | None:
+    """Top of a convergence plot: two decades above the starts' upper quartile of
+    f - f_opt, rounded up to a power of ten (None when the starts are at the optimum)."""
+    if not (start_level > 0 and math.isfinite(start_level)):
+        return None
+    return 10.0 ** (math.ceil(math.log10(start_level)) + 2)
+
+
+def flat_settings(arrays: dict[str, np.ndarray], n_sweep: int) -> dict[str, np.ndarray]:
+    """Reshape sweep axes into one: (settings, runs, ...)."""
+    out = {}
+    runs = arrays["status"].shape[-1]
+    settings = max(1, int(np.prod(arrays["status"].shape[:-1])))
+    optional = (
+        "gradient_evaluations",
+        "hessian_evaluations",
+        "record_evaluations",
+        "budget_status",
+    )
+    keys = ("values", "status", "function_evaluations", "steps_run", "params")
+    for k in keys + tuple(k for k in optional if k in arrays):
+        a = arrays[k]
+        lead = a.shape[: n_sweep + 1]
+        out[k] = a.reshape((settings, lead[-1] if k == "params" else runs) + a.shape[n_sweep + 1 :])
+    return out
+
+
+def nanquantiles(y: np.ndarray, qs: list[float]) -> list[np.ndarray]:
+    """Quantiles over runs (axis 0), NaN where a record has no finite value (no warning)."""
+    finite = np.isfinite(y).any(axis=0)
+    filled = np.where(finite[None, :], y, 0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return [np.where(finite, np.nanquantile(filled, q, axis=0), np.nan) for q in qs]
+
+
+def style(index: int) -> dict[str, Any]:
+    """Distinct colour and dash for up to 40 lines (matplotlib's cycle repeats after 10)."""
+    import matplotlib
+
+    colors = matplotlib.colormaps["tab10"].colors
+    return {
+        "color": colors[index % 10],
+        "linestyle": ("-", "--", ":", "-.")[(index // 10) % 4],
+    }
+
+
+def slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in text)[:60]
+
+
+def family_of(name: str) -> str:
+    """An objective's family when the results do not say (older results)."""
+    return "bbob" if name.startswith("bbob_") else "other"
+
+
+# -------------------------------------------------------------------------------------
+# One objective
+
+
+@dataclass
+class _Curves:
+    """The convergence figure of one objective as it is drawn."""
+
+    axes: tuple[Any, Any]
+    known: bool
+    f_opt: float
+    notes: list[str] = field(default_factory=list)
+    lines: int = 0
+    start_level: float = 0.0  # the largest upper quartile of f - f_opt at the start
+    top_level: float = 0.0  # the largest upper quartile drawn
+
+
+def _draw_setting(data: ReportData, curves: _Curves, group, arrays, flat, s: int, label: str):
+    """One setting's median and quartiles against steps and against evaluations."""
+    steps = arrays["recorded_steps"]
+    values = flat["values"][s].astype(np.float64)
+    y = values - curves.f_opt if curves.known else values
+    bad = np.char.startswith(flat["status"][s].astype(str), "diverged")
+    if bad.any():
+        curves.notes.append(f"{label}: {int(bad.sum())} of {bad.size} runs diverged")
+    y = np.where(np.isfinite(y), y, np.nan)
+    q25, med, q75 = np.nanquantile(y, [0.25, 0.5, 0.75], axis=0)
+    per_step = (flat["function_evaluations"][s] - 1) / np.maximum(flat["steps_run"][s], 1)
+    evals = 1 + np.median(per_step) * steps
+    with_costs = data.budgeted and "record_evaluations" in flat
+    if with_costs:
+        costs = flat["record_evaluations"][s].astype(np.float64)
+        inside = budgets.within_budget(costs, float(arrays["budget"]))
+        evals = np.median(costs, axis=0)
+        y_in = np.where(inside, y, np.nan)
+        keep = np.isfinite(y_in).any(axis=0)
+        q25, med, q75 = (np.where(keep, q, np.nan) for q in nanquantiles(y_in, [0.25, 0.5, 0.75]))
+    if curves.known and np.isfinite(q75[0]):
+        curves.start_level = max(curves.start_level, float(q75[0]))
+    if curves.known and np.isfinite(q75).any():
+        curves.top_level = max(curves.top_level, float(np.nanmax(q75)))
+    line = style(curves.lines)
+    curves.lines += 1
+    for ax, x in zip(curves.axes, (steps, evals), strict=True):
+        ax.plot(x, med, label=label, **line)
+        ax.fill_between(x, q25, q75, alpha=0.15, color=line["color"])
+    if curves.known and with_costs:
+        data.ecdf_runs.append(_budget_runs(data, group, arrays, flat, s, label, y))
+    elif curves.known:
+        evals_runs = 1 + np.outer(per_step, steps)
+        data.ecdf_data.setdefault(label, []).append((y, evals_runs))
+
+
+def _budget_runs(data: ReportData, group, arrays, flat, s: int, label: str, y) -> dict[str, Any]:
+    """What the budget figures need of one setting: its precision per record, its costs
+    per record in the configured and the alternative convention, its budget."""
+    counts = {k: flat[k][s] for k in ("function_evaluations", "steps_run")}
+    counts |= {k: flat[k][s] for k in ("gradient_evaluations", "hessian_evaluations") if k in flat}
+    return {
+        "label": label,
+        "objective": group["objective"],
+        "family": group.get("family") or family_of(group["objective"]),
+        "dim": int(arrays["bounds"].shape[0]),
+        "budget": float(arrays["budget"]),
+        "precision": y,
+        "costs": flat["record_evaluations"][s].astype(np.float64),
+        "costs_alt": budgets.alternative_record_costs(arrays, counts, data.run_cfg),
+    }
+
+
+def _convergence(data: ReportData, name: str, groups) -> tuple[Path, list[str]]:
+    """The convergence figure of one objective; returns its path and its notes."""
+    fig, axes = data.plt.subplots(1, 2, figsize=(11, 4))
+    f_opt = float(groups[0][1]["f_opt"])
+    curves = _Curves(axes=tuple(axes), known=math.isfinite(f_opt), f_opt=f_opt)
+    for group, arrays in groups:
+        flat = flat_settings(arrays, len(group["sweep"]))
+        for s, label in enumerate(setting_labels(group)):
+            _draw_setting(data, curves, group, arrays, flat, s, label)
+    evals_label = budgets.cost_label(data.run_cfg) if data.budgeted else "function evaluations"
+    for ax, xlabel in zip(axes, ("steps", evals_label), strict=True):
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("f - f_opt (median, quartiles)" if curves.known else "f (median, quartiles)")
+        if curves.known:
+            ax.set_yscale("symlog", linthresh=max(data.target, 1e-12))
+        ax.grid(alpha=0.3)
+    # A setting that diverges climbs to 1e20 and beyond and would squash every other
+    # curve into the bottom of the plot: the axis stops two decades above the starts'
+    # level, and the caption says which curves leave it.
+    cap = _y_cap(curves.start_level)
+    if curves.known and cap is not None and curves.top_level > cap:
+        for ax in axes:
+            ax.set_ylim(top=cap)
+        curves.notes.append(f"y axis cut at {cap:.0e} (two decades above the starts)")
+    axes[0].legend(fontsize=7)
+    fig.suptitle(f"{name}: convergence")
+    if curves.notes:
+        fig.text(0.01, -0.02, "; ".join(curves.notes), fontsize=8, va="top")
+    return data.save(fig, f"convergence_{slug(name)}.png"), curves.notes
+
+
+def _collect_ert(data: ReportData, name: str, groups) -> None:
+    """The ERT of each setting on this objective, named as the other figures name it."""
+    for group, _ in groups:
+        # the summary's rows of a group follow its settings in the labels' order, so the
+        # profile names a setting as the other figures do (and draws it in their style)
+        mine = (name, group["optimizer"])
+        rows = [r for r in data.summary if (r["objective"], r["optimizer"]) == mine]
+        labels = setting_labels(group)
+        if len(rows) != len(labels):  # a summary from elsewhere: name rows by their values
+            labels = [
+                r["optimizer"]
+                + "".join(f" {k[3:]}={r[k]}" for k in r if k.startswith("hp_") and r[k] != "")
+                for r in rows
+            ]
+        for label, row in zip(labels, rows, strict=True):
+            data.ert_table.setdefault(name, {})[label] = float(row["ert"] or "nan")
+
+
+def objective_section(data: ReportData, name: str, groups) -> str:
+    """The report's section on one objective (its figures drawn), collecting what the
+    figures across objectives need."""
+    conv_path, notes = _convergence(data, name, groups)
+    section = [f"### {name}", "", data.link("convergence", conv_path), ""]
+    if notes:
+        section.append(
+            "Diverged runs (not dropped; drawn to their last finite point): "
+            + "; ".join(notes)
+            + "."
+        )
+        section.append("")
+    if int(groups[0][1]["bounds"].shape[0]) == 2:
+        path = _contour_with_paths(data, name, groups)
+        section += [data.link("paths", path), ""]
+    _collect_ert(data, name, groups)
+    return "\n".join(section)
+
+
+def _contour_with_paths(data: ReportData, name: str, groups) -> Path:
+    """Sample paths of each optimizer in the objective's box (from saved arrays only)."""
+    panels = len(groups)
+    cols = min(3, panels)
+    rows = math.ceil(panels / cols)
+    fig, axes = data.plt.subplots(rows, cols, figsize=(4.2 * cols, 3.8 * rows), squeeze=False)
+    for ax in axes.flat[panels:]:
+        ax.set_visible(False)
+    for ax, (group, arrays) in zip(axes.flat, groups, strict=False):
+        flat = flat_settings(arrays, len(group["sweep"]))
+        b = arrays["bounds"]
+        if "contour_f" in arrays:  # results without it: no background
+            _contour_background(ax, arrays["contour_f"], b)
+        paths = flat["params"][0][:20]
+        ends = paths[:, -1, :]
+        for p in paths:
+            keep = np.all(np.isfinite(p), axis=-1)
+            ax.plot(p[keep, 0], p[keep, 1], "-", lw=0.7, alpha=0.7)
+        ax.plot(ends[:, 0], ends[:, 1], ".", color="k", ms=3)
+        m = arrays["minimizers"]
+        if len(m):
+            ax.plot(m[:, 0], m[:, 1], "*", color="red", ms=10)
+        ax.set_xlim(b[0])
+        ax.set_ylim(b[1])
+        ax.set_title(setting_labels(group)[0], fontsize=8)
+    fig.suptitle(f"{name}: sample paths (first setting of each optimizer, 20 runs)")
+    return data.save(fig, f"paths_{slug(name)}.png")
+
+
+def _contour_background(ax, f: np.ndarray, bounds: np.ndarray) -> None:
+    """Grey contour lines of f at levels spaced by its quantiles over the box (test
+    functions span many orders of magnitude; evenly spaced levels would all crowd in one
+    corner)."""
+    finite = f[np.isfinite(f)]
+    if finite.size == 0:
+        return
+    levels = np.unique(np.quantile(finite, np.linspace(0.01, 0.97, 14)))
+    if levels.size < 2:
+        return
+    xs = np.linspace(bounds[0][0], bounds[0][1], f.shape[1])
+    ys = np.linspace(bounds[1][0], bounds[1][1], f.shape[0])
+    ax.contour(xs, ys, f, levels=levels, colors="0.65", linewidths=0.6, zorder=0)

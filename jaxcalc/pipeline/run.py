@@ -1,0 +1,233 @@
+"""Plan -> engine calls -> result files: :func:`run_experiment`.
+
+Each finished group is written atomically as one part file (``group_NNN.npz``: its arrays
+and its table rows), then listed in ``manifest.json`` with the config hash and the
+jaxcalc/JAX versions (:mod:`~jaxcalc.pipeline.record`). Ctrl-C or SIGTERM stops the run
+after the current group, a second one abandons it (:mod:`~jaxcalc.pipeline.interrupt`);
+the manifest then says "interrupted", the tables and the report cover the finished groups,
+and ``resume=True`` computes only the groups that are missing. While a batch runs, the next
+batches compile in a background thread (:mod:`~jaxcalc.pipeline.ahead`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from jaxcalc.pipeline import tables
+from jaxcalc.pipeline.ahead import CompileAhead
+from jaxcalc.pipeline.interrupt import RunInterrupted, StopRequest
+from jaxcalc.pipeline.plan import Batch, Group, GroupPlan, plan_batches
+from jaxcalc.pipeline.progress import Progress
+from jaxcalc.pipeline.record import RunRecord, now
+from jaxcalc.pipeline.results import OutputFolder, write_group_part, write_tables
+
+__all__ = ["GROUP_FILE", "RunInterrupted", "run_experiment"]
+
+GROUP_FILE = "group_{index:03d}.npz"
+
+#: batches whose programs are compiled ahead, in a background thread, while the current
+#: batch runs and its results are written (0: none; each batch compiles when it runs)
+_LOOKAHEAD = 2
+
+#: at most this many stackable optimizers of one objective share a program (1: none do).
+#: Their compile grows with each method they hold, their run time barely does.
+_STACK = 8
+
+
+def run_experiment(
+    config: Any,
+    out_dir: str | Path,
+    *,
+    overwrite: bool = False,
+    resume: bool = False,
+    progress: Callable[[str], None] | None = None,
+    display: str = "auto",
+    report: bool = True,
+) -> Path:
+    """Run every (objective, optimizer) group of ``config`` and write the results.
+
+    Writes one ``group_NNN.npz`` part per group (thinned trajectories and the group's
+    table rows), ``manifest.json`` (finished groups, config hash, versions, status),
+    ``summary.csv`` and ``runs.csv`` (plus ``.parquet`` twins when pyarrow is installed),
+    ``metadata.json`` (resolved config, its hash, versions, platform, times, status) and,
+    unless ``report=False``, the figures and ``report.md``.
+
+    Args:
+      config: a validated :class:`~jaxcalc.pipeline.ExperimentConfig`.
+      overwrite: write into a folder that already holds results.
+      resume: continue the run in ``out_dir``: finished groups are kept, the rest computed.
+        Refused (``OutputError``) when the config hash or the jaxcalc/JAX versions differ.
+      progress: called with one line per finished group (and notes).
+      display: progress on stderr: "auto" (a bar on a terminal, one line per group
+        otherwise), "bar", "log" or "off".
+      report: draw the figures and write ``report.md``.
+
+    Returns:
+      The absolute path of the output folder.
+
+    Raises:
+      RunInterrupted: after Ctrl-C or SIGTERM, once the finished groups, tables, manifest
+        and report are written (a ``KeyboardInterrupt``).
+    """
+    folder = OutputFolder(out_dir, overwrite=overwrite, resume=resume)
+    plan = GroupPlan(config)
+    total = len(plan)
+    with folder:
+        out = folder.path
+        notes = Progress(total, 0, "off", callback=progress)  # for notes while loading
+        record = RunRecord(out, config, total, resume, notes.line)
+        record.save("running")
+        show = Progress(total, len(record.finished), display, callback=progress)
+        if record.finished:
+            show.line(
+                f"jaxcalc: resuming {config.name}: {len(record.finished)} of {total} groups "
+                f"already finished in {out}"
+            )
+        writer = _GroupWriter(out, config, record, show, total)
+        try:
+            stop_signal = _run_batches(plan, record, writer, echo=display != "off")
+        except BaseException as err:
+            if not isinstance(err, KeyboardInterrupt):
+                show.close()
+                with contextlib.suppress(Exception):
+                    writer.tables(runs=True)
+                    record.save("failed", finished=now(), error=f"{type(err).__name__}: {err}")
+            raise
+        finally:
+            show.close()
+        _finish(record, writer, total, stop_signal, report)
+    return folder.path
+
+
+def _run_batches(plan: GroupPlan, record: RunRecord, writer: _GroupWriter, echo: bool):
+    """Compute the groups not finished yet, batch by batch, compiling ahead; returns the
+    signal that stopped the run, or None."""
+    todo = [g for g in range(len(plan)) if g not in record.finished]
+    batches = plan_batches(todo, plan.group, _STACK)
+    ahead = CompileAhead(_LOOKAHEAD if len(batches) > 1 else 0)
+
+    def prepare(b: int) -> Batch:
+        return plan.batch(batches[b])
+
+    with StopRequest(echo=echo) as stop:
+        try:
+            for b in range(len(batches)):
+                if stop.signal_name is not None:
+                    break
+                batch = ahead.take(b) or prepare(b)
+                ahead.submit(list(range(b + 1, b + 1 + ahead.depth)), prepare)
+                _run_batch(batch, b, ahead, writer)
+            ahead.close(wait=True)  # after a stop: the one compile under way, if any
+        except KeyboardInterrupt:  # a second signal, or one before handlers were set
+            return stop.signal_name or "SIGINT"
+        finally:
+            ahead.close(wait=False)  # abandoned or failed: a compile under way ends alone
+        return stop.signal_name
+
+
+def _run_batch(batch: Batch, b: int, ahead: CompileAhead, writer: _GroupWriter) -> None:
+    """Compute one batch and write its groups."""
+    first = batch.groups[0]
+    labels = "+".join(group.label for group in batch.groups)
+    writer.show.start(batch.indices[0], f"{first.objective.name} x {labels}")
+    t0 = time.perf_counter()
+    compiled_ahead = ahead.wait(b)  # seconds, or None: optimize compiles
+    results = ahead.run(batch)
+    all_runs = sum(t.status.size for t in results)
+    for g, group, t in zip(batch.indices, batch.groups, results, strict=True):
+        # a shared program's compile is shared out by runs, as the engine shares out its
+        # own compile and run seconds
+        share = t.status.size / all_runs
+        compile_seconds = t.compile_seconds + (compiled_ahead or 0.0) * share
+        writer.group(g, group, t, compile_seconds, batch, t0)
+
+
+class _GroupWriter:
+    """Writes a finished group: its part file, the tables so far and its manifest entry."""
+
+    def __init__(self, out: Path, config: Any, record: RunRecord, show: Progress, total: int):
+        self.out = out
+        self.target = config.run.target
+        self.metrics = tuple(config.output.resolved_metrics)
+        self.record = record
+        self.show = show
+        self.total = total
+
+    def tables(self, *, runs: bool) -> None:
+        """summary.csv of the finished groups, in group order; with ``runs`` also runs.csv."""
+        finished = self.record.finished
+        order = sorted(finished)
+        summary = tables.tidy_rows([r for g in order for r in finished[g][1]])
+        per_run = tables.tidy_columns([finished[g][2] for g in order]) if runs else None
+        write_tables(self.out, summary, per_run)
+
+    def group(self, g: int, group: Group, t: Any, compile_seconds: float, batch, t0) -> None:
+        """Write group ``g``'s part, tables and manifest entry (it is then finished)."""
+        objective, label, budget = group.objective, group.label, group.budget
+        s_rows, r_columns, arrays = tables.summarise_group(
+            objective, label, t, self.target, budget, compile_seconds, self.metrics
+        )
+        counts_by_status = t.status_counts()
+        if budget is not None:
+            values, n_status = np.unique(arrays["budget_status"], return_counts=True)
+            counts_by_status = {str(k): int(v) for k, v in zip(values, n_status, strict=True)}
+        name = GROUP_FILE.format(index=g)
+        write_group_part(self.out / name, arrays, s_rows, r_columns)
+        entry = {
+            "index": g,
+            "file": name,
+            "objective": objective.name,
+            "dim": objective.dim,
+            "family": group.family,
+            "optimizer": label,
+            "method": t.optimizer,
+            "sweep": list(t.sweep),
+            "sweep_values": {k: t.hyperparameters[k] for k in t.sweep},
+            "status_counts": counts_by_status,
+            "compile_seconds": compile_seconds,
+            "run_seconds": t.run_seconds,
+        }
+        if budget is not None:
+            entry["budget"] = budget.budget
+            entry["steps"] = int(t.steps)
+        if len(batch.groups) > 1:  # one program for these groups; seconds shared by runs
+            entry["program_shared_with"] = [other.label for other in batch.groups]
+        self.record.finished[g] = (entry, s_rows, r_columns)
+        self.record.save("running")
+        self.tables(runs=False)
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(counts_by_status.items()))
+        self.show.finish(
+            f"[{len(self.record.finished)}/{self.total}] {objective.name} x {label}: {counts} "
+            f"(compile {compile_seconds:.2f} s, run {t.run_seconds:.2f} s, "
+            f"total {time.perf_counter() - t0:.2f} s)"
+        )
+
+
+def _finish(
+    record: RunRecord, writer: _GroupWriter, total: int, stop_signal: str | None, report: bool
+) -> None:
+    """The final tables, manifest and report; raises RunInterrupted when groups are missing."""
+    complete = len(record.finished) == total
+    writer.tables(runs=True)
+    record.save(
+        "complete" if complete else "interrupted",
+        finished=now(),
+        status_counts=record.status_counts(),
+        **({"stopped_by": stop_signal} if stop_signal and not complete else {}),
+    )
+    if report and record.finished:
+        from jaxcalc.pipeline.report import build_report
+
+        if complete:
+            build_report(record.out)
+        else:
+            with contextlib.suppress(KeyboardInterrupt):  # a report is redrawn any time
+                build_report(record.out)
+    if not complete:
+        raise RunInterrupted(record.out, len(record.finished), total, stop_signal or "SIGINT")

@@ -1,0 +1,421 @@
+"""Results -> tables: one summary row per optimizer setting, one row per run, and metrics.
+
+A *metric* (:class:`Metric`) turns the per-run arrays of one summary row
+(:class:`SettingRuns`: final values, f_opt, statuses, evaluations, costs, hitting data) into
+one number. The built-in summary columns (success rate, quartiles, steps and evaluations to
+target, ERT) are metrics registered here; :func:`register_metric` adds more, and
+``[output] metrics = ["name", ...]`` in a config adds registered ones as ``summary.csv``
+columns::
+
+    import numpy as np
+    from jaxcalc.pipeline import register_metric
+
+    def median_converged_steps(runs):
+        steps = runs.event_step[runs.status == "converged"]
+        return float(np.median(steps)) if steps.size else float("nan")
+
+    register_metric("median_converged_steps", median_converged_steps)
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from jaxcalc.errors import ConfigError
+from jaxcalc.pipeline import budget as budgets
+from jaxcalc.pipeline import metrics
+from jaxcalc.pipeline.results import rows_to_columns
+
+__all__ = [
+    "CONTOUR_POINTS",
+    "Metric",
+    "SettingRuns",
+    "get_metric",
+    "metric_names",
+    "register_metric",
+    "summarise_group",
+    "tidy_columns",
+    "tidy_rows",
+]
+
+CONTOUR_POINTS = 81  # per side of the grid of f saved for a 2-D objective's path figures
+_PARAMS_KEEP_BYTES = 64 << 20  # keep full paths up to this size per group, else a sample
+SUMMARY_LEAD = ("objective", "optimizer", "method")
+SUMMARY_TAIL = ("compile_seconds", "run_seconds")
+RUNS_LEAD = ("objective", "optimizer")
+
+
+# -------------------------------------------------------------------------------------
+# The metric protocol
+
+
+@dataclass(frozen=True)
+class SettingRuns:
+    """The runs of one optimizer setting on one objective (one summary row), as arrays
+    over its runs. With a budget, values past it are ignored and statuses of runs it cut
+    are ``budget_exhausted``.
+
+    Attributes:
+      final: final values f.
+      f_opt: the objective's known minimum, or None.
+      precision: final ``f - f_opt`` (NaN without ``f_opt``).
+      status: each run's status (strings).
+      target: the success threshold on ``f - f_opt``.
+      steps_to_target: first recorded step within ``target`` (-1: never).
+      evaluations_to_target: evaluations (or costs, with a budget) by then (-1: never).
+      evaluations: evaluations spent (costs, at most the budget, with one).
+      steps_run: steps each run took (to its event, else all).
+      event_step: the step of each run's event (-1: none).
+      function_evaluations, gradient_evaluations, hessian_evaluations: the engine's counts.
+      record_costs: with a budget, each run's cost at each record ``(runs, R+1)``; else None.
+    """
+
+    final: np.ndarray
+    f_opt: float | None
+    precision: np.ndarray
+    status: np.ndarray
+    target: float
+    steps_to_target: np.ndarray
+    evaluations_to_target: np.ndarray
+    evaluations: np.ndarray
+    steps_run: np.ndarray
+    event_step: np.ndarray
+    function_evaluations: np.ndarray
+    gradient_evaluations: np.ndarray
+    hessian_evaluations: np.ndarray
+    record_costs: np.ndarray | None = None
+
+    @property
+    def success(self) -> np.ndarray:
+        """Which runs reached the target."""
+        return self.steps_to_target >= 0
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A summary column: ``name`` and a function of one setting's runs to a number."""
+
+    name: str
+    function: Callable[[SettingRuns], float]
+
+    def __call__(self, runs: SettingRuns) -> float:
+        return self.function(runs)
+
+
+_METRICS: dict[str, Metric] = {}
+
+
+def register_metric(name: str, function: Callable[[SettingRuns], float]) -> Metric:
+    """Register a metric by name (usable in ``[output] metrics``); returns it.
+
+    Raises:
+      ConfigError: ``name`` is a built-in metric, or not a plain identifier.
+    """
+    if not name.isidentifier():
+        raise ConfigError(f"metric name '{name}' must be a plain identifier (a CSV column)")
+    if name in _BUILTIN:
+        raise ConfigError(f"'{name}' is a built-in summary column; choose another name")
+    metric = Metric(name, function)
+    _METRICS[name] = metric
+    return metric
+
+
+def get_metric(name: str) -> Metric:
+    """The registered metric ``name``."""
+    if name not in _METRICS:
+        raise ConfigError(f"unknown metric '{name}' (registered: {', '.join(_METRICS)})")
+    return _METRICS[name]
+
+
+def metric_names() -> list[str]:
+    """Registered metric names, built-in ones first."""
+    return list(_METRICS)
+
+
+def _quantile(name: str, field: str, q: int) -> Metric:
+    def function(runs: SettingRuns) -> float:
+        values = getattr(runs, field)
+        finite = values[np.isfinite(values)]
+        return float(np.quantile(finite, [0.25, 0.5, 0.75])[q]) if finite.size else np.nan
+
+    return Metric(name, function)
+
+
+def _median_on_success(name: str, field: str) -> Metric:
+    def function(runs: SettingRuns) -> float:
+        success = runs.success
+        return float(np.median(getattr(runs, field)[success])) if success.any() else np.nan
+
+    return Metric(name, function)
+
+
+def _success_rate(runs: SettingRuns) -> float:
+    return float(runs.success.mean()) if runs.f_opt is not None else np.nan
+
+
+def _ert(runs: SettingRuns) -> float:
+    if runs.f_opt is None:
+        return np.nan
+    return metrics.expected_running_time(runs.evaluations_to_target, runs.evaluations)
+
+
+_BUILTIN_METRICS = (
+    Metric("success_rate", _success_rate),
+    _quantile("final_value_q25", "final", 0),
+    _quantile("final_value_median", "final", 1),
+    _quantile("final_value_q75", "final", 2),
+    _quantile("precision_q25", "precision", 0),
+    _quantile("precision_median", "precision", 1),
+    _quantile("precision_q75", "precision", 2),
+    _median_on_success("median_steps_to_target", "steps_to_target"),
+    _median_on_success("median_evaluations_to_target", "evaluations_to_target"),
+    Metric("ert", _ert),
+)
+_METRICS.update((m.name, m) for m in _BUILTIN_METRICS)
+_BUILTIN = frozenset(m.name for m in _BUILTIN_METRICS)
+
+
+# -------------------------------------------------------------------------------------
+# One group's tables
+
+
+@dataclass(frozen=True)
+class _GroupRuns:
+    """A group's per-run arrays over all its settings (sweep axes, then runs)."""
+
+    status: np.ndarray
+    final: np.ndarray
+    hit: np.ndarray
+    evals_hit: np.ndarray
+    spent: np.ndarray
+    steps_run: np.ndarray
+    costs: np.ndarray | None  # cost per record, with a budget
+
+
+def _group_runs(t: Any, f_opt: float | None, target: float, budget) -> _GroupRuns:
+    """Hitting data, final values and statuses of every run (cut at ``budget`` if any)."""
+    recorded = t.recorded_steps
+    steps_run = np.where(t.event_step >= 0, t.event_step, t.steps)
+    precision = t.values - f_opt if f_opt is not None else np.full_like(t.values, np.nan)
+    status, final, costs = t.status, t.final_values, None
+    if budget is not None:
+        costs, within, final, status, spent = budgets.cut_at_budget(t, budget, status, steps_run)
+        precision = np.where(within, precision, np.nan)
+    hit = (
+        metrics.hitting_steps(precision, recorded, target)
+        if f_opt is not None
+        else np.full(t.status.shape, -1)
+    )
+    if budget is None:
+        evals_hit = metrics.evaluations_at(hit, t.function_evaluations, steps_run)
+        spent = t.function_evaluations
+    else:
+        first = np.argmax(np.nan_to_num(precision, nan=np.inf) <= target, axis=-1)
+        at_hit = np.take_along_axis(costs, first[..., None], axis=-1)[..., 0]
+        evals_hit = np.where(hit >= 0, np.round(at_hit), -1)
+    return _GroupRuns(status, final, hit, evals_hit, spent, steps_run, costs)
+
+
+def _setting(t: Any, g: _GroupRuns, index: tuple, f_opt, target: float) -> SettingRuns:
+    final = np.asarray(g.final[index], np.float64)
+    return SettingRuns(
+        final=final,
+        f_opt=f_opt,
+        precision=final - f_opt if f_opt is not None else np.full_like(final, np.nan),
+        status=g.status[index],
+        target=target,
+        steps_to_target=g.hit[index],
+        evaluations_to_target=g.evals_hit[index],
+        evaluations=g.spent[index],
+        steps_run=g.steps_run[index],
+        event_step=t.event_step[index],
+        function_evaluations=t.function_evaluations[index],
+        gradient_evaluations=t.gradient_evaluations[index],
+        hessian_evaluations=t.hessian_evaluations[index],
+        record_costs=g.costs[index] if g.costs is not None else None,
+    )
+
+
+def _hyperparameters(t: Any, index: tuple) -> dict[str, Any]:
+    """The setting's hyperparameters (a swept one at this setting's value)."""
+    return {
+        k: (float(v[index[t.sweep.index(k)]]) if k in t.sweep else v)
+        for k, v in t.hyperparameters.items()
+        if v is None or isinstance(v, int | float | np.ndarray)
+    }
+
+
+def _ints(a: np.ndarray) -> list[int]:
+    """Python ints, as ``int()`` of each element gives them."""
+    a = np.asarray(a)
+    return (a if a.dtype.kind in "iub" else np.trunc(a)).astype(np.int64).tolist()
+
+
+def _run_columns(name: str, label: str, hyper: dict, runs: SettingRuns, budget) -> dict:
+    """One row per run of a setting, as columns of Python numbers."""
+    n = int(runs.status.size)
+    columns = {
+        "objective": [name] * n,
+        "optimizer": [label] * n,
+        **{f"hp_{k}": [v] * n for k, v in hyper.items()},
+        "start": list(range(n)),
+        "status": [str(s) for s in runs.status.tolist()],
+        "final_value": runs.final.tolist(),
+        "precision": np.asarray(runs.precision, np.float64).tolist(),
+        "event_step": _ints(runs.event_step),
+        "steps_to_target": _ints(runs.steps_to_target),
+        "evaluations_to_target": _ints(runs.evaluations_to_target),
+        "function_evaluations": _ints(runs.function_evaluations),
+        "gradient_evaluations": _ints(runs.gradient_evaluations),
+        "hessian_evaluations": _ints(runs.hessian_evaluations),
+    }
+    if budget is not None:
+        columns["evaluations"] = np.asarray(runs.evaluations, np.float64).tolist()
+    return columns
+
+
+def summarise_group(
+    objective: Any,
+    optimizer_label: str,
+    t: Any,
+    target: float,
+    budget: budgets.Budget | None = None,
+    compile_seconds: float | None = None,
+    extra: Sequence[Metric] = (),
+) -> tuple[list[dict[str, Any]], dict[str, list[Any]], dict[str, np.ndarray]]:
+    """Per-setting summary rows, the per-run table (as columns: one row per run) and the
+    arrays to save for one group (a :class:`~jaxcalc.Trajectory` ``t``).
+
+    With a ``budget``, records past it are ignored (hits, final values), statuses of runs it
+    cut become ``budget_exhausted``, and evaluation columns count the cost convention.
+    ``compile_seconds`` replaces the trajectory's own (when the group was compiled ahead);
+    ``extra`` metrics follow the built-in columns."""
+    f_opt = objective.f_opt
+    g = _group_runs(t, f_opt, target, budget)
+    sweep_shape = t.status.shape[:-1]
+    per_step = budgets.per_step_cost(t, budget, g.steps_run) if budget is not None else None
+    summary: list[dict[str, Any]] = []
+    run_tables = []
+    for index in list(np.ndindex(*sweep_shape)) if sweep_shape else [()]:
+        hyper = _hyperparameters(t, index)
+        runs = _setting(t, g, index, f_opt, target)
+        row = {
+            "objective": objective.name,
+            "optimizer": optimizer_label,
+            "method": t.optimizer,
+            **{f"hp_{k}": v for k, v in hyper.items()},
+            "runs": int(runs.status.size),
+            **{m.name: m(runs) for m in _BUILTIN_METRICS},
+        }
+        if budget is not None:
+            row.update(
+                budget=budget.budget,
+                steps=int(t.steps),
+                evaluations_per_step=float(np.median(per_step[index])),
+            )
+        row.update({f"status_{s}": int((runs.status == s).sum()) for s in np.unique(runs.status)})
+        row["compile_seconds"] = t.compile_seconds if compile_seconds is None else compile_seconds
+        row["run_seconds"] = t.run_seconds
+        row.update({m.name: float(m(runs)) for m in extra if m.name not in row})
+        summary.append(row)
+        run_tables.append(_run_columns(objective.name, optimizer_label, hyper, runs, budget))
+    runs_columns = {k: [v for table in run_tables for v in table[k]] for k in run_tables[0]}
+    return summary, runs_columns, _saved_arrays(objective, t, g, budget)
+
+
+def _saved_arrays(objective: Any, t: Any, g: _GroupRuns, budget) -> dict[str, np.ndarray]:
+    """The arrays of a group's part file (the report draws from these)."""
+    params = t.params
+    if params.nbytes > _PARAMS_KEEP_BYTES:
+        keep = max(1, int(params.shape[-3] * _PARAMS_KEEP_BYTES / params.nbytes))
+        params = params[..., :keep, :, :]
+    f_opt = objective.f_opt
+    arrays = {
+        "values": t.values,
+        "grad_norms": t.grad_norms,
+        "params": params,
+        "recorded_steps": t.recorded_steps,
+        "status": t.status.astype("U24"),
+        "function_evaluations": t.function_evaluations,
+        "steps_run": g.steps_run,
+        "f_opt": np.asarray(np.nan if f_opt is None else f_opt),
+        "bounds": objective.bounds,
+        "minimizers": objective.minimizers
+        if objective.minimizers is not None
+        else np.zeros((0, objective.dim)),
+        "gradient_evaluations": t.gradient_evaluations,
+        "hessian_evaluations": t.hessian_evaluations,
+    }
+    if objective.dim == 2:  # the report's path figures draw these as their background
+        arrays["contour_f"] = contour_grid(objective)
+    if budget is not None:
+        arrays.update(
+            record_evaluations=g.costs,
+            budget=np.asarray(budget.budget),
+            gradient_cost=np.asarray(budget.gradient_cost),
+            start_cost=np.asarray(budget.start),
+            gradient_free=np.asarray(budget.gradient_free),
+            budget_status=g.status.astype("U24"),
+        )
+    return arrays
+
+
+@functools.lru_cache(maxsize=16)
+def contour_grid(objective) -> np.ndarray:
+    """f on a CONTOUR_POINTS x CONTOUR_POINTS grid over a 2-D objective's bounds, indexed
+    [y, x] as matplotlib's contour expects (one small program per objective)."""
+    import jax
+
+    (x0, x1), (y0, y1) = objective.bounds
+    xs = np.linspace(x0, x1, CONTOUR_POINTS)
+    ys = np.linspace(y0, y1, CONTOUR_POINTS)
+    gx, gy = np.meshgrid(xs, ys)
+    points = np.stack([gx.ravel(), gy.ravel()], axis=-1)
+    values = np.asarray(jax.jit(objective.__call__)(points), np.float64)
+    return values.reshape(CONTOUR_POINTS, CONTOUR_POINTS)
+
+
+# -------------------------------------------------------------------------------------
+# Tables of many groups
+
+
+def _ordered(names: Iterable[str], lead: tuple[str, ...], tail: tuple[str, ...]):
+    """Column order: ``lead``, hyperparameters, the rest, per-status counts, ``tail``
+    (``names`` in order of first appearance)."""
+    seen = list(dict.fromkeys(names))
+    hp = [k for k in seen if k.startswith("hp_")]
+    status = [k for k in seen if k.startswith("status_")]
+    rest = [k for k in seen if k not in (*lead, *hp, *status, *tail)]
+    return [k for k in lead if k in seen] + hp + rest + status + [k for k in tail if k in seen]
+
+
+def _missing(column: str) -> Any:
+    """A cell a row lacks: a status no run of a setting ended in counts 0, a hyperparameter
+    an optimizer does not have stays empty."""
+    return 0 if column.startswith("status_") else None
+
+
+def tidy_rows(
+    rows: list[dict[str, Any]], lead: tuple[str, ...] = SUMMARY_LEAD, tail=SUMMARY_TAIL
+) -> list[dict[str, Any]]:
+    """Rows with one column order (see :func:`_missing` for the cells a row lacks)."""
+    columns = _ordered(rows_to_columns(rows), lead, tail)
+    return [{k: row.get(k, _missing(k)) for k in columns} for row in rows]
+
+
+def tidy_columns(
+    tables: list[dict[str, list[Any]]], lead: tuple[str, ...] = RUNS_LEAD
+) -> dict[str, list[Any]]:
+    """Tables given as columns, one after the other, as one table with one column order."""
+    names = _ordered((k for table in tables for k in table), lead, ())
+    merged: dict[str, list[Any]] = {k: [] for k in names}
+    for table in tables:
+        n = len(next(iter(table.values()))) if table else 0
+        for k in names:
+            merged[k].extend(table[k] if k in table else [_missing(k)] * n)
+    return merged
