@@ -4,10 +4,8 @@ The public face: everything a user needs is importable from ``jaxcalc`` directly
 """
 
 from jaxcalc.calculus import (
-    CriticalPoint,
     TangentLine,
     Taylor,
-    critical_points,
     derivative,
     directional_derivative,
     gradient,
@@ -17,6 +15,7 @@ from jaxcalc.calculus import (
     tangent_line,
     taylor,
 )
+from jaxcalc.critical import CriticalPoint, critical_points
 from jaxcalc.errors import (
     ConfigError,
     ExpressionError,

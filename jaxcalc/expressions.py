@@ -37,7 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 import sympy as sp
 
-from jaxcalc.errors import ExpressionError
+from jaxcalc.errors import ConfigError, ExpressionError
 
 __all__ = [
     "CONSTANTS",
@@ -579,7 +579,7 @@ class Expression:
             batch_shape = x.shape
         else:
             if x.ndim == 0 or x.shape[-1] != self.dim:
-                raise ValueError(
+                raise ConfigError(
                     f"expression `{self.text}` has variables ({', '.join(self.variables)}): "
                     f"expected points of shape (..., {self.dim}), got {x.shape}"
                 )

@@ -19,7 +19,7 @@ matplotlib.use("Agg")  # files only; never a window
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from jaxcalc.errors import OutputError  # noqa: E402
+from jaxcalc.errors import ConfigError, OutputError  # noqa: E402
 
 __all__ = ["FIGURE_FORMATS", "check_output_path", "plot_function", "plot_objective", "save_figure"]
 
@@ -164,7 +164,9 @@ def plot_objective(
     """
     dim = objective.dim
     if dim not in (1, 2):
-        raise ValueError(f"plot_objective draws 1-D and 2-D objectives; {objective.name} has {dim}")
+        raise ConfigError(
+            f"plot_objective draws 1-D and 2-D objectives; {objective.name} has {dim}"
+        )
     lo, hi = objective.lower, objective.upper
     fig, ax = plt.subplots(figsize=(6.4, 5.0 if dim == 2 else 4.4))
     notes: list[str] = []

@@ -69,6 +69,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxcalc.objectives import _fastmath as _fm
+from jaxcalc.objectives.base import ObjectiveError
 
 __all__ = [
     "BBOB_DIMENSIONS",
@@ -1031,19 +1032,19 @@ class BBOBInstance:
 def _validate(function_id, dimension, instance) -> tuple[int, int, int]:
     def as_int(value, what):
         if isinstance(value, bool) or not isinstance(value, int | np.integer):
-            raise ValueError(f"BBOB {what} must be an integer, got {value!r}")
+            raise ObjectiveError(f"BBOB {what} must be an integer, got {value!r}")
         return int(value)
 
     fid = as_int(function_id, "function_id")
     dim = as_int(dimension, "dimension")
     inst = as_int(instance, "instance")
     if fid not in _REGISTRY:
-        raise ValueError(f"BBOB function_id must be in 1..24, got {fid}")
+        raise ObjectiveError(f"BBOB function_id must be in 1..24, got {fid}")
     if dim not in BBOB_DIMENSIONS:
         dims = ", ".join(map(str, BBOB_DIMENSIONS))
-        raise ValueError(f"BBOB dimension must be one of {dims} (COCO's bbob suite), got {dim}")
+        raise ObjectiveError(f"BBOB dimension must be one of {dims} (COCO's bbob suite), got {dim}")
     if not 1 <= inst <= BBOB_MAX_INSTANCE:
-        raise ValueError(f"BBOB instance must be in 1..{BBOB_MAX_INSTANCE}, got {inst}")
+        raise ObjectiveError(f"BBOB instance must be in 1..{BBOB_MAX_INSTANCE}, got {inst}")
     return fid, dim, inst
 
 
@@ -1054,10 +1055,10 @@ def _make_fn(fid: int, dim: int, params: Params, name: str) -> Callable[[jax.Arr
         x = jnp.asarray(x)
         if not jnp.issubdtype(x.dtype, jnp.floating):
             if jnp.issubdtype(x.dtype, jnp.complexfloating):
-                raise ValueError(f"{name}: complex input is not supported")
+                raise ObjectiveError(f"{name}: complex input is not supported")
             x = x.astype(jax.dtypes.canonicalize_dtype(jnp.float64))
         if x.ndim == 0 or x.shape[-1] != dim:
-            raise ValueError(f"{name}: expected an array of shape (..., {dim}), got {x.shape}")
+            raise ObjectiveError(f"{name}: expected an array of shape (..., {dim}), got {x.shape}")
         return kernel(x, params)
 
     fn.__name__ = name
@@ -1099,7 +1100,7 @@ def bbob(function_id: int, dimension: int, instance: int = 1) -> BBOBInstance:
     docstring), and so do ``x_opt`` and ``f_opt``. Construction is cached.
 
     Raises:
-      ValueError: ``function_id`` not in 1..24, ``dimension`` not in :data:`BBOB_DIMENSIONS`,
+      ObjectiveError: ``function_id`` not in 1..24, ``dimension`` not in :data:`BBOB_DIMENSIONS`,
         or ``instance`` not in ``1..2**32 - 1``.
     """
     return _cached(*_validate(function_id, dimension, instance))
