@@ -1,8 +1,10 @@
 """jaxcalc: derivatives, gradients and optimizer trajectories over millions of points, in JAX.
 
-The public face: everything a user needs is importable from ``jaxcalc`` directly.
+The public face: everything a user needs is importable from ``jaxcalc`` directly, and the
+two namespaces ``jaxcalc.objectives`` and ``jaxcalc.optimizers`` come with ``import jaxcalc``.
 """
 
+from jaxcalc import objectives, optimizers
 from jaxcalc.calculus import (
     TangentLine,
     Taylor,
@@ -63,8 +65,10 @@ __all__ = [
     "jacobian",
     "limit_table",
     "numeric_derivative",
+    "objectives",
     "optimize",
     "optimize_many",
+    "optimizers",
     "parse",
     "tangent_line",
     "taylor",
