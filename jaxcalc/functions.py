@@ -9,7 +9,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from jaxcalc.errors import ExpressionError
+from jaxcalc.errors import ConfigError, ExpressionError
 from jaxcalc.expressions import Expression, parse
 
 __all__ = ["as_function", "float_array"]
@@ -47,10 +47,17 @@ def _parse_cached(text: str) -> Expression:
 
 
 def float_array(x: Any) -> jax.Array:
-    """``x`` as a JAX array of a float dtype (integers become JAX's default float)."""
+    """``x`` as a JAX array of a float dtype (integers become JAX's default float).
+
+    Raises:
+      ConfigError: ``x`` is not numbers (a string, a ragged list, ...).
+    """
     if isinstance(x, jax.Array) and x.dtype.kind == "f":
         return x  # the common case, without jnp.asarray's ~10 us per call
-    x = jnp.asarray(x)
+    try:
+        x = jnp.asarray(x)
+    except (TypeError, ValueError):
+        raise ConfigError(f"expected numbers or an array of them, got {x!r:.60}") from None
     if not jnp.issubdtype(x.dtype, jnp.inexact):
         x = x.astype(jnp.result_type(float))
     return x

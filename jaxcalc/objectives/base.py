@@ -77,13 +77,13 @@ class Objective:
         if bounds.shape != (self.dim, 2) or np.any(bounds[:, 0] >= bounds[:, 1]):
             raise ObjectiveError(f"{self.name}: bounds must be (dim, 2) with low < high")
         object.__setattr__(self, "bounds", bounds)
-        minimizers = self.minimizers
+        minimizers, what = self.minimizers, "minimizers"
         if minimizers is None and self.x_opt is not None:
-            minimizers = np.atleast_2d(_floats(self.x_opt, f"{self.name}: x_opt"))
+            minimizers, what = self.x_opt, "x_opt"
         if minimizers is not None:
-            minimizers = np.atleast_2d(_floats(minimizers, f"{self.name}: minimizers"))
-            if minimizers.shape[1] != self.dim:
-                raise ObjectiveError(f"{self.name}: minimizers must have {self.dim} columns")
+            minimizers = np.atleast_2d(_floats(minimizers, f"{self.name}: {what}"))
+            if minimizers.ndim != 2 or minimizers.shape[1] != self.dim:
+                raise ObjectiveError(f"{self.name}: {what} must have {self.dim} columns")
             object.__setattr__(self, "minimizers", minimizers)
             object.__setattr__(self, "x_opt", minimizers[0].copy())
         if self.f_opt is not None:
