@@ -283,6 +283,52 @@ def _along(fn: Callable, point: jax.Array, i: int) -> Callable:
     return lambda s: fn(point.at[i].set(s))
 
 
+def _partial_issues(
+    name: str, where: str, columns: tuple, symbolic: float | None, rtol: float
+) -> list[str]:
+    """The findings for one partial derivative (``columns``: autodiff, finite difference,
+    its error, left and right slopes, slope code), against sympy's value when given."""
+    a, d, d_err, lo, hi, code = columns
+    issues: list[str] = []
+    shown = format_number(a, 6) if np.isfinite(a) else str(a)
+    slopes = f"left slope {format_number(lo, 4)}, right slope {format_number(hi, 4)}"
+    if code == SLOPE_NONFINITE_VALUE:
+        return issues
+    if code == SLOPE_VERTICAL:
+        issues.append(
+            f"{name}infinite slope at {where} (a vertical tangent): the difference "
+            f"quotients grow as the step shrinks; autodiff gives {shown}"
+        )
+    elif code == SLOPE_KINK:
+        if np.isfinite(a):
+            issues.append(
+                f"{name}not differentiable at {where}: {slopes}; autodiff gives {shown} "
+                "(a convention)"
+            )
+        else:
+            issues.append(
+                f"{name}autodiff gives {shown} at {where}: f is not differentiable there "
+                f"(a corner: {slopes}), as a norm or abs has at 0"
+            )
+    elif code == SLOPE_UNDEFINED:
+        issues.append(
+            f"{name}autodiff gives {shown} at {where} although f looks smooth there "
+            f"({slopes}): a 0/0 or inf-inf inside the formula (rewrite it, or use float64)"
+        )
+    elif abs(a - d) > 3 * d_err + rtol * (1 + abs(a)):
+        issues.append(
+            f"{name}autodiff {format_number(a, 8)} and finite differences "
+            f"{format_number(d, 8)} (+- {d_err:.1e}) disagree at {where}"
+        )
+    checked = symbolic is not None and code == SLOPE_OK and np.isfinite(symbolic)
+    if checked and abs(symbolic - a) > rtol * (1 + abs(symbolic)):
+        issues.append(
+            f"{name}autodiff {format_number(a, 8)} and sympy {format_number(symbolic, 8)} "
+            f"disagree at {where}"
+        )
+    return issues
+
+
 def check_derivative(f: Callable | str, x: Any, *, rtol: float | None = None) -> DerivativeCheck:
     """Compare symbolic, automatic and finite-difference derivatives at ``x``, and diagnose.
 
@@ -340,44 +386,9 @@ def check_derivative(f: Callable | str, x: Any, *, rtol: float | None = None) ->
         issues.append(f"f is not finite at {where} (f = {value})")
     names = [""] if not vector else [f"d/dx{i + 1}: " for i in range(point.shape[0])]
     for i, name in enumerate(names):
-        a, d, lo, hi, code = ad[i], fd[i], left[i], right[i], codes[i]
-        shown = format_number(a, 6) if np.isfinite(a) else str(a)
-        slopes = f"left slope {format_number(lo, 4)}, right slope {format_number(hi, 4)}"
-        if code == SLOPE_NONFINITE_VALUE:
-            continue
-        if code == SLOPE_VERTICAL:
-            issues.append(
-                f"{name}infinite slope at {where} (a vertical tangent): the difference "
-                f"quotients grow as the step shrinks; autodiff gives {shown}"
-            )
-        elif code == SLOPE_KINK:
-            if np.isfinite(a):
-                issues.append(
-                    f"{name}not differentiable at {where}: {slopes}; autodiff gives {shown} "
-                    "(a convention)"
-                )
-            else:
-                issues.append(
-                    f"{name}autodiff gives {shown} at {where}: f is not differentiable there "
-                    f"(a corner: {slopes}), as a norm or abs has at 0"
-                )
-        elif code == SLOPE_UNDEFINED:
-            issues.append(
-                f"{name}autodiff gives {shown} at {where} although f looks smooth there "
-                f"({slopes}): a 0/0 or inf-inf inside the formula (rewrite it, or use float64)"
-            )
-        elif abs(a - d) > 3 * fd_err[i] + rtol * (1 + abs(a)):
-            issues.append(
-                f"{name}autodiff {format_number(a, 8)} and finite differences "
-                f"{format_number(d, 8)} (+- {fd_err[i]:.1e}) disagree at {where}"
-            )
-        if symbolic is not None and code == SLOPE_OK and np.isfinite(symbolic[i]):
-            s_i = symbolic[i]
-            if abs(s_i - a) > rtol * (1 + abs(s_i)):
-                issues.append(
-                    f"{name}autodiff {format_number(a, 8)} and sympy {format_number(s_i, 8)} "
-                    f"disagree at {where}"
-                )
+        columns = (ad[i], fd[i], fd_err[i], left[i], right[i], codes[i])
+        sym_i = None if symbolic is None else symbolic[i]
+        issues += _partial_issues(name, where, columns, sym_i, rtol)
     differentiable = math.isfinite(value) and all(c == SLOPE_OK for c in codes)
     if symbolic is not None and not vector:
         symbolic = symbolic[0]
