@@ -134,30 +134,12 @@ def parse(
     stripped = text.strip()
     if not stripped:
         raise ExpressionError("expression is empty", text)
-    lead = len(text) - len(text.lstrip())
     if isinstance(variables, str):
         variables = (variables,)
     if variables is not None:
         variables = check_variables(variables, text)
 
-    try:
-        tokens = tokenize(stripped)
-    except ExpressionError as err:  # report columns in the text as given
-        raise ExpressionError(err.reason, text, (err.column or 0) + lead or None) from None
-    tokens = [Token(t.kind, t.text, t.column + lead) for t in tokens]
-    check_nesting(text, tokens)
-    check_literals(text, tokens, dtype)
-    source, columns = rewrite(tokens)
-
-    try:
-        tree = ast.parse(source, mode="eval").body
-    except SyntaxError as err:
-        offset = (err.offset or 1) - 1
-        column = columns[min(offset, len(columns) - 1)] if columns else None
-        raise ExpressionError(syntax_message(err, source, offset), text, column) from None
-    except (RecursionError, MemoryError):
-        raise ExpressionError("expression is too deeply nested", text) from None
-
+    tree, columns = _syntax_tree(text, stripped, dtype)
     validator = Validator(text, columns, variables)
     try:
         validator.visit(tree)
@@ -177,3 +159,26 @@ def parse(
     symbols = tuple(sp.Symbol(name, real=True) for name in variables)
     sym = to_sympy(tree, dict(zip(variables, symbols, strict=True)))
     return Expression(stripped, tuple(variables), sym, symbols, tree, constant)
+
+
+def _syntax_tree(text: str, stripped: str, dtype: Any) -> tuple[ast.AST, list[int]]:
+    """The Python AST of the text (not yet checked), and each source character's column."""
+    lead = len(text) - len(text.lstrip())
+    try:
+        tokens = tokenize(stripped)
+    except ExpressionError as err:  # report columns in the text as given
+        raise ExpressionError(err.reason, text, (err.column or 0) + lead or None) from None
+    tokens = [Token(t.kind, t.text, t.column + lead) for t in tokens]
+    check_nesting(text, tokens)
+    check_literals(text, tokens, dtype)
+    source, columns = rewrite(tokens)
+
+    try:
+        tree = ast.parse(source, mode="eval").body
+    except SyntaxError as err:
+        offset = (err.offset or 1) - 1
+        column = columns[min(offset, len(columns) - 1)] if columns else None
+        raise ExpressionError(syntax_message(err, source, offset), text, column) from None
+    except (RecursionError, MemoryError):
+        raise ExpressionError("expression is too deeply nested", text) from None
+    return tree, columns
