@@ -26,23 +26,6 @@ tree walks), :mod:`.expression` (:class:`Expression` and :func:`parse`);
 """
 
 from jaxcalc.expressions.expression import Expression, ExpressionWarning, parse
-from jaxcalc.expressions.vocabulary import (
-    CONSTANTS,
-    FUNCTIONS,
-    MAX_DEPTH,
-    MAX_EXPONENT,
-    MAX_LENGTH,
-    MAX_NODES,
-)
+from jaxcalc.expressions.vocabulary import CONSTANTS, FUNCTIONS
 
-__all__ = [
-    "CONSTANTS",
-    "FUNCTIONS",
-    "MAX_DEPTH",
-    "MAX_EXPONENT",
-    "MAX_LENGTH",
-    "MAX_NODES",
-    "Expression",
-    "ExpressionWarning",
-    "parse",
-]
+__all__ = ["CONSTANTS", "FUNCTIONS", "Expression", "ExpressionWarning", "parse"]

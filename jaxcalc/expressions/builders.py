@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import sympy as sp
 
-from jaxcalc.expressions.vocabulary import CONSTANTS, FUNCTIONS
+from jaxcalc.expressions.vocabulary import ARITHMETIC, CONSTANTS, FUNCTIONS
 
 
 def to_sympy(node: ast.AST, symbols: dict[str, sp.Symbol]) -> sp.Expr:
@@ -24,16 +24,7 @@ def to_sympy(node: ast.AST, symbols: dict[str, sp.Symbol]) -> sp.Expr:
     if isinstance(node, ast.Call):
         return FUNCTIONS[node.func.id].sympy(*(to_sympy(a, symbols) for a in node.args))
     left, right = to_sympy(node.left, symbols), to_sympy(node.right, symbols)
-    op = type(node.op)
-    if op is ast.Add:
-        return left + right
-    if op is ast.Sub:
-        return left - right
-    if op is ast.Mult:
-        return left * right
-    if op is ast.Div:
-        return left / right
-    return left**right
+    return ARITHMETIC[type(node.op)](left, right)
 
 
 def to_jax(node: ast.AST, env: dict[str, jax.Array]) -> jax.Array:
@@ -55,14 +46,7 @@ def to_jax(node: ast.AST, env: dict[str, jax.Array]) -> jax.Array:
         if exponent is not None:
             return left**exponent  # lax.integer_pow: clean gradients at x <= 0
         return jnp.power(left, to_jax(node.right, env))
-    right = to_jax(node.right, env)
-    if op is ast.Add:
-        return left + right
-    if op is ast.Sub:
-        return left - right
-    if op is ast.Mult:
-        return left * right
-    return left / right
+    return ARITHMETIC[op](left, to_jax(node.right, env))
 
 
 def integer_exponent(node: ast.AST) -> int | None:

@@ -10,6 +10,7 @@ import numpy as np
 
 from jaxcalc.errors import ExpressionError
 from jaxcalc.expressions.vocabulary import (
+    ARITHMETIC,
     CONSTANTS,
     FUNCTIONS,
     MAX_DEPTH,
@@ -176,15 +177,9 @@ def _number(node: ast.AST) -> float:
     a, b = _number(node.left), _number(node.right)
     with np.errstate(all="ignore"):
         op = type(node.op)
-        if op is ast.Add:
-            return a + b
-        if op is ast.Sub:
-            return a - b
-        if op is ast.Mult:
-            return a * b
-        if op is ast.Div:
-            return float(np.float64(a) / np.float64(b))
-        return float(np.float64(a) ** np.float64(b))
+        if op in (ast.Div, ast.Pow):  # NumPy's float64: inf or nan, never an exception
+            return float(ARITHMETIC[op](np.float64(a), np.float64(b)))
+        return ARITHMETIC[op](a, b)
 
 
 def syntax_message(err: SyntaxError, source: str, offset: int) -> str:

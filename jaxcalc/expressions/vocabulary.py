@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import math
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -12,7 +14,15 @@ import jax.numpy as jnp
 import numpy as np
 import sympy as sp
 
-__all__ = ["CONSTANTS", "FUNCTIONS", "MAX_DEPTH", "MAX_EXPONENT", "MAX_LENGTH", "MAX_NODES"]
+__all__ = [
+    "ARITHMETIC",
+    "CONSTANTS",
+    "FUNCTIONS",
+    "MAX_DEPTH",
+    "MAX_EXPONENT",
+    "MAX_LENGTH",
+    "MAX_NODES",
+]
 
 MAX_LENGTH = 2000
 MAX_NODES = 500
@@ -92,3 +102,12 @@ FUNCTIONS: dict[str, Function] = {
 CONSTANTS: dict[str, tuple[float, sp.Expr]] = {"pi": (math.pi, sp.pi), "e": (math.e, sp.E)}
 
 RESERVED = set(FUNCTIONS) | set(CONSTANTS)
+
+# The binary operators, as the functions that apply them (to floats, JAX or sympy values).
+ARITHMETIC: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Pow: operator.pow,
+}
