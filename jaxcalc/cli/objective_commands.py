@@ -9,7 +9,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from jaxcalc import objectives, optimize
+from jaxcalc import optimize
 from jaxcalc.cli.common import (
     EXIT_OK,
     emit,
@@ -70,6 +70,8 @@ def add_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
 
 
 def build_objective(args: argparse.Namespace):
+    from jaxcalc import objectives
+
     params = dict(read_key_values(args.param or [], "--param"))
     return objectives.get(args.objective, args.dim, allow_code=args.allow_code, **params)
 
@@ -101,6 +103,8 @@ def _list_optimizers(args: argparse.Namespace) -> int:
 
 
 def _list_objectives(args: argparse.Namespace) -> int:
+    from jaxcalc import objectives
+
     rows = [objectives.get(name).summary() for name in objectives.names()]
     for r in rows:
         r["f_opt"] = None if r["f_opt"] is None else json_number(r["f_opt"])
