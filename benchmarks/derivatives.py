@@ -65,7 +65,7 @@ from jax.experimental import jet
 from jax.extend.backend import clear_backends
 
 import jaxcalc
-from jaxcalc import calculus
+from jaxcalc import calculus, functions
 
 ASYNC, SYNC = "async", "sync"
 
@@ -397,7 +397,7 @@ def overhead_rows(n: int, dispatch: str) -> list[Row]:
         return lambda: d(x).block_until_ready()
 
     def float_array():
-        return lambda: calculus._float_array(x)
+        return lambda: functions.float_array(x)
 
     rows.append(build(group, "jit(x + 1): dispatch floor", ident, n, dispatch=dispatch))
     rows.append(build(group, "raw jit(vmap(grad(f)))", raw, n, dispatch=dispatch))
@@ -408,7 +408,7 @@ def overhead_rows(n: int, dispatch: str) -> list[Row]:
     rows.append(
         build(
             group,
-            "calculus._float_array(x) alone",
+            "functions.float_array(x) alone",
             float_array,
             n,
             dispatch=dispatch,

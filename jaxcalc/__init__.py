@@ -1,13 +1,15 @@
 """jaxcalc: derivatives, gradients and optimizer trajectories over millions of points, in JAX.
 
-The public face: everything a user needs is importable from ``jaxcalc`` directly.
+The public face: everything a user needs is importable from ``jaxcalc`` directly, and the
+two namespaces ``jaxcalc.objectives`` and ``jaxcalc.optimizers`` come with ``import jaxcalc``
+(imported on first use, so ``import jaxcalc`` alone does not pay for them).
 """
 
+import importlib
+
 from jaxcalc.calculus import (
-    CriticalPoint,
     TangentLine,
     Taylor,
-    critical_points,
     derivative,
     directional_derivative,
     gradient,
@@ -17,6 +19,7 @@ from jaxcalc.calculus import (
     tangent_line,
     taylor,
 )
+from jaxcalc.critical import CriticalPoint, critical_points
 from jaxcalc.errors import (
     ConfigError,
     ExpressionError,
@@ -36,6 +39,19 @@ from jaxcalc.numerical import (
 from jaxcalc.trajectory import STATUSES, Trajectory, optimize, optimize_many
 
 __version__ = "0.1.0"
+
+_NAMESPACES = ("objectives", "optimizers")
+
+
+def __getattr__(name: str):
+    if name in _NAMESPACES:
+        return importlib.import_module(f"jaxcalc.{name}")
+    raise AttributeError(f"module 'jaxcalc' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_NAMESPACES))
+
 
 __all__ = [
     "ConfigError",
@@ -64,8 +80,10 @@ __all__ = [
     "jacobian",
     "limit_table",
     "numeric_derivative",
+    "objectives",
     "optimize",
     "optimize_many",
+    "optimizers",
     "parse",
     "tangent_line",
     "taylor",

@@ -28,14 +28,15 @@ import jax.numpy as jnp
 import numpy as np
 from jax.experimental import jet
 
-from jaxcalc.expressions import Expression, parse
+from jaxcalc.errors import ConfigError
+from jaxcalc.formatting import format_number
+from jaxcalc.functions import as_function, float_array
+from jaxcalc.slopes import SLOPE_KINK, SLOPE_NONFINITE_VALUE, SLOPE_OK, diagnose_slope
 
 __all__ = [
-    "CriticalPoint",
     "Taylor",
     "TangentLine",
     "as_function",
-    "critical_points",
     "derivative",
     "directional_derivative",
     "gradient",
@@ -53,43 +54,9 @@ __all__ = [
 _NESTED_MAX_ORDER = 4
 
 
-def as_function(f: Callable | str, *, dim: int | None = None) -> Callable:
-    """A JAX-traceable function from a callable or an expression string.
-
-    Args:
-      f: a callable, an :class:`~jaxcalc.expressions.Expression`, or expression text.
-      dim: when given, an expression must have exactly this many variables.
-    """
-    if isinstance(f, str):
-        f = _parse_cached(f)
-    if isinstance(f, Expression) and dim is not None and f.dim != dim:
-        raise ValueError(
-            f"expression `{f.text}` has {f.dim} variables ({', '.join(f.variables)}); "
-            f"expected {dim}"
-        )
-    if not callable(f):
-        raise TypeError(f"expected a callable or an expression string, got {type(f).__name__}")
-    return f
-
-
-@functools.lru_cache(maxsize=256)
-def _parse_cached(text: str) -> Expression:
-    # one Expression per text, so functions built from the same text share compilations
-    return parse(text)
-
-
-def _float_array(x: Any) -> jax.Array:
-    if isinstance(x, jax.Array) and x.dtype.kind == "f":
-        return x  # the common case, without jnp.asarray's ~10 us per call
-    x = jnp.asarray(x)
-    if not jnp.issubdtype(x.dtype, jnp.inexact):
-        x = x.astype(jnp.result_type(float))
-    return x
-
-
 def _check_order(order: int) -> int:
     if isinstance(order, bool) or not isinstance(order, int | np.integer) or order < 0:
-        raise ValueError(f"order must be a non-negative integer, got {order!r}")
+        raise ConfigError(f"order must be a non-negative integer, got {order!r}")
     return int(order)
 
 
@@ -166,7 +133,7 @@ def _derivative(f: Callable, order: int) -> Callable[[Any], jax.Array]:
 
     @jax.jit
     def d(x):
-        x = _float_array(x)  # at trace time: integer inputs become floats, no run-time cost
+        x = float_array(x)  # at trace time: integer inputs become floats, no run-time cost
         flat = jnp.ravel(x)
         return jax.vmap(scalar)(flat).reshape(x.shape)
 
@@ -178,12 +145,12 @@ def _map_points(fn: Callable, event_ndim: int | None) -> Callable:
     if event_ndim is None:
         return jax.jit(fn)
     if isinstance(event_ndim, bool) or not isinstance(event_ndim, int) or event_ndim < 0:
-        raise ValueError(f"event_ndim must be a non-negative integer or None, got {event_ndim!r}")
+        raise ConfigError(f"event_ndim must be a non-negative integer or None, got {event_ndim!r}")
 
     @jax.jit
     def mapped(x, *rest):
         if x.ndim < event_ndim:
-            raise ValueError(
+            raise ConfigError(
                 f"a point has {event_ndim} axes (event_ndim={event_ndim}); got shape {x.shape}"
             )
         batch_shape = x.shape[: x.ndim - event_ndim]
@@ -192,7 +159,7 @@ def _map_points(fn: Callable, event_ndim: int | None) -> Callable:
         return jax.tree.map(lambda o: o.reshape(batch_shape + o.shape[1:]), out)
 
     def call(x, *rest):
-        return mapped(_float_array(x), *rest)
+        return mapped(float_array(x), *rest)
 
     return call
 
@@ -252,7 +219,7 @@ def hvp(f: Callable | str, *, event_ndim: int | None = 1) -> Callable:
         out = jax.vmap(one)(x.reshape((-1, *event)), v.reshape((-1, *event)))
         return out.reshape(x.shape)
 
-    return lambda x, v: mapped(_float_array(x), _float_array(v))
+    return lambda x, v: mapped(float_array(x), float_array(v))
 
 
 def directional_derivative(f: Callable | str, v: Any, *, event_ndim: int | None = 1) -> Callable:
@@ -262,7 +229,7 @@ def directional_derivative(f: Callable | str, v: Any, *, event_ndim: int | None 
     length.
     """
     fn = _point_function(f)
-    direction = _float_array(v)
+    direction = float_array(v)
 
     def one(x):
         return jax.jvp(fn, (x,), (direction.astype(x.dtype),))[1]
@@ -272,17 +239,6 @@ def directional_derivative(f: Callable | str, v: Any, *, event_ndim: int | None 
 
 # ----------------------------------------------------------------------------------------
 # Tangent lines and Taylor polynomials
-
-
-def format_number(value: float, digits: int = 6) -> str:
-    """A short, readable number: integers without a decimal point, others to ``digits``."""
-    value = float(value)
-    if not math.isfinite(value):
-        return str(value)
-    rounded = round(value)
-    if abs(value - rounded) <= 1e-9 * max(1.0, abs(value)):
-        return str(int(rounded))
-    return f"{value:.{digits}g}"
 
 
 @dataclass(frozen=True)
@@ -306,7 +262,7 @@ class TangentLine:
     def equation(self) -> str:
         """``"y = 4*x - 4"``; only for a single ``x0``."""
         if np.ndim(self.x0) != 0:
-            raise TypeError("equation is defined for a single x0; index the arrays instead")
+            raise ConfigError("equation is defined for a single x0; index the arrays instead")
         if not bool(self.defined):
             return f"undefined ({self.reason})"
         slope, intercept = float(self.slope), float(self.intercept)
@@ -320,7 +276,7 @@ class TangentLine:
         return f"y = {term} {sign} {format_number(abs(intercept))}"
 
     def __call__(self, x: Any) -> jax.Array:
-        x = _float_array(x)
+        x = float_array(x)
         line = self.intercept + self.slope * x
         return jnp.where(jnp.asarray(self.defined), line, jnp.nan)
 
@@ -337,15 +293,8 @@ def tangent_line(f: Callable | str, x0: Any) -> TangentLine:
       >>> tangent_line("x^3 - 1/x", 1.0).equation
       'y = 4*x - 4'
     """
-    from jaxcalc.numerical import (  # numerical builds on this module's derivatives
-        SLOPE_KINK,
-        SLOPE_NONFINITE_VALUE,
-        SLOPE_OK,
-        diagnose_slope,
-    )
-
     fn = as_function(f, dim=1)
-    x = _float_array(x0)
+    x = float_array(x0)
     slope = derivative(fn, 1)(x)
     diag = diagnose_slope(fn, x, slope)
     y0, code = diag.value, diag.code
@@ -394,7 +343,7 @@ class Taylor:
         return len(self.coefficients) - 1
 
     def __call__(self, x: Any) -> jax.Array:
-        x = _float_array(x)
+        x = float_array(x)
         h = x - self.x0
         result = jnp.zeros_like(x)
         for c in self.coefficients[::-1]:  # Horner
@@ -429,9 +378,9 @@ def taylor(f: Callable | str, x0: float, order: int) -> Taylor:
     """
     fn = as_function(f, dim=1)
     order = _check_order(order)
-    x = _float_array(x0)
+    x = float_array(x0)
     if x.ndim != 0:
-        raise ValueError(f"taylor expands at one point; got x0 of shape {x.shape}")
+        raise ConfigError(f"taylor expands at one point; got x0 of shape {x.shape}")
     if order > _NESTED_MAX_ORDER and _taylor_mode_works(fn, order):
         series = [jnp.ones_like(x)] + [jnp.zeros_like(x)] * (order - 1)
         y0, terms = jax.jit(lambda p: jet.jet(fn, (p,), (series,)))(x)
@@ -442,140 +391,3 @@ def taylor(f: Callable | str, x0: float, order: int) -> Taylor:
         [float(d) / math.factorial(k) for k, d in enumerate(derivatives)], dtype=np.float64
     )
     return Taylor(x0=float(x), coefficients=coefficients)
-
-
-# ----------------------------------------------------------------------------------------
-# Critical points
-
-
-@dataclass(frozen=True)
-class CriticalPoint:
-    """A stationary point: ``x`` (float or array), ``value`` f(x), and its ``kind``.
-
-    ``kind`` is "minimum", "maximum", "saddle", "inflection" (1-D, f'' = 0 and the first
-    non-zero derivative has odd order) or "degenerate" (n-D, a zero Hessian eigenvalue
-    leaves the second-order test undecided).
-    """
-
-    x: Any
-    value: float
-    kind: str
-
-
-def _classify_1d(fn: Callable, x: jax.Array, tol: float) -> str:
-    for k in range(2, 9):
-        d = float(derivative(fn, k)(x))
-        scale = 1.0 + abs(float(derivative(fn, 0)(x)))
-        if not math.isfinite(d):
-            return "degenerate"
-        if abs(d) > tol * scale:
-            if k % 2 == 1:
-                return "inflection"
-            return "minimum" if d > 0 else "maximum"
-    return "degenerate"
-
-
-def critical_points(
-    f: Callable | str,
-    lo: Any,
-    hi: Any,
-    *,
-    starts: int | None = None,
-    iterations: int = 100,
-    seed: int = 0,
-) -> list[CriticalPoint]:
-    """Stationary points of ``f`` in ``[lo, hi]`` (1-D) or in the box ``lo <= x <= hi``.
-
-    Newton's method on the derivative (the gradient, in n-D) runs from many starts at
-    once under ``vmap`` (an even grid in 1-D, uniform random points in n-D); converged
-    points inside the interval are deduplicated and classified by the second derivative
-    (higher derivatives where it vanishes) or the Hessian's eigenvalues.
-
-    Returns:
-      The points sorted by ``x`` (1-D) or by value (n-D).
-
-    Example:
-      >>> [(round(p.x, 6), p.kind) for p in critical_points("x^3 - 3x", -3, 3)]
-      [(-1.0, 'maximum'), (1.0, 'minimum')]
-    """
-    lo_arr, hi_arr = np.atleast_1d(np.asarray(lo, float)), np.atleast_1d(np.asarray(hi, float))
-    if lo_arr.shape != hi_arr.shape or np.any(~(lo_arr < hi_arr)):
-        raise ValueError(f"need lo < hi componentwise, got lo={lo!r}, hi={hi!r}")
-    one_d = np.ndim(lo) == 0
-    fn = as_function(f, dim=1 if one_d else len(lo_arr))
-    dtype = jnp.result_type(float)
-    eps = float(jnp.finfo(dtype).eps)
-    lo_j, hi_j = jnp.asarray(lo_arr, dtype), jnp.asarray(hi_arr, dtype)
-
-    if one_d:
-        count = starts or 400
-        x0 = jnp.linspace(lo_j[0], hi_j[0], count, dtype=dtype)
-        g, h = jax.grad(fn), jax.grad(jax.grad(fn))
-
-        def newton_1d(x):
-            def step(x, _):
-                gx, hx = g(x), h(x)
-                newton = gx / jnp.where(hx == 0, 1.0, hx)
-                safe = (hx != 0) & jnp.isfinite(newton)
-                x_new = jnp.where(safe, x - newton, x - 0.1 * gx)
-                x_new = jnp.clip(jnp.where(jnp.isfinite(x_new), x_new, x), lo_j[0], hi_j[0])
-                return x_new, None
-
-            x, _ = jax.lax.scan(step, x, None, length=iterations)
-            return x, g(x), fn(x)
-
-        xs, gs, fs = jax.jit(jax.vmap(newton_1d))(x0)
-    else:
-        n = len(lo_arr)
-        count = starts or min(4096, 64 * n)
-        u = jax.random.uniform(jax.random.key(seed), (count, n), dtype)
-        x0 = lo_j + (hi_j - lo_j) * u
-        g, hess = jax.grad(fn), jax.hessian(fn)
-
-        def newton_nd(x):
-            def step(x, _):
-                gx, hx = g(x), hess(x)
-                dx = jnp.linalg.solve(hx, gx)
-                ok = jnp.all(jnp.isfinite(dx))
-                x_new = jnp.clip(jnp.where(ok, x - dx, x - 0.1 * gx), lo_j, hi_j)
-                x_new = jnp.where(jnp.all(jnp.isfinite(x_new)), x_new, x)
-                return x_new, None
-
-            x, _ = jax.lax.scan(step, x, None, length=iterations)
-            return x, jnp.linalg.norm(g(x)), fn(x)
-
-        xs, gs, fs = jax.jit(jax.vmap(newton_nd))(x0)
-
-    xs, gs, fs = np.asarray(xs), np.abs(np.asarray(gs)), np.asarray(fs)
-    gtol = 1e-4 if dtype == jnp.float32 else 1e-8
-    good = np.isfinite(fs) & (gs <= gtol * (1.0 + np.abs(fs)))
-    xs, gs, fs = xs[good], gs[good], fs[good]
-    span = float(np.max(hi_arr - lo_arr))
-    merge = 10 * math.sqrt(eps) * max(1.0, span)
-    kept: list[np.ndarray] = []
-    for i in np.argsort(gs):  # the most stationary representative of each cluster first
-        xi = np.atleast_1d(xs[i])
-        if any(np.max(np.abs(xi - k)) <= merge for k in kept):
-            continue
-        kept.append(xi)
-    kept.sort(key=lambda k: tuple(k) if one_d else float(fn(jnp.asarray(k, dtype))))
-    points: list[CriticalPoint] = []
-    for xi in kept:
-        if one_d:
-            x_pt = jnp.asarray(xi[0], dtype)
-            kind = _classify_1d(fn, x_pt, tol=1e3 * eps if dtype == jnp.float64 else 1e-3)
-            points.append(CriticalPoint(float(xi[0]), float(fn(x_pt)), kind))
-        else:
-            x_pt = jnp.asarray(xi, dtype)
-            eig = np.linalg.eigvalsh(np.asarray(hess(x_pt), np.float64))
-            tol = 1e-6 * max(1.0, np.max(np.abs(eig)))
-            if np.all(eig > tol):
-                kind = "minimum"
-            elif np.all(eig < -tol):
-                kind = "maximum"
-            elif np.any(eig > tol) and np.any(eig < -tol):
-                kind = "saddle"
-            else:
-                kind = "degenerate"
-            points.append(CriticalPoint(xi.copy(), float(fn(x_pt)), kind))
-    return points

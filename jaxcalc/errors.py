@@ -37,7 +37,7 @@ class ExpressionError(JaxcalcError, ValueError):
 
 
 class ConfigError(JaxcalcError, ValueError):
-    """A configuration file or a command-line option has a bad value."""
+    """A configuration file, a command-line option or a function argument has a bad value."""
 
 
 class ResourceError(JaxcalcError, RuntimeError):

@@ -18,8 +18,21 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxcalc.calculus import _float_array, as_function, derivative, format_number, gradient
+from jaxcalc.calculus import derivative, gradient
+from jaxcalc.errors import ConfigError, ExpressionError
 from jaxcalc.expressions import Expression
+from jaxcalc.formatting import format_number
+from jaxcalc.functions import as_function, float_array
+from jaxcalc.slopes import (
+    SLOPE_KINK,
+    SLOPE_NONFINITE_VALUE,
+    SLOPE_OK,
+    SLOPE_UNDEFINED,
+    SLOPE_VERTICAL,
+    SlopeDiagnosis,
+    diagnose_slope,
+    one_sided_slopes,
+)
 
 __all__ = [
     "DerivativeCheck",
@@ -91,9 +104,9 @@ def numeric_derivative(
       12.0
     """
     if method not in _METHODS:
-        raise ValueError(f"method must be one of {', '.join(_METHODS)}; got {method!r}")
+        raise ConfigError(f"method must be one of {', '.join(_METHODS)}; got {method!r}")
     fn = as_function(f, dim=1)
-    x = _float_array(x)
+    x = float_array(x)
     step = default_step(x, method) if h is None else jnp.asarray(h, x.dtype)
     if not estimate_error:
         return _difference(fn, x, step, method)
@@ -106,89 +119,6 @@ def numeric_derivative(
     size = jnp.maximum(jnp.abs(fn(x)), jnp.maximum(jnp.abs(fn(x + step)), jnp.abs(fn(x - step))))
     roundoff = 6 * jnp.finfo(x.dtype).eps * size / step
     return NumericDerivative(d1 + correction, 2 * jnp.abs(correction) + roundoff)
-
-
-def one_sided_slopes(f: Callable, x: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Backward and forward difference quotients at ``x`` (step ``eps**(1/3) * max(1,|x|)``)."""
-    x = _float_array(x)
-    quotients = _quotients(f, x)
-    return quotients.left, quotients.right
-
-
-# Codes of SlopeDiagnosis.code
-SLOPE_OK, SLOPE_NONFINITE_VALUE, SLOPE_VERTICAL, SLOPE_KINK, SLOPE_UNDEFINED = range(5)
-
-
-class _Quotients(NamedTuple):
-    value: jax.Array
-    left: jax.Array  # one-sided quotients at the coarse step h
-    right: jax.Array
-    left_fine: jax.Array  # and at h / 8
-    right_fine: jax.Array
-    step_fine: jax.Array
-
-
-def _quotients(f: Callable, x: jax.Array) -> _Quotients:
-    eps = jnp.finfo(x.dtype).eps
-    coarse = eps ** (1 / 3) * jnp.maximum(1.0, jnp.abs(x))
-    fx = f(x)
-
-    def pair(h):
-        above, below = x + h, x - h
-        # divide by the steps actually taken (x + h is rounded), not by h
-        return (fx - f(below)) / (x - below), (f(above) - fx) / (above - x)
-
-    left, right = pair(coarse)
-    left_fine, right_fine = pair(coarse / 8)
-    return _Quotients(fx, left, right, left_fine, right_fine, coarse / 8)
-
-
-class SlopeDiagnosis(NamedTuple):
-    """Whether a scalar function has a (finite, two-sided) derivative at each point.
-
-    ``code``: SLOPE_OK; SLOPE_NONFINITE_VALUE (f itself is not finite); SLOPE_VERTICAL
-    (the difference quotients grow as the step shrinks, or autodiff gives inf: an infinite
-    slope); SLOPE_KINK (left and right quotients keep a gap as the step shrinks: a corner);
-    SLOPE_UNDEFINED (autodiff gives NaN with no corner or infinite slope found).
-    """
-
-    value: jax.Array
-    autodiff: jax.Array
-    left: jax.Array
-    right: jax.Array
-    code: jax.Array
-
-
-def diagnose_slope(f: Callable, x: jax.Array, autodiff: jax.Array) -> SlopeDiagnosis:
-    """Classify each point of ``x`` (elementwise) by how ``f`` behaves around it.
-
-    A smooth function's left and right quotients differ by about ``h f''``, which shrinks
-    with the step; at a corner the gap stays. Near a vertical tangent the quotients grow as
-    the step shrinks (like ``h**-1/2`` for sqrt at 0). Comparing two steps (h and h/8)
-    tells these apart without mistaking curvature (``1000 x^2`` at 0) or a large slope
-    (``exp(x)`` at 20) for a problem. The round-off level ``eps |f| / h`` is allowed for.
-    """
-    q = _quotients(f, x)
-    eps = jnp.finfo(x.dtype).eps
-    noise = 16 * eps * (jnp.abs(q.value) + 1.0) / q.step_fine
-    rtol = 1e-3 if x.dtype == jnp.float32 else 1e-6
-    tol = noise + rtol * (jnp.abs(q.left_fine) + jnp.abs(q.right_fine) + 1.0)
-    gap, gap_fine = q.right - q.left, q.right_fine - q.left_fine
-    kink = (jnp.abs(gap_fine) > tol) & (jnp.abs(gap_fine) > 0.5 * jnp.abs(gap))
-    growing = (jnp.abs(q.right_fine) > 2 * jnp.abs(q.right) + tol) | (
-        jnp.abs(q.left_fine) > 2 * jnp.abs(q.left) + tol
-    )
-    code = jnp.select(
-        [
-            ~jnp.isfinite(q.value),
-            jnp.isinf(autodiff) | growing,
-            kink,
-            ~jnp.isfinite(autodiff),
-        ],
-        [SLOPE_NONFINITE_VALUE, SLOPE_VERTICAL, SLOPE_KINK, SLOPE_UNDEFINED],
-        SLOPE_OK,
-    )
-    return SlopeDiagnosis(q.value, autodiff, q.left_fine, q.right_fine, code)
 
 
 @dataclass(frozen=True)
@@ -244,18 +174,21 @@ def limit_table(f: Callable | str, x: float, steps: Any = None, *, dtype: Any = 
       dtype: the float dtype to compute in (default JAX's default float dtype).
     """
     fn = as_function(f, dim=1)
-    dt = jnp.dtype(dtype) if dtype is not None else jnp.result_type(float)
+    dt = _float_dtype(dtype)
     if jnp.zeros((), dt).dtype != dt:
-        raise ValueError(
+        raise ConfigError(
             f"{dt.name} was asked for but JAX computes in {jnp.zeros((), dt).dtype.name}: "
             'enable it first with jax.config.update("jax_enable_x64", True)'
         )
     if steps is None:
         digits = int(-math.log10(float(jnp.finfo(dt).eps)))
         steps = [10.0**-k for k in range(1, digits + 2)]
-    steps_arr = np.asarray(steps, dtype=np.float64)
-    if steps_arr.ndim != 1 or steps_arr.size == 0 or np.any(steps_arr <= 0):
-        raise ValueError("steps must be a non-empty list of positive numbers")
+    try:
+        steps_arr = np.asarray(steps, dtype=np.float64)
+    except (TypeError, ValueError):
+        steps_arr = np.zeros(0)
+    if steps_arr.ndim != 1 or steps_arr.size == 0 or not np.all(steps_arr > 0):
+        raise ConfigError(f"steps must be a non-empty list of positive numbers; got {steps!r}")
     xj = jnp.asarray(x, dt)
     hs = jnp.asarray(steps_arr, dt)
     quotients = np.asarray((fn(xj + hs) - fn(xj)) / hs, dtype=np.float64)
@@ -265,6 +198,19 @@ def limit_table(f: Callable | str, x: float, steps: Any = None, *, dtype: Any = 
     return LimitTable(
         float(xj), exact, np.asarray(hs, np.float64), quotients, errors, best, dt.name
     )
+
+
+def _float_dtype(dtype: Any) -> np.dtype:
+    """``dtype`` as a float dtype (None: JAX's default float dtype)."""
+    if dtype is None:
+        return jnp.dtype(jnp.result_type(float))
+    try:
+        dt = jnp.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None or not jnp.issubdtype(dt, jnp.floating):
+        raise ConfigError(f"dtype {dtype!r} is not a float dtype; use float32 or float64")
+    return dt
 
 
 @dataclass(frozen=True)
@@ -337,6 +283,52 @@ def _along(fn: Callable, point: jax.Array, i: int) -> Callable:
     return lambda s: fn(point.at[i].set(s))
 
 
+def _partial_issues(
+    name: str, where: str, columns: tuple, symbolic: float | None, rtol: float
+) -> list[str]:
+    """The findings for one partial derivative (``columns``: autodiff, finite difference,
+    its error, left and right slopes, slope code), against sympy's value when given."""
+    a, d, d_err, lo, hi, code = columns
+    issues: list[str] = []
+    shown = format_number(a, 6) if np.isfinite(a) else str(a)
+    slopes = f"left slope {format_number(lo, 4)}, right slope {format_number(hi, 4)}"
+    if code == SLOPE_NONFINITE_VALUE:
+        return issues
+    if code == SLOPE_VERTICAL:
+        issues.append(
+            f"{name}infinite slope at {where} (a vertical tangent): the difference "
+            f"quotients grow as the step shrinks; autodiff gives {shown}"
+        )
+    elif code == SLOPE_KINK:
+        if np.isfinite(a):
+            issues.append(
+                f"{name}not differentiable at {where}: {slopes}; autodiff gives {shown} "
+                "(a convention)"
+            )
+        else:
+            issues.append(
+                f"{name}autodiff gives {shown} at {where}: f is not differentiable there "
+                f"(a corner: {slopes}), as a norm or abs has at 0"
+            )
+    elif code == SLOPE_UNDEFINED:
+        issues.append(
+            f"{name}autodiff gives {shown} at {where} although f looks smooth there "
+            f"({slopes}): a 0/0 or inf-inf inside the formula (rewrite it, or use float64)"
+        )
+    elif abs(a - d) > 3 * d_err + rtol * (1 + abs(a)):
+        issues.append(
+            f"{name}autodiff {format_number(a, 8)} and finite differences "
+            f"{format_number(d, 8)} (+- {d_err:.1e}) disagree at {where}"
+        )
+    checked = symbolic is not None and code == SLOPE_OK and np.isfinite(symbolic)
+    if checked and abs(symbolic - a) > rtol * (1 + abs(symbolic)):
+        issues.append(
+            f"{name}autodiff {format_number(a, 8)} and sympy {format_number(symbolic, 8)} "
+            f"disagree at {where}"
+        )
+    return issues
+
+
 def check_derivative(f: Callable | str, x: Any, *, rtol: float | None = None) -> DerivativeCheck:
     """Compare symbolic, automatic and finite-difference derivatives at ``x``, and diagnose.
 
@@ -355,14 +347,14 @@ def check_derivative(f: Callable | str, x: Any, *, rtol: float | None = None) ->
 
     """
     fn = as_function(f)
-    x = _float_array(x)
+    x = float_array(x)
     vector = x.ndim == 1
     if x.ndim > 1:
-        raise ValueError(f"check_derivative takes one point; got shape {x.shape}")
+        raise ConfigError(f"check_derivative takes one point; got shape {x.shape}")
     if isinstance(fn, Expression):
         expected = 1 if not vector else x.shape[0]
         if fn.dim != expected:
-            raise ValueError(
+            raise ExpressionError(
                 f"expression `{fn.text}` has {fn.dim} variables; the point has {expected}"
             )
     dt = x.dtype
@@ -394,44 +386,9 @@ def check_derivative(f: Callable | str, x: Any, *, rtol: float | None = None) ->
         issues.append(f"f is not finite at {where} (f = {value})")
     names = [""] if not vector else [f"d/dx{i + 1}: " for i in range(point.shape[0])]
     for i, name in enumerate(names):
-        a, d, lo, hi, code = ad[i], fd[i], left[i], right[i], codes[i]
-        shown = format_number(a, 6) if np.isfinite(a) else str(a)
-        slopes = f"left slope {format_number(lo, 4)}, right slope {format_number(hi, 4)}"
-        if code == SLOPE_NONFINITE_VALUE:
-            continue
-        if code == SLOPE_VERTICAL:
-            issues.append(
-                f"{name}infinite slope at {where} (a vertical tangent): the difference "
-                f"quotients grow as the step shrinks; autodiff gives {shown}"
-            )
-        elif code == SLOPE_KINK:
-            if np.isfinite(a):
-                issues.append(
-                    f"{name}not differentiable at {where}: {slopes}; autodiff gives {shown} "
-                    "(a convention)"
-                )
-            else:
-                issues.append(
-                    f"{name}autodiff gives {shown} at {where}: f is not differentiable there "
-                    f"(a corner: {slopes}), as a norm or abs has at 0"
-                )
-        elif code == SLOPE_UNDEFINED:
-            issues.append(
-                f"{name}autodiff gives {shown} at {where} although f looks smooth there "
-                f"({slopes}): a 0/0 or inf-inf inside the formula (rewrite it, or use float64)"
-            )
-        elif abs(a - d) > 3 * fd_err[i] + rtol * (1 + abs(a)):
-            issues.append(
-                f"{name}autodiff {format_number(a, 8)} and finite differences "
-                f"{format_number(d, 8)} (+- {fd_err[i]:.1e}) disagree at {where}"
-            )
-        if symbolic is not None and code == SLOPE_OK and np.isfinite(symbolic[i]):
-            s_i = symbolic[i]
-            if abs(s_i - a) > rtol * (1 + abs(s_i)):
-                issues.append(
-                    f"{name}autodiff {format_number(a, 8)} and sympy {format_number(s_i, 8)} "
-                    f"disagree at {where}"
-                )
+        columns = (ad[i], fd[i], fd_err[i], left[i], right[i], codes[i])
+        sym_i = None if symbolic is None else symbolic[i]
+        issues += _partial_issues(name, where, columns, sym_i, rtol)
     differentiable = math.isfinite(value) and all(c == SLOPE_OK for c in codes)
     if symbolic is not None and not vector:
         symbolic = symbolic[0]

@@ -19,7 +19,7 @@ matplotlib.use("Agg")  # files only; never a window
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from jaxcalc.errors import OutputError  # noqa: E402
+from jaxcalc.errors import ConfigError, OutputError  # noqa: E402
 
 __all__ = ["FIGURE_FORMATS", "check_output_path", "plot_function", "plot_objective", "save_figure"]
 
@@ -164,34 +164,16 @@ def plot_objective(
     """
     dim = objective.dim
     if dim not in (1, 2):
-        raise ValueError(f"plot_objective draws 1-D and 2-D objectives; {objective.name} has {dim}")
+        raise ConfigError(
+            f"plot_objective draws 1-D and 2-D objectives; {objective.name} has {dim}"
+        )
     lo, hi = objective.lower, objective.upper
     fig, ax = plt.subplots(figsize=(6.4, 5.0 if dim == 2 else 4.4))
     notes: list[str] = []
     if dim == 1:
-        x = np.linspace(lo[0], hi[0], 2000)
-        y = np.asarray(objective(x[:, None]), np.float64)
-        limits = _robust_limits(y)
-        ax.plot(x, _break_far(y, limits), color="C0", lw=2, label=objective.name)
-        if limits is not None:
-            ax.set_ylim(*limits)
-        ax.set_xlabel("x")
+        _draw_curve(ax, objective)
     else:
-        gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], grid), np.linspace(lo[1], hi[1], grid))
-        z = np.asarray(objective(np.stack([gx, gy], axis=-1)), np.float64)
-        finite = np.isfinite(z)
-        if finite.any():
-            # log scale: test functions span many orders of magnitude around the minimum
-            shifted = z - np.min(z[finite])
-            spread = np.quantile(shifted[finite], 0.99)
-            delta = max(1e-12, 1e-6 * spread)
-            shown = np.where(finite, np.log10(shifted + delta), np.nan)
-            cs = ax.contourf(gx, gy, shown, levels=30, cmap="viridis")
-            fig.colorbar(cs, ax=ax, label=f"log10(f - min + {delta:.1g})")
-        if not finite.all():
-            notes.append(f"f not finite at {int((~finite).sum())} grid points (blank)")
-        ax.set_xlabel("x1")
-        ax.set_ylabel("x2")
+        notes += _draw_contour(fig, ax, objective, grid)
     if objective.minimizers is not None:
         m = objective.minimizers
         if dim == 1:
@@ -199,29 +181,7 @@ def plot_objective(
         else:
             ax.plot(m[:, 0], m[:, 1], "*", color="red", ms=14, mec="white", label="minimiser")
     if paths is not None:
-        paths = np.asarray(paths, np.float64)
-        statuses = list(statuses) if statuses is not None else ["?"] * len(paths)
-        shown = min(len(paths), max_paths)
-        bad = sum(str(s).startswith("diverged") for s in statuses)
-        for i in range(shown):
-            p = paths[i]
-            keep = np.all(np.isfinite(p), axis=-1)
-            p = p[keep]
-            if not len(p):
-                continue
-            if dim == 1:
-                fy = np.asarray(objective(p), np.float64)
-                ax.plot(p[:, 0], fy, ".-", color="C3", alpha=0.5, ms=3, lw=0.8)
-            else:
-                ax.plot(p[:, 0], p[:, 1], "-", color="white", alpha=0.7, lw=0.8)
-                ax.plot(p[0, 0], p[0, 1], "o", color="white", ms=3)
-                marker = "x" if str(statuses[i]).startswith("diverged") else "."
-                ax.plot(p[-1, 0], p[-1, 1], marker, color="red", ms=6)
-        notes.append(f"{shown} of {len(paths)} runs drawn")
-        if bad:
-            notes.append(
-                f"{bad} of {len(paths)} runs diverged (drawn to their last finite point, x)"
-            )
+        notes += _draw_paths(ax, objective, paths, statuses, max_paths)
     ax.set_xlim(lo[0], hi[0])
     if dim == 2:
         ax.set_ylim(lo[1], hi[1])
@@ -230,3 +190,65 @@ def plot_objective(
     if notes:
         fig.text(0.01, -0.02, "\n".join(notes), fontsize=8, va="top", color="0.3")
     return fig
+
+
+def _draw_curve(ax: plt.Axes, objective: Any) -> None:
+    lo, hi = objective.lower, objective.upper
+    x = np.linspace(lo[0], hi[0], 2000)
+    y = np.asarray(objective(x[:, None]), np.float64)
+    limits = _robust_limits(y)
+    ax.plot(x, _break_far(y, limits), color="C0", lw=2, label=objective.name)
+    if limits is not None:
+        ax.set_ylim(*limits)
+    ax.set_xlabel("x")
+
+
+def _draw_contour(fig: plt.Figure, ax: plt.Axes, objective: Any, grid: int) -> list[str]:
+    """Filled contours of log10(f - min); returns the caption notes."""
+    lo, hi = objective.lower, objective.upper
+    notes = []
+    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], grid), np.linspace(lo[1], hi[1], grid))
+    z = np.asarray(objective(np.stack([gx, gy], axis=-1)), np.float64)
+    finite = np.isfinite(z)
+    if finite.any():
+        # log scale: test functions span many orders of magnitude around the minimum
+        shifted = z - np.min(z[finite])
+        spread = np.quantile(shifted[finite], 0.99)
+        delta = max(1e-12, 1e-6 * spread)
+        shown = np.where(finite, np.log10(shifted + delta), np.nan)
+        cs = ax.contourf(gx, gy, shown, levels=30, cmap="viridis")
+        fig.colorbar(cs, ax=ax, label=f"log10(f - min + {delta:.1g})")
+    if not finite.all():
+        notes.append(f"f not finite at {int((~finite).sum())} grid points (blank)")
+    ax.set_xlabel("x1")
+    ax.set_ylabel("x2")
+    return notes
+
+
+def _draw_paths(
+    ax: plt.Axes, objective: Any, paths: Any, statuses: Sequence[str] | None, max_paths: int
+) -> list[str]:
+    """Up to ``max_paths`` recorded paths, to their last finite point; returns the notes."""
+    dim = objective.dim
+    paths = np.asarray(paths, np.float64)
+    statuses = list(statuses) if statuses is not None else ["?"] * len(paths)
+    shown = min(len(paths), max_paths)
+    bad = sum(str(s).startswith("diverged") for s in statuses)
+    for i in range(shown):
+        p = paths[i]
+        keep = np.all(np.isfinite(p), axis=-1)
+        p = p[keep]
+        if not len(p):
+            continue
+        if dim == 1:
+            fy = np.asarray(objective(p), np.float64)
+            ax.plot(p[:, 0], fy, ".-", color="C3", alpha=0.5, ms=3, lw=0.8)
+        else:
+            ax.plot(p[:, 0], p[:, 1], "-", color="white", alpha=0.7, lw=0.8)
+            ax.plot(p[0, 0], p[0, 1], "o", color="white", ms=3)
+            marker = "x" if str(statuses[i]).startswith("diverged") else "."
+            ax.plot(p[-1, 0], p[-1, 1], marker, color="red", ms=6)
+    notes = [f"{shown} of {len(paths)} runs drawn"]
+    if bad:
+        notes.append(f"{bad} of {len(paths)} runs diverged (drawn to their last finite point, x)")
+    return notes

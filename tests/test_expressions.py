@@ -44,8 +44,8 @@ def refuse(text: str, **kwargs) -> tuple[ExpressionError, float]:
     """Parse text that must be refused; returns the error and the CPU time it took.
 
     CPU time of this thread, not wall time: the bound guards against refusals that do
-    expensive work first (a parse blow-up), and wall time on a loaded 2-core CI machine
-    measured 1.3 s for a refusal that takes milliseconds."""
+    expensive work first (a parse blow-up), while the wall time of a refusal that takes
+    milliseconds can grow past a second when other processes load the CPUs."""
     start = time.thread_time()
     with pytest.raises(ExpressionError) as info:
         parse(text, **kwargs)
@@ -572,7 +572,7 @@ TOKENS = [
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from(TOKENS), min_size=0, max_size=25).map("".join))
 def test_fuzz_accept_or_expression_error(text):
-    start = time.thread_time()  # CPU time: wall time flakes on a loaded CI machine
+    start = time.thread_time()  # CPU time: wall time depends on the load of other processes
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ExpressionWarning)

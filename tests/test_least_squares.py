@@ -27,7 +27,7 @@ import scipy.optimize as so
 from jaxcalc import objectives
 from jaxcalc.engine import optimize
 from jaxcalc.errors import ConfigError
-from jaxcalc.least_squares import (
+from jaxcalc.linear_least_squares import (
     LINEAR_METHODS,
     solve_linear_least_squares,
     vandermonde_conditioning,

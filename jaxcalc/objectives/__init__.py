@@ -1,11 +1,16 @@
 """Objective functions: the course's, the classic test functions and COCO's BBOB suite.
 
+Importing this package registers the built-in families, in this order: the course's
+functions, the classic test functions, BBOB, the constrained problems and the
+least-squares problems (:func:`names` lists them in that order).
+
 >>> from jaxcalc import objectives
 >>> rosen = objectives.get("rosenbrock", dim=5)
 >>> float(rosen(rosen.x_opt))
 0.0
 """
 
+from jaxcalc.objectives import bbob_registry, classic, constrained_problems, course, residual
 from jaxcalc.objectives.base import Objective
 from jaxcalc.objectives.constrained_problems import constrained
 from jaxcalc.objectives.registry import (
@@ -32,3 +37,8 @@ __all__ = [
     "register",
     "spec",
 ]
+
+for _family in (course, classic, bbob_registry, constrained_problems, residual):
+    for _spec in _family.SPECS:
+        register(_spec)
+del _family, _spec

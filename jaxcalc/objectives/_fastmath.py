@@ -1,7 +1,7 @@
 """Vectorisable ``sin``, ``cos`` (float64, float32), ``log`` and ``exp`` (float64) for BBOB.
 
-XLA:CPU calls a scalar library routine for every element of ``jnp.sin`` / ``jnp.cos`` (about
-20-35 ns per element on the benchmark machine, float64 and float32 alike), and its float64
+XLA:CPU calls a scalar library routine for every element of ``jnp.sin`` / ``jnp.cos`` (20-35
+ns per element in ``benchmarks/objectives.py``, float64 and float32 alike), and its float64
 ``log`` / ``exp`` stop being vectorised inside larger fusions, while plain arithmetic --
 multiply, add, round, select, bit casts -- runs in SIMD registers at a fraction of a
 nanosecond per element. The functions here are built from that arithmetic only.

@@ -10,7 +10,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["Objective"]
+from jaxcalc.errors import JaxcalcError
+
+__all__ = ["Objective", "ObjectiveError"]
+
+
+class ObjectiveError(JaxcalcError, ValueError):
+    """An unknown objective name, a dimension it does not support, or a bad parameter."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,19 +69,21 @@ class Objective:
     constraints: tuple[Any, ...] = ()
 
     def __post_init__(self) -> None:
-        bounds = np.asarray(self.bounds, dtype=np.float64)
+        if isinstance(self.dim, bool) or not isinstance(self.dim, int | np.integer) or self.dim < 1:
+            raise ObjectiveError(f"{self.name}: dim must be a positive integer, got {self.dim!r}")
+        bounds = _floats(self.bounds, f"{self.name}: bounds")
         if bounds.shape == (2,):
             bounds = np.tile(bounds, (self.dim, 1))
         if bounds.shape != (self.dim, 2) or np.any(bounds[:, 0] >= bounds[:, 1]):
-            raise ValueError(f"{self.name}: bounds must be (dim, 2) with low < high")
+            raise ObjectiveError(f"{self.name}: bounds must be (dim, 2) with low < high")
         object.__setattr__(self, "bounds", bounds)
-        minimizers = self.minimizers
+        minimizers, what = self.minimizers, "minimizers"
         if minimizers is None and self.x_opt is not None:
-            minimizers = np.atleast_2d(np.asarray(self.x_opt, dtype=np.float64))
+            minimizers, what = self.x_opt, "x_opt"
         if minimizers is not None:
-            minimizers = np.atleast_2d(np.asarray(minimizers, dtype=np.float64))
-            if minimizers.shape[1] != self.dim:
-                raise ValueError(f"{self.name}: minimizers must have {self.dim} columns")
+            minimizers = np.atleast_2d(_floats(minimizers, f"{self.name}: {what}"))
+            if minimizers.ndim != 2 or minimizers.shape[1] != self.dim:
+                raise ObjectiveError(f"{self.name}: {what} must have {self.dim} columns")
             object.__setattr__(self, "minimizers", minimizers)
             object.__setattr__(self, "x_opt", minimizers[0].copy())
         if self.f_opt is not None:
@@ -86,7 +94,7 @@ class Objective:
         if not jnp.issubdtype(x.dtype, jnp.inexact):
             x = x.astype(jnp.result_type(float))
         if x.ndim == 0 or x.shape[-1] != self.dim:
-            raise ValueError(
+            raise ObjectiveError(
                 f"objective {self.name} takes points of shape (..., {self.dim}); got {x.shape}"
             )
         if self.batched or x.ndim == 1:
@@ -123,3 +131,10 @@ class Objective:
                 k: float(v) if isinstance(v, int | float) else v for k, v in self.params.items()
             },
         }
+
+
+def _floats(values: Any, what: str) -> np.ndarray:
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ObjectiveError(f"{what} must be numbers; got {values!r}") from None

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from jaxcalc.objectives.base import Objective
+from jaxcalc.objectives.base import Objective, ObjectiveError
 from jaxcalc.objectives.bbob import BBOB_DIMENSIONS, BBOB_NAMES, bbob
-from jaxcalc.objectives.registry import ObjectiveError, ObjectiveSpec
+from jaxcalc.objectives.registry import ObjectiveSpec
 
 __all__ = ["SPECS"]
 
@@ -25,7 +25,7 @@ def _factory(function_id: int):
     def build(dim: int, instance: int = 1) -> Objective:
         try:
             problem = bbob(function_id, dim, instance)
-        except ValueError as err:
+        except ObjectiveError as err:
             raise ObjectiveError(f"bbob_f{function_id}: {err}") from None
         return Objective(
             name=f"bbob_f{function_id}",

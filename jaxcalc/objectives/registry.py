@@ -1,10 +1,11 @@
-"""Names -> objectives: ``get``, ``names``, ``register``.
+"""Names -> objectives: the spec of a registered objective, ``register``, ``names``, ``get``.
 
-Three families fill the registry: the course's functions (``jaxcalc.objectives.course``),
-the classic test functions (``classic``) and COCO's BBOB suite (``bbob``, as
-``bbob_f1`` .. ``bbob_f24``). ``get`` also turns an expression string into an objective and,
-only when asked to explicitly (``allow_code=True``), loads a Python callable named
-``"module:function"``.
+The lowest module of :mod:`jaxcalc.objectives`: it imports no family. Each family module
+(``course``, ``classic``, ``bbob_registry``, ``constrained_problems``, ``residual``) lists
+its :class:`ObjectiveSpec` objects in ``SPECS``, and :mod:`jaxcalc.objectives` registers
+them here in that order when it is imported. ``get`` also turns an expression string into
+an objective and, only when asked to explicitly (``allow_code=True``), loads a Python
+callable named ``"module:function"``.
 """
 
 from __future__ import annotations
@@ -12,21 +13,16 @@ from __future__ import annotations
 import difflib
 import importlib
 import re
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from jaxcalc.errors import JaxcalcError
-from jaxcalc.objectives.base import Objective
+from jaxcalc.expressions import parse
+from jaxcalc.objectives.base import Objective, ObjectiveError
 
 __all__ = ["ObjectiveError", "ObjectiveSpec", "from_expression", "get", "names", "register", "spec"]
-
-
-class ObjectiveError(JaxcalcError, ValueError):
-    """An unknown objective name, a dimension it does not support, or a bad parameter."""
 
 
 @dataclass(frozen=True)
@@ -71,8 +67,7 @@ class ObjectiveSpec:
         return self.factory(dim, **params)
 
 
-_REGISTRY: dict[str, ObjectiveSpec] = {}
-_LOADED = False
+_REGISTRY: dict[str, ObjectiveSpec] = {}  # in registration order
 
 
 def register(spec: ObjectiveSpec, *, replace: bool = False) -> ObjectiveSpec:
@@ -85,46 +80,13 @@ def register(spec: ObjectiveSpec, *, replace: bool = False) -> ObjectiveSpec:
     return spec
 
 
-_LOADING = False
-_LOAD_LOCK = threading.RLock()
-
-
-def _load_builtins() -> None:
-    """Register the built-in objectives, once. Thread-safe: another thread asking while
-    one loads waits for the whole registry (an experiment compiles ahead in a thread)."""
-    global _LOADED, _LOADING
-    if _LOADED:
-        return
-    with _LOAD_LOCK:
-        if _LOADED or _LOADING:  # loaded meanwhile, or a nested call while loading
-            return
-        _LOADING = True
-        try:
-            from jaxcalc.objectives import (
-                bbob_registry,
-                classic,
-                constrained_problems,
-                course,
-                residual,
-            )
-
-            for module in (course, classic, bbob_registry, constrained_problems, residual):
-                for s in module.SPECS:
-                    register(s, replace=True)
-        finally:
-            _LOADING = False
-        _LOADED = True
-
-
 def names(family: str | None = None) -> list[str]:
     """Registered names, in registration order (optionally of one family)."""
-    _load_builtins()
     return [n for n, s in _REGISTRY.items() if family is None or s.family == family]
 
 
 def spec(name: str) -> ObjectiveSpec:
     """The spec registered under ``name``; an unknown name lists the close matches."""
-    _load_builtins()
     if name not in _REGISTRY:
         raise ObjectiveError(f"unknown objective {name!r}{_did_you_mean(name, _REGISTRY)}")
     return _REGISTRY[name]
@@ -149,8 +111,6 @@ def from_expression(
     Bounds default to ``[-5, 5]`` per variable. ``x_opt``/``f_opt`` are taken as given
     (None when unknown); when only ``x_opt`` is given, ``f_opt`` is f(x_opt).
     """
-    from jaxcalc.expressions import parse
-
     expr = parse(text, variables)
     dim = expr.dim
     box = np.asarray(bounds if bounds is not None else [[-5.0, 5.0]] * dim, dtype=np.float64)

@@ -36,7 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxcalc.nist_strd import MISRA1A, NIST_STRD, THURBER, NonlinearDataset
-from jaxcalc.objectives.base import Objective
+from jaxcalc.objectives.base import Objective, ObjectiveError
 from jaxcalc.objectives.registry import ObjectiveSpec
 
 __all__ = ["SPECS", "ResidualObjective", "from_residuals"]
@@ -70,15 +70,18 @@ class ResidualObjective(Objective):
 
     def __post_init__(self) -> None:
         if self.residual_fn is None:
-            raise ValueError(f"{self.name}: a ResidualObjective needs residual_fn")
+            raise ObjectiveError(f"{self.name}: a ResidualObjective needs residual_fn")
         if self.batched:
-            raise ValueError(f"{self.name}: residual_fn maps one point; batched must be False")
+            raise ObjectiveError(f"{self.name}: residual_fn maps one point; batched must be False")
         if self.fn is None:
             object.__setattr__(self, "fn", _sum_of_squares(self.residual_fn))
         if self.starts is not None:
-            starts = np.atleast_2d(np.asarray(self.starts, dtype=np.float64))
-            if starts.shape[1] != self.dim:
-                raise ValueError(f"{self.name}: starts must have {self.dim} columns")
+            try:
+                starts = np.atleast_2d(np.asarray(self.starts, dtype=np.float64))
+            except (TypeError, ValueError):
+                raise ObjectiveError(f"{self.name}: starts must be numbers") from None
+            if starts.ndim != 2 or starts.shape[1] != self.dim:
+                raise ObjectiveError(f"{self.name}: starts must have {self.dim} columns")
             object.__setattr__(self, "starts", starts)
         super().__post_init__()
 
@@ -88,7 +91,7 @@ class ResidualObjective(Objective):
         if not jnp.issubdtype(x.dtype, jnp.inexact):
             x = x.astype(jnp.result_type(float))
         if x.ndim == 0 or x.shape[-1] != self.dim:
-            raise ValueError(
+            raise ObjectiveError(
                 f"objective {self.name} takes points of shape (..., {self.dim}); got {x.shape}"
             )
         if x.ndim == 1:

@@ -1,40 +1,73 @@
-"""Classic test functions for global optimisation, with their published minima.
+"""The registry entries of the classic functions: domains, minima, citations, factories.
 
-Definitions, search domains and minima follow the Surjanovic & Bingham *Virtual Library of
-Simulation Experiments* (https://www.sfu.ca/~ssurjano/, "SB" below) and Jamil & Yang (2013),
-"A literature survey of benchmark functions for global optimisation problems",
-Int. J. Mathematical Modelling and Numerical Optimisation 4(2), 150-194 ("J&Y" below, with the
-paper's function number, 1-175; the numbers were checked against its alphabetical order
-and against third-party lists that quote them, not against the PDF itself).
-
-Minimisers are exact in float64 where a closed form exists. Where the references only print
-rounded values, the minimiser was refined once, offline, by solving grad f = 0 with mpmath at
-40 digits from the published point and rounding to float64 (the published rounded value is
-kept next to it in a comment); the minimum is then f at that point. The search domain is part
-of these benchmark problems: several of them (schwefel, eggholder, holder_table,
-cross_in_tray, mccormick) are unbounded below on R^d, and their published minimum, like the
-``f_opt`` here, is the minimum over the search box (``unbounded`` stays False; the
-description says so).
-
-Every function is pure ``jax.numpy`` on one point of shape ``(dim,)``, follows the dtype of
-its input (float32 or float64) and is differentiable with ``jax.grad`` wherever it is smooth;
-``differentiable=False`` marks the functions with kinks (``abs``, the norm in Ackley).
+Over 500 lines because it is one table: an entry per function, each with its citation.
 """
 
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
-import jax.numpy as jnp
 import numpy as np
 
-from jaxcalc.objectives.base import Objective
-from jaxcalc.objectives.registry import ObjectiveError, ObjectiveSpec
+from jaxcalc.objectives.base import Objective, ObjectiveError
+from jaxcalc.objectives.classic.functions import (
+    PI,
+    beale,
+    bohachevsky1,
+    booth,
+    branin,
+    bukin6,
+    cross_in_tray,
+    dixon_price,
+    drop_wave,
+    easom,
+    eggholder,
+    goldstein_price,
+    griewank,
+    himmelblau,
+    holder_table,
+    levy,
+    make_ackley,
+    make_michalewicz,
+    matyas,
+    mccormick,
+    rastrigin,
+    rosenbrock,
+    rotated_hyper_ellipsoid,
+    schaffer2,
+    schwefel,
+    six_hump_camel,
+    sphere,
+    styblinski_tang,
+    sum_squares,
+    three_hump_camel,
+    trid,
+    zakharov,
+)
+from jaxcalc.objectives.classic.minima import (
+    BRANIN,
+    BRANIN_F,
+    CAMEL6,
+    CAMEL6_F,
+    CROSS,
+    CROSS_F,
+    EGG,
+    EGG_F,
+    HIMMELBLAU,
+    HOLDER,
+    HOLDER_F,
+    MCCORMICK,
+    MCCORMICK_F,
+    SCHWEFEL_F1,
+    SCHWEFEL_X,
+    ST_F,
+    ST_X,
+    michalewicz_coordinate,
+)
+from jaxcalc.objectives.registry import ObjectiveSpec
 
 __all__ = ["SPECS"]
 
-PI = math.pi
 SB = "Surjanovic & Bingham, Virtual Library of Simulation Experiments"
 
 
@@ -44,312 +77,6 @@ def _sb(page: str) -> str:
 
 def _jy(number: int | str, name: str) -> str:
     return f"Jamil & Yang (2013) No. {number} ({name})"
-
-
-def _index(x):
-    """The 1-based coordinate index ``1, 2, ..., d`` in the dtype of ``x``."""
-    return jnp.arange(1, x.shape[-1] + 1, dtype=x.dtype)
-
-
-def _signs(points: np.ndarray) -> np.ndarray:
-    """Every sign pattern of a 2-D point: ``(a, b) -> (±a, ±b)``."""
-    a, b = points
-    return np.array([[sa * a, sb * b] for sa in (1.0, -1.0) for sb in (1.0, -1.0)])
-
-
-# -------------------------------------------------------------------------------------------
-# the functions, on one point x of shape (d,)
-
-
-def sphere(x):
-    return jnp.sum(x**2)
-
-
-def rosenbrock(x):
-    return jnp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
-
-
-def himmelblau(x):
-    x1, x2 = x[0], x[1]
-    return (x1**2 + x2 - 11.0) ** 2 + (x1 + x2**2 - 7.0) ** 2
-
-
-def beale(x):
-    x1, x2 = x[0], x[1]
-    return (
-        (1.5 - x1 + x1 * x2) ** 2 + (2.25 - x1 + x1 * x2**2) ** 2 + (2.625 - x1 + x1 * x2**3) ** 2
-    )
-
-
-def booth(x):
-    x1, x2 = x[0], x[1]
-    return (x1 + 2.0 * x2 - 7.0) ** 2 + (2.0 * x1 + x2 - 5.0) ** 2
-
-
-def matyas(x):
-    x1, x2 = x[0], x[1]
-    return 0.26 * (x1**2 + x2**2) - 0.48 * x1 * x2
-
-
-def three_hump_camel(x):
-    x1, x2 = x[0], x[1]
-    return 2.0 * x1**2 - 1.05 * x1**4 + x1**6 / 6.0 + x1 * x2 + x2**2
-
-
-def six_hump_camel(x):
-    x1, x2 = x[0], x[1]
-    return (4.0 - 2.1 * x1**2 + x1**4 / 3.0) * x1**2 + x1 * x2 + (-4.0 + 4.0 * x2**2) * x2**2
-
-
-def goldstein_price(x):
-    x1, x2 = x[0], x[1]
-    a = 1.0 + (x1 + x2 + 1.0) ** 2 * (
-        19.0 - 14.0 * x1 + 3.0 * x1**2 - 14.0 * x2 + 6.0 * x1 * x2 + 3.0 * x2**2
-    )
-    b = 30.0 + (2.0 * x1 - 3.0 * x2) ** 2 * (
-        18.0 - 32.0 * x1 + 12.0 * x1**2 + 48.0 * x2 - 36.0 * x1 * x2 + 27.0 * x2**2
-    )
-    return a * b
-
-
-def rastrigin(x):
-    return 10.0 * x.shape[-1] + jnp.sum(x**2 - 10.0 * jnp.cos(2.0 * PI * x))
-
-
-def _ackley(a: float, b: float, c: float):
-    def ackley(x):
-        d = x.shape[-1]
-        return (
-            -a * jnp.exp(-b * jnp.sqrt(jnp.sum(x**2) / d))
-            - jnp.exp(jnp.sum(jnp.cos(c * x)) / d)
-            + a
-            + math.e
-        )
-
-    return ackley
-
-
-def griewank(x):
-    return 1.0 + jnp.sum(x**2) / 4000.0 - jnp.prod(jnp.cos(x / jnp.sqrt(_index(x))))
-
-
-def levy(x):
-    w = 1.0 + (x - 1.0) / 4.0
-    head = jnp.sin(PI * w[0]) ** 2
-    body = jnp.sum((w[:-1] - 1.0) ** 2 * (1.0 + 10.0 * jnp.sin(PI * w[:-1] + 1.0) ** 2))
-    tail = (w[-1] - 1.0) ** 2 * (1.0 + jnp.sin(2.0 * PI * w[-1]) ** 2)
-    return head + body + tail
-
-
-def styblinski_tang(x):
-    return 0.5 * jnp.sum(x**4 - 16.0 * x**2 + 5.0 * x)
-
-
-def schwefel(x):
-    return 418.9829 * x.shape[-1] - jnp.sum(x * jnp.sin(jnp.sqrt(jnp.abs(x))))
-
-
-def zakharov(x):
-    s = jnp.sum(0.5 * _index(x) * x)
-    return jnp.sum(x**2) + s**2 + s**4
-
-
-def dixon_price(x):
-    i = _index(x)
-    return (x[0] - 1.0) ** 2 + jnp.sum(i[1:] * (2.0 * x[1:] ** 2 - x[:-1]) ** 2)
-
-
-def trid(x):
-    return jnp.sum((x - 1.0) ** 2) - jnp.sum(x[1:] * x[:-1])
-
-
-def easom(x):
-    x1, x2 = x[0], x[1]
-    return -jnp.cos(x1) * jnp.cos(x2) * jnp.exp(-((x1 - PI) ** 2) - (x2 - PI) ** 2)
-
-
-def mccormick(x):
-    x1, x2 = x[0], x[1]
-    return jnp.sin(x1 + x2) + (x1 - x2) ** 2 - 1.5 * x1 + 2.5 * x2 + 1.0
-
-
-def bukin6(x):
-    x1, x2 = x[0], x[1]
-    # SB: 100 sqrt(|x2 - 0.01 x1^2|) + 0.01 |x1 + 10|, written so that the ridge term is
-    # exactly 0 at (-10, 1) even when XLA fuses it into an FMA (0.01 is not a binary number)
-    return 10.0 * jnp.sqrt(jnp.abs(100.0 * x2 - x1**2)) + 0.01 * jnp.abs(x1 + 10.0)
-
-
-def eggholder(x):
-    x1, x2 = x[0], x[1]
-    return -(x2 + 47.0) * jnp.sin(jnp.sqrt(jnp.abs(x2 + x1 / 2.0 + 47.0))) - x1 * jnp.sin(
-        jnp.sqrt(jnp.abs(x1 - (x2 + 47.0)))
-    )
-
-
-def holder_table(x):
-    x1, x2 = x[0], x[1]
-    r = jnp.sqrt(x1**2 + x2**2)
-    return -jnp.abs(jnp.sin(x1) * jnp.cos(x2) * jnp.exp(jnp.abs(1.0 - r / PI)))
-
-
-def cross_in_tray(x):
-    # SB: -0.0001 (|sin x1 sin x2 exp(|100 - r/pi|)| + 1)^0.1. exp(|100 - r/pi|) reaches
-    # e^100 > float32's largest value, so the same number is computed in log space:
-    # (|s| e^a + 1)^0.1 = exp(0.1 log(e^(log|s| + a) + 1)).
-    x1, x2 = x[0], x[1]
-    a = jnp.abs(100.0 - jnp.sqrt(x1**2 + x2**2) / PI)
-    log_inner = jnp.logaddexp(jnp.log(jnp.abs(jnp.sin(x1) * jnp.sin(x2))) + a, 0.0)
-    return -0.0001 * jnp.exp(0.1 * log_inner)
-
-
-def _michalewicz(m: int):
-    def michalewicz(x):
-        return -jnp.sum(jnp.sin(x) * jnp.sin(_index(x) * x**2 / PI) ** (2 * m))
-
-    return michalewicz
-
-
-def schaffer2(x):
-    x1, x2 = x[0], x[1]
-    return 0.5 + (jnp.sin(x1**2 - x2**2) ** 2 - 0.5) / (1.0 + 0.001 * (x1**2 + x2**2)) ** 2
-
-
-def bohachevsky1(x):
-    x1, x2 = x[0], x[1]
-    return x1**2 + 2.0 * x2**2 - 0.3 * jnp.cos(3.0 * PI * x1) - 0.4 * jnp.cos(4.0 * PI * x2) + 0.7
-
-
-def sum_squares(x):
-    return jnp.sum(_index(x) * x**2)
-
-
-def rotated_hyper_ellipsoid(x):
-    return jnp.sum(jnp.cumsum(x**2))
-
-
-def drop_wave(x):
-    # cos(12 r) is an even, entire function of r, so drop-wave is smooth at 0 even though
-    # r = sqrt(s) is not; the double `where` keeps jax.grad finite (and exact: 0) there.
-    s = x[0] ** 2 + x[1] ** 2
-    positive = s > 0.0
-    r = jnp.sqrt(jnp.where(positive, s, 1.0))
-    c = jnp.where(positive, jnp.cos(12.0 * r), 1.0)
-    return -(1.0 + c) / (0.5 * s + 2.0)
-
-
-_BRANIN_B = 5.1 / (4.0 * PI**2)
-_BRANIN_C = 5.0 / PI
-_BRANIN_T = 1.0 / (8.0 * PI)
-
-
-def branin(x):
-    x1, x2 = x[0], x[1]
-    return (
-        (x2 - _BRANIN_B * x1**2 + _BRANIN_C * x1 - 6.0) ** 2
-        + 10.0 * (1.0 - _BRANIN_T) * jnp.cos(x1)
-        + 10.0
-    )
-
-
-# -------------------------------------------------------------------------------------------
-# minima that are not plain closed forms
-
-# Styblinski-Tang: the root of 4x^3 - 32x + 5 = 0 near -2.9035 (SB prints x* = -2.903534 and
-# f* = -39.16599 d; the exact minimum per coordinate is -39.16616570377142: SB's last digits
-# are off by 1.7e-4).
-_ST_X = -2.903534027771177
-_ST_F = -39.16616570377142
-
-# Schwefel: the maximiser of x sin(sqrt(x)) on [0, 500], i.e. t = sqrt(x) solving
-# sin t + (t/2) cos t = 0 in (6.5 pi, 7 pi) (SB prints 420.9687). Its maximum is
-# c* = 418.98288727243370627..., so with SB's rounded constant 418.9829 the minimum is
-# d * (418.9829 - c*) = 1.2727566293725e-5 d, not 0 (SB prints f* = 0).
-_SCHWEFEL_X = 420.96874635998205
-_SCHWEFEL_C = 418.98288727243370627
-_SCHWEFEL_F1 = 1.2727566293725213565e-05  # 418.9829 - c*, to 20 digits
-
-# Six-hump camel (SB: (0.0898, -0.7126) and (-0.0898, 0.7126), f* = -1.0316).
-_CAMEL6 = np.array([[0.08984201310031806, -0.7126564030207396]])
-_CAMEL6 = np.concatenate([_CAMEL6, -_CAMEL6])
-_CAMEL6_F = -1.0316284534898774
-
-# Himmelblau (Himmelblau 1972: (3, 2), (-2.805118, 3.131312), (-3.779310, -3.283186),
-# (3.584428, -1.848126)); the polynomial roots refined to float64.
-_HIMMELBLAU = np.array(
-    [
-        [3.0, 2.0],
-        [-2.805118086952745, 3.131312518250573],
-        [-3.779310253377747, -3.2831859912861696],
-        [3.5844283403304917, -1.8481265269644036],
-    ]
-)
-
-# Holder table (SB: (±8.05502, ±9.66459), f* = -19.2085).
-_HOLDER = _signs(np.array([8.055023475736563, 9.664590019241272]))
-_HOLDER_F = -19.208502567886732
-
-# Cross-in-tray (SB: (±1.3491, ±1.3491), f* = -2.06261; SB's rounded 1.3491 is 3e-4 off).
-_CROSS = _signs(np.array([1.3494066171539107, 1.3494066171539107]))
-_CROSS_F = -2.062611870822737
-
-# Eggholder (SB: (512, 404.2319), f* = -959.6407). The minimum over the box is on the face
-# x1 = 512 (df/dx1 = -3.39 there: the unconstrained stationary point is at x1 = 512.02);
-# x2 is the minimiser along that face.
-_EGG = np.array([512.0, 404.2318051137578])
-_EGG_F = -959.6406627208509
-
-# McCormick: f = sin u + u/2 + (v - 1)^2 with u = x1 + x2, v = x1 - x2, so the minimum over
-# the box is at u = -2 pi/3, v = 1: x* = (1/2 - pi/3, -1/2 - pi/3), f* = -sqrt(3)/2 - pi/3
-# (SB: (-0.54719, -1.54719), f* = -1.9133).
-_MCCORMICK = np.array([0.5 - PI / 3.0, -0.5 - PI / 3.0])
-_MCCORMICK_F = -math.sqrt(3.0) / 2.0 - PI / 3.0
-
-# Branin: the three minimisers are exact, x1 = -pi, pi, 3pi, x2 = b x1^2 - c x1 + 6, and
-# f* = 10 t = 5 / (4 pi) = 0.397887...
-_BRANIN = np.array([[-PI, 0.0], [PI, 0.0], [3.0 * PI, 0.0]])
-_BRANIN[:, 1] = _BRANIN_B * _BRANIN[:, 0] ** 2 - _BRANIN_C * _BRANIN[:, 0] + 6.0
-_BRANIN_F = 10.0 * _BRANIN_T
-
-
-@lru_cache(maxsize=4096)
-def _michalewicz_coordinate(i: int, m: int) -> tuple[float, float]:
-    """The minimiser and minimum of ``-sin(x) sin(i x^2/pi)^(2m)`` on ``[0, pi]``.
-
-    Michalewicz is separable, so its global minimum is the sum of these. Between two zeros
-    of ``sin(i x^2/pi)`` the term is log-concave (where it matters), hence unimodal: each
-    such bracket is searched by bisection on the sign of the derivative (to float64
-    resolution) and the best bracket wins.
-    """
-    k = np.arange(0, i + 1, dtype=np.float64)  # u = i x^2 / pi runs over [0, i pi]
-    lo = np.sqrt(PI * k * PI / i)
-    hi = np.minimum(np.sqrt(PI * (k + 1.0) * PI / i), PI)
-    keep = lo < hi
-    lo, hi = lo[keep], hi[keep]
-
-    def slope(x):
-        u = i * x * x / PI
-        s = np.sin(u)
-        return np.cos(x) * s ** (2 * m) + np.sin(x) * 2 * m * s ** (2 * m - 1) * np.cos(u) * (
-            2.0 * i * x / PI
-        )
-
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        up = slope(mid) > 0.0
-        lo, hi = np.where(up, mid, lo), np.where(up, hi, mid)
-    x = 0.5 * (lo + hi)
-    values = -np.sin(x) * np.sin(i * x * x / PI) ** (2 * m)
-    best = int(np.argmin(values))
-    return float(x[best]), float(values[best])
-
-
-# Published Michalewicz minima for m = 10 (SB): the computed ones agree to every printed digit.
-MICHALEWICZ_PUBLISHED = {2: -1.8013, 5: -4.687658, 10: -9.66015}
-
-
-# -------------------------------------------------------------------------------------------
-# the registry entries
 
 
 def _fixed2(
@@ -438,7 +165,7 @@ def _ackley_factory(dim: int, a: float = 20.0, b: float = 0.2, c: float = 2.0 * 
     return Objective(
         name="ackley",
         dim=dim,
-        fn=_ackley(float(a), float(b), float(c)),
+        fn=make_ackley(float(a), float(b), float(c)),
         bounds=(-32.768, 32.768),
         x_opt=np.zeros(dim),
         f_opt=0.0,
@@ -453,13 +180,13 @@ def _michalewicz_factory(dim: int, m: int = 10) -> Objective:
     if isinstance(m, bool) or int(m) != m or m < 1:
         raise ObjectiveError(f"michalewicz: m must be a positive integer; got {m!r}")
     m = int(m)
-    coords = [_michalewicz_coordinate(i, m) for i in range(1, dim + 1)]
+    coords = [michalewicz_coordinate(i, m) for i in range(1, dim + 1)]
     x_opt = np.array([c[0] for c in coords])
     f_opt = math.fsum(c[1] for c in coords)
     return Objective(
         name="michalewicz",
         dim=dim,
-        fn=_michalewicz(m),
+        fn=make_michalewicz(m),
         bounds=(0.0, PI),
         x_opt=x_opt,
         f_opt=f_opt,
@@ -498,7 +225,7 @@ SPECS: list[ObjectiveSpec] = [
         "himmelblau",
         himmelblau,
         (-5.0, 5.0),
-        _HIMMELBLAU,
+        HIMMELBLAU,
         0.0,
         "Himmelblau (1972), Applied Nonlinear Programming, McGraw-Hill; "
         f"{_jy(65, 'Himmelblau')} (not in SB)",
@@ -544,8 +271,8 @@ SPECS: list[ObjectiveSpec] = [
         "six_hump_camel",
         six_hump_camel,
         [[-3.0, 3.0], [-2.0, 2.0]],
-        _CAMEL6,
-        _CAMEL6_F,
+        CAMEL6,
+        CAMEL6_F,
         f"{_sb('camel6.html')} (x* = (±0.0898, ∓0.7126), f* = -1.0316); "
         f"{_jy(30, 'Six-Hump Camel')}",
         description="Six-hump camel: six local minima, two of them global.",
@@ -597,18 +324,18 @@ SPECS: list[ObjectiveSpec] = [
         "styblinski_tang",
         styblinski_tang,
         (-5.0, 5.0),
-        _ST_X,
-        lambda d: _ST_F * d,
+        ST_X,
+        lambda d: ST_F * d,
         f"{_sb('stybtang.html')} (x*_i = -2.903534, f* = -39.16599 d; refined: "
-        f"x*_i = {_ST_X!r}, f* = {_ST_F!r} d); {_jy(144, 'Styblinski-Tang')}",
+        f"x*_i = {ST_X!r}, f* = {ST_F!r} d); {_jy(144, 'Styblinski-Tang')}",
         description="Styblinski-Tang: separable quartic; minimum at x_i = -2.9035...",
     ),
     _scalable(
         "schwefel",
         schwefel,
         (-500.0, 500.0),
-        _SCHWEFEL_X,
-        lambda d: _SCHWEFEL_F1 * d,
+        SCHWEFEL_X,
+        lambda d: SCHWEFEL_F1 * d,
         f"{_sb('schwef.html')} (x*_i = 420.9687, f* = 0 with the rounded constant 418.9829); "
         "Jamil & Yang (2013) 'Schwefel 2.26' (the same landscape, scaled by -1/d)",
         differentiable=False,
@@ -664,8 +391,8 @@ SPECS: list[ObjectiveSpec] = [
         "mccormick",
         mccormick,
         [[-1.5, 4.0], [-3.0, 4.0]],
-        _MCCORMICK,
-        _MCCORMICK_F,
+        MCCORMICK,
+        MCCORMICK_F,
         f"{_sb('mccorm.html')} (x* = (-0.54719, -1.54719), f* = -1.9133); {_jy(72, 'McCormick')}",
         description=(
             "McCormick: sin(u) + u/2 + (v - 1)^2 in u = x1 + x2, v = x1 - x2, so "
@@ -687,8 +414,8 @@ SPECS: list[ObjectiveSpec] = [
         "eggholder",
         eggholder,
         (-512.0, 512.0),
-        _EGG,
-        _EGG_F,
+        EGG,
+        EGG_F,
         f"{_sb('egg.html')} (x* = (512, 404.2319), f* = -959.6407); {_jy(53, 'Egg Holder')}",
         differentiable=False,
         description=(
@@ -701,8 +428,8 @@ SPECS: list[ObjectiveSpec] = [
         "holder_table",
         holder_table,
         (-10.0, 10.0),
-        _HOLDER,
-        _HOLDER_F,
+        HOLDER,
+        HOLDER_F,
         f"{_sb('holder.html')} (x* = (±8.05502, ±9.66459), f* = -19.2085); "
         f"{_jy(146, 'Table 2 / Holder Table 2')}",
         differentiable=False,
@@ -715,8 +442,8 @@ SPECS: list[ObjectiveSpec] = [
         "cross_in_tray",
         cross_in_tray,
         (-10.0, 10.0),
-        _CROSS,
-        _CROSS_F,
+        CROSS,
+        CROSS_F,
         f"{_sb('crossit.html')} (x* = (±1.3491, ±1.3491), f* = -2.06261); "
         f"{_jy(39, 'Cross-in-Tray')}",
         differentiable=False,
@@ -782,8 +509,8 @@ SPECS: list[ObjectiveSpec] = [
         "branin",
         branin,
         [[-5.0, 10.0], [0.0, 15.0]],
-        _BRANIN,
-        _BRANIN_F,
+        BRANIN,
+        BRANIN_F,
         f"{_sb('branin.html')} (f* = 0.397887 at (-pi, 12.275), (pi, 2.275), "
         f"(9.42478, 2.475)); {_jy(22, 'Branin RCOS')}",
         description="Branin (RCOS): three global minima, f* = 5/(4 pi).",

@@ -1,0 +1,94 @@
+"""What every command shares: exit codes, output (text or JSON), reading points and values."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import warnings
+from typing import Any
+
+from jaxcalc.errors import ConfigError, ExpressionError
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def json_number(value: Any) -> Any:
+    """JSON has no NaN or infinity: non-finite numbers become null (their status says why)."""
+    if isinstance(value, list | tuple):
+        return [json_number(v) for v in value]
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def emit(args: argparse.Namespace, payload: dict[str, Any], text: str) -> None:
+    if args.json:
+        print(json.dumps(payload, allow_nan=False, indent=2))
+    else:
+        print(text)
+
+
+def parse_point(text: str, dim: int, flag: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise ConfigError(f"{flag} {text!r}: expected {dim} comma-separated numbers") from None
+    if len(values) != dim:
+        raise ConfigError(f"{flag} {text!r}: expected {dim} comma-separated numbers")
+    if not all(math.isfinite(v) for v in values):
+        raise ConfigError(f"{flag} {text!r}: values must be finite")
+    return values
+
+
+def read_expression(args: argparse.Namespace):
+    from jaxcalc.expressions import parse
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            expr = parse(args.expression, dtype=args.dtype)
+    except ExpressionError as err:
+        raise ExpressionError(f"expression {args.expression!r}: {err}") from None
+    for w in caught:
+        print(f"jaxcalc: warning: {w.message}", file=sys.stderr)
+    return expr
+
+
+def read_points(args: argparse.Namespace, expr, flag: str = "--at") -> list[Any]:
+    raw = args.at or []
+    if expr.dim == 1:
+        out = []
+        for v in raw:
+            try:
+                x = float(v)
+            except ValueError:
+                raise ConfigError(f"{flag} {v!r}: not a number") from None
+            if not math.isfinite(x):
+                raise ConfigError(f"{flag} {v!r}: must be finite")
+            out.append(x)
+        return out
+    return [parse_point(v, expr.dim, flag) for v in raw]
+
+
+def read_key_values(items: list[str], flag: str) -> list[tuple[str, Any]]:
+    pairs = []
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"{flag} {item!r}: expected NAME=VALUE")
+        value: Any
+        if "," in raw:
+            try:
+                value = [float(v) for v in raw.split(",")]
+            except ValueError:
+                raise ConfigError(f"{flag} {item!r}: values must be numbers") from None
+        else:
+            try:
+                value = int(raw) if raw.lstrip("-").isdigit() else float(raw)
+            except ValueError:
+                value = {"true": True, "false": False}.get(raw.lower(), raw)
+        pairs.append((key.strip(), value))
+    return pairs

@@ -1,0 +1,119 @@
+"""The experiment commands: ``run`` (a TOML config to results and a report) and ``report``."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import shlex
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from jaxcalc.cli.common import EXIT_INTERRUPTED, EXIT_OK, emit
+from jaxcalc.errors import ConfigError
+
+
+def add_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
+    """Define the experiment subcommands with ``command(name, help)`` (see :mod:`.app`)."""
+    p = command(
+        "run",
+        "run an experiment from a TOML config: tables, figures, report",
+        dtype_help="override the config's dtype (the same as --set dtype=...; recorded "
+        "with the overrides)",
+    )
+    p.add_argument("config", help="the TOML file (see docs/configs.md)")
+    p.add_argument("--out", help="output folder (default results/<name>-<timestamp>)")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. --set starts.count=8",
+    )
+    existing = p.add_mutually_exclusive_group()
+    existing.add_argument(
+        "--overwrite", action="store_true", help="write into a non-empty --out (replacing files)"
+    )
+    existing.add_argument(
+        "--resume",
+        action="store_true",
+        help="finish an interrupted run in --out: keep its finished groups, compute the rest "
+        "(refused if the config, --set/--dtype values or jaxcalc/JAX versions changed)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress display on stderr")
+    p.add_argument(
+        "--no-report",
+        action="store_true",
+        help="skip the figures and report.md (draw them later with jaxcalc report DIR)",
+    )
+    p.set_defaults(run=cmd_run, dtype=None)
+
+    p = command("report", "rebuild figures and report.md from saved results")
+    p.add_argument("folder")
+    p.set_defaults(run=cmd_report)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from jaxcalc.pipeline.config import apply_dtype, load_config
+    from jaxcalc.pipeline.runner import RunInterrupted, run_experiment
+
+    overrides = list(args.set or [])
+    if args.dtype is not None:  # --dtype is the same as --set dtype=..., and wins over it
+        overrides.append(f"dtype={args.dtype}")
+    config = load_config(args.config, overrides=overrides)
+    apply_dtype(config)
+    if args.out:
+        out = Path(args.out)
+    elif getattr(config.output, "dir", None):
+        out = Path(config.output.dir)
+    elif args.resume:
+        raise ConfigError(
+            "--resume needs the folder of the run to finish: give --out DIR "
+            "(or output.dir in the config)"
+        )
+    else:
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        out = Path("results") / f"{config.name}-{stamp}"
+    out = out.expanduser().resolve()
+    if not (args.quiet or args.json):
+        for note in config.notes:
+            print(f"jaxcalc: {note}", file=sys.stderr)
+    if not args.json:
+        print(f"jaxcalc run {config.name}: writing to {out}", flush=True)
+    try:
+        folder = run_experiment(
+            config,
+            out,
+            overwrite=args.overwrite,
+            resume=args.resume,
+            display="off" if args.quiet else "auto",
+            report=not args.no_report,
+        )
+    except RunInterrupted as stop:
+        again = ["jaxcalc", "run", args.config, "--out", str(stop.folder)]
+        for item in args.set or []:
+            again += ["--set", item]
+        if args.dtype is not None:
+            again += ["--dtype", args.dtype]
+        print(
+            f"jaxcalc: interrupted ({stop.signal_name}) after {stop.done} of {stop.total} "
+            f"groups; finished groups are kept in {stop.folder}; resume with: "
+            f"{shlex.join([*again, '--resume'])}",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    payload = {"name": config.name, "output": str(folder), "summary": str(folder / "summary.csv")}
+    if not args.no_report:
+        payload["report"] = str(folder / "report.md")
+    emit(args, payload, f"done: {folder / ('summary.csv' if args.no_report else 'report.md')}")
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from jaxcalc.pipeline.report import build_report
+
+    folder = Path(args.folder).expanduser().resolve()
+    if not (folder / "metadata.json").is_file():
+        raise ConfigError(f"{folder}: no metadata.json; is this a jaxcalc results folder?")
+    path = build_report(folder)
+    emit(args, {"report": str(path)}, f"report written to {path}")
+    return EXIT_OK

@@ -1,0 +1,60 @@
+"""The two tree walks over a checked AST: the JAX function and the sympy expression."""
+
+from __future__ import annotations
+
+import ast
+
+import jax
+import jax.numpy as jnp
+import sympy as sp
+
+from jaxcalc.expressions.vocabulary import ARITHMETIC, CONSTANTS, FUNCTIONS
+
+
+def to_sympy(node: ast.AST, symbols: dict[str, sp.Symbol]) -> sp.Expr:
+    if isinstance(node, ast.Constant):
+        if type(node.value) is int:
+            return sp.Integer(node.value)
+        return sp.Rational(repr(node.value))
+    if isinstance(node, ast.Name):
+        return CONSTANTS[node.id][1] if node.id in CONSTANTS else symbols[node.id]
+    if isinstance(node, ast.UnaryOp):
+        operand = to_sympy(node.operand, symbols)
+        return -operand if isinstance(node.op, ast.USub) else operand
+    if isinstance(node, ast.Call):
+        return FUNCTIONS[node.func.id].sympy(*(to_sympy(a, symbols) for a in node.args))
+    left, right = to_sympy(node.left, symbols), to_sympy(node.right, symbols)
+    return ARITHMETIC[type(node.op)](left, right)
+
+
+def to_jax(node: ast.AST, env: dict[str, jax.Array]) -> jax.Array:
+    if isinstance(node, ast.Constant):
+        return jnp.asarray(float(node.value))  # weakly typed: follows the input's dtype
+    if isinstance(node, ast.Name):
+        if node.id in CONSTANTS:
+            return jnp.asarray(CONSTANTS[node.id][0])
+        return env[node.id]
+    if isinstance(node, ast.UnaryOp):
+        operand = to_jax(node.operand, env)
+        return -operand if isinstance(node.op, ast.USub) else operand
+    if isinstance(node, ast.Call):
+        return FUNCTIONS[node.func.id].jax(*(to_jax(a, env) for a in node.args))
+    left = to_jax(node.left, env)
+    op = type(node.op)
+    if op is ast.Pow:
+        exponent = integer_exponent(node.right)
+        if exponent is not None:
+            return left**exponent  # lax.integer_pow: clean gradients at x <= 0
+        return jnp.power(left, to_jax(node.right, env))
+    return ARITHMETIC[op](left, to_jax(node.right, env))
+
+
+def integer_exponent(node: ast.AST) -> int | None:
+    """The exponent as a Python int when it is an integer literal (optionally signed)."""
+    sign = 1
+    while isinstance(node, ast.UnaryOp):
+        sign = -sign if isinstance(node.op, ast.USub) else sign
+        node = node.operand
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return sign * node.value
+    return None
