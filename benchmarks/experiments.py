@@ -38,8 +38,8 @@ import numpy as np  # noqa: E402
 import optax  # noqa: E402
 
 import jaxcalc  # noqa: E402
+from jaxcalc.engine import cache, enable_compilation_cache  # noqa: E402
 from jaxcalc.pipeline import load_config, run_experiment  # noqa: E402
-from jaxcalc.trajectory import _COMPILED, enable_compilation_cache  # noqa: E402
 
 CONFIG = Path(__file__).resolve().parent.parent / "configs" / "grid_benchmark.toml"
 TARGET_SECONDS = 60.0
@@ -140,7 +140,7 @@ def main() -> None:
     try:
         enable_compilation_cache(str(workdir / "xla-cache"))  # fresh: the first run is cold
         cold = jaxcalc_grid(config, workdir / "cold")
-        _COMPILED.clear()  # as a new process: programs come from the persistent cache
+        cache.COMPILED.clear()  # as a new process: programs come from the persistent cache
         warm = jaxcalc_grid(config, workdir / "warm")
         jax.config.update("jax_enable_compilation_cache", False)  # the peer compiles afresh
         peer_wall, cells = optax_grid(config, steps)

@@ -20,6 +20,7 @@ from jaxcalc.calculus import (
     taylor,
 )
 from jaxcalc.critical import CriticalPoint, critical_points
+from jaxcalc.engine import STATUSES, Trajectory, optimize, optimize_many
 from jaxcalc.errors import (
     ConfigError,
     ExpressionError,
@@ -36,7 +37,6 @@ from jaxcalc.numerical import (
     limit_table,
     numeric_derivative,
 )
-from jaxcalc.trajectory import STATUSES, Trajectory, optimize, optimize_many
 
 __version__ = "0.1.0"
 

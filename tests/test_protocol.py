@@ -1,8 +1,10 @@
 """The optimizer protocol: declared requirements checked before tracing, the cost of a
-step as data, and a method defined outside jaxcalc that runs by name once registered."""
+step as data, and a method and a metric defined outside jaxcalc (in this file alone) that
+run by name once registered: in ``optimize``, ``optimize_many`` and a TOML experiment."""
 
 from __future__ import annotations
 
+import csv
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -26,6 +28,7 @@ from jaxcalc.optimizers import (
     optimizer_names,
 )
 from jaxcalc.optimizers.stacked import stack
+from jaxcalc.pipeline import parse_config, register_metric, run_experiment
 
 # ----------------------------------------------------------------------------------------
 # A method written here only: sign gradient descent, x <- x - lr * sign(grad f(x))
@@ -236,3 +239,58 @@ def test_stacked_methods_require_what_their_slots_require():
     both = stack([get_optimizer("sgd"), SignGradientDescent()])
     assert both.requires == Requires()
     assert both.step_cost(3) == StepCost(f=1.0, g=1.0, h=0.0)
+
+
+# ----------------------------------------------------------------------------------------
+# The same method, and a metric defined here, in a TOML experiment
+
+
+def worst_final_value(runs) -> float:
+    """The largest final f over one setting's runs."""
+    return float(np.max(runs.final))
+
+
+register_metric("worst_final_value", worst_final_value)
+
+BOWL_TEXT = f"({float(CENTER[0])!r} - x1)^2 + 3*(x2 - ({float(CENTER[1])!r}))^2"
+EXPERIMENT = f"""
+name = "sign_gd_bowl"
+dtype = "float64"
+
+[starts]
+points = {STARTS.tolist()}
+
+[run]
+steps = {STEPS}
+gtol = 1e-300
+
+[[objectives]]
+expression = "{BOWL_TEXT}"
+
+[[optimizers]]
+name = "sign_gd"
+learning_rate = [0.1, 0.05]
+
+[[optimizers]]
+name = "sgd"
+learning_rate = 0.01
+
+[output]
+metrics = ["worst_final_value"]
+"""
+
+
+def test_a_registered_method_and_metric_run_in_a_toml_experiment(tmp_path, x64):
+    config = parse_config(EXPERIMENT)
+    out = run_experiment(config, tmp_path / "out", display="off", report=False)
+    with open(out / "summary.csv", newline="") as handle:
+        summary = list(csv.DictReader(handle))
+    rows = {(r["optimizer"], r["hp_learning_rate"]): r for r in summary}
+    for lr in (0.1, 0.05):
+        row = rows[("sign_gd", repr(lr))]
+        finals = [
+            np.sum(WEIGHTS * (sign_gd_by_hand(start, lr, STEPS)[-1] - CENTER) ** 2)
+            for start in STARTS
+        ]
+        assert float(row["worst_final_value"]) == pytest.approx(max(finals), rel=1e-12)
+    assert float(rows[("sgd", "0.01")]["worst_final_value"]) > 0

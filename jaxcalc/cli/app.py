@@ -42,7 +42,7 @@ def _setup_numbers(args: argparse.Namespace) -> None:
         jax.config.update("jax_enable_x64", True)
     jax.config.update("jax_default_matmul_precision", "highest")
     if args.command in ("optimize", "run") and not os.environ.get("JAXCALC_NO_CACHE"):
-        from jaxcalc.trajectory import enable_compilation_cache
+        from jaxcalc.engine import enable_compilation_cache
 
         # compiled programs are reused across processes; an unwritable cache is no error
         with contextlib.suppress(OSError):

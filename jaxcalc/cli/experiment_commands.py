@@ -54,7 +54,7 @@ def add_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from jaxcalc.pipeline.config import apply_dtype, load_config
-    from jaxcalc.pipeline.runner import RunInterrupted, run_experiment
+    from jaxcalc.pipeline.run import RunInterrupted, run_experiment
 
     overrides = list(args.set or [])
     if args.dtype is not None:  # --dtype is the same as --set dtype=..., and wins over it

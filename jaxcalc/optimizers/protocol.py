@@ -231,15 +231,6 @@ class Optimizer:
                 "(objectives.constrained, e.g. 'rosenbrock_disk') or the option constraints=..."
             )
 
-    # Read by jaxcalc.pipeline until it reads `requires` and `step_cost` (derived, not set).
-    @property
-    def gradient_free(self) -> bool:
-        return not self.requires.gradient
-
-    @property
-    def uses_hessian(self) -> bool:
-        return self.requires.hessian
-
     # -- hyperparameters ---------------------------------------------------------------
 
     def resolve(self, values: Mapping[str, Any]) -> dict[str, Any]:

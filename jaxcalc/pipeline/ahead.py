@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from jaxcalc.engine import run as engine
 from jaxcalc.pipeline.plan import Batch
 
 __all__ = ["RUN_AHEAD", "CompileAhead", "compile_batch"]
@@ -28,10 +29,8 @@ RUN_AHEAD = {"cpu_threads": 1}
 def compile_batch(batch: Batch) -> float:
     """Compile what the batch's engine call will run (in the background thread); returns
     the seconds it took, the batch's compile time."""
-    from jaxcalc import trajectory
-
     t0 = time.perf_counter()
-    batch.call(trajectory.precompile, trajectory.precompile_many, **RUN_AHEAD)
+    batch.call(engine.precompile, engine.precompile_many, **RUN_AHEAD)
     return time.perf_counter() - t0
 
 
@@ -88,10 +87,8 @@ class CompileAhead:
 
     def run(self, batch: Batch) -> list[Any]:
         """Compute the batch (the engine's caches are safe to share between threads)."""
-        from jaxcalc import trajectory
-
         extra = RUN_AHEAD if self.depth > 0 else {}
-        return batch.call(trajectory.optimize, trajectory.optimize_many, **extra)
+        return batch.call(engine.optimize, engine.optimize_many, **extra)
 
     def close(self, wait: bool) -> None:
         """Cancel the compiles not started; ``wait`` for the one under way (seconds)."""

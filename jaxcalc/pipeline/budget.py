@@ -12,8 +12,8 @@ Each (objective, optimizer) group gets the steps its budget buys at the method's
 step (:func:`steps_for`); its results are cut at the budget afterwards
 (:func:`cut_at_budget`), so line searches that spend more per step lose nothing.
 
-What a method costs is read from its declarations here and nowhere else: whether it is
-gradient-free, whether it uses Hessians, its population size.
+What a method costs is read here and nowhere else, from what it declares
+(:class:`~jaxcalc.optimizers.Requires` and :meth:`~jaxcalc.optimizers.Optimizer.step_cost`).
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from jaxcalc.optimizers import Optimizer
 
 __all__ = [
     "Budget",
@@ -53,34 +55,23 @@ _SLACK = 1 + 1e-9  # costs are apportioned in floats: a record at the budget is 
 # What a method costs (the only place that reads an optimizer's cost declarations)
 
 
-def is_gradient_free(optimizer: Any) -> bool:
+def is_gradient_free(optimizer: Optimizer) -> bool:
     """True when the method evaluates f only (no gradients)."""
-    return bool(getattr(optimizer, "gradient_free", False))
+    return not optimizer.requires.gradient
 
 
-def start_cost(optimizer, gradient_cost: float) -> float:
+def start_cost(optimizer: Optimizer, gradient_cost: float) -> float:
     """What the engine spends at the start: f, plus the gradient for gradient-based methods."""
-    return 1.0 + (0.0 if is_gradient_free(optimizer) else gradient_cost)
+    return 1.0 + (gradient_cost if optimizer.requires.gradient else 0.0)
 
 
-def minimum_step_cost(optimizer, dim: int, gradient_cost: float) -> float:
-    """The cheapest step of ``optimizer`` (an :class:`~jaxcalc.optimizers.Optimizer`) in the
-    cost convention: a population method's population size per generation (CMA-ES's default
-    ``4 + floor(3 ln D)``), 1 for other gradient-free methods, and ``f + g`` (plus a Hessian
-    for methods that use one) for gradient-based methods, whose line searches may spend more.
-    """
-    if is_gradient_free(optimizer):
-        parameters = getattr(optimizer, "parameters", None)
-        if callable(parameters):
-            size = getattr(parameters(dim), "population_size", None)
-            if size:
-                return float(size)
-        size = dict(getattr(optimizer, "options", {}) or {}).get("population_size")
-        if isinstance(size, int) and not isinstance(size, bool) and size >= 1:
-            return float(size)
-        return 1.0
-    hessian = dim * gradient_cost if getattr(optimizer, "uses_hessian", False) else 0.0
-    return 1.0 + gradient_cost + hessian
+def minimum_step_cost(optimizer: Optimizer, dim: int, gradient_cost: float) -> float:
+    """The cheapest step of ``optimizer`` in the cost convention, from its declared
+    :meth:`~jaxcalc.optimizers.Optimizer.step_cost` (a population method's population per
+    generation; ``f + g``, plus a Hessian for methods that use one, for gradient-based
+    methods, whose line searches may spend more)."""
+    cost = optimizer.step_cost(dim)
+    return float(evaluation_cost(cost.f, cost.g, cost.h, dim, gradient_cost))
 
 
 # -------------------------------------------------------------------------------------

@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 from jaxcalc_testing import run_cli
 
-from jaxcalc import trajectory
+from jaxcalc.engine import run as engine
+from jaxcalc.errors import ResourceError
 from jaxcalc.pipeline import run as runner
 
 SMOKE = Path(__file__).resolve().parents[2] / "configs" / "smoke.toml"
@@ -48,7 +49,7 @@ def test_compiling_ahead_writes_the_same_results(tmp_path, capsys, monkeypatch):
     code, _, err = run(capsys, monkeypatch, tmp_path / "plain", 0)
     assert code == 0, err
 
-    real = trajectory.optimize
+    real = engine.optimize
     calls: list[tuple[bool, float | None]] = []
 
     def spy(*args, **kwargs):
@@ -57,7 +58,7 @@ def test_compiling_ahead_writes_the_same_results(tmp_path, capsys, monkeypatch):
         calls.append((compile_only, None if compile_only else result.compile_seconds))
         return result
 
-    monkeypatch.setattr(trajectory, "optimize", spy)
+    monkeypatch.setattr(engine, "optimize", spy)
     out = tmp_path / "ahead"
     code, _, err = run(capsys, monkeypatch, out, 2)
     assert code == 0, err
@@ -93,16 +94,16 @@ def test_compiling_ahead_writes_the_same_results(tmp_path, capsys, monkeypatch):
 
 
 def broken_program(monkeypatch, method: str):
-    """Compiling ``method``'s program fails (as an XLA or tracing error would): in
-    ``optimize``, and so in ``precompile``, which compiles through it."""
-    real = trajectory.optimize
+    """Compiling ``method``'s program fails (as running out of memory while compiling
+    would): in ``optimize``, and so in ``precompile``, which compiles through it."""
+    real = engine.optimize
 
     def optimize(objective, optimizer, *args, **kwargs):
         if getattr(optimizer, "name", optimizer) == method:
-            raise ValueError(f"cannot compile {method}: broken on purpose")
+            raise ResourceError(f"cannot compile {method}: broken on purpose")
         return real(objective, optimizer, *args, **kwargs)
 
-    monkeypatch.setattr(trajectory, "optimize", optimize)
+    monkeypatch.setattr(engine, "optimize", optimize)
 
 
 @pytest.mark.parametrize("lookahead", [0, 2])
@@ -121,7 +122,7 @@ def test_a_later_group_that_fails_to_compile_fails_the_run_the_same_way(
     meta = json.loads((out / "metadata.json").read_text())
     assert manifest["status"] == meta["status"] == "failed"
     assert [g["index"] for g in manifest["groups"]] == [0, 1]  # the groups before it
-    assert meta["error"] == "ValueError: cannot compile gd_armijo: broken on purpose"
+    assert meta["error"] == "ResourceError: cannot compile gd_armijo: broken on purpose"
     assert len(rows(out / "runs.csv")) == 3 * 6  # adam (2 learning rates) and bfgs
     assert not (out / "group_002.npz").exists()
     assert not (out / ".jaxcalc.lock").exists()
@@ -130,14 +131,14 @@ def test_a_later_group_that_fails_to_compile_fails_the_run_the_same_way(
 def test_a_failed_compile_ahead_is_compiled_again_by_its_group(tmp_path, capsys, monkeypatch):
     """A compile that fails only in the background (say, for want of memory while another
     group ran) costs the speed-up, not the run: the group compiles when it runs."""
-    real = trajectory.precompile
+    real = engine.precompile
 
     def fails_once(objective, optimizer, *args, **kwargs):
         if getattr(optimizer, "name", optimizer) == "bfgs":
             raise MemoryError("no memory for a second compile")
         return real(objective, optimizer, *args, **kwargs)
 
-    monkeypatch.setattr(trajectory, "precompile", fails_once)
+    monkeypatch.setattr(engine, "precompile", fails_once)
     out = tmp_path / "run"
     code, _, err = run(capsys, monkeypatch, out, 2)
     assert code == 0, err
@@ -155,7 +156,7 @@ def test_a_stop_waits_for_the_compile_under_way(tmp_path, capsys, monkeypatch):
     import os
     import signal
 
-    real = trajectory.optimize
+    real = engine.optimize
 
     def terminated_during_second_group(*args, **kwargs):
         result = real(*args, **kwargs)
@@ -166,7 +167,7 @@ def test_a_stop_waits_for_the_compile_under_way(tmp_path, capsys, monkeypatch):
         return result
 
     calls: list[int] = []
-    monkeypatch.setattr(trajectory, "optimize", terminated_during_second_group)
+    monkeypatch.setattr(engine, "optimize", terminated_during_second_group)
     out = tmp_path / "run"
     code, _, err = run(capsys, monkeypatch, out, 2, "--quiet")
     assert code == 130
@@ -176,7 +177,7 @@ def test_a_stop_waits_for_the_compile_under_way(tmp_path, capsys, monkeypatch):
     assert [g["index"] for g in manifest["groups"]] == [0, 1]
 
     # resuming compiles ahead again and ends with every group
-    monkeypatch.setattr(trajectory, "optimize", real)
+    monkeypatch.setattr(engine, "optimize", real)
     code, _, err = run(capsys, monkeypatch, out, 2, "--resume")
     assert code == 0, err
     manifest = json.loads((out / "manifest.json").read_text())
@@ -191,13 +192,13 @@ def test_runs_use_one_core_while_the_next_groups_compile(lookahead, tmp_path, ca
     # (the number decides the program's chunk shape)
     seen: list[tuple[bool, object]] = []
     for name in ("optimize", "optimize_many"):
-        real = getattr(trajectory, name)
+        real = getattr(engine, name)
 
         def spy(*args, _real=real, **kwargs):
             seen.append((bool(kwargs.get("_compile_only")), kwargs.get("cpu_threads")))
             return _real(*args, **kwargs)
 
-        monkeypatch.setattr(trajectory, name, spy)
+        monkeypatch.setattr(engine, name, spy)
     code, _, err = run(capsys, monkeypatch, tmp_path / "run", lookahead)
     assert code == 0, err
     assert any(only for only, _ in seen) == (lookahead > 0)

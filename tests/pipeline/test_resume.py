@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 from jaxcalc_testing import run_cli
 
-from jaxcalc import trajectory
 from jaxcalc.cli import main
+from jaxcalc.engine import run as engine
 
 SMOKE = Path(__file__).resolve().parents[2] / "configs" / "smoke.toml"
 QUICK = ("--set", "starts.count=6", "--set", "run.steps=60")
@@ -71,7 +71,7 @@ def reference(tmp_path_factory) -> Path:
 def test_interrupt_then_resume_equals_an_uninterrupted_run(
     reference, tmp_path, capsys, monkeypatch
 ):
-    real = trajectory.optimize
+    real = engine.optimize
     calls: list[int] = []
 
     def interrupted_on_second_group(*args, **kwargs):
@@ -82,7 +82,7 @@ def test_interrupt_then_resume_equals_an_uninterrupted_run(
             raise KeyboardInterrupt  # Ctrl-C pressed twice: the group is abandoned
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(trajectory, "optimize", interrupted_on_second_group)
+    monkeypatch.setattr(engine, "optimize", interrupted_on_second_group)
     out = tmp_path / "run"
     code, _, err = run_cli(capsys, "run", str(SMOKE), "--out", str(out), *QUICK, "--no-report")
     assert code == 130
@@ -102,7 +102,7 @@ def test_interrupt_then_resume_equals_an_uninterrupted_run(
     assert len(rows(out / "summary.csv")) == 2  # the finished group: adam at 2 learning rates
     assert len(rows(out / "runs.csv")) == 2 * 6
     assert not (out / ".jaxcalc.lock").exists()
-    monkeypatch.setattr(trajectory, "optimize", real)
+    monkeypatch.setattr(engine, "optimize", real)
 
     # a changed config, or another JAX version, is refused and leaves everything as it was
     before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
@@ -128,7 +128,7 @@ def test_interrupt_then_resume_equals_an_uninterrupted_run(
             calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(trajectory, "optimize", counted)
+    monkeypatch.setattr(engine, "optimize", counted)
     code, _, err = run_cli(
         capsys, "run", str(SMOKE), "--out", str(out), *QUICK, "--no-report", "--resume"
     )
@@ -148,7 +148,7 @@ def test_interrupt_then_resume_equals_an_uninterrupted_run(
 
 
 def test_sigterm_stops_after_the_current_group(tmp_path, capsys, monkeypatch):
-    real = trajectory.optimize
+    real = engine.optimize
     before = signal.getsignal(signal.SIGTERM)
 
     def terminated_during_first_group(*args, **kwargs):
@@ -157,7 +157,7 @@ def test_sigterm_stops_after_the_current_group(tmp_path, capsys, monkeypatch):
             os.kill(os.getpid(), signal.SIGTERM)
         return result
 
-    monkeypatch.setattr(trajectory, "optimize", terminated_during_first_group)
+    monkeypatch.setattr(engine, "optimize", terminated_during_first_group)
     out = tmp_path / "run"
     code, stdout, err = run_cli(
         capsys, "run", str(SMOKE), "--out", str(out), *QUICK, "--no-report", "--quiet"

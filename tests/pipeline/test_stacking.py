@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 from jaxcalc_testing import run_cli
 
-from jaxcalc import trajectory
+from jaxcalc.engine import cache, curvature
+from jaxcalc.engine import run as engine
 from jaxcalc.pipeline import run as runner
 
 CONFIG = """
@@ -56,7 +57,7 @@ name = "lbfgs"
 name = "yogi"
 learning_rate = 0.1
 """
-COMPILE, CURVATURE_PROGRAM = trajectory._compile, trajectory._curvature_program
+COMPILE, CURVATURE_PROGRAM = cache.compile_program, curvature.curvature_program
 EXACT = ("runs", "success_rate", "median_steps_to_target")
 
 
@@ -69,7 +70,7 @@ def run(tmp_path, capsys, monkeypatch, stack: int) -> tuple[Path, list[str]]:
     config = tmp_path / "stacking.toml"
     config.write_text(CONFIG)
     monkeypatch.setattr(runner, "_STACK", stack)
-    monkeypatch.setattr(trajectory, "_COMPILED", {})  # nothing from an earlier run
+    monkeypatch.setattr(cache, "COMPILED", {})  # nothing from an earlier run
     compiled: list[str] = []
     real, real_check = COMPILE, CURVATURE_PROGRAM
 
@@ -81,8 +82,8 @@ def run(tmp_path, capsys, monkeypatch, stack: int) -> tuple[Path, list[str]]:
         compiled.append("check")
         return real_check(*args)
 
-    monkeypatch.setattr(trajectory, "_compile", counted)
-    monkeypatch.setattr(trajectory, "_curvature_program", check)
+    monkeypatch.setattr(cache, "compile_program", counted)
+    monkeypatch.setattr(curvature, "curvature_program", check)
     out = tmp_path / f"stack{stack}"
     code, _, err = run_cli(capsys, "run", str(config), "--out", str(out), "--no-report")
     assert code == 0, err
@@ -129,7 +130,7 @@ def test_a_stacked_batch_interrupted_keeps_the_groups_before_it(tmp_path, capsys
     groups are not half-written, and --resume completes the run."""
     config = tmp_path / "stacking.toml"
     config.write_text(CONFIG)
-    real = trajectory.optimize_many
+    real = engine.optimize_many
     calls: list[int] = []
 
     def interrupted(*args, **kwargs):
@@ -140,14 +141,14 @@ def test_a_stacked_batch_interrupted_keeps_the_groups_before_it(tmp_path, capsys
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(trajectory, "optimize_many", interrupted)
+    monkeypatch.setattr(engine, "optimize_many", interrupted)
     out = tmp_path / "run"
     code, _, err = run_cli(capsys, "run", str(config), "--out", str(out), "--no-report")
     assert code == 130, err
     manifest = json.loads((out / "manifest.json").read_text())
     assert [g["index"] for g in manifest["groups"]] == [0, 1, 2, 3, 4]  # booth's five
     assert not (out / "group_005.npz").exists()
-    monkeypatch.setattr(trajectory, "optimize_many", real)
+    monkeypatch.setattr(engine, "optimize_many", real)
     code, _, err = run_cli(capsys, "run", str(config), "--out", str(out), "--no-report", "--resume")
     assert code == 0, err
     manifest = json.loads((out / "manifest.json").read_text())
