@@ -8,7 +8,6 @@ without a word).
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from jaxcalc.errors import ConfigError, OutputError  # noqa: E402
+from jaxcalc.files import probe_writable, write_atomically  # noqa: E402
 
 __all__ = ["FIGURE_FORMATS", "check_output_path", "plot_function", "plot_objective", "save_figure"]
 
@@ -39,30 +39,19 @@ def check_output_path(path: str | os.PathLike, formats: Sequence[str] = FIGURE_F
     parent = target.parent
     if not parent.is_dir():
         raise OutputError(f"cannot write {target}: folder {parent} does not exist")
-    try:
-        with tempfile.NamedTemporaryFile(dir=parent, prefix=".jaxcalc-probe-"):
-            pass
-    except OSError as err:
-        raise OutputError(f"cannot write to {parent}: {err.strerror}") from None
+    probe_writable(parent)
     return target
 
 
 def save_figure(fig: plt.Figure, path: str | os.PathLike) -> Path:
     """Save atomically: a temporary file in the same folder, then ``os.replace``."""
     target = check_output_path(path)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=target.suffix)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            fig.savefig(handle, format=target.suffix[1:], dpi=150, bbox_inches="tight")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        return write_atomically(
+            target, lambda h: fig.savefig(h, format=target.suffix[1:], dpi=150, bbox_inches="tight")
+        )
     finally:
         plt.close(fig)
-    return target
 
 
 def _robust_limits(y: np.ndarray) -> tuple[float, float] | None:

@@ -20,6 +20,7 @@ FLOORS = {
     "expressions": 1,
     "functions": 1,
     "formatting": 1,
+    "files": 1,
     "slopes": 1,
     "constraints": 1,
     "nist_strd": 1,

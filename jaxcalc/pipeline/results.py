@@ -15,7 +15,6 @@ import json
 import math
 import os
 import socket
-import tempfile
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from jaxcalc.errors import OutputError
+from jaxcalc.files import probe_writable, write_atomically
 
 __all__ = [
     "MANIFEST_NAME",
@@ -55,38 +55,9 @@ MANIFEST_FORMAT = "jaxcalc-run-manifest/1"
 _ROW_KEYS = ("summary_rows", "runs_rows")  # JSON text of a group's table rows, in its part
 
 
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
-
-
 def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically (see the module docstring)."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException as err:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(err, OSError):
-            raise OutputError(
-                f"cannot write {target} ({len(data)} bytes): {err.strerror or err}"
-            ) from None
-        raise
-    _fsync_dir(target.parent)
-    return target
+    return write_atomically(path, lambda handle: handle.write(data), size=len(data))
 
 
 def write_text(path: str | os.PathLike, text: str) -> Path:
@@ -438,11 +409,7 @@ class OutputFolder:
                 path.mkdir()
             except OSError as err:
                 raise OutputError(f"cannot create {path}: {err.strerror}") from None
-        try:
-            with tempfile.NamedTemporaryFile(dir=path, prefix=".jaxcalc-probe-"):
-                pass
-        except OSError as err:
-            raise OutputError(f"cannot write to {path}: {err.strerror}") from None
+        probe_writable(path)
         return self
 
     def __enter__(self) -> OutputFolder:

@@ -85,10 +85,15 @@ def build_f5(d, inst):
     return {"xopt": xopt, "fopt": _scalar(fopt), "slopes": slopes}, xopt, fopt
 
 
-def build_f6(d, inst):
-    p, xopt, fopt = _build_standard(6, d, inst)
-    _, p["m"] = _rot_pair_matrix(_rseed(6, inst), d, math.sqrt(10.0))
+def _build_with_conditioned_rotation(fid, d, inst):
+    """The standard instance plus ``m = R1 diag(sqrt(10)^(k/(D-1))) R2`` (f6 and f13)."""
+    p, xopt, fopt = _build_standard(fid, d, inst)
+    _, p["m"] = _rot_pair_matrix(_rseed(fid, inst), d, math.sqrt(10.0))
     return p, xopt, fopt
+
+
+def build_f6(d, inst):
+    return _build_with_conditioned_rotation(6, d, inst)
 
 
 def build_f7(d, inst):
@@ -155,9 +160,7 @@ def build_f12(d, inst):
 
 
 def build_f13(d, inst):
-    p, xopt, fopt = _build_standard(13, d, inst)
-    _, p["m"] = _rot_pair_matrix(_rseed(13, inst), d, math.sqrt(10.0))
-    return p, xopt, fopt
+    return _build_with_conditioned_rotation(13, d, inst)
 
 
 def build_f14(d, inst):
