@@ -2,7 +2,7 @@
 
 The grid (``configs/grid_benchmark.toml``): 8 optax optimizers x 10 classic 2-D functions x
 1000 starts x 1000 steps, a record every 10 steps (8e7 run-steps). Issue 5's target: the
-whole run, compile included, in <= 60 s on this 2-core machine.
+whole run, compile included, in <= 60 s on 2 CPU cores.
 
 Peers, in this process:
 
