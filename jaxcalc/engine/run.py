@@ -33,7 +33,7 @@ from jaxcalc.engine.result import CODE, Trajectory, assemble, merge_chunks, runs
 from jaxcalc.errors import ConfigError
 from jaxcalc.optimizers import Optimizer
 
-__all__ = ["optimize", "optimize_many", "precompile", "precompile_many"]
+__all__ = ["estimate", "optimize", "optimize_many", "precompile", "precompile_many"]
 
 # XLA's newer CPU fusion emitters run an Adam step 1.6-1.7x faster but take about twice as
 # long to compile (benchmarks/engine_internals.py measures both). Break-even is near 2e7
@@ -248,6 +248,45 @@ def _checked_pieces(job: _Job, outs: list[dict[str, Any]]) -> tuple[list[dict], 
     return pieces, compile_seconds, run_seconds
 
 
+def _estimate(entries, n_starts, steps, record_every, dim, dtype) -> plan.JobEstimate:
+    runs = plan.count_runs(entries, n_starts)
+    state = max(method.state_size(dim) for method, _ in entries)
+    return plan.estimate_job(runs, steps, record_every, dim, dtype, state)
+
+
+def estimate(
+    optimizers: Sequence[tuple[str | Optimizer, Mapping[str, Any]]],
+    starts: int,
+    steps: int,
+    dim: int,
+    *,
+    record_every: int = 1,
+    dtype: Any = None,
+    check: bool = True,
+    where: str = "optimize",
+) -> plan.JobEstimate:
+    """The memory a job of :func:`optimize_many` would take, before anything is allocated.
+
+    Takes the optimizers as :func:`optimize_many` does, the number of ``starts``, ``steps``,
+    the dimension and ``record_every``. With ``check``, a job over the limits (the runs
+    cap, 40% of free memory for the results) raises a :class:`ResourceError` that names
+    the estimate, the limit and the settings that reduce it; ``steps``, ``record_every``
+    and ``starts`` out of range raise a :class:`ConfigError`.
+
+    Example:
+      >>> estimate([("adam", {})], 100, 1000, 2).runs
+      100
+    """
+    check_run_arguments(steps, record_every, 0)
+    if isinstance(starts, bool) or not isinstance(starts, int | np.integer) or starts < 1:
+        raise ConfigError(f"starts must be a whole number >= 1; got {starts!r}")
+    dtype = jnp.result_type(float) if dtype is None else dtype
+    job = _estimate(resolve_methods(optimizers), int(starts), steps, record_every, dim, dtype)
+    if check:
+        plan.check_job(job, where=where)
+    return job
+
+
 def precompile(objective: Any, optimizer: str | Optimizer, x0: Any, steps: int, **kwargs):
     """Compile what :func:`optimize` with these arguments would run, without running it.
 
@@ -380,6 +419,10 @@ def optimize_many(
     starts, single = resolve_starts(x0, name, dim)
     for method, _ in entries:
         method.check_objective(fun, starts.shape[1])
+    # the whole job is judged before any per-run array is laid out or allocated
+    plan.check_job(
+        _estimate(entries, starts.shape[0], steps, record_every, starts.shape[1], starts.dtype)
+    )
     limits = limits_for(starts.dtype, gtol, f_limit, x_limit, patience)
     layout = plan.lay_out(entries, starts, seed)
     job = _job(
