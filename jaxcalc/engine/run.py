@@ -30,6 +30,7 @@ from jaxcalc.engine.options import (
 )
 from jaxcalc.engine.program import Program
 from jaxcalc.engine.result import CODE, Trajectory, assemble, merge_chunks, runs_first
+from jaxcalc.engine.start import overflow_at_start
 from jaxcalc.errors import ConfigError
 from jaxcalc.optimizers import Optimizer
 
@@ -244,7 +245,9 @@ def _checked_pieces(job: _Job, outs: list[dict[str, Any]]) -> tuple[list[dict], 
             t0 = time.perf_counter()
             out["status"] = jax.block_until_ready(check(out["final_params"], out["status"]))
             run_seconds += time.perf_counter() - t0
-        pieces.append(runs_first(out, hi - lo))
+        piece = runs_first(out, hi - lo)
+        piece["status"] = overflow_at_start(job.fun, job.layout.run_x0[lo:hi], piece["status"])
+        pieces.append(piece)
     return pieces, compile_seconds, run_seconds
 
 
@@ -339,7 +342,9 @@ def optimize(
         draws from ``fold_in(key(seed), i)`` under every hyperparameter setting.
       gtol: convergence when ``|grad f| <= gtol`` (default 1e-5 in float32, 1e-8 in float64).
       f_limit: ``f < -f_limit`` means unbounded below (default 1e30 in float64, 1e20 in float32).
-      x_limit: ``max|x| > x_limit`` means the run ran away (default 1e15 / 1e10).
+      x_limit: ``max|x| > x_limit`` means the run ran away (default 1e15 / 1e10). On an
+        objective with a lower bound (:attr:`Objective.floor`: its declared ``lower_bound``
+        or its ``f_opt``) a run that ran away is ``diverged``, never ``unbounded``.
       patience: consecutive failed or zero steps before a run is "stalled".
       check_curvature: check the Hessian where runs stop (only for ``D <= 32``).
       memory_budget: bytes the outputs may take (default: 40% of free memory, or half of
@@ -423,7 +428,8 @@ def optimize_many(
     plan.check_job(
         _estimate(entries, starts.shape[0], steps, record_every, starts.shape[1], starts.dtype)
     )
-    limits = limits_for(starts.dtype, gtol, f_limit, x_limit, patience)
+    floor = getattr(fun, "floor", None)  # an Objective's declared lower bound
+    limits = limits_for(starts.dtype, gtol, f_limit, x_limit, patience, floor)
     layout = plan.lay_out(entries, starts, seed)
     job = _job(
         objective,
