@@ -320,7 +320,11 @@ def test_O2_adam_with_an_infinite_gradient_is_diverged_nonfinite():
     assert np.all(np.isfinite(t.final_params))
 
 
-@pytest.mark.xfail(strict=True, reason="f'' = 0 with f' = 0 at the minimum of x^4 is flat_start")
+@pytest.mark.xfail(
+    strict=True,
+    reason="x^4 and x^3 at 0 both have f' = f'' = 0: the curvature check cannot tell "
+    "the minimum from the inflection (x^3 must stay flat_start), so x^4 is flat_start",
+)
 def test_O3_newton_where_the_second_derivative_vanishes():
     t = optimize(quartic, "newton", np.array([[0.0]]), 10)
     assert t.status[0] == "converged"
@@ -450,6 +454,11 @@ def test_R2_huge_steps_are_refused():
 @pytest.mark.xfail(strict=True, reason="no wall-clock timeout per chunk (status `timeout`)")
 def test_R2_timeout_status_exists():
     assert "timeout" in STATUSES
+
+
+def test_R3_bfgs_state_that_does_not_fit_suggests_lbfgs():
+    with pytest.raises(ResourceError, match="lbfgs instead of bfgs"):
+        optimize(lambda x: jnp.sum(x**2), "bfgs", np.zeros((1, 1000)), 2, memory_budget=1 << 20)
 
 
 def test_R3_bfgs_state_grows_with_dim_squared():

@@ -364,13 +364,26 @@ def plan_chunks(
     return Chunks(bounds, padded, min(workers, len(bounds)))
 
 
-def check_memory(per_run: int, budget: int, steps: int, record_every: int, dim: int) -> None:
-    """Refuse a job of which one run alone needs more than the budget."""
+def check_memory(
+    per_run: int,
+    budget: int,
+    steps: int,
+    record_every: int,
+    dim: int,
+    state_bytes: int = 0,
+) -> None:
+    """Refuse a job of which one run alone needs more than the budget; when the optimizer's
+    state is most of it (BFGS's dim x dim matrix), say so."""
     if per_run > budget:
+        fix = "use a larger record_every"
+        if 2 * state_bytes > per_run:
+            fix = (
+                f"its optimizer state is ~{format_bytes(state_bytes)} per run: use a method "
+                f"with less state (lbfgs instead of bfgs) or fewer dimensions"
+            )
         raise ResourceError(
             f"one run needs ~{per_run / 2**20:.1f} MiB of trajectory (steps={steps}, "
-            f"record_every={record_every}, dim={dim}); budget {budget / 2**20:.0f} MiB: "
-            f"use a larger record_every"
+            f"record_every={record_every}, dim={dim}); budget {budget / 2**20:.0f} MiB: {fix}"
         )
 
 

@@ -105,7 +105,8 @@ def _job(
     budget = memory_budget if memory_budget is not None else plan.memory_budget()
     itemsize = jnp.dtype(dtype).itemsize
     per_run = plan.estimate_bytes(1, steps, record_every, d, itemsize, method.state_size(d))
-    plan.check_memory(per_run, budget, steps, record_every, d)
+    state_bytes = method.state_size(d) * itemsize
+    plan.check_memory(per_run, budget, steps, record_every, d, state_bytes)
     devices = jax.local_devices()  # this process's; see docs/devices.md for several hosts
     n_dev = len(devices)
     runs = layout.runs
