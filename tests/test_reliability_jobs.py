@@ -508,3 +508,32 @@ def test_R9_chunks_are_the_unit_of_work():
     t = optimize("sphere", "gd", starts, 20, chunk_size=16)
     assert t.chunks == 3 and t.status.shape == (33,)
     np.testing.assert_array_equal(t.params[:, 0], starts)
+
+
+def test_S1_a_failed_chunk_stops_the_job_instead_of_running_the_rest(monkeypatch):
+    """A worker whose chunk fails ends the job at once: the chunks not started are dropped,
+    and the error reaches the caller (no thread is left running the rest)."""
+    calls = []
+    real = plan.chunk_inputs
+
+    def failing(layout, padded, lo, hi, *rest):
+        calls.append(lo)
+        if lo == 64:
+            raise MemoryError("chunk 1")
+        return real(layout, padded, lo, hi, *rest)
+
+    monkeypatch.setattr(plan, "chunk_inputs", failing)
+    # 4000 runs x 1000 steps run on 2 threads; the budget holds 64 runs per thread: 63 chunks
+    per_run = plan.estimate_bytes(1, 1000, 1000, 1, 8, 2)
+    with pytest.raises(MemoryError):
+        optimize(
+            quartic,
+            "gd",
+            np.full((4000, 1), 0.5),
+            1000,
+            record_every=1000,
+            learning_rate=1e-3,
+            memory_budget=2 * 64 * per_run,
+            cpu_threads=2,
+        )
+    assert 2 <= len(calls) < 20
