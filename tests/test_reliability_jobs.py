@@ -537,3 +537,13 @@ def test_S1_a_failed_chunk_stops_the_job_instead_of_running_the_rest(monkeypatch
             cpu_threads=2,
         )
     assert 2 <= len(calls) < 20
+
+
+def test_S1_a_long_optimize_says_so_before_it_starts(capsys, monkeypatch):
+    from jaxcalc.cli import objective_commands
+
+    monkeypatch.setattr(objective_commands, "LONG_RUN_STEPS", 100)
+    code, _, err = run_cli(
+        capsys, "optimize", "sphere", "--optimizer", "gd", "--starts", "20", "--steps", "5"
+    )
+    assert code == 0 and "20 runs x 6 records" in err and "can take" in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -75,6 +76,10 @@ def add_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--plot", metavar="FILE", help="contour with paths (2-D) or curve (1-D)")
     p.set_defaults(run=cmd_optimize)
+
+
+#: run-steps from which optimize says beforehand that it will take a while (~10 s on 2 cores)
+LONG_RUN_STEPS = 500_000_000
 
 
 def _count(text: str) -> int:
@@ -201,7 +206,7 @@ def _check_job(args: argparse.Namespace, objective, hyper: dict[str, Any]) -> No
         )
     n_starts = 1 if args.x0 is not None else args.starts
     try:
-        estimate(
+        job = estimate(
             [(args.optimizer, hyper)],
             n_starts,
             args.steps,
@@ -216,6 +221,13 @@ def _check_job(args: argparse.Namespace, objective, hyper: dict[str, Any]) -> No
             .replace("fewer starts", "fewer --starts")
         )
         raise ResourceError(f"optimize: {message}") from None
+    if job.runs * args.steps >= LONG_RUN_STEPS and not args.json:
+        print(
+            f"jaxcalc: optimize: {job.summary()}, {args.steps} steps each; this can take "
+            f"a minute or more",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def _starts(args: argparse.Namespace, objective) -> np.ndarray:
