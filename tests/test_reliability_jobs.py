@@ -548,3 +548,14 @@ def test_S1_a_long_optimize_says_so_before_it_starts(capsys, monkeypatch):
         capsys, "optimize", "sphere", "--optimizer", "gd", "--starts", "20", "--steps", "5"
     )
     assert code == 0 and "20 runs x 6 records" in err and "can take" in err
+
+
+def test_S1_an_address_space_limit_bounds_the_budget(monkeypatch):
+    """Under `ulimit -v` XLA aborts the process past the limit: a quarter of it is the most
+    a job's results may take."""
+    import resource
+
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (8 * GIB, 8 * GIB))
+    assert plan.host_budget() <= 2 * GIB
+    with pytest.raises(ResourceError, match="ulimit -v"):
+        estimate([("adam", {})], 50_000_000, 1, 2)

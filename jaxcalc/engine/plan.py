@@ -48,12 +48,23 @@ def estimate_bytes(
 
 
 def host_budget() -> int:
-    """Bytes a whole job's results may take in host memory: 40% of the free memory."""
+    """Bytes a whole job's results may take in host memory: 40% of the free memory, and
+    at most a quarter of an address-space limit (``ulimit -v``; XLA reserves much of the
+    rest, and past it the process aborts instead of raising)."""
     try:
         available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):  # pragma: no cover
         available = 8 << 30
-    return int(0.4 * available)
+    budget = int(0.4 * available)
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    except (ImportError, OSError, ValueError):  # pragma: no cover - Windows
+        soft = -1
+    if soft > 0:
+        budget = min(budget, soft // 4)
+    return budget
 
 
 @dataclass(frozen=True)
@@ -123,7 +134,7 @@ def check_job(
     job: JobEstimate,
     limit: int | None = None,
     where: str = "optimize",
-    limit_name: str = "40% of free memory",
+    limit_name: str = "40% of free memory, at most a quarter of ulimit -v",
 ) -> None:
     """Refuse a job whose runs exceed :data:`MAX_RUNS` or whose results exceed ``limit``
     bytes (default :func:`host_budget`), naming the estimate, the limit and what reduces it.

@@ -276,7 +276,8 @@ def check_run_estimate(
         raise ResourceError(
             f"run: the results need ~{format_bytes(estimate.memory_bytes)} of memory at once "
             f"(largest group {big.objective} x {big.optimizer}: {big.job.summary()}); the "
-            f"limit is {format_bytes(limit)} (40% of free memory): {keys}"
+            f"limit is {format_bytes(limit)} (40% of free memory, at most a quarter of ulimit -v): "
+            f"{keys}"
         )
     if free is None:
         folder = Path(out).expanduser().resolve()
