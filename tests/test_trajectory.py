@@ -184,10 +184,10 @@ def test_new_values_do_not_recompile_but_new_steps_and_shapes_do():
     assert not np.array_equal(again.params, first.params)
     longer = optimize(fresh, "gd", STARTS, STEPS + 1, learning_rate=0.1)
     assert longer.compile_seconds > 0
-    # batches are padded to a multiple of 16 lanes: 3 and 6 starts share a program, 20 not
+    # batches are padded to a multiple of 32 lanes: 3 and 6 starts share a program, 33 not
     same = optimize(fresh, "gd", np.vstack([STARTS, STARTS]), STEPS, learning_rate=0.1)
     assert same.compile_seconds == 0.0
-    wider = optimize(fresh, "gd", np.tile(STARTS, (7, 1)), STEPS, learning_rate=0.1)
+    wider = optimize(fresh, "gd", np.tile(STARTS, (11, 1)), STEPS, learning_rate=0.1)
     assert wider.compile_seconds > 0
 
 
@@ -436,7 +436,7 @@ _SHARD_SCRIPT = textwrap.dedent(
 def test_sharded_equals_single_device(tmp_path):
     """10 runs on 4 forced host devices, in a fresh float64 process, against the same runs
     here on one device: every output equal to the bit. (Before each device's lanes were
-    padded to a multiple of 16, 3 lanes per device were vectorised differently from 10 and
+    padded to a multiple of 16 (now 32), 3 lanes per device were vectorised differently from 10 and
     Adam's updates differed in the last bit, up to 5.6e-16.)"""
     script = tmp_path / "run.py"
     script.write_text(_SHARD_SCRIPT)
@@ -466,9 +466,9 @@ def test_small_memory_budget_chunks_with_identical_results():
     per_run = estimate_bytes(1, STEPS, 1, 2, 8, get_optimizer("gd").state_size(2))
     chunked = gd(STARTS, memory_budget=2 * per_run)  # two runs per chunk: 2 + 1 (padded)
     assert whole.chunks == 1 and chunked.chunks == 2
-    forced = gd(STARTS, chunk_size=2)  # chunks of 2 runs, each padded to 16 lanes
+    forced = gd(STARTS, chunk_size=2)  # chunks of 2 runs, each padded to 32 lanes
     assert forced.chunks == 2
-    assert forced.compile_seconds == 0.0  # the same 16-lane program as the whole batch
+    assert forced.compile_seconds == 0.0  # the same 32-lane program as the whole batch
     for name, value in whole.to_numpy().items():
         np.testing.assert_array_equal(chunked.to_numpy()[name], value, err_msg=name)
         np.testing.assert_array_equal(forced.to_numpy()[name], value, err_msg=name)

@@ -39,6 +39,12 @@ def add_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
         help="finish an interrupted run in --out: keep its finished groups, compute the rest "
         "(refused if the config, --set/--dtype values or jaxcalc/JAX versions changed)",
     )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the groups and the memory and disk estimate, then stop (nothing is run "
+        "or written)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress display on stderr")
     p.add_argument(
         "--no-report",
@@ -74,6 +80,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         out = Path("results") / f"{config.name}-{stamp}"
     out = out.expanduser().resolve()
+    if _planned(args, config, out):
+        return EXIT_OK
     if not (args.quiet or args.json):
         for note in config.notes:
             print(f"jaxcalc: {note}", file=sys.stderr)
@@ -106,6 +114,38 @@ def cmd_run(args: argparse.Namespace) -> int:
         payload["report"] = str(folder / "report.md")
     emit(args, payload, f"done: {folder / ('summary.csv' if args.no_report else 'report.md')}")
     return EXIT_OK
+
+
+def _planned(args: argparse.Namespace, config, out: Path) -> bool:
+    """Estimate the whole run before anything is sampled or written: refuse it when it
+    does not fit, and with ``--dry-run`` print the estimate; True when that is all."""
+    from jaxcalc.pipeline.plan import check_run_estimate, estimate_run
+
+    estimate = estimate_run(config)
+    if not args.dry_run:
+        check_run_estimate(estimate, out)
+        return False
+    payload = {
+        "name": config.name,
+        "output": str(out),
+        "memory_bytes": estimate.memory_bytes,
+        "disk_bytes": estimate.disk_bytes,
+        "groups": [
+            {
+                "objective": g.objective,
+                "optimizer": g.optimizer,
+                "runs": g.job.runs,
+                "records": g.job.records,
+                "memory_bytes": g.job.result_bytes,
+                "disk_bytes": g.disk_bytes,
+            }
+            for g in estimate.groups
+        ],
+    }
+    lines = [f"jaxcalc run {config.name} (dry run, nothing written; would write to {out})"]
+    emit(args, payload, "\n".join([*lines, *estimate.lines()]))
+    check_run_estimate(estimate, out)  # a job that does not fit: its error, exit code 2
+    return True
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -17,7 +18,9 @@ from jaxcalc.cli.common import (
     parse_point,
     read_key_values,
 )
-from jaxcalc.errors import ConfigError
+from jaxcalc.engine import estimate
+from jaxcalc.engine.result import MAX_STEPS
+from jaxcalc.errors import ConfigError, ResourceError
 from jaxcalc.formatting import format_number
 from jaxcalc.optimizers import get_optimizer, optimizer_names
 
@@ -60,13 +63,42 @@ def add_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
         help="another hyperparameter, e.g. --hp b1=0.95 (a,b,c sweeps)",
     )
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--starts", type=int, default=100, help="random starts in the bounds")
+    group.add_argument(
+        "--starts",
+        type=_count,
+        default=100,
+        help="random starts in the bounds (a whole number: 1000 or 1e3); the job's memory "
+        "is estimated before any start is drawn",
+    )
     group.add_argument("--x0", help="one start, comma-separated")
     p.add_argument("--steps", type=int, default=1000)
     p.add_argument("--record-every", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--plot", metavar="FILE", help="contour with paths (2-D) or curve (1-D)")
     p.set_defaults(run=cmd_optimize)
+
+
+#: run-steps from which optimize says beforehand that it will take a while (~10 s on 2 cores)
+LONG_RUN_STEPS = 500_000_000
+
+
+def _count(text: str) -> int:
+    """A count typed as ``2000000`` or ``2e6`` (a whole number >= 1)."""
+    try:
+        value = int(text)
+    except ValueError:
+        try:
+            number = float(text)
+        except ValueError:
+            number = float("nan")
+        if not (number == number and number != float("inf") and number == int(number)):
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a whole number (write 1000 or 1e3)"
+            ) from None
+        value = int(number)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be >= 1")
+    return value
 
 
 def build_objective(args: argparse.Namespace):
@@ -141,12 +173,11 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     if args.plot:
         check_output_path(args.plot)
     objective = build_objective(args)
-    if args.steps < 1:
-        raise ConfigError(f"--steps {args.steps}: must be >= 1")
-    starts = _starts(args, objective)
     hyper = dict(read_key_values(args.param_hp or [], "--hp"))
     if args.lr is not None:
         hyper["learning_rate"] = args.lr
+    _check_job(args, objective, hyper)
+    starts = _starts(args, objective)
     t = optimize(
         objective,
         args.optimizer,
@@ -163,6 +194,40 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         lines.append(f"plot written to {path}")
     emit(args, payload, "\n".join(lines))
     return EXIT_OK
+
+
+def _check_job(args: argparse.Namespace, objective, hyper: dict[str, Any]) -> None:
+    """Refuse steps, record_every or a job too large for memory before any start is drawn."""
+    if not 1 <= args.steps <= MAX_STEPS:
+        raise ConfigError(f"--steps {args.steps}: must be from 1 to {MAX_STEPS}")
+    if not 1 <= args.record_every <= args.steps:
+        raise ConfigError(
+            f"--record-every {args.record_every}: must be from 1 to --steps ({args.steps})"
+        )
+    n_starts = 1 if args.x0 is not None else args.starts
+    try:
+        job = estimate(
+            [(args.optimizer, hyper)],
+            n_starts,
+            args.steps,
+            objective.dim,
+            record_every=args.record_every,
+        )
+    except ResourceError as err:
+        message = str(err).replace("optimize: ", "", 1)
+        message = (
+            message.replace("record_every=", "--record-every ")
+            .replace("reduce starts", "reduce --starts")
+            .replace("fewer starts", "fewer --starts")
+        )
+        raise ResourceError(f"optimize: {message}") from None
+    if job.runs * args.steps >= LONG_RUN_STEPS and not args.json:
+        print(
+            f"jaxcalc: optimize: {job.summary()}, {args.steps} steps each; this can take "
+            f"a minute or more",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def _starts(args: argparse.Namespace, objective) -> np.ndarray:

@@ -15,14 +15,17 @@ points).
 """
 
 from jaxcalc.engine.cache import enable_compilation_cache
-from jaxcalc.engine.plan import estimate_bytes
+from jaxcalc.engine.plan import MAX_RUNS, JobEstimate, estimate_bytes
 from jaxcalc.engine.result import STATUSES, Trajectory
-from jaxcalc.engine.run import optimize, optimize_many, precompile, precompile_many
+from jaxcalc.engine.run import estimate, optimize, optimize_many, precompile, precompile_many
 
 __all__ = [
+    "MAX_RUNS",
     "STATUSES",
+    "JobEstimate",
     "Trajectory",
     "enable_compilation_cache",
+    "estimate",
     "estimate_bytes",
     "optimize",
     "optimize_many",

@@ -34,6 +34,7 @@ class Limits:
     f_limit: float
     x_limit: float
     patience: int
+    lower_bound: float | None = None  # the objective's declared floor (Objective.floor)
 
 
 def _whole(value: Any) -> bool:
@@ -58,14 +59,23 @@ def check_cpu_threads(threads: Any) -> None:
         raise ConfigError(f"cpu_threads must be a whole number >= 1; got {threads!r}")
 
 
-def limits_for(dtype: Any, gtol: Any, f_limit: Any, x_limit: Any, patience: Any) -> Limits:
-    """The limits, with the defaults of ``dtype`` (float64 or float32) for those not given."""
+def limits_for(
+    dtype: Any,
+    gtol: Any,
+    f_limit: Any,
+    x_limit: Any,
+    patience: Any,
+    lower_bound: float | None = None,
+) -> Limits:
+    """The limits, with the defaults of ``dtype`` (float64 or float32) for those not given;
+    ``lower_bound`` is the objective's floor (None: none known)."""
     is64 = dtype == jnp.float64
     return Limits(
         gtol=float(gtol if gtol is not None else (1e-8 if is64 else 1e-5)),
         f_limit=float(f_limit if f_limit is not None else (1e30 if is64 else 1e20)),
         x_limit=float(x_limit if x_limit is not None else (1e15 if is64 else 1e10)),
         patience=int(patience),
+        lower_bound=None if lower_bound is None else float(lower_bound),
     )
 
 

@@ -18,10 +18,24 @@ from jaxcalc.errors import ConfigError, ResourceError
 from jaxcalc.optimizers import Optimizer, check_hyperparameters
 from jaxcalc.optimizers.stacked import SLOT, slot_name, stack
 
-__all__ = ["Chunks", "Layout", "estimate_bytes", "lay_out", "plan_chunks"]
+__all__ = [
+    "MAX_RUNS",
+    "Chunks",
+    "JobEstimate",
+    "Layout",
+    "check_job",
+    "count_runs",
+    "estimate_bytes",
+    "estimate_job",
+    "host_budget",
+    "lay_out",
+    "plan_chunks",
+]
 
-LANE_BLOCK = 16  # runs per device are padded to a multiple of this (see plan_chunks)
+LANE_BLOCK = 32  # runs per device are padded to a multiple of this (see plan_chunks)
 PARALLEL_MIN_RUN_STEPS = 4_000_000  # smaller jobs run as one chunk (a few ms at most)
+MAX_RUNS = 100_000_000  # runs of one job: starts x sweep points, over every optimizer
+_PER_RUN_SCALARS = 12  # per-run outputs besides the records: status, counts, final value
 
 
 def estimate_bytes(
@@ -31,6 +45,123 @@ def estimate_bytes(
     records = steps // record_every + 1
     per_run = records * (dim + 2) + 4 * dim + state_size + 16
     return int(runs * per_run * itemsize)
+
+
+def host_budget() -> int:
+    """Bytes a whole job's results may take in host memory: 40% of the free memory, and
+    at most a quarter of an address-space limit (``ulimit -v``; XLA reserves much of the
+    rest, and past it the process aborts instead of raising)."""
+    try:
+        available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover
+        available = 8 << 30
+    budget = int(0.4 * available)
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    except (ImportError, OSError, ValueError):  # pragma: no cover - Windows
+        soft = -1
+    if soft > 0:
+        budget = min(budget, soft // 4)
+    return budget
+
+
+@dataclass(frozen=True)
+class JobEstimate:
+    """What a whole job will hold before anything is allocated.
+
+    Attributes:
+      runs: starts x sweep points, summed over the optimizers.
+      records: recorded rows per run (``steps // record_every + 1``).
+      dim, itemsize, dtype: the point's coordinates and the working float type.
+      state_size: numbers of optimizer state per run (largest over the optimizers).
+      result_bytes: the trajectories and per-run outputs of every run, which the returned
+        :class:`Trajectory` holds at once (chunks cut only the working memory).
+      run_bytes: one run's records and working state (the unit of the chunks).
+    """
+
+    runs: int
+    steps: int
+    record_every: int
+    dim: int
+    itemsize: int
+    dtype: str
+    state_size: int
+
+    @property
+    def records(self) -> int:
+        return self.steps // self.record_every + 1
+
+    @property
+    def result_bytes(self) -> int:
+        per_run = self.records * (self.dim + 2) + 3 * self.dim + _PER_RUN_SCALARS
+        return self.runs * per_run * self.itemsize
+
+    @property
+    def run_bytes(self) -> int:
+        return estimate_bytes(
+            1, self.steps, self.record_every, self.dim, self.itemsize, self.state_size
+        )
+
+    def summary(self) -> str:
+        return (
+            f"{self.runs} runs x {self.records} records x {self.dim + 2} numbers "
+            f"({self.dtype}): ~{format_bytes(self.result_bytes)} of results"
+        )
+
+
+def format_bytes(n: float) -> str:
+    """``n`` bytes in a short human form (binary units)."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if abs(n) < 1024 or unit == "PiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} PiB"  # pragma: no cover
+
+
+def estimate_job(
+    runs: int, steps: int, record_every: int, dim: int, dtype: Any, state_size: int
+) -> JobEstimate:
+    """The :class:`JobEstimate` of a job (nothing is allocated)."""
+    dt = np.dtype(dtype)
+    return JobEstimate(
+        int(runs), int(steps), int(record_every), int(dim), dt.itemsize, dt.name, int(state_size)
+    )
+
+
+def check_job(
+    job: JobEstimate,
+    limit: int | None = None,
+    where: str = "optimize",
+    limit_name: str = "40% of free memory, at most a quarter of ulimit -v",
+) -> None:
+    """Refuse a job whose runs exceed :data:`MAX_RUNS` or whose results exceed ``limit``
+    bytes (default :func:`host_budget`), naming the estimate, the limit and what reduces it.
+    """
+    if job.runs > MAX_RUNS:
+        raise ResourceError(
+            f"{where}: {job.runs} runs (starts x sweep points); the limit is {MAX_RUNS}: "
+            f"use fewer starts or fewer sweep values"
+        )
+    limit = host_budget() if limit is None else int(limit)
+    if job.result_bytes <= limit:
+        return
+    per_record = job.runs * (job.dim + 2) * job.itemsize
+    fixed = job.runs * (3 * job.dim + _PER_RUN_SCALARS) * job.itemsize
+    fits_records = (limit - fixed) // per_record if per_record else 0
+    if fits_records >= 2:
+        every = max(job.record_every + 1, math.ceil(job.steps / (fits_records - 1)))
+        hint = f"record_every={every}"
+    else:
+        least = JobEstimate(1, job.steps, job.steps, job.dim, job.itemsize, job.dtype, 0)
+        one_run = max(1, least.result_bytes)
+        hint = f"at most {max(1, limit // one_run)} runs (starts x sweep points)"
+    raise ResourceError(
+        f"{where}: the job needs {job.summary()}; the limit is {format_bytes(limit)} "
+        f"({limit_name}); reduce starts or the sweep, or record less often "
+        f"({hint} fits)"
+    )
 
 
 def memory_budget() -> int:
@@ -43,11 +174,20 @@ def memory_budget() -> int:
         stats = {}
     if "bytes_limit" in stats:
         return int(0.5 * (stats["bytes_limit"] - stats.get("bytes_in_use", 0)))
-    try:
-        available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):  # pragma: no cover
-        available = 8 << 30
-    return int(0.4 * available)
+    return host_budget()
+
+
+def sweep_sizes(method: Optimizer, hyperparameters: Mapping[str, Any]) -> tuple[int, ...]:
+    """The length of each swept hyperparameter (a list or array value), in order."""
+    return tuple(
+        len(v) for v in hyperparameters.values() if isinstance(v, list | tuple | np.ndarray)
+    )
+
+
+def count_runs(entries: Sequence[tuple[Optimizer, Mapping[str, Any]]], n_starts: int) -> int:
+    """The runs of a job (starts x sweep points, summed over the optimizers), counted in
+    Python integers before anything is laid out."""
+    return sum(math.prod(sweep_sizes(m, h)) * int(n_starts) for m, h in entries)
 
 
 def sweep_grid(
@@ -68,6 +208,11 @@ def sweep_grid(
         if len(resolved[name]) == 0:
             raise ConfigError(f"{method.name}.{name}: a sweep needs at least one value")
     shape = tuple(len(resolved[k]) for k in sweep)
+    if math.prod(shape) > MAX_RUNS:
+        raise ResourceError(
+            f"{method.name}: the sweep {' x '.join(map(str, shape))} has {math.prod(shape)} "
+            f"points; the limit is {MAX_RUNS} runs: use fewer sweep values"
+        )
     grids = np.meshgrid(*(np.asarray(resolved[k], np.float64) for k in sweep), indexing="ij")
     flat = {k: g.reshape(-1) for k, g in zip(sweep, grids, strict=True)}
     return resolved, sweep, shape, flat
@@ -207,8 +352,10 @@ def plan_chunks(
     computed in the vector body and one in a scalar remainder loop may round differently
     (fused multiply-adds), so without padding a run's last bits would depend on the batch
     size. Padded, a run gives the same bits alone, in any batch, on any number of devices
-    or workers; and batches of 1 to 16 runs share one compiled program. (A memory budget
-    too small for 16 runs per device keeps its chunks unpadded.)
+    or workers; and batches of 1 to 32 runs share one compiled program. (A memory budget
+    too small for 32 runs per device keeps its chunks unpadded.) The block is 32 lanes:
+    with 16, a run in a 48- or 80-lane batch and the same run in 16-lane chunks differed
+    in the last bit (measured on an AVX-512 CPU, float32 and float64, adam, gd, bfgs).
     """
     # On a one-device CPU backend, a large job's chunks run at once, one per core (XLA:CPU
     # runs this loop's kernels on one thread; see cpu_workers)
@@ -230,13 +377,26 @@ def plan_chunks(
     return Chunks(bounds, padded, min(workers, len(bounds)))
 
 
-def check_memory(per_run: int, budget: int, steps: int, record_every: int, dim: int) -> None:
-    """Refuse a job of which one run alone needs more than the budget."""
+def check_memory(
+    per_run: int,
+    budget: int,
+    steps: int,
+    record_every: int,
+    dim: int,
+    state_bytes: int = 0,
+) -> None:
+    """Refuse a job of which one run alone needs more than the budget; when the optimizer's
+    state is most of it (BFGS's dim x dim matrix), say so."""
     if per_run > budget:
+        fix = "use a larger record_every"
+        if 2 * state_bytes > per_run:
+            fix = (
+                f"its optimizer state is ~{format_bytes(state_bytes)} per run: use a method "
+                f"with less state (lbfgs instead of bfgs) or fewer dimensions"
+            )
         raise ResourceError(
             f"one run needs ~{per_run / 2**20:.1f} MiB of trajectory (steps={steps}, "
-            f"record_every={record_every}, dim={dim}); budget {budget / 2**20:.0f} MiB: "
-            f"use a larger record_every"
+            f"record_every={record_every}, dim={dim}); budget {budget / 2**20:.0f} MiB: {fix}"
         )
 
 

@@ -372,8 +372,12 @@ class Program:
         limits = self.limits
         state, res, (x_new, f_new, g_new), tests = self.advance(model, c, hyper)
         finite, runaway, converged, failed, no_move = tests
-        unbounded = finite & ((f_new < -limits.f_limit) | (runaway & (f_new < c["f"])))
-        diverged = finite & runaway & ~unbounded
+        if limits.lower_bound is None:
+            unbounded = finite & ((f_new < -limits.f_limit) | (runaway & (f_new < c["f"])))
+            diverged = finite & runaway & ~unbounded
+        else:  # f is bounded below: running away (or a value below -f_limit) is divergence
+            unbounded = jnp.zeros(f_new.shape, bool)
+            diverged = finite & (runaway | (f_new < -limits.f_limit))
         converged = finite & converged
         live = c["code"] >= 0  # a running run's code is its count of failures in a row
         fails = jnp.where(failed | no_move, c["code"] + 1, 0)

@@ -1,30 +1,41 @@
 """What a batch of runs returns: :class:`Trajectory`, the statuses and their codes.
 
-Statuses (``Trajectory.status``):
+Statuses (``Trajectory.status``), each with one example:
 
 ``converged``
     ``|grad f| <= gtol`` at a point where the Hessian (checked when ``dim <= 32``) has no
-    negative eigenvalue.
+    negative eigenvalue: ``gd`` on ``x^2`` from 1 (learning rate 0.1).
 ``max_steps``
-    ran all ``steps`` without meeting a stopping test.
+    ran all ``steps`` without meeting a stopping test: ``gd`` on Rosenbrock from
+    ``(-1.2, 1)`` for 50 steps at learning rate 1e-5.
 ``diverged_nonfinite``
     f, its gradient or the point became inf/NaN; ``event_step`` is the first bad step and
-    the recorded point is the last finite one.
+    the recorded point is the last finite one: ``gd`` on ``x^4`` from 10 at learning rate
+    0.1 (NaN at step 3).
 ``diverged``
-    the point ran away (``max|x| > x_limit``) while f did not decrease.
+    the point ran away (``max|x| > x_limit``) while f did not decrease, or on an objective
+    bounded below (a declared ``lower_bound`` or ``f_opt``): ``newton`` on Rosenbrock from
+    ``(1e16, 1e16)``.
 ``unbounded``
-    f fell below ``-f_limit``, or the point ran away while f decreased: f looks unbounded
-    below.
+    f fell below ``-f_limit``, or the point ran away while f decreased, on an objective
+    with no known lower bound: ``gd`` on ``x^3`` from -1.
 ``stalled``
     the method could make no progress (its line search found no acceptable step, or the
-    point did not move) for ``patience`` consecutive steps.
+    point did not move) for ``patience`` consecutive steps: ``gd`` on ``x^2`` from 1 in
+    float32 at learning rate 1e-12 (each step rounds back to the same point).
 ``domain_error_at_start``
-    f or its gradient is not finite at the start.
+    f or its gradient is not finite at the start, outside f's domain: ``x - log(x)`` from
+    ``x = -1`` (NaN) or ``x = 0`` (a pole).
+``overflow``
+    f or its gradient overflowed the working dtype at the start, where they are finite in
+    float64: Rosenbrock from ``(1e15, 1e15)`` in float32 (f ~ 1e62). Use float64 or a
+    start nearer the domain.
 ``non_minimum``
     stopped at a stationary point whose Hessian has a negative eigenvalue (a maximum or
-    saddle), including a start exactly on one.
+    saddle), including a start exactly on one: ``gd`` on ``-x^2`` from 0.
 ``flat_start``
-    the gradient is exactly zero at the start but the point is not a verified minimum.
+    the gradient is exactly zero at the start but the point is not a verified minimum:
+    ``gd`` on ``x^3`` from 0.
 """
 
 from __future__ import annotations
@@ -49,6 +60,7 @@ STATUSES = (
     "domain_error_at_start",
     "non_minimum",
     "flat_start",
+    "overflow",
 )
 #: each status's integer code in the compiled program
 CODE = {name: i for i, name in enumerate(STATUSES)}

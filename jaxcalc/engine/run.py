@@ -30,10 +30,11 @@ from jaxcalc.engine.options import (
 )
 from jaxcalc.engine.program import Program
 from jaxcalc.engine.result import CODE, Trajectory, assemble, merge_chunks, runs_first
+from jaxcalc.engine.start import overflow_at_start
 from jaxcalc.errors import ConfigError
 from jaxcalc.optimizers import Optimizer
 
-__all__ = ["optimize", "optimize_many", "precompile", "precompile_many"]
+__all__ = ["estimate", "optimize", "optimize_many", "precompile", "precompile_many"]
 
 # XLA's newer CPU fusion emitters run an Adam step 1.6-1.7x faster but take about twice as
 # long to compile (benchmarks/engine_internals.py measures both). Break-even is near 2e7
@@ -104,7 +105,8 @@ def _job(
     budget = memory_budget if memory_budget is not None else plan.memory_budget()
     itemsize = jnp.dtype(dtype).itemsize
     per_run = plan.estimate_bytes(1, steps, record_every, d, itemsize, method.state_size(d))
-    plan.check_memory(per_run, budget, steps, record_every, d)
+    state_bytes = method.state_size(d) * itemsize
+    plan.check_memory(per_run, budget, steps, record_every, d, state_bytes)
     devices = jax.local_devices()  # this process's; see docs/devices.md for several hosts
     n_dev = len(devices)
     runs = layout.runs
@@ -244,8 +246,49 @@ def _checked_pieces(job: _Job, outs: list[dict[str, Any]]) -> tuple[list[dict], 
             t0 = time.perf_counter()
             out["status"] = jax.block_until_ready(check(out["final_params"], out["status"]))
             run_seconds += time.perf_counter() - t0
-        pieces.append(runs_first(out, hi - lo))
+        piece = runs_first(out, hi - lo)
+        piece["status"] = overflow_at_start(job.fun, job.layout.run_x0[lo:hi], piece["status"])
+        pieces.append(piece)
     return pieces, compile_seconds, run_seconds
+
+
+def _estimate(entries, n_starts, steps, record_every, dim, dtype) -> plan.JobEstimate:
+    runs = plan.count_runs(entries, n_starts)
+    state = max(method.state_size(dim) for method, _ in entries)
+    return plan.estimate_job(runs, steps, record_every, dim, dtype, state)
+
+
+def estimate(
+    optimizers: Sequence[tuple[str | Optimizer, Mapping[str, Any]]],
+    starts: int,
+    steps: int,
+    dim: int,
+    *,
+    record_every: int = 1,
+    dtype: Any = None,
+    check: bool = True,
+    where: str = "optimize",
+) -> plan.JobEstimate:
+    """The memory a job of :func:`optimize_many` would take, before anything is allocated.
+
+    Takes the optimizers as :func:`optimize_many` does, the number of ``starts``, ``steps``,
+    the dimension and ``record_every``. With ``check``, a job over the limits (the runs
+    cap, 40% of free memory for the results) raises a :class:`ResourceError` that names
+    the estimate, the limit and the settings that reduce it; ``steps``, ``record_every``
+    and ``starts`` out of range raise a :class:`ConfigError`.
+
+    Example:
+      >>> estimate([("adam", {})], 100, 1000, 2).runs
+      100
+    """
+    check_run_arguments(steps, record_every, 0)
+    if isinstance(starts, bool) or not isinstance(starts, int | np.integer) or starts < 1:
+        raise ConfigError(f"starts must be a whole number >= 1; got {starts!r}")
+    dtype = jnp.result_type(float) if dtype is None else dtype
+    job = _estimate(resolve_methods(optimizers), int(starts), steps, record_every, dim, dtype)
+    if check:
+        plan.check_job(job, where=where)
+    return job
 
 
 def precompile(objective: Any, optimizer: str | Optimizer, x0: Any, steps: int, **kwargs):
@@ -300,7 +343,9 @@ def optimize(
         draws from ``fold_in(key(seed), i)`` under every hyperparameter setting.
       gtol: convergence when ``|grad f| <= gtol`` (default 1e-5 in float32, 1e-8 in float64).
       f_limit: ``f < -f_limit`` means unbounded below (default 1e30 in float64, 1e20 in float32).
-      x_limit: ``max|x| > x_limit`` means the run ran away (default 1e15 / 1e10).
+      x_limit: ``max|x| > x_limit`` means the run ran away (default 1e15 / 1e10). On an
+        objective with a lower bound (:attr:`Objective.floor`: its declared ``lower_bound``
+        or its ``f_opt``) a run that ran away is ``diverged``, never ``unbounded``.
       patience: consecutive failed or zero steps before a run is "stalled".
       check_curvature: check the Hessian where runs stop (only for ``D <= 32``).
       memory_budget: bytes the outputs may take (default: 40% of free memory, or half of
@@ -380,7 +425,12 @@ def optimize_many(
     starts, single = resolve_starts(x0, name, dim)
     for method, _ in entries:
         method.check_objective(fun, starts.shape[1])
-    limits = limits_for(starts.dtype, gtol, f_limit, x_limit, patience)
+    # the whole job is judged before any per-run array is laid out or allocated
+    plan.check_job(
+        _estimate(entries, starts.shape[0], steps, record_every, starts.shape[1], starts.dtype)
+    )
+    floor = getattr(fun, "floor", None)  # an Objective's declared lower bound
+    limits = limits_for(starts.dtype, gtol, f_limit, x_limit, patience, floor)
     layout = plan.lay_out(entries, starts, seed)
     job = _job(
         objective,

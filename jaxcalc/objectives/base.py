@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +52,9 @@ class Objective:
       constraints: the feasible region, a tuple of :mod:`jaxcalc.constraints` objects
         (empty: unconstrained); ``x_opt`` and ``f_opt`` are then the constrained minimum.
         Build one with :func:`jaxcalc.objectives.constrained`.
+      lower_bound: a number f never falls below on all of R^dim. None (the default): the
+        unconstrained ``f_opt``, where there is one; ``-inf``: no bound is known (``f_opt``
+        holds on the box only). See :attr:`floor`.
     """
 
     name: str
@@ -67,6 +71,19 @@ class Objective:
     params: dict[str, Any] = field(default_factory=dict)
     description: str = ""
     constraints: tuple[Any, ...] = ()
+    lower_bound: float | None = None
+
+    @property
+    def floor(self) -> float | None:
+        """The bound below which f never falls on R^dim, or None where none is known: the
+        declared ``lower_bound``, else ``f_opt`` of an unconstrained objective. The engine
+        reports a run that ran away on such an objective ``diverged``, never ``unbounded``.
+        """
+        if self.lower_bound is not None:
+            return None if math.isinf(self.lower_bound) else float(self.lower_bound)
+        if self.f_opt is None or self.unbounded or self.constraints:
+            return None
+        return float(self.f_opt)
 
     def __post_init__(self) -> None:
         if isinstance(self.dim, bool) or not isinstance(self.dim, int | np.integer) or self.dim < 1:

@@ -18,7 +18,19 @@ import numpy as np
 
 from jaxcalc.pipeline import budget as budgets
 
-__all__ = ["Batch", "Group", "GroupPlan", "plan_batches"]
+__all__ = [
+    "Batch",
+    "Group",
+    "GroupPlan",
+    "RunEstimate",
+    "check_run_estimate",
+    "estimate_run",
+    "plan_batches",
+]
+
+#: bytes per run of a group's part file and table rows besides the recorded arrays
+_DISK_PER_RUN = 400
+_PARAMS_KEEP_BYTES = 64 << 20  # a group's part file keeps at most this much of the paths
 
 
 @dataclass(frozen=True)
@@ -160,3 +172,120 @@ def plan_batches(
             batches.append([g])
         last = group
     return [tuple(b) for b in batches]
+
+
+@dataclass(frozen=True)
+class GroupEstimate:
+    """One group's job (memory) and the bytes its results take on disk."""
+
+    objective: str
+    optimizer: str
+    job: Any  # jaxcalc.engine.JobEstimate
+    disk_bytes: int
+
+
+@dataclass(frozen=True)
+class RunEstimate:
+    """A whole experiment, estimated before anything is sampled or allocated.
+
+    ``memory_bytes`` is the largest batch's results (a batch's groups share one program and
+    are held at once: at most every group of one objective); ``disk_bytes`` sums the
+    groups' part files and table rows.
+    """
+
+    groups: tuple[GroupEstimate, ...]
+    memory_bytes: int
+    disk_bytes: int
+
+    def lines(self) -> list[str]:
+        from jaxcalc.engine.plan import format_bytes
+
+        rows = [
+            f"  {g.objective} x {g.optimizer}: {g.job.summary()}, "
+            f"~{format_bytes(g.disk_bytes)} on disk"
+            for g in self.groups
+        ]
+        runs = sum(g.job.runs for g in self.groups)
+        return [
+            f"{len(self.groups)} groups, {runs} runs",
+            *rows,
+            f"memory: ~{format_bytes(self.memory_bytes)} at once (the largest objective's "
+            f"groups); disk: ~{format_bytes(self.disk_bytes)}",
+        ]
+
+
+def estimate_run(config: Any) -> RunEstimate:
+    """The memory and disk of every group of ``config``, without sampling a start; a group
+    over the engine's runs cap raises its ``ResourceError`` here."""
+    from jaxcalc.engine import estimate
+
+    n_starts = len(config.starts.points) if config.starts.points else config.starts.count
+    groups, per_objective = [], {}
+    for i, o_cfg in enumerate(config.objectives):
+        objective = o_cfg.build()
+        for p_cfg in config.optimizers:
+            method = p_cfg.build()
+            kwargs = budgets.optimize_kwargs(config.run, method, objective.dim)
+            hyper = {
+                k: (list(v) if isinstance(v, tuple) else v)
+                for k, v in p_cfg.hyperparameters.items()
+            }
+            job = estimate(
+                [(method, hyper)],
+                n_starts,
+                kwargs["steps"],
+                objective.dim,
+                record_every=kwargs["record_every"],
+                dtype=config.dtype,
+                check=False,
+                where=f"{o_cfg.label} x {p_cfg.label}",
+            )
+            groups.append(GroupEstimate(o_cfg.label, p_cfg.label, job, _disk_bytes(job)))
+            per_objective[i] = per_objective.get(i, 0) + job.result_bytes
+    return RunEstimate(
+        tuple(groups),
+        max(per_objective.values(), default=0),
+        sum(g.disk_bytes for g in groups),
+    )
+
+
+def _disk_bytes(job: Any) -> int:
+    """A group's part file and table rows: values, gradient norms, evaluation costs and a
+    sample of the paths, plus the per-run columns."""
+    series = job.runs * job.records * job.itemsize
+    paths = min(series * job.dim, _PARAMS_KEEP_BYTES)
+    return int(2 * series + job.runs * job.records * 8 + paths + job.runs * _DISK_PER_RUN)
+
+
+def check_run_estimate(
+    estimate: RunEstimate, out: Any, memory_limit: int | None = None, free: int | None = None
+) -> None:
+    """Refuse an experiment whose largest batch exceeds ``memory_limit`` (default 40% of
+    free memory) or whose results exceed the free space where ``out`` will be written,
+    naming the estimate, the limit and the config keys that reduce it."""
+    import shutil
+    from pathlib import Path
+
+    from jaxcalc.engine.plan import format_bytes, host_budget
+    from jaxcalc.errors import ResourceError
+
+    keys = "reduce starts.count or the optimizers' sweeps, or raise run.record_every"
+    limit = host_budget() if memory_limit is None else memory_limit
+    if estimate.memory_bytes > limit:
+        big = max(estimate.groups, key=lambda g: g.job.result_bytes)
+        raise ResourceError(
+            f"run: the results need ~{format_bytes(estimate.memory_bytes)} of memory at once "
+            f"(largest group {big.objective} x {big.optimizer}: {big.job.summary()}); the "
+            f"limit is {format_bytes(limit)} (40% of free memory, at most a quarter of ulimit -v): "
+            f"{keys}"
+        )
+    if free is None:
+        folder = Path(out).expanduser().resolve()
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        free = shutil.disk_usage(folder).free
+    if estimate.disk_bytes > free:
+        raise ResourceError(
+            f"run: the results need ~{format_bytes(estimate.disk_bytes)} on disk; "
+            f"{format_bytes(free)} free at {out}: {keys}, or write elsewhere with --out"
+        )

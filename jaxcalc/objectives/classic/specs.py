@@ -89,6 +89,7 @@ def _fixed2(
     *,
     differentiable: bool = True,
     description: str = "",
+    lower_bound: float | None = None,
 ) -> ObjectiveSpec:
     def factory(dim: int) -> Objective:
         return Objective(
@@ -101,6 +102,7 @@ def _fixed2(
             citation=citation,
             differentiable=differentiable,
             description=description,
+            lower_bound=lower_bound,
         )
 
     return ObjectiveSpec(name, factory, default_dim=2, dims=(2,), family="classic")
@@ -118,6 +120,7 @@ def _scalable(
     differentiable: bool = True,
     description: str = "",
     minimizers=None,
+    lower_bound: float | None = None,
 ) -> ObjectiveSpec:
     """``bounds(d)``, ``x_opt(d)``, ``f_opt(d)`` and ``minimizers(d)`` may be callables."""
 
@@ -139,6 +142,7 @@ def _scalable(
             citation=citation,
             differentiable=differentiable,
             description=description,
+            lower_bound=lower_bound,
         )
 
     return ObjectiveSpec(name, factory, default_dim=2, min_dim=min_dim, family="classic")
@@ -345,6 +349,7 @@ SPECS: list[ObjectiveSpec] = [
             "d (418.9829 - 418.98288727243...) = 1.27e-5 d. Unbounded below outside the box: "
             "f_opt is the minimum over [-500, 500]^d."
         ),
+        lower_bound=-math.inf,  # unbounded below on R^d: f_opt holds on the box
     ),
     _scalable(
         "zakharov",
@@ -399,6 +404,7 @@ SPECS: list[ObjectiveSpec] = [
             "x* = (1/2 - pi/3, -1/2 - pi/3), f* = -sqrt(3)/2 - pi/3 exactly. Unbounded below "
             "on R^2 (u -> -inf): f_opt is the minimum over the box."
         ),
+        lower_bound=-math.inf,  # unbounded below on R^d: f_opt holds on the box
     ),
     _fixed2(
         "bukin6",
@@ -423,6 +429,7 @@ SPECS: list[ObjectiveSpec] = [
             "there); x2 refined to float64. Unbounded below on R^2: f_opt is the minimum over "
             "the box."
         ),
+        lower_bound=-math.inf,  # unbounded below on R^d: f_opt holds on the box
     ),
     _fixed2(
         "holder_table",
@@ -437,6 +444,7 @@ SPECS: list[ObjectiveSpec] = [
             "Holder table: four global minima, at (±8.055, ±9.665). Unbounded below on "
             "R^2: f_opt is the minimum over the box."
         ),
+        lower_bound=-math.inf,  # unbounded below on R^d: f_opt holds on the box
     ),
     _fixed2(
         "cross_in_tray",
@@ -452,6 +460,7 @@ SPECS: list[ObjectiveSpec] = [
             "so float32 does not overflow. Unbounded below on R^2 (slowly): f_opt is the "
             "minimum over the box."
         ),
+        lower_bound=-math.inf,  # unbounded below on R^d: f_opt holds on the box
     ),
     ObjectiveSpec(
         "michalewicz",
