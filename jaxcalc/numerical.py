@@ -21,6 +21,7 @@ import numpy as np
 from jaxcalc.calculus import derivative, gradient
 from jaxcalc.errors import ConfigError, ExpressionError
 from jaxcalc.expressions import Expression
+from jaxcalc.expressions.symbolic import Skipped, bounded
 from jaxcalc.formatting import format_number
 from jaxcalc.functions import as_function, float_array
 from jaxcalc.slopes import (
@@ -265,15 +266,23 @@ class DerivativeCheck:
 
 
 def _symbolic_derivative(expr: Expression, point: np.ndarray) -> np.ndarray | None:
+    """sympy's gradient at ``point``; None when sympy would take too long (it is a
+    reference, bounded in size and time by :func:`jaxcalc.expressions.symbolic.bounded`)."""
     import sympy as sp
 
     subs = dict(zip(expr.symbols, (sp.Float(float(v), 30) for v in point), strict=True))
+
+    def partial(e, s) -> complex:
+        try:
+            return complex(sp.diff(e, s).evalf(30, subs=subs))
+        except (TypeError, ValueError, ZeroDivisionError):
+            return complex(math.nan)
+
     out = []
     for sym in expr.symbols:
-        try:
-            value = complex(sp.diff(expr.sympy, sym).evalf(30, subs=subs))
-        except (TypeError, ValueError, ZeroDivisionError):
-            value = complex(math.nan)
+        value = bounded(partial, expr.sympy, sym)
+        if isinstance(value, Skipped):
+            return None
         out.append(value.real if abs(value.imag) <= 1e-12 * (1 + abs(value.real)) else math.nan)
     return np.asarray(out)
 
