@@ -77,6 +77,22 @@ def _is_value(arg: str, options: dict[str, argparse.Action]) -> bool:
     return short is None or short.nargs == 0
 
 
+def _drop_needless_dashdash(argv: list[str], parser: argparse.ArgumentParser) -> None:
+    """``diff -- -x^2 --at 1``: a ``--`` right after the command only protects a value that
+    is read as a value anyway, so it is dropped and the options after it still count. (After
+    an option, as in ``--at 1 -- -x^2``, it ends that option's values and stays.)"""
+    i = 1
+    if len(argv) < 3 or argv[i] != "--":
+        return
+    options: dict[str, argparse.Action] = {}
+    for action in parser._actions:
+        for sub in getattr(action, "choices", None) or {}:
+            if isinstance(action.choices, dict):
+                options.update(action.choices[sub]._option_string_actions)
+    if i + 1 < len(argv) and _is_value(argv[i + 1], options):
+        del argv[i]
+
+
 def _not_empty(text: str) -> str:
     if not text.strip():
         raise argparse.ArgumentTypeError("the value is empty; give a non-empty value")
@@ -148,6 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     parser = build_parser()
+    _drop_needless_dashdash(argv, parser)
     try:
         args = parser.parse_args(argv)
         _setup_numbers(args)

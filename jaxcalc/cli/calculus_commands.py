@@ -94,10 +94,8 @@ def add_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     expr = read_expression(args)
-    if args.order < 1:
-        raise ConfigError(f"--order {args.order}: must be a positive integer")
-    if args.order > MAX_ORDER:
-        raise ConfigError(f"--order {args.order}: the limit is {MAX_ORDER}")
+    if not 1 <= args.order <= MAX_ORDER:
+        raise ConfigError(f"--order {args.order}: must be a positive integer, 1 to {MAX_ORDER}")
     if expr.dim != 1 and args.order != 1:
         raise ConfigError("--order: functions of several variables support order 1 only")
     points = read_points(args, expr)
@@ -149,15 +147,16 @@ def _derivative_values(expr, order: int, points: list) -> tuple[list, list[str],
     A point where f is not finite is outside f's domain, even when the derivative's formula
     gives a number there (log at -1): its value is NaN, never that number.
     """
+    d = derivative(expr, order) if expr.dim == 1 else gradient(expr)  # refuses a costly order
     if not points:
         return [], [], []
     at = jnp.asarray(points)
     f_finite = [bool(v) for v in jnp.isfinite(expr(at)).reshape(len(points))]
     if expr.dim == 1:
-        values: list = [float(v) for v in derivative(expr, order)(at)]
+        values: list = [float(v) for v in d(at)]
         finite = [math.isfinite(v) for v in values]
     else:
-        values = [[float(c) for c in row] for row in gradient(expr)(at)]
+        values = [[float(c) for c in row] for row in d(at)]
         finite = [all(math.isfinite(c) for c in row) for row in values]
     which = [
         "" if ok and defined else ("f" if not defined else "derivative")
@@ -238,7 +237,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
         raise ConfigError(f"plot draws functions of one variable; got {expr.variables}")
     lo, hi = read_range(args)
     if args.taylor_at is not None and not 0 <= args.order <= MAX_ORDER:
-        raise ConfigError(f"--order {args.order}: must be 0 to {MAX_ORDER}")
+        raise ConfigError(f"--order {args.order}: must be 0 to {MAX_ORDER} (the limit)")
     target = check_output_path(args.output)
     tangents = [tangent_line(expr, float(x)) for x in args.tangent_at or []]
     poly = None

@@ -172,7 +172,12 @@ def _suggest(name: str, candidates, prefix: str = "did you mean") -> str:
 
 
 def _free_names(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and n.id not in CONSTANTS}
+    """The variables in ``node`` (constants and function names are reserved, never variables)."""
+    return {
+        n.id
+        for n in ast.walk(node)
+        if isinstance(n, ast.Name) and n.id not in CONSTANTS and n.id not in FUNCTIONS
+    }
 
 
 def _number(node: ast.AST) -> float:

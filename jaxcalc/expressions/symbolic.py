@@ -43,11 +43,10 @@ def size(expr: sp.Basic, limit: int = MAX_SYMBOLIC_NODES) -> int:
     return count
 
 
-def bounded(
-    work: Callable[..., Any], *args: Any, seconds: float = SYMBOLIC_SECONDS
-) -> Any | Skipped:
+def bounded(work: Callable[..., Any], *args: Any, seconds: float | None = None) -> Any | Skipped:
     """``work(*args)``, or a :class:`Skipped` note when an argument is too large or the work
-    takes longer than ``seconds``."""
+    takes longer than ``seconds`` (default :data:`SYMBOLIC_SECONDS`)."""
+    seconds = SYMBOLIC_SECONDS if seconds is None else seconds
     for arg in args:
         if isinstance(arg, sp.Basic) and size(arg) > MAX_SYMBOLIC_NODES:
             return Skipped(f"over {MAX_SYMBOLIC_NODES} terms")
