@@ -437,6 +437,19 @@ def test_s6_negative_start_point(capsys, monkeypatch):
         pytest.param(("run", "c.toml", "--out", ""), "empty", id="s6-out-empty"),
         pytest.param(("plot", "x", "-o", ""), "empty", id="s6-output-empty"),
         pytest.param(("diff", "x", "--at", "inf"), "finite", id="s6-at-inf"),
+        pytest.param(
+            ("optimize", "booth", "--optimizer", "adam", "--param", f"instance={2**70}"),
+            "out of range",
+            id="s6-param-int-out-of-range",
+        ),
+        pytest.param(
+            ("optimize", "booth", "--optimizer", "adam", "--starts", "2", "--hp", "b1=nan"),
+            "finite",
+            id="s7-hp-nan",
+        ),
+        pytest.param(
+            ("optimize", "booth", "--optimizer", "adam", "--lr", "inf"), "finite", id="s7-lr-inf"
+        ),
     ],
 )
 def test_s6_bad_values_are_one_line_errors(capsys, args, words):

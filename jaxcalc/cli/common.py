@@ -135,5 +135,10 @@ def read_key_values(items: list[str], flag: str) -> list[tuple[str, Any]]:
                 value = int(raw) if raw.lstrip("-").isdigit() else float(raw)
             except ValueError:
                 value = {"true": True, "false": False}.get(raw.lower(), raw)
+        for v in value if isinstance(value, list) else [value]:
+            if isinstance(v, int) and not -INT64_MAX - 1 <= v <= INT64_MAX:
+                raise ConfigError(f"{flag} {item!r}: {v} is out of range (a 64-bit integer)")
+            if isinstance(v, float) and not math.isfinite(v):
+                raise ConfigError(f"{flag} {item!r}: values must be finite numbers")
         pairs.append((key.strip(), value))
     return pairs
