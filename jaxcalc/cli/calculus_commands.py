@@ -28,6 +28,7 @@ from jaxcalc.cli.common import (
 )
 from jaxcalc.critical import critical_points
 from jaxcalc.errors import ConfigError
+from jaxcalc.expressions import symbolic
 from jaxcalc.expressions.symbolic import MAX_SYMBOLIC_NODES, Skipped, bounded, simplify, size
 from jaxcalc.formatting import format_number
 from jaxcalc.numerical import check_derivative
@@ -172,15 +173,14 @@ def _derivative_values(expr, order: int, points: list) -> tuple[list, list[str],
 def _symbolic_derivative(expr, order: int) -> tuple[Any, str]:
     """sympy's derivative as text (simplified when that is cheap), and a note when it was
     left unsimplified or not computed; bounded in size and time (see jaxcalc.expressions)."""
-    notes = []
-    texts = []
-    for symbol in expr.symbols:
-        found = bounded(sp.diff, expr.sympy, symbol, order)
-        if isinstance(found, Skipped):
-            texts.append("(not computed)")
-            notes.append(f"symbolic derivative not computed: {found}")
-            continue
-        simple, skipped = simplify(found)
+    found = bounded(lambda e: [sp.diff(e, s, order) for s in expr.symbols], expr.sympy)
+    if isinstance(found, Skipped):
+        texts = ["(not computed)"] * expr.dim
+        return texts[0] if expr.dim == 1 else texts, f"symbolic derivative not computed: {found}"
+    notes, texts = [], []
+    share = symbolic.SYMBOLIC_SECONDS / expr.dim  # one budget for the whole gradient
+    for partial in found:
+        simple, skipped = simplify(partial, seconds=share)
         if skipped:
             notes.append(f"not simplified: {skipped}")
         texts.append(_shown(simple))

@@ -73,7 +73,7 @@ def bounded(work: Callable[..., Any], *args: Any, seconds: float | None = None) 
         signal.signal(signal.SIGALRM, previous)
 
 
-def simplify(expr: sp.Expr) -> tuple[sp.Expr, Skipped | None]:
+def simplify(expr: sp.Expr, seconds: float | None = None) -> tuple[sp.Expr, Skipped | None]:
     """``sympy.simplify`` within the budget: the simplified form and None, or ``expr`` itself
     and the reason it was left as it is."""
     if size(expr) > MAX_SYMBOLIC_NODES:
@@ -83,5 +83,5 @@ def simplify(expr: sp.Expr) -> tuple[sp.Expr, Skipped | None]:
     ]
     if powers:
         return expr, Skipped(f"a power above {MAX_SIMPLIFIED_POWER}")
-    result = bounded(sp.simplify, expr)
+    result = bounded(sp.simplify, expr, seconds=seconds)
     return (expr, result) if isinstance(result, Skipped) else (result, None)
