@@ -336,6 +336,16 @@ def test_s2_symbolic_work_is_bounded_and_falls_back(
     assert "not simplified" in data["note"]
 
 
+@pytest.mark.parametrize(
+    "text", ["(1+1e-300)^9999*x", "((1+1e-300)^9999)^9999*x", "((1+1e-300)^9999)^0.5*x"]
+)
+def test_s2_exact_constant_powers_do_not_run_away(text):
+    start = time.perf_counter()
+    f = parse(text, dtype="float64")
+    assert time.perf_counter() - start < 0.5
+    assert f.sympy.subs(f.symbols[0], 1).evalf(10) == pytest.approx(1.0)
+
+
 def test_s2_bounded_returns_a_note_when_out_of_time():
     def slow():
         while True:
