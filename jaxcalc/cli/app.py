@@ -32,7 +32,8 @@ _OPTION_NAME = re.compile(r"--[A-Za-z][A-Za-z0-9_-]*")
 class _Parser(argparse.ArgumentParser):
     """argparse with the rules jaxcalc's values need.
 
-    * usage errors are one line (no usage dump) and exit code 2;
+    * usage errors are one line, ``jaxcalc: error: COMMAND: ...`` like every other bad
+      input (no usage dump), and exit code 2;
     * a value that starts with ``-`` (``-1e6``, ``-2,4.5``, ``-x^2``) is a value, not an
       unknown option, wherever it stands;
     * an option that takes one value may be given once: a repeat is an error, never a
@@ -57,7 +58,8 @@ class _Parser(argparse.ArgumentParser):
         return super().add_argument(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise _UsageError(f"{self.prog}: {message}")
+        command = self.prog.removeprefix("jaxcalc").strip()  # "diff", or "" at the top
+        raise _UsageError(f"{command}: {message}" if command else message)
 
     def _parse_optional(self, arg_string):
         if _is_value(arg_string, self._option_string_actions):
@@ -170,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _setup_numbers(args)
         return args.run(args)
     except _UsageError as err:
-        print(f"{err}", file=sys.stderr)
+        print(f"jaxcalc: error: {err}", file=sys.stderr)
         return EXIT_USAGE
     except JaxcalcError as err:
         if debug:
