@@ -466,6 +466,12 @@ def test_s6_bad_values_are_one_line_errors(capsys, args, words):
     assert words in cli_error(capsys, *args)
 
 
+def test_s6_empty_values_refused_in_a_config_too():
+    assert "must not be empty" in config_error(MINIMAL + '[output]\ndir = ""\n')
+    with pytest.raises(ConfigError, match="must not be empty"):
+        parse_config(MINIMAL, overrides=("output.dir=",))
+
+
 def test_s6_deep_toml_is_a_clear_error(tmp_path, capsys):
     path = tmp_path / "deep.toml"
     path.write_text("x = " + "[" * 2000 + "]" * 2000 + "\n")
