@@ -374,6 +374,22 @@ def test_s2_orders_are_capped_with_a_clear_error(capsys, args):
     assert "to 30" in err or "limit of 30" in err or "highest order for it is 6" in err
 
 
+def test_s2_critical_in_ten_variables_answers_quickly(capsys):
+    # each point's value and Hessian were computed eagerly, one by one (35 s on 2 cores)
+    text = " + ".join(f"sin(x{i}*x{i % 10 + 1})^2*exp(-x{i}^2)" for i in range(1, 11))
+    start = time.perf_counter()
+    data = json.loads(cli_ok(capsys, "critical", text, "--range", "-2", "2", "--json"))
+    assert time.perf_counter() - start < 10
+    assert data["points"] and {p["kind"] for p in data["points"]} <= {
+        "minimum",
+        "maximum",
+        "saddle",
+        "degenerate",
+    }
+    values = [p["value"] for p in data["points"]]
+    assert values == sorted(values)
+
+
 @pytest.mark.parametrize("command", ["diff", "plot"])
 def test_s2_help_states_the_order_cap(capsys, command):
     with pytest.raises(SystemExit):
