@@ -56,12 +56,11 @@ _NESTED_MAX_ORDER = 4
 # The highest derivative order: past it float64 coefficients f^(k)(x0)/k! mean little.
 MAX_ORDER = 30
 # What an order costs to compile, in nonlinear operations of f times a factor of the order:
-# n^2 in Taylor mode (sin nested 20 deep: 7 s at order 8, 37 s at order 12), 2^n in nested
-# forward mode (tan nested 20 deep: 40 s at order 6; 59 sin terms: 10 s at order 5 in
-# Taylor mode). Past both budgets an order is refused,
-# naming the highest order the function allows (order 2 is always allowed). Functions with
-# a primitive that has no Taylor rule (tan, asin, softplus, ...) have only nested forward
-# mode, up to order 6.
+# n^2 in Taylor mode (sin nested 20 deep: 7 s at order 8, 37 s at order 12; a sum of 59
+# sines: 10 s at order 5), 2^n in nested forward mode (tan nested 20 deep: 40 s at order
+# 6). Past both budgets an order is refused, naming the highest order the function allows
+# (order 2 is always allowed). Functions with a primitive that has no Taylor rule (tan,
+# asin, softplus, ...) have only nested forward mode, up to order 6.
 TAYLOR_BUDGET = 900
 NESTED_BUDGET = 400
 MAX_NESTED_ORDER = 6
