@@ -53,11 +53,77 @@ __all__ = [
 # compile at order 8). Measured in benchmarks/derivatives.py (docs/benchmarks.md).
 _NESTED_MAX_ORDER = 4
 
+# The highest derivative order: past it float64 coefficients f^(k)(x0)/k! mean little.
+MAX_ORDER = 30
+# What an order costs to compile, in nonlinear operations of f times a factor of the order:
+# n^2 in Taylor mode (sin nested 20 deep: 7 s at order 8, 37 s at order 12; a sum of 59
+# sines: 10 s at order 5), 2^n in nested forward mode (tan nested 20 deep: 40 s at order
+# 6). Past both budgets an order is refused, naming the highest order the function allows
+# (order 2 is always allowed). Functions with a primitive that has no Taylor rule (tan,
+# asin, softplus, ...) have only nested forward mode, up to order 6.
+TAYLOR_BUDGET = 900
+NESTED_BUDGET = 400
+MAX_NESTED_ORDER = 6
+_LINEAR = {"add", "sub", "neg", "convert_element_type", "broadcast_in_dim", "reshape", "copy"}
+
 
 def _check_order(order: int) -> int:
     if isinstance(order, bool) or not isinstance(order, int | np.integer) or order < 0:
         raise ConfigError(f"order must be a non-negative integer, got {order!r}")
+    if order > MAX_ORDER:
+        raise ConfigError(f"order {order} is above the limit of {MAX_ORDER}; ask for less")
     return int(order)
+
+
+def _operations(f: Callable) -> int:
+    """The number of nonlinear operations of a scalar function (0 when it cannot be traced
+    on a scalar: its cost is then not known)."""
+
+    def count(jaxpr) -> int:
+        n = 0
+        for eqn in jaxpr.eqns:
+            inner = [p for p in eqn.params.values() if hasattr(getattr(p, "jaxpr", p), "eqns")]
+            if inner:
+                n += sum(count(getattr(p, "jaxpr", p)) for p in inner)
+            elif eqn.primitive.name not in _LINEAR and not _by_constant(eqn):
+                n += 1
+        return n
+
+    try:
+        return count(jax.make_jaxpr(f)(jnp.zeros((), jnp.float32)).jaxpr)
+    except Exception:  # a callable that needs other inputs
+        return 0
+
+
+def _by_constant(eqn) -> bool:
+    """A product or quotient with a literal number (3*x, x/2): linear in Taylor mode."""
+    literal = any(type(v).__name__ == "Literal" for v in eqn.invars)
+    return eqn.primitive.name in ("mul", "div") and literal
+
+
+def _mode(f: Callable, order: int) -> str:
+    """How to take the ``order``-th derivative (order >= 2): "nested" forward mode or
+    "taylor" mode, within the compile budgets; a ConfigError when neither fits."""
+    ops = max(_operations(f), 1)
+    nested_fits = order <= 2 or (ops * 2**order <= NESTED_BUDGET and order <= MAX_NESTED_ORDER)
+    if order <= _NESTED_MAX_ORDER and nested_fits:
+        return "nested"
+    if _taylor_mode_works(f, order):
+        if ops * order**2 <= TAYLOR_BUDGET:
+            return "taylor"
+        highest = max(math.isqrt(TAYLOR_BUDGET // ops), _highest_nested(ops))
+    elif nested_fits:
+        return "nested"
+    else:
+        highest = _highest_nested(ops)
+    raise ConfigError(
+        f"order {order} is too costly for this function ({ops} nonlinear operations); the "
+        f"highest order for it is {highest}"
+    )
+
+
+def _highest_nested(ops: int) -> int:
+    return max(k for k in range(2, MAX_NESTED_ORDER + 1) if k == 2 or ops * 2**k <= NESTED_BUDGET)
 
 
 def _scalar_derivative(f: Callable, order: int) -> Callable:
@@ -66,13 +132,7 @@ def _scalar_derivative(f: Callable, order: int) -> Callable:
         return f
     if order == 1:
         return jax.grad(f)
-    if order <= _NESTED_MAX_ORDER:
-        d = f
-        for _ in range(order):
-            d = _forward(d)
-        return d
-
-    if not _taylor_mode_works(f, order):
+    if _mode(f, order) == "nested":
         d = f
         for _ in range(order):
             d = _forward(d)
@@ -381,7 +441,7 @@ def taylor(f: Callable | str, x0: float, order: int) -> Taylor:
     x = float_array(x0)
     if x.ndim != 0:
         raise ConfigError(f"taylor expands at one point; got x0 of shape {x.shape}")
-    if order > _NESTED_MAX_ORDER and _taylor_mode_works(fn, order):
+    if order >= 2 and _mode(fn, order) == "taylor":
         series = [jnp.ones_like(x)] + [jnp.zeros_like(x)] * (order - 1)
         y0, terms = jax.jit(lambda p: jet.jet(fn, (p,), (series,)))(x)
         derivatives = [y0, *terms]

@@ -74,12 +74,19 @@ def critical_points(
     eps = float(jnp.finfo(dtype).eps)
     merge = 10 * math.sqrt(eps) * max(1.0, float(np.max(hi_arr - lo_arr)))
     kept = _deduplicate(xs[good], gs[good], merge)
-    kept.sort(key=lambda k: tuple(k) if one_d else float(fn(jnp.asarray(k, dtype))))
     if one_d:
+        kept.sort(key=tuple)
         tol = 1e3 * eps if dtype == jnp.float64 else 1e-3
         return [_point_1d(fn, xi[0], jnp.asarray(xi[0], dtype), tol) for xi in kept]
-    hess = jax.hessian(fn)
-    return [_point_nd(fn, hess, xi, jnp.asarray(xi, dtype)) for xi in kept]
+    if not kept:
+        return []
+    # values and Hessians of every point in one compiled call each (one by one, eagerly,
+    # ten variables and a few hundred points took a minute)
+    points = jnp.asarray(np.stack(kept), dtype)
+    values = np.asarray(jax.jit(jax.vmap(fn))(points), np.float64)
+    hessians = np.asarray(jax.jit(jax.vmap(jax.hessian(fn)))(points), np.float64)
+    order = np.argsort(values, kind="stable")
+    return [_point_nd(kept[i], values[i], hessians[i]) for i in order]
 
 
 def _box(lo: Any, hi: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -162,9 +169,9 @@ def _classify_1d(fn: Callable, x: jax.Array, tol: float) -> str:
     return "degenerate"
 
 
-def _point_nd(fn: Callable, hess: Callable, xi: np.ndarray, x: jax.Array) -> CriticalPoint:
+def _point_nd(xi: np.ndarray, value: float, hessian: np.ndarray) -> CriticalPoint:
     """Classified by the Hessian's eigenvalues (computed in float64)."""
-    eig = np.linalg.eigvalsh(np.asarray(hess(x), np.float64))
+    eig = np.linalg.eigvalsh(hessian)
     tol = 1e-6 * max(1.0, np.max(np.abs(eig)))
     if np.all(eig > tol):
         kind = "minimum"
@@ -174,4 +181,4 @@ def _point_nd(fn: Callable, hess: Callable, xi: np.ndarray, x: jax.Array) -> Cri
         kind = "saddle"
     else:
         kind = "degenerate"
-    return CriticalPoint(xi.copy(), float(fn(x)), kind)
+    return CriticalPoint(xi.copy(), float(value), kind)

@@ -10,6 +10,7 @@ points where they disagree or where the function is not differentiable.
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -21,6 +22,7 @@ import numpy as np
 from jaxcalc.calculus import derivative, gradient
 from jaxcalc.errors import ConfigError, ExpressionError
 from jaxcalc.expressions import Expression
+from jaxcalc.expressions.symbolic import Skipped, bounded
 from jaxcalc.formatting import format_number
 from jaxcalc.functions import as_function, float_array
 from jaxcalc.slopes import (
@@ -264,17 +266,30 @@ class DerivativeCheck:
         }
 
 
+# Expressions whose sympy reference once ran out of time: not tried again at other points.
+_TOO_SLOW_FOR_SYMPY: weakref.WeakSet = weakref.WeakSet()
+
+
 def _symbolic_derivative(expr: Expression, point: np.ndarray) -> np.ndarray | None:
+    """sympy's gradient at ``point``; None when sympy would take too long (it is a
+    reference, bounded in size and time by :func:`jaxcalc.expressions.symbolic.bounded`)."""
     import sympy as sp
 
+    if expr in _TOO_SLOW_FOR_SYMPY:
+        return None
     subs = dict(zip(expr.symbols, (sp.Float(float(v), 30) for v in point), strict=True))
-    out = []
-    for sym in expr.symbols:
+
+    def partial(e, s) -> complex:
         try:
-            value = complex(sp.diff(expr.sympy, sym).evalf(30, subs=subs))
+            return complex(sp.diff(e, s).evalf(30, subs=subs))
         except (TypeError, ValueError, ZeroDivisionError):
-            value = complex(math.nan)
-        out.append(value.real if abs(value.imag) <= 1e-12 * (1 + abs(value.real)) else math.nan)
+            return complex(math.nan)
+
+    values = bounded(lambda e: [partial(e, s) for s in expr.symbols], expr.sympy)
+    if isinstance(values, Skipped):
+        _TOO_SLOW_FOR_SYMPY.add(expr)
+        return None
+    out = [v.real if abs(v.imag) <= 1e-12 * (1 + abs(v.real)) else math.nan for v in values]
     return np.asarray(out)
 
 

@@ -13,21 +13,105 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import sys
 from collections.abc import Sequence
 
 from jaxcalc.cli import calculus_commands, experiment_commands, objective_commands
-from jaxcalc.cli.common import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from jaxcalc.cli.common import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, cli_float, cli_int
 from jaxcalc.errors import JaxcalcError
 
 __all__ = ["build_parser", "main"]
 
 
+# A word that can only be an option's name; anything else that starts with "-" is a value
+# (a negative number such as -1e6 or -2,4.5, or an expression such as -x^2).
+_OPTION_NAME = re.compile(r"--[A-Za-z][A-Za-z0-9_-]*")
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse, but usage errors are one line (no usage dump) and exit code 2."""
+    """argparse with the rules jaxcalc's values need.
+
+    * usage errors are one line, ``jaxcalc: error: COMMAND: ...`` like every other bad
+      input (no usage dump), and exit code 2;
+    * a value that starts with ``-`` (``-1e6``, ``-2,4.5``, ``-x^2``) is a value, not an
+      unknown option, wherever it stands;
+    * an option that takes one value may be given once: a repeat is an error, never a
+      silent overwrite (options that collect values, such as ``--at``, say so);
+    * integers must fit in 64 bits, floats must be finite, and no value may be empty.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.register("action", None, _StoreOnce)
+        self.register("action", "store", _StoreOnce)
+
+    def add_argument(self, *args, **kwargs):
+        kind = kwargs.get("type")
+        takes_values = kwargs.get("action") in (None, "store", "append", "extend")
+        if kind is int:
+            kwargs["type"] = cli_int
+        elif kind is float:
+            kwargs["type"] = cli_float
+        elif kind is None and takes_values and kwargs.get("nargs") != 0:
+            kwargs["type"] = _not_empty
+        return super().add_argument(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise _UsageError(f"{self.prog}: {message}")
+        command = self.prog.removeprefix("jaxcalc").strip()  # "diff", or "" at the top
+        raise _UsageError(f"{command}: {message}" if command else message)
+
+    def _parse_optional(self, arg_string):
+        if _is_value(arg_string, self._option_string_actions):
+            return None  # a positional argument, or the value of the option before it
+        return super()._parse_optional(arg_string)
+
+
+def _is_value(arg: str, options: dict[str, argparse.Action]) -> bool:
+    if not arg.startswith("-") or arg in ("-", "--"):
+        return False  # argparse's own rules
+    name = arg.split("=", 1)[0]
+    if name in options:
+        return False
+    if arg.startswith("--"):
+        return not _OPTION_NAME.fullmatch(name)  # --x^2 is a value, --nme a misspelt option
+    short = options.get(arg[:2])  # -oFILE: a short option with its value attached
+    return short is None or short.nargs == 0
+
+
+def _drop_needless_dashdash(argv: list[str], parser: argparse.ArgumentParser) -> None:
+    """``diff -- -x^2 --at 1``: a ``--`` right after the command only protects a value that
+    is read as a value anyway, so it is dropped and the options after it still count. (After
+    an option, as in ``--at 1 -- -x^2``, it ends that option's values and stays.)"""
+    i = 1
+    if len(argv) < 3 or argv[i] != "--":
+        return
+    options: dict[str, argparse.Action] = {}
+    for action in parser._actions:
+        for sub in getattr(action, "choices", None) or {}:
+            if isinstance(action.choices, dict):
+                options.update(action.choices[sub]._option_string_actions)
+    if i + 1 < len(argv) and _is_value(argv[i + 1], options):
+        del argv[i]
+
+
+def _not_empty(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the value is empty; give a non-empty value")
+    return text
+
+
+class _StoreOnce(argparse.Action):
+    """``store``, refusing a second occurrence of the same option."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        seen = namespace.__dict__.setdefault("_given_options", set())
+        if self.dest in seen:
+            raise argparse.ArgumentError(
+                self, "given more than once; give it once (a repeat would replace the first)"
+            )
+        seen.add(self.dest)
+        setattr(namespace, self.dest, values)
 
 
 class _UsageError(Exception):
@@ -53,7 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="jaxcalc",
         description="Derivatives, tangent lines, plots and checks of expressions, in JAX. "
-        "An expression that starts with '-' goes after '--': jaxcalc diff -- '-x^2'.",
+        "Negative numbers and expressions that start with '-' can be typed as they are "
+        "(jaxcalc diff '-x^2' --at -2e-1), or after '--': jaxcalc diff --at 1 -- '-x^2'.",
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -77,21 +162,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_OPTION_WORDS = {"-h", "--help", "--json", "--debug", "--dtype", "-o", "--output"}
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
-    if len(argv) > 1 and argv[1][:1] == "-" and argv[1] not in _OPTION_WORDS:
-        argv[1] = " " + argv[1]  # an expression such as "-x^2", not an option
     parser = build_parser()
+    _drop_needless_dashdash(argv, parser)
     try:
         args = parser.parse_args(argv)
         _setup_numbers(args)
         return args.run(args)
     except _UsageError as err:
-        print(f"{err}", file=sys.stderr)
+        print(f"jaxcalc: error: {err}", file=sys.stderr)
         return EXIT_USAGE
     except JaxcalcError as err:
         if debug:

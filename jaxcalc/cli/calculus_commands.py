@@ -10,42 +10,81 @@ from typing import Any
 import jax.numpy as jnp
 import sympy as sp
 
-from jaxcalc.calculus import derivative, gradient, tangent_line, taylor
-from jaxcalc.cli.common import EXIT_OK, emit, json_number, read_expression, read_points
+from jaxcalc.calculus import (
+    MAX_NESTED_ORDER,
+    MAX_ORDER,
+    derivative,
+    gradient,
+    tangent_line,
+    taylor,
+)
+from jaxcalc.cli.common import (
+    EXIT_OK,
+    emit,
+    json_number,
+    read_expression,
+    read_points,
+    read_range,
+)
 from jaxcalc.critical import critical_points
 from jaxcalc.errors import ConfigError
+from jaxcalc.expressions import symbolic
+from jaxcalc.expressions.symbolic import MAX_SYMBOLIC_NODES, Skipped, bounded, simplify, size
 from jaxcalc.formatting import format_number
 from jaxcalc.numerical import check_derivative
+
+_ORDER_NOTE = (
+    f"at most {MAX_NESTED_ORDER} for functions built on tan, asin, acos, softplus, ..., and "
+    "lower for long expressions (the error names the highest)"
+)
 
 
 def add_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
     """Define the calculus subcommands with ``command(name, help)`` (see :mod:`.app`)."""
     p = command("diff", "symbolic derivative (sympy) and its values (autodiff)")
     p.add_argument("expression")
-    p.add_argument("--at", nargs="+", metavar="X", help="points (x, or 'x1,x2' for vectors)")
-    p.add_argument("--order", type=int, default=1)
+    p.add_argument(
+        "--at",
+        nargs="+",
+        action="extend",
+        metavar="X",
+        help="points (x, or 'x1,x2' for vectors); may be repeated",
+    )
+    p.add_argument(
+        "--order",
+        type=int,
+        default=1,
+        help=f"derivative order, 1 to {MAX_ORDER} (default 1); {_ORDER_NOTE}",
+    )
     p.set_defaults(run=cmd_diff)
 
     p = command("tangent", "tangent line of f at x0")
     p.add_argument("expression")
-    p.add_argument("--at", nargs=1, required=True, metavar="X0")
+    p.add_argument("--at", nargs=1, required=True, metavar="X0", help="the point (one)")
     p.add_argument("--plot", metavar="FILE", help="also draw f and the tangent (png/svg/pdf)")
-    p.add_argument("--range", nargs=2, type=float, metavar=("A", "B"))
+    p.add_argument("--range", nargs=2, type=float, metavar=("A", "B"), help="plot range, A < B")
     p.set_defaults(run=cmd_tangent)
 
     p = command("plot", "plot f, and optionally f', tangents and a Taylor polynomial")
     p.add_argument("expression")
     p.add_argument("--range", nargs=2, type=float, default=(-3.0, 3.0), metavar=("A", "B"))
     p.add_argument("--derivative", action="store_true", help="also draw f'")
-    p.add_argument("--tangent-at", nargs="+", type=float, metavar="X")
+    p.add_argument("--tangent-at", nargs="+", action="extend", type=float, metavar="X")
     p.add_argument("--taylor-at", type=float, metavar="X")
-    p.add_argument("--order", type=int, default=3, help="Taylor order (default 3)")
+    p.add_argument(
+        "--order",
+        type=int,
+        default=3,
+        help=f"Taylor order, 0 to {MAX_ORDER} (default 3); {_ORDER_NOTE}",
+    )
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="png, svg or pdf")
     p.set_defaults(run=cmd_plot)
 
     p = command("check", "symbolic, autodiff and finite differences side by side")
     p.add_argument("expression")
-    p.add_argument("--at", nargs="+", required=True, metavar="X")
+    p.add_argument(
+        "--at", nargs="+", action="extend", required=True, metavar="X", help="may be repeated"
+    )
     p.set_defaults(run=cmd_check)
 
     p = command("critical", "stationary points and their kind in an interval (or box)")
@@ -55,28 +94,14 @@ def add_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-
     expr = read_expression(args)
-    if args.order < 1:
-        raise ConfigError(f"--order {args.order}: must be a positive integer")
+    if not 1 <= args.order <= MAX_ORDER:
+        raise ConfigError(f"--order {args.order}: must be a positive integer, 1 to {MAX_ORDER}")
+    if expr.dim != 1 and args.order != 1:
+        raise ConfigError("--order: functions of several variables support order 1 only")
     points = read_points(args, expr)
-    if expr.dim == 1:
-        symbolic = sp.simplify(sp.diff(expr.sympy, expr.symbols[0], args.order))
-        derivative_text: Any = str(symbolic)
-        d = derivative(expr, args.order)
-        values = [float(d(jnp.asarray(x))) for x in points]
-    else:
-        if args.order != 1:
-            raise ConfigError("--order: functions of several variables support order 1 only")
-        derivative_text = [str(sp.simplify(sp.diff(expr.sympy, s))) for s in expr.symbols]
-        g = gradient(expr)
-        values = [[float(v) for v in g(jnp.asarray(x))] for x in points]
-    flags = [
-        "non_finite"
-        if not all(math.isfinite(v) for v in (x if isinstance(x, list) else [x]))
-        else ""
-        for x in values
-    ]
+    values, flags, which = _derivative_values(expr, args.order, points)  # before sympy
+    derivative_text, note = _symbolic_derivative(expr, args.order)
     payload = {
         "expression": expr.text,
         "variables": list(expr.variables),
@@ -85,24 +110,90 @@ def cmd_diff(args: argparse.Namespace) -> int:
         "at": points,
         "values": [json_number(v) for v in values],
         "flags": flags,
+        "undefined": which,
     }
+    if note:
+        payload["note"] = note
     prime = "'" * args.order if args.order <= 3 else f"^({args.order})"
-    lines = [f"f(x) = {expr.sympy}"]
+    lines = [f"f(x) = {_shown(expr.sympy)}"]
     if expr.dim == 1:
         lines.append(f"f{prime}(x) = {derivative_text}")
     else:
         lines += [f"df/d{v} = {t}" for v, t in zip(expr.variables, derivative_text, strict=True)]
-    for x, v, flag in zip(points, values, flags, strict=True):
+    if note:
+        lines.append(f"  ({note})")
+    for x, v, undefined in zip(points, values, which, strict=True):
         shown = (
             format_number(v, 10)
             if not isinstance(v, list)
             else "[" + ", ".join(format_number(c, 10) for c in v) + "]"
         )
-        note = "  (not finite: f or its derivative is undefined here)" if flag else ""
         at = format_number(x) if not isinstance(x, list) else ", ".join(map(format_number, x))
-        lines.append(f"f{prime}({at}) = {shown}{note}")
+        lines.append(f"f{prime}({at}) = {shown}{_NOTES[undefined].format(at=at)}")
     emit(args, payload, "\n".join(lines))
     return EXIT_OK
+
+
+_NOTES = {
+    "": "",
+    "derivative": "  (not finite: f or its derivative is undefined here)",
+    "f": "  (undefined: f({at}) is not finite, so {at} is outside f's domain)",
+}
+
+
+def _derivative_values(expr, order: int, points: list) -> tuple[list, list[str], list[str]]:
+    """The derivative (or gradient) at each point, a flag for each ("" or "non_finite"),
+    and which was not finite there ("f" itself, the "derivative", or "").
+
+    A point where f is not finite is outside f's domain, even when the derivative's formula
+    gives a number there (log at -1): its value is NaN, never that number.
+    """
+    d = derivative(expr, order) if expr.dim == 1 else gradient(expr)  # refuses a costly order
+    if not points:
+        return [], [], []
+    at = jnp.asarray(points)
+    f_finite = [bool(v) for v in jnp.isfinite(expr(at)).reshape(len(points))]
+    if expr.dim == 1:
+        values: list = [float(v) for v in d(at)]
+        finite = [math.isfinite(v) for v in values]
+    else:
+        values = [[float(c) for c in row] for row in d(at)]
+        finite = [all(math.isfinite(c) for c in row) for row in values]
+    which = [
+        "" if ok and defined else ("f" if not defined else "derivative")
+        for ok, defined in zip(finite, f_finite, strict=True)
+    ]
+    values = [
+        (math.nan if not isinstance(v, list) else [math.nan] * len(v)) if w else v
+        for v, w in zip(values, which, strict=True)
+    ]
+    return values, ["non_finite" if w else "" for w in which], which
+
+
+def _symbolic_derivative(expr, order: int) -> tuple[Any, str]:
+    """sympy's derivative as text (simplified when that is cheap), and a note when it was
+    left unsimplified or not computed; bounded in size and time (see jaxcalc.expressions)."""
+    found = bounded(lambda e: [sp.diff(e, s, order) for s in expr.symbols], expr.sympy)
+    if isinstance(found, Skipped):
+        texts = ["(not computed)"] * expr.dim
+        return texts[0] if expr.dim == 1 else texts, f"symbolic derivative not computed: {found}"
+    notes, texts = [], []
+    share = symbolic.SYMBOLIC_SECONDS / expr.dim  # one budget for the whole gradient
+    for partial in found:
+        simple, skipped = simplify(partial, seconds=share)
+        if skipped:
+            notes.append(f"not simplified: {skipped}")
+        texts.append(_shown(simple))
+    text: Any = texts[0] if expr.dim == 1 else texts
+    return text, "; ".join(dict.fromkeys(notes))
+
+
+def _shown(e: sp.Expr, limit: int = 2000) -> str:
+    """The text of a sympy expression, cut when it would fill the screen."""
+    if size(e) > MAX_SYMBOLIC_NODES:
+        return f"(over {MAX_SYMBOLIC_NODES} terms; not shown)"
+    text = str(e)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def cmd_tangent(args: argparse.Namespace) -> int:
@@ -112,6 +203,8 @@ def cmd_tangent(args: argparse.Namespace) -> int:
     if expr.dim != 1:
         raise ConfigError(f"tangent needs a function of one variable; got {expr.variables}")
     (x0,) = read_points(args, expr)
+    if args.range:
+        read_range(args)
     if args.plot:
         check_output_path(args.plot)
     t = tangent_line(expr, x0)
@@ -127,7 +220,7 @@ def cmd_tangent(args: argparse.Namespace) -> int:
     }
     text = t.equation
     if args.plot:
-        lo, hi = args.range if args.range else (x0 - 3.0, x0 + 3.0)
+        lo, hi = read_range(args) if args.range else (x0 - 3.0, x0 + 3.0)
         fig = plot_function(expr, (lo, hi), title=f"f(x) = {expr.sympy}", tangents=[t])
         path = save_figure(fig, args.plot)
         payload["plot"] = str(path)
@@ -142,15 +235,13 @@ def cmd_plot(args: argparse.Namespace) -> int:
     expr = read_expression(args)
     if expr.dim != 1:
         raise ConfigError(f"plot draws functions of one variable; got {expr.variables}")
+    lo, hi = read_range(args)
+    if args.taylor_at is not None and not 0 <= args.order <= MAX_ORDER:
+        raise ConfigError(f"--order {args.order}: must be 0 to {MAX_ORDER} (the limit)")
     target = check_output_path(args.output)
-    lo, hi = args.range
-    if not lo < hi:
-        raise ConfigError(f"--range {lo} {hi}: need A < B")
     tangents = [tangent_line(expr, float(x)) for x in args.tangent_at or []]
     poly = None
     if args.taylor_at is not None:
-        if args.order < 0:
-            raise ConfigError(f"--order {args.order}: must be >= 0")
         poly = taylor(expr, args.taylor_at, args.order)
     fig = plot_function(
         derivative(expr, 0),
@@ -188,9 +279,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_critical(args: argparse.Namespace) -> int:
     expr = read_expression(args)
-    lo, hi = args.range
-    if not lo < hi:
-        raise ConfigError(f"--range {lo} {hi}: need A < B")
+    lo, hi = read_range(args)
     if expr.dim == 1:
         found = critical_points(expr, lo, hi)
     else:

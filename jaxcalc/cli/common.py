@@ -31,6 +31,51 @@ def emit(args: argparse.Namespace, payload: dict[str, Any], text: str) -> None:
         print(text)
 
 
+INT64_MAX = 2**63 - 1
+
+
+def cli_int(text: str) -> int:
+    """An integer option's value: a whole number that fits in 64 bits."""
+    try:
+        value = int(text.strip())
+    except ValueError:
+        shown = text if len(text) <= 30 else text[:27] + "..."
+        raise argparse.ArgumentTypeError(f"{shown!r} is not a whole number") from None
+    if not -INT64_MAX - 1 <= value <= INT64_MAX:
+        raise argparse.ArgumentTypeError(
+            f"{text} is out of range (a 64-bit integer: at most {INT64_MAX})"
+        )
+    return value
+
+
+def cli_float(text: str) -> float:
+    """A float option's value: a finite number."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r}: must be a finite number")
+    return value
+
+
+def seed_value(text: str) -> int:
+    """A ``--seed``: the same range as a config's ``seed`` (0 to 2^32 - 1)."""
+    from jaxcalc.pipeline.config.schema import MAX_SEED
+
+    value = cli_int(text)
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"{text} is out of range (0 to {MAX_SEED})")
+    return value
+
+
+def read_range(args: argparse.Namespace, flag: str = "--range") -> tuple[float, float]:
+    lo, hi = args.range
+    if not lo < hi:
+        raise ConfigError(f"{flag} {lo:g} {hi:g}: need A < B (e.g. {flag} {hi:g} {lo:g})")
+    return lo, hi
+
+
 def parse_point(text: str, dim: int, flag: str) -> list[float]:
     try:
         values = [float(v) for v in text.split(",")]
@@ -90,5 +135,10 @@ def read_key_values(items: list[str], flag: str) -> list[tuple[str, Any]]:
                 value = int(raw) if raw.lstrip("-").isdigit() else float(raw)
             except ValueError:
                 value = {"true": True, "false": False}.get(raw.lower(), raw)
+        for v in value if isinstance(value, list) else [value]:
+            if isinstance(v, int) and not -INT64_MAX - 1 <= v <= INT64_MAX:
+                raise ConfigError(f"{flag} {item!r}: {v} is out of range (a 64-bit integer)")
+            if isinstance(v, float) and not math.isfinite(v):
+                raise ConfigError(f"{flag} {item!r}: values must be finite numbers")
         pairs.append((key.strip(), value))
     return pairs

@@ -17,6 +17,7 @@ from jaxcalc.cli.common import (
     json_number,
     parse_point,
     read_key_values,
+    seed_value,
 )
 from jaxcalc.engine import estimate
 from jaxcalc.engine.result import MAX_STEPS
@@ -73,7 +74,7 @@ def add_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
     group.add_argument("--x0", help="one start, comma-separated")
     p.add_argument("--steps", type=int, default=1000)
     p.add_argument("--record-every", type=int, default=1)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_value, default=0, help="0 to 2^32 - 1 (default 0)")
     p.add_argument("--plot", metavar="FILE", help="contour with paths (2-D) or curve (1-D)")
     p.set_defaults(run=cmd_optimize)
 

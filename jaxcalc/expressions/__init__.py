@@ -5,7 +5,9 @@ The grammar is Python's arithmetic with three additions from course notation:
 * ``^`` is power (``x^2`` is ``x**2``); it is never XOR.
 * A number written directly before a name or a parenthesis multiplies it:
   ``6x``, ``3x^2 + 1``, ``2(x + 1)``.
-* ``pi`` and ``e`` are the constants; they and the function names are reserved.
+* ``pi`` and ``e`` are the constants; they and the function names are reserved. A bare
+  ``e`` right after a number (``1e``, ``3e+x``) and prefixed literals (``0x10``, ``0b1``)
+  are refused: write ``1*e`` for the product, ``1e0`` for a number.
 
 Nothing the user types is ever given to ``eval``, ``exec``, ``compile``, ``sympify`` or
 ``lambdify``. The text is tokenised by hand (ASCII only), rewritten into Python syntax,
@@ -22,7 +24,8 @@ over any array shape; one of ``n > 1`` variables takes points of shape ``(..., n
 The modules, in the order the text passes through them: :mod:`.tokens` (text -> tokens ->
 Python source), :mod:`.checker` (the AST allow-list), :mod:`.builders` (the JAX and sympy
 tree walks), :mod:`.expression` (:class:`Expression` and :func:`parse`);
-:mod:`.vocabulary` holds the allowed functions, constants and limits.
+:mod:`.vocabulary` holds the allowed functions, constants and limits; :mod:`.symbolic` bounds
+the sympy work done for display (size and time), falling back to the unsimplified form.
 """
 
 from jaxcalc.expressions.expression import Expression, ExpressionWarning, parse

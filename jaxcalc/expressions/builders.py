@@ -24,7 +24,21 @@ def to_sympy(node: ast.AST, symbols: dict[str, sp.Symbol]) -> sp.Expr:
     if isinstance(node, ast.Call):
         return FUNCTIONS[node.func.id].sympy(*(to_sympy(a, symbols) for a in node.args))
     left, right = to_sympy(node.left, symbols), to_sympy(node.right, symbols)
+    if isinstance(node.op, ast.Pow) and _exact_power_is_costly(left, right):
+        left = left.evalf(30)  # 30 digits instead of millions
     return ARITHMETIC[type(node.op)](left, right)
+
+
+def _exact_power_is_costly(base: sp.Expr, exponent: sp.Expr) -> bool:
+    """Whether sympy would compute a constant power exactly at great cost: ``(1+1e-300)^9999``
+    is a fraction of three million digits (sympy re-evaluates even an unevaluated power when
+    it multiplies it). Powers of integers are bounded by the checker (the value fits the
+    dtype, so a few hundred digits) and small integer powers stay exact."""
+    if not (base.is_number and exponent.is_number):
+        return False
+    if not any(r.q != 1 for r in base.atoms(sp.Rational)):
+        return False
+    return not (exponent.is_Integer and abs(int(exponent)) <= 64)
 
 
 def to_jax(node: ast.AST, env: dict[str, jax.Array]) -> jax.Array:

@@ -40,8 +40,15 @@ _NODE_NAMES = {
 
 
 class Validator:
-    def __init__(self, text: str, columns: list[int], variables: Sequence[str] | None):
+    def __init__(
+        self,
+        text: str,
+        columns: list[int],
+        variables: Sequence[str] | None,
+        dtype: tuple[str, float] = ("float64", float(np.finfo(np.float64).max)),
+    ):
         self.text = text
+        self.dtype_name, self.dtype_max = dtype
         self.columns = columns
         self.declared = None if variables is None else tuple(variables)
         self.used: set[str] = set()
@@ -125,7 +132,8 @@ class Validator:
         self.used.add(name)
 
     def check_constant(self, node: ast.AST) -> None:
-        """Refuse a constant part whose value overflows float64.
+        """Refuse a constant part whose value overflows the working dtype, the same rule
+        as for a literal (``10^39`` and ``1e39`` alike in float32).
 
         sympy computes constant parts exactly (``9**9999`` has 9542 digits, and taking its
         square root factors it), so a short text could otherwise take minutes.
@@ -133,10 +141,14 @@ class Validator:
         if _free_names(node):
             return
         value = _number(node)
-        if math.isinf(value):
+        if math.isinf(value) or abs(value) > self.dtype_max:
             part = ast.unparse(node)
             part = part if len(part) <= 30 else part[:27] + "..."
-            self.fail(f"constant `{part}` is infinite or overflows float64 (max 1.8e308)", node)
+            self.fail(
+                f"constant `{part}` is infinite or overflows {self.dtype_name} "
+                f"(max {self.dtype_max:.2g})",
+                node,
+            )
 
     def check_exponent(self, node: ast.BinOp) -> None:
         if _free_names(node.right):
@@ -160,7 +172,12 @@ def _suggest(name: str, candidates, prefix: str = "did you mean") -> str:
 
 
 def _free_names(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and n.id not in CONSTANTS}
+    """The variables in ``node`` (constants and function names are reserved, never variables)."""
+    return {
+        n.id
+        for n in ast.walk(node)
+        if isinstance(n, ast.Name) and n.id not in CONSTANTS and n.id not in FUNCTIONS
+    }
 
 
 def _number(node: ast.AST) -> float:

@@ -21,6 +21,7 @@ from jaxcalc.expressions.tokens import (
     check_literals,
     check_nesting,
     check_variables,
+    float_limit,
     rewrite,
     tokenize,
 )
@@ -140,7 +141,7 @@ def parse(
         variables = check_variables(variables, text)
 
     tree, columns = _syntax_tree(text, stripped, dtype)
-    validator = Validator(text, columns, variables)
+    validator = Validator(text, columns, variables, float_limit(dtype))
     try:
         validator.visit(tree)
     except RecursionError:

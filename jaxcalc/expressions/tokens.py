@@ -95,6 +95,7 @@ def tokenize(text: str) -> list[Token]:
             )
         match = _NUMBER.match(text, i)
         if match:
+            _refuse_glued_name(text, match, col)
             tokens.append(Token("number", match.group(0), col))
             i = match.end()
             continue
@@ -122,6 +123,42 @@ def tokenize(text: str) -> list[Token]:
         tokens.append(Token("op", op, col))
         i += len(op)
     return tokens
+
+
+_PREFIXED = re.compile(r"[xX][0-9a-fA-F]+|[bB][01]+|[oO][0-7]+")
+
+
+def _refuse_glued_name(text: str, number: re.Match, column: int) -> None:
+    """Refuse the names that make a number glued to them look like another number.
+
+    ``6x`` is the product ``6*x``, but ``1e`` and ``3e+x`` read as an exponent without
+    digits, and ``0x10`` and ``0b1`` as hexadecimal or binary literals: neither is what the
+    product would compute, so both are refused at the number's column.
+    """
+    found = NAME.match(text, number.end())
+    if not found:
+        return
+    digits, word = number.group(0), found.group(0)
+    if word in ("e", "E"):
+        raise ExpressionError(
+            f"`{digits}{word}` is not a number: an exponent needs digits; write "
+            f"`{digits}*{word}` for the product, `{digits}{word}0` for a number",
+            text,
+            column,
+        )
+    if digits == "0" and _PREFIXED.fullmatch(word):
+        raise ExpressionError(
+            f"prefixed literal `0{word}` is not supported; write the decimal number "
+            f"{int('0' + word, 0)}, or `0*{word}` for the product",
+            text,
+            column,
+        )
+
+
+def float_limit(dtype: Any) -> tuple[str, float]:
+    """The working float dtype's name and largest finite value (default: JAX's default)."""
+    dtype = jnp.dtype(dtype) if dtype is not None else jnp.result_type(float)
+    return jnp.dtype(dtype).name, float(jnp.finfo(dtype).max)
 
 
 def check_nesting(text: str, tokens: list[Token]) -> None:
@@ -175,8 +212,7 @@ def rewrite(tokens: list[Token]) -> tuple[str, list[int]]:
 
 
 def check_literals(text: str, tokens: list[Token], dtype: Any) -> None:
-    dtype = jnp.dtype(dtype) if dtype is not None else jnp.result_type(float)
-    limit = float(jnp.finfo(dtype).max)
+    name, limit = float_limit(dtype)
     for tok in tokens:
         if tok.kind != "number":
             continue
@@ -184,7 +220,7 @@ def check_literals(text: str, tokens: list[Token], dtype: Any) -> None:
         if not math.isfinite(value) or abs(value) > limit:
             raise ExpressionError(
                 f"literal {tok.text[:20]}{'...' if len(tok.text) > 20 else ''} overflows "
-                f"{jnp.dtype(dtype).name} (max {limit:.2g})",
+                f"{name} (max {limit:.2g})",
                 text,
                 tok.column,
             )

@@ -56,11 +56,19 @@ def read_toml(text: str, source: str) -> tuple[dict[str, Any], dict[Path_, int]]
     """
     if not text.strip():
         raise fail(f"{source}: config file is empty")
-    scan = _scan(text)
+    try:
+        scan = _scan(text)
+    except _TooDeep as deep:
+        raise fail(
+            f"{source}:{deep.line}: keys, arrays or inline tables are nested deeper than "
+            f"{MAX_NESTING} levels; a config needs a few"
+        ) from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise _decode_error(err, text, source, scan) from None
+    except (RecursionError, MemoryError):  # a last resort: the scan refuses deep nesting
+        raise fail(f"{source}: the file is nested too deeply to read") from None
     if not raw:
         raise fail(f"{source}: config file is empty (only comments)")
     return raw, scan.lines
@@ -88,6 +96,14 @@ class _Scan:
 
 
 _BARE = re.compile(r"[A-Za-z0-9_-]+")
+
+# The deepest nesting of keys, arrays and inline tables read (tomllib recurses per level).
+MAX_NESTING = 32
+
+
+class _TooDeep(Exception):
+    def __init__(self, line: int = 0):
+        self.line = line
 
 
 def _read_key(s: str, i: int) -> tuple[list[str], int] | None:
@@ -154,6 +170,8 @@ def _scan_value(s: str, i: int, depth: int, ml: str | None) -> tuple[int, str | 
             continue
         if c in "[{":
             depth += 1
+            if depth > MAX_NESTING:
+                raise _TooDeep
         elif c in "]}":
             depth = max(0, depth - 1)
         i += 1
@@ -166,52 +184,58 @@ def _scan(text: str) -> _Scan:
     tables: dict[Path_, int] = {}
     prefix: Path_ = ()
     depth, ml = 0, None
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if depth or ml:
-            depth, ml = _scan_value(line, 0, depth, ml)
-            continue
-        stripped = line.lstrip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        if stripped.startswith("["):
-            is_array = stripped.startswith("[[")
-            got = _read_key(stripped, 2 if is_array else 1)
+    lineno = 0
+    try:
+        for lineno, line in enumerate(text.splitlines(), start=1):
+            if depth or ml:
+                depth, ml = _scan_value(line, 0, depth, ml)
+                continue
+            stripped = line.lstrip()
+            if not stripped or stripped.startswith("#"):
+                continue
+            if stripped.startswith("["):
+                is_array = stripped.startswith("[[")
+                got = _read_key(stripped, 2 if is_array else 1)
+                if got is None:
+                    continue
+                keys = got[0]
+                resolved: Path_ = ()
+                for k in keys[:-1]:
+                    resolved += (k,)
+                    if resolved in arrays:
+                        resolved += (arrays[resolved] - 1,)
+                resolved += (keys[-1],)
+                if is_array:
+                    index = arrays.get(resolved, 0)
+                    arrays[resolved] = index + 1
+                    scan.lines.setdefault(resolved, lineno)
+                    prefix = (*resolved, index)
+                else:
+                    prefix = resolved
+                    if prefix in tables:
+                        dup = (f"[{show(prefix)}]", tables[prefix], lineno, "table")
+                        scan.duplicates.append(dup)
+                    tables[prefix] = lineno
+                scan.lines[prefix] = lineno
+                continue
+            got = _read_key(line, 0)
             if got is None:
                 continue
-            keys = got[0]
-            resolved: Path_ = ()
-            for k in keys[:-1]:
-                resolved += (k,)
-                if resolved in arrays:
-                    resolved += (arrays[resolved] - 1,)
-            resolved += (keys[-1],)
-            if is_array:
-                index = arrays.get(resolved, 0)
-                arrays[resolved] = index + 1
-                scan.lines.setdefault(resolved, lineno)
-                prefix = (*resolved, index)
+            keys, i = got
+            if i >= len(line) or line[i] != "=":
+                continue
+            path = (*prefix, *keys)
+            if len(path) > MAX_NESTING:
+                raise _TooDeep
+            for k in range(len(prefix) + 1, len(path)):  # the tables a dotted key opens
+                scan.lines.setdefault(path[:k], lineno)
+            if path in scan.lines and path not in arrays:
+                scan.duplicates.append((show(path), scan.lines[path], lineno, "key"))
             else:
-                prefix = resolved
-                if prefix in tables:
-                    dup = (f"[{show(prefix)}]", tables[prefix], lineno, "table")
-                    scan.duplicates.append(dup)
-                tables[prefix] = lineno
-            scan.lines[prefix] = lineno
-            continue
-        got = _read_key(line, 0)
-        if got is None:
-            continue
-        keys, i = got
-        if i >= len(line) or line[i] != "=":
-            continue
-        path = (*prefix, *keys)
-        for k in range(len(prefix) + 1, len(path)):  # the tables a dotted key opens
-            scan.lines.setdefault(path[:k], lineno)
-        if path in scan.lines and path not in arrays:
-            scan.duplicates.append((show(path), scan.lines[path], lineno, "key"))
-        else:
-            scan.lines[path] = lineno
-        depth, ml = _scan_value(line, i + 1, 0, None)
+                scan.lines[path] = lineno
+            depth, ml = _scan_value(line, i + 1, 0, None)
+    except _TooDeep:
+        raise _TooDeep(lineno) from None
     return scan
 
 
