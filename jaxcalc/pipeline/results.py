@@ -302,7 +302,8 @@ def write_group_part(
         runs_rows = columns_to_rows(runs_rows)
     for key, rows in zip(_ROW_KEYS, (summary_rows, runs_rows), strict=True):
         text = json.dumps(_encode_rows(rows), allow_nan=False, separators=(",", ":"))
-        data[key] = np.asarray(text)
+        # UTF-8 bytes: a numpy string array holds at most 2**31 bytes (many runs' rows)
+        data[key] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
     return write_npz(path, data)
 
 
@@ -323,8 +324,17 @@ def read_group_part(
     missing = [k for k in _ROW_KEYS if k not in arrays]
     if missing:
         raise OutputError(f"{path} is not a complete results part (no {missing[0]})")
-    summary, runs = (json.loads(str(arrays.pop(k)), object_hook=_decode_tag) for k in _ROW_KEYS)
+    try:
+        summary, runs = (_rows_json(arrays.pop(k)) for k in _ROW_KEYS)
+    except (ValueError, RecursionError) as err:
+        raise OutputError(f"{path} is not a complete results part (rows: {err})") from None
     return arrays, summary, runs
+
+
+def _rows_json(value: np.ndarray) -> Any:
+    """Rows saved in a part: UTF-8 bytes, or (parts of earlier versions) a string array."""
+    text = value.tobytes().decode("utf-8") if value.dtype == np.uint8 else str(value)
+    return json.loads(text, object_hook=_decode_tag)
 
 
 def write_manifest(folder: str | os.PathLike, manifest: Mapping[str, Any]) -> Path:

@@ -82,7 +82,8 @@ def run_experiment(
     total = len(plan)
     with folder:
         out = folder.path
-        notes = Progress(total, 0, "off", callback=progress)  # for notes while loading
+        # notes while loading: a lock taken over, files cleaned, groups to recompute
+        notes = Progress(total, 0, "off" if display == "off" else "log", callback=progress)
         for note in folder.notes:
             notes.line(f"jaxcalc: {note}")
         record = RunRecord(out, config, total, resume, notes.line)
