@@ -17,7 +17,7 @@ import socket
 from pathlib import Path
 
 from jaxcalc.errors import OutputError
-from jaxcalc.files import orphan_temporaries, probe_writable
+from jaxcalc.files import TEMPORARY_SUFFIX, orphan_temporaries, probe_writable
 from jaxcalc.pipeline.results import FIGURE_SUFFIXES, GROUP_PART, RUN_FILES, read_manifest
 
 __all__ = ["LOCK_NAME", "OutputFolder"]
@@ -73,6 +73,7 @@ class OutputFolder:
             write_json(out.path / "metadata.json", ...)
 
     Attributes:
+      created: True when this run created the folder.
       notes: one line for each thing found and cleaned on entry (a stale lock taken over,
         temporary files of a killed run, the files of an overwritten run).
     """
@@ -85,7 +86,7 @@ class OutputFolder:
         self.resume = resume
         self.notes: list[str] = []
         self._locked = False
-        self._created = False
+        self.created = False
         self._stale_lock: str | None = None
 
     def check(self) -> OutputFolder:
@@ -123,7 +124,7 @@ class OutputFolder:
                 path.mkdir()
             except OSError as err:
                 raise OutputError(f"cannot create {path}: {err.strerror}") from None
-            self._created = True
+            self.created = True
         probe_writable(path)
         return self
 
@@ -150,14 +151,25 @@ class OutputFolder:
         lock = self.path / LOCK_NAME
         if self._stale_lock is not None:
             self._take_over(lock, self._stale_lock)
+        # the lock appears with its owner already written in it (a hard link of a complete
+        # file), so a run killed at any moment never leaves a lock that names no one
+        text = f"pid {os.getpid()} on {socket.gethostname()}\n"
+        owner = self.path / f"{LOCK_NAME}.{os.getpid()}{TEMPORARY_SUFFIX}"
         try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            owner.write_text(text, encoding="utf-8")
+            try:
+                os.link(owner, lock)
+            except FileExistsError:
+                raise
+            except OSError:  # a file system without hard links: create, then write
+                with open(lock, "x", encoding="utf-8") as handle:
+                    handle.write(text)
         except FileExistsError:
             raise OutputError(f"{self.path} is locked by another run") from None
         except OSError as err:
             raise OutputError(f"cannot create the lock {lock}: {err.strerror or err}") from None
-        with os.fdopen(fd, "w") as handle:
-            handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+        finally:
+            owner.unlink(missing_ok=True)
         self._locked = True
         self._clean()
         return self
@@ -182,6 +194,7 @@ class OutputFolder:
         """With the lock held, remove what a killed run left: its temporary files; and with
         ``overwrite``, every file of the earlier run."""
         stale = [*orphan_temporaries(self.path), *orphan_temporaries(self.path / "figures")]
+        stale += self.path.glob(f"{LOCK_NAME}.*{TAKEN_SUFFIX}")  # a take-over cut short
         for path in stale:
             path.unlink(missing_ok=True)
         if stale:
@@ -198,7 +211,7 @@ class OutputFolder:
         finished), and the folder itself when this run created it, so that a failed run
         does not block the next one with the same ``--out``."""
         _remove_run_files(self.path)
-        if self._created:
+        if self.created:
             (self.path / LOCK_NAME).unlink(missing_ok=True)
             self._locked = False
             with contextlib.suppress(OSError):  # something else was put there meanwhile

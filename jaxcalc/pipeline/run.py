@@ -86,8 +86,14 @@ def run_experiment(
         notes = Progress(total, 0, "off" if display == "off" else "log", callback=progress)
         for note in folder.notes:
             notes.line(f"jaxcalc: {note}")
-        record = RunRecord(out, config, total, resume, notes.line)
-        record.save("running")
+        try:
+            record = RunRecord(out, config, total, resume, notes.line)
+            record.save("running")
+        except BaseException:
+            if folder.created:  # a refused or failed start leaves no folder behind
+                with contextlib.suppress(Exception):
+                    folder.discard()
+            raise
         show = Progress(total, len(record.finished), display, callback=progress)
         if record.finished:
             show.line(
