@@ -156,7 +156,7 @@ def test_S3_kill9_while_writing_the_report_then_resume(tmp_path, capsys):
     assert lock.startswith("pid ") and socket.gethostname() in lock  # the dead run's lock
     assert (out / ".report.md.abc123.tmp").exists()
 
-    code, _, err = run_cli(capsys, "run", str(cfg), "--out", str(out), "--resume", "--quiet")
+    code, _, err = run_cli(capsys, "run", str(cfg), "--out", str(out), "--resume")
     assert code == 0, err
     assert "took over the lock" in err and "temporary file" in err
     assert not (out / LOCK_NAME).exists() and not (out / ".report.md.abc123.tmp").exists()
