@@ -19,6 +19,8 @@ import numpy as np
 from jaxcalc.errors import OutputError
 from jaxcalc.pipeline.results import (
     MANIFEST_NAME,
+    RESULTS_FORMAT,
+    figure_files,
     read_group_part,
     read_manifest,
     rows_to_columns,
@@ -133,6 +135,7 @@ class RunRecord:
             started = previous.get("started", started)
         head = {"name": config.name, "status": "running"}
         self.metadata: dict[str, Any] = {
+            "format": RESULTS_FORMAT,
             **head,
             "config": config.to_dict(),
             "config_hash": config.hash(),
@@ -145,6 +148,7 @@ class RunRecord:
             "resumed": resumed,
             "groups_total": total,
             "groups": [],
+            "figures": figure_files({o.label: o.dim for o in config.objectives}),
         }
         self.manifest: dict[str, Any] = {
             **head,

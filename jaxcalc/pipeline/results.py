@@ -3,19 +3,21 @@
 Every file is written atomically: into a temporary file in the same folder, flushed and
 fsynced, then ``os.replace``-d onto its name, and the folder fsynced; a reader (or a crash)
 sees either the old complete file or the new one, never half of one. An output folder is
-checked for writability before anything is computed, refused when it already holds
-results (unless overwriting is asked for), and locked while a run writes into it.
+checked, locked and cleaned by :mod:`~jaxcalc.pipeline.folder`. A reader refuses a file it
+cannot use with one :class:`~jaxcalc.errors.OutputError` naming that file.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import math
 import os
-import socket
+import re
 import zipfile
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,11 +25,16 @@ from typing import Any
 import numpy as np
 
 from jaxcalc.errors import OutputError
-from jaxcalc.files import probe_writable, write_atomically
+from jaxcalc.files import write_atomically
 
 __all__ = [
+    "FIGURE_SUFFIXES",
+    "GROUP_PART",
     "MANIFEST_NAME",
-    "OutputFolder",
+    "RESULTS_FORMAT",
+    "RUN_FILES",
+    "figure_files",
+    "figure_stems",
     "parquet_available",
     "columns_to_rows",
     "read_csv",
@@ -49,9 +56,22 @@ __all__ = [
     "write_text",
 ]
 
-LOCK_NAME = ".jaxcalc.lock"
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = "jaxcalc-run-manifest/1"
+#: the layout of a results folder (``metadata.json``'s "format"); a reader refuses others
+RESULTS_FORMAT = "jaxcalc-results/1"
+#: files a run writes at the top of its folder (plus ``group_NNN.npz`` and ``figures/``)
+RUN_FILES = (
+    MANIFEST_NAME,
+    "metadata.json",
+    "summary.csv",
+    "summary.parquet",
+    "runs.csv",
+    "runs.parquet",
+    "report.md",
+)
+GROUP_PART = re.compile(r"group_\d{3,}\.npz")
+FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
 _ROW_KEYS = ("summary_rows", "runs_rows")  # JSON text of a group's table rows, in its part
 
 
@@ -282,7 +302,8 @@ def write_group_part(
         runs_rows = columns_to_rows(runs_rows)
     for key, rows in zip(_ROW_KEYS, (summary_rows, runs_rows), strict=True):
         text = json.dumps(_encode_rows(rows), allow_nan=False, separators=(",", ":"))
-        data[key] = np.asarray(text)
+        # UTF-8 bytes: a numpy string array holds at most 2**31 bytes (many runs' rows)
+        data[key] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
     return write_npz(path, data)
 
 
@@ -303,8 +324,17 @@ def read_group_part(
     missing = [k for k in _ROW_KEYS if k not in arrays]
     if missing:
         raise OutputError(f"{path} is not a complete results part (no {missing[0]})")
-    summary, runs = (json.loads(str(arrays.pop(k)), object_hook=_decode_tag) for k in _ROW_KEYS)
+    try:
+        summary, runs = (_rows_json(arrays.pop(k)) for k in _ROW_KEYS)
+    except (ValueError, RecursionError) as err:
+        raise OutputError(f"{path} is not a complete results part (rows: {err})") from None
     return arrays, summary, runs
+
+
+def _rows_json(value: np.ndarray) -> Any:
+    """Rows saved in a part: UTF-8 bytes, or (parts of earlier versions) a string array."""
+    text = value.tobytes().decode("utf-8") if value.dtype == np.uint8 else str(value)
+    return json.loads(text, object_hook=_decode_tag)
 
 
 def write_manifest(folder: str | os.PathLike, manifest: Mapping[str, Any]) -> Path:
@@ -328,106 +358,111 @@ def read_manifest(folder: str | os.PathLike) -> dict[str, Any] | None:
 
 
 def read_json(path: str | os.PathLike) -> Any:
+    """The JSON value in ``path``; OutputError when it is missing, not UTF-8 or not JSON."""
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+        return json.loads(Path(path).read_bytes().decode("utf-8"))
     except FileNotFoundError:
         raise OutputError(f"not found: {path}") from None
-    except json.JSONDecodeError as err:
+    except UnicodeDecodeError as err:
+        raise OutputError(
+            f"{path} is not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset "
+            f"{err.start}); it is not a file jaxcalc wrote, or it was damaged"
+        ) from None
+    except (json.JSONDecodeError, RecursionError) as err:
         raise OutputError(f"{path} is not valid JSON: {err}") from None
+    except OSError as err:
+        raise OutputError(f"cannot read {path}: {err.strerror or err}") from None
 
 
 def read_csv(path: str | os.PathLike) -> list[dict[str, str]]:
+    """The rows of a CSV table; OutputError when it is missing, not UTF-8 text, not a
+    table (a row longer than the header, NUL bytes) or has no header."""
     try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            return list(csv.DictReader(handle))
+        text = Path(path).read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise OutputError(f"not found: {path}") from None
+    except UnicodeDecodeError as err:
+        raise OutputError(
+            f"{path} is not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset "
+            f"{err.start}); it is not a table jaxcalc wrote, or it was damaged"
+        ) from None
+    except OSError as err:
+        raise OutputError(f"cannot read {path}: {err.strerror or err}") from None
+    if "\0" in text:
+        raise OutputError(f"{path} is not a CSV table: it holds NUL bytes (a binary file?)")
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""), restkey=_REST)
+        rows = list(reader)
+    except csv.Error as err:
+        raise OutputError(f"{path} is not a CSV table: {err}") from None
+    if not reader.fieldnames:
+        raise OutputError(f"{path} is empty: it has no header row")
+    for number, row in enumerate(rows, start=2):
+        if _REST in row:
+            raise OutputError(
+                f"{path} is not a CSV table jaxcalc wrote: row {number} has more cells "
+                f"than the {len(reader.fieldnames)} columns of the header"
+            )
+    return rows
+
+
+_REST = "\0rest"  # DictReader's key for the cells of a row beyond its header
 
 
 def read_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz``; OutputError when it is missing, truncated or corrupt."""
     try:
         with np.load(path, allow_pickle=False) as data:
             return {k: data[k] for k in data.files}
     except FileNotFoundError:
         raise OutputError(f"not found: {path}") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError) as err:
+        what = str(err) or type(err).__name__
+        raise OutputError(
+            f"{path} is not a readable .npz (truncated or corrupt: {what}); "
+            "jaxcalc run CONFIG --out DIR --resume recomputes a part it cannot read"
+        ) from None
+    except (KeyError, zlib.error, RuntimeError) as err:
+        raise OutputError(f"{path} is not a readable .npz (corrupt member: {err})") from None
 
 
-class OutputFolder:
-    """A results folder: checked, locked and released.
+def figure_stems(labels: Iterable[str]) -> dict[str, str]:
+    """A distinct, filesystem-safe file-name stem for each label, in order.
 
-    Use as a context manager::
-
-        with OutputFolder(path, overwrite=False) as out:
-            write_json(out.path / "metadata.json", ...)
+    A label made only of ASCII letters, digits, ``-`` and ``_`` (at most 60 characters)
+    is its own stem. Any other label is cleaned (each other character becomes ``_``, the
+    length is cut to 40) and gets 8 hex digits of its SHA-256, so ``a/b``, ``a_b`` and
+    ``a b`` name three different files, and a label keeps its stem whatever the other
+    labels are. Stems are also distinct ignoring case (for case-insensitive file systems).
     """
+    stems: dict[str, str] = {}
+    taken: set[str] = set()
+    for label in labels:
+        if label in stems:
+            continue
+        clean = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in label)
+        if clean != label or not label or len(label) > 60:
+            digest = hashlib.sha256(label.encode("utf-8")).hexdigest()[:8]
+            clean = f"{clean[:40]}-{digest}"
+        stem, n = clean, 1
+        while stem.lower() in taken:
+            n += 1
+            stem = f"{clean}-{n}"
+        taken.add(stem.lower())
+        stems[label] = stem
+    return stems
 
-    def __init__(self, path: str | os.PathLike, *, overwrite: bool = False, resume: bool = False):
-        if overwrite and resume:
-            raise OutputError("--overwrite and --resume exclude each other; pick one")
-        self.path = Path(path).expanduser().resolve()
-        self.overwrite = overwrite
-        self.resume = resume
-        self._locked = False
 
-    def check(self) -> OutputFolder:
-        """Refuse unusable or non-empty folders and prove writability, before computing."""
-        path = self.path
-        if path.exists() and not path.is_dir():
-            raise OutputError(f"{path} exists and is not a folder")
-        if path.is_dir():
-            lock = path / LOCK_NAME
-            if lock.exists():
-                owner = lock.read_text(errors="replace").strip()
-                raise OutputError(
-                    f"{path} is locked by another run ({owner}); if that run is gone, delete {lock}"
-                )
-            existing = [p.name for p in path.iterdir() if not p.name.startswith(".")]
-            if existing and not (self.overwrite or self.resume):
-                try:
-                    manifest = read_manifest(path)
-                except OutputError:
-                    manifest = None
-                what = (
-                    f"{manifest.get('status', '?')} run {manifest.get('name', '?')!r}, config "
-                    f"hash {str(manifest.get('config_hash', '?'))[:12]}, "
-                    if manifest
-                    else ""
-                )
-                raise OutputError(
-                    f"results exist at {path} ({what}{len(existing)} files, e.g. "
-                    f"{sorted(existing)[0]}); use --resume to finish an interrupted run, "
-                    "--overwrite to replace them, or a new --out"
-                )
-        else:
-            parent = path.parent
-            if not parent.exists():
-                try:
-                    parent.mkdir(parents=True)
-                except OSError as err:
-                    raise OutputError(f"cannot create {parent}: {err.strerror}") from None
-            try:
-                path.mkdir()
-            except OSError as err:
-                raise OutputError(f"cannot create {path}: {err.strerror}") from None
-        probe_writable(path)
-        return self
-
-    def __enter__(self) -> OutputFolder:
-        self.check()
-        lock = self.path / LOCK_NAME
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            raise OutputError(f"{self.path} is locked by another run") from None
-        with os.fdopen(fd, "w") as handle:
-            handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
-        self._locked = True
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._locked:
-            (self.path / LOCK_NAME).unlink(missing_ok=True)
-            self._locked = False
+def figure_files(objectives: Mapping[str, int]) -> dict[str, dict[str, str]]:
+    """The figures of each objective, {label: {kind: path in the results folder}}, from
+    {label: dimension}: its convergence figure, and its sample paths when it is 2-D. The
+    names come from :func:`figure_stems`; ``metadata.json`` lists them."""
+    stems = figure_stems(objectives)
+    files = {}
+    for label, dim in objectives.items():
+        kinds = ("convergence", "paths") if dim == 2 else ("convergence",)
+        files[label] = {kind: f"figures/{kind}_{stems[label]}.png" for kind in kinds}
+    return files
 
 
 def write_tables(
@@ -438,6 +473,8 @@ def write_tables(
     """``summary.csv`` (and ``.parquet`` with pyarrow) from tidy rows; with ``runs`` (tidy
     columns) also ``runs.csv`` (and ``runs.parquet``)."""
     out = Path(folder)
+    if not summary:  # no finished group: no table rather than an empty, headerless file
+        return
     parquet = parquet_available()
     write_csv(out / "summary.csv", summary)
     if parquet:

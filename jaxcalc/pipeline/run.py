@@ -19,13 +19,15 @@ from typing import Any
 
 import numpy as np
 
+from jaxcalc.errors import JaxcalcError, OutputError
 from jaxcalc.pipeline import tables
 from jaxcalc.pipeline.ahead import CompileAhead
+from jaxcalc.pipeline.folder import OutputFolder
 from jaxcalc.pipeline.interrupt import RunInterrupted, StopRequest
 from jaxcalc.pipeline.plan import Batch, Group, GroupPlan, plan_batches
 from jaxcalc.pipeline.progress import Progress
 from jaxcalc.pipeline.record import RunRecord, now
-from jaxcalc.pipeline.results import OutputFolder, write_group_part, write_tables
+from jaxcalc.pipeline.results import write_group_part, write_tables
 
 __all__ = ["GROUP_FILE", "RunInterrupted", "run_experiment"]
 
@@ -80,9 +82,18 @@ def run_experiment(
     total = len(plan)
     with folder:
         out = folder.path
-        notes = Progress(total, 0, "off", callback=progress)  # for notes while loading
-        record = RunRecord(out, config, total, resume, notes.line)
-        record.save("running")
+        # notes while loading: a lock taken over, files cleaned, groups to recompute
+        notes = Progress(total, 0, "off" if display == "off" else "log", callback=progress)
+        for note in folder.notes:
+            notes.line(f"jaxcalc: {note}")
+        try:
+            record = RunRecord(out, config, total, resume, notes.line)
+            record.save("running")
+        except BaseException:
+            if folder.created:  # a refused or failed start leaves no folder behind
+                with contextlib.suppress(Exception):
+                    folder.discard()
+            raise
         show = Progress(total, len(record.finished), display, callback=progress)
         if record.finished:
             show.line(
@@ -95,14 +106,32 @@ def run_experiment(
         except BaseException as err:
             if not isinstance(err, KeyboardInterrupt):
                 show.close()
-                with contextlib.suppress(Exception):
-                    writer.tables(runs=True)
-                    record.save("failed", finished=now(), error=f"{type(err).__name__}: {err}")
+                _failed(folder, record, writer, err)
             raise
         finally:
             show.close()
         _finish(record, writer, total, stop_signal, report)
     return folder.path
+
+
+def _failed(folder: OutputFolder, record: RunRecord, writer: _GroupWriter, err: BaseException):
+    """After a failure: with no finished group, remove what the run wrote (the folder too,
+    when the run created it), so that nothing blocks the next run with the same ``--out``;
+    otherwise record the failure, and make a jaxcalc error say how to go on."""
+    if not record.finished:
+        with contextlib.suppress(Exception):
+            folder.discard()
+        return
+    with contextlib.suppress(Exception):
+        writer.tables(runs=True)
+        record.save("failed", finished=now(), error=f"{type(err).__name__}: {err}")
+    if isinstance(err, JaxcalcError) and err.args and isinstance(err.args[0], str):
+        err.args = (
+            f"{err.args[0]}; the {len(record.finished)} finished group(s) are kept in "
+            f"{folder.path}: after fixing this, finish with --resume (same config) or "
+            "start again with --overwrite",
+            *err.args[1:],
+        )
 
 
 def _run_batches(plan: GroupPlan, record: RunRecord, writer: _GroupWriter, echo: bool):
@@ -215,17 +244,31 @@ def _finish(
     """The final tables, manifest and report; raises RunInterrupted when groups are missing."""
     complete = len(record.finished) == total
     writer.tables(runs=True)
-    record.save(
-        "complete" if complete else "interrupted",
-        finished=now(),
-        status_counts=record.status_counts(),
+    ended = {
+        "finished": now(),
+        "status_counts": record.status_counts(),
         **({"stopped_by": stop_signal} if stop_signal and not complete else {}),
-    )
-    if report and record.finished:
+    }
+    draw = report and bool(record.finished)
+    # a run is marked complete only once its report is written: killed while drawing, it
+    # stays "reporting", and --resume (nothing left to compute) draws the report again
+    if complete:
+        record.save("reporting" if draw else "complete", **ended)
+    else:
+        record.save("interrupted", **ended)
+    if draw:
         from jaxcalc.pipeline.report import build_report
 
         if complete:
-            build_report(record.out)
+            try:
+                build_report(record.out, status="complete")
+            except OutputError as err:
+                err.args = (
+                    f"{err}; every group is finished and kept in {record.out}: draw the "
+                    f"report again with: jaxcalc report {record.out}",
+                )
+                raise
+            record.save("complete", **ended)
         else:
             with contextlib.suppress(KeyboardInterrupt):  # a report is redrawn any time
                 build_report(record.out)

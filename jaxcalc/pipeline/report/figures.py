@@ -6,6 +6,7 @@ Also the pieces every figure shares: setting labels, line styles, quantiles over
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,8 +15,11 @@ from typing import Any
 import numpy as np
 
 from jaxcalc.pipeline import budget as budgets
+from jaxcalc.pipeline.results import figure_stems
 
 __all__ = ["ReportData", "objective_section", "setting_labels", "style"]
+
+_FIGURE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\.png")
 
 
 @dataclass
@@ -52,6 +56,17 @@ class ReportData:
         path = self.figures / name
         plotting.save_figure(fig, path)
         return path
+
+    def figure_name(self, label: str, kind: str) -> str:
+        """The file name of an objective's figure: the one ``metadata.json`` lists under
+        "figures", or (results that list none) the one :func:`figure_stems` gives it."""
+        listed = self.meta.get("figures")
+        entry = listed.get(label) if isinstance(listed, dict) else None
+        name = Path(entry[kind]).name if isinstance(entry, dict) and kind in entry else ""
+        if _FIGURE_NAME.fullmatch(name):
+            return name
+        stems = figure_stems(dict.fromkeys(g["objective"] for g in self.meta["groups"]))
+        return f"{kind}_{stems[label]}.png"
 
     def link(self, text: str, path: Path) -> str:
         return f"![{text}]({path.relative_to(self.folder)})"
@@ -116,10 +131,6 @@ def style(index: int) -> dict[str, Any]:
         "color": colors[index % 10],
         "linestyle": ("-", "--", ":", "-.")[(index // 10) % 4],
     }
-
-
-def slug(text: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in text)[:60]
 
 
 def family_of(name: str) -> str:
@@ -225,7 +236,7 @@ def _convergence(data: ReportData, name: str, groups) -> tuple[Path, list[str]]:
     fig.suptitle(f"{name}: convergence")
     if curves.notes:
         fig.text(0.01, -0.02, "; ".join(curves.notes), fontsize=8, va="top")
-    return data.save(fig, f"convergence_{slug(name)}.png"), curves.notes
+    return data.save(fig, data.figure_name(name, "convergence")), curves.notes
 
 
 def _collect_ert(data: ReportData, name: str, groups) -> None:
@@ -291,7 +302,7 @@ def _contour_with_paths(data: ReportData, name: str, groups) -> Path:
         ax.set_ylim(b[1])
         ax.set_title(setting_labels(group)[0], fontsize=8)
     fig.suptitle(f"{name}: sample paths (first setting of each optimizer, 20 runs)")
-    return data.save(fig, f"paths_{slug(name)}.png")
+    return data.save(fig, data.figure_name(name, "paths"))
 
 
 def _contour_background(ax, f: np.ndarray, bounds: np.ndarray) -> None:

@@ -80,7 +80,7 @@ def report_text(meta, summary, sections, extra, target) -> str:
         f"# {meta['name']}",
         "",
         f"Status: **{meta['status']}**. Config hash `{meta['config_hash'][:12]}`, seed "
-        f"{meta['seed']}, {meta['dtype']}, started {meta['started']}, finished "
+        f"{meta.get('seed', '-')}, {meta['dtype']}, started {meta['started']}, finished "
         f"{meta.get('finished', '-')}. jaxcalc {meta['versions']['jaxcalc']}, jax "
         f"{meta['versions']['jax']}, backend {meta['platform']['backend']}.",
         "",
