@@ -344,6 +344,49 @@ def _partial_issues(
     return issues
 
 
+def _value_issues(fn: Callable, x: jax.Array, value: float, where: str) -> list[str]:
+    """What is wrong with f itself at ``x``: not finite (an overflow of the working dtype, a
+    point outside f's real domain), or a point where the dtype's spacing hides f's shape."""
+    dt = jnp.dtype(x.dtype)
+    issues = []
+    wide = _value_in_float64(fn, x) if math.isinf(value) and dt != jnp.float64 else None
+    if wide is not None and math.isfinite(wide):
+        issues.append(
+            f"f overflows {dt.name} at {where} (f = {value}; in float64 f = "
+            f"{wide:.4g}): compute in float64 (--dtype float64)"
+        )
+    elif not math.isfinite(value):
+        reason = " (outside f's real domain: f is complex there)" if _complex_at(fn, x) else ""
+        issues.append(f"f is not finite at {where} (f = {value}){reason}")
+    spacing = float(np.max(np.spacing(np.abs(np.asarray(x, dt)))))
+    if spacing >= 1.0:
+        issues.append(
+            f"at {where} adjacent {dt.name} values are {format_number(spacing)} apart: no "
+            "resolution below that (more than a period of sin), so f and f' say little about "
+            "f near x; compute in float64"
+        )
+    return issues
+
+
+def _value_in_float64(fn: Callable, x: jax.Array) -> float | None:
+    """f at ``x`` computed in float64 (None when f cannot be evaluated so)."""
+    try:
+        with jax.enable_x64(True):
+            return float(np.asarray(fn(jnp.asarray(np.asarray(x, np.float64)))).reshape(-1)[0])
+    except Exception:  # noqa: BLE001 - a callable that insists on its own dtype
+        return None
+
+
+def _complex_at(fn: Callable, x: jax.Array) -> bool:
+    """True when f, evaluated on complex numbers, has a finite non-real value at ``x``."""
+    try:
+        z = fn(jnp.asarray(x).astype(jnp.result_type(x.dtype, jnp.complex64)))
+    except Exception:  # noqa: BLE001 - functions that refuse complex input (relu, max, ...)
+        return False
+    z = complex(np.asarray(z).reshape(-1)[0]) if np.size(z) == 1 else None
+    return z is not None and math.isfinite(abs(z)) and abs(z.imag) > 0
+
+
 def check_derivative(f: Callable | str, x: Any, *, rtol: float | None = None) -> DerivativeCheck:
     """Compare symbolic, automatic and finite-difference derivatives at ``x``, and diagnose.
 
@@ -396,9 +439,7 @@ def check_derivative(f: Callable | str, x: Any, *, rtol: float | None = None) ->
     )
 
     where = f"x = {format_number(float(x))}" if not vector else f"x = {np.asarray(x).tolist()}"
-    issues: list[str] = []
-    if not math.isfinite(value):
-        issues.append(f"f is not finite at {where} (f = {value})")
+    issues = _value_issues(fn, x, value, where)
     names = [""] if not vector else [f"d/dx{i + 1}: " for i in range(point.shape[0])]
     for i, name in enumerate(names):
         columns = (ad[i], fd[i], fd_err[i], left[i], right[i], codes[i])
