@@ -115,9 +115,10 @@ def test_a_later_group_that_fails_to_compile_fails_the_run_the_same_way(
     code, _, err = run(capsys, monkeypatch, out, lookahead)
     assert code == 2
     assert "Traceback" not in err
-    assert err.strip().splitlines()[-1] == (
-        "jaxcalc: error: cannot compile gd_armijo: broken on purpose"
-    )
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("jaxcalc: error: cannot compile gd_armijo: broken on purpose")
+    # the groups before it are kept, and the line says how to go on
+    assert f"the 2 finished group(s) are kept in {out}" in last and "--resume" in last
     manifest = json.loads((out / "manifest.json").read_text())
     meta = json.loads((out / "metadata.json").read_text())
     assert manifest["status"] == meta["status"] == "failed"
