@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import jax
@@ -33,6 +33,7 @@ from jaxcalc.engine.result import CODE, Trajectory, assemble, merge_chunks, runs
 from jaxcalc.engine.start import overflow_at_start
 from jaxcalc.errors import ConfigError
 from jaxcalc.optimizers import Optimizer
+from jaxcalc.trees import FlatObjective, Template, is_tree, split_starts
 
 __all__ = ["estimate", "optimize", "optimize_many", "precompile", "precompile_many"]
 
@@ -422,7 +423,16 @@ def optimize_many(
     check_run_arguments(steps, record_every, seed)
     entries = resolve_methods(optimizers)
     fun, name, dim = resolve_objective(objective)
-    starts, single = resolve_starts(x0, name, dim)
+    template = getattr(fun, "template", None)
+    if is_tree(x0):  # pytree parameters: the engine runs on their flattened vectors
+        starts, single, template = split_starts(fun, x0)
+    elif isinstance(template, Template):  # flat vectors of a pytree objective
+        starts, single = resolve_starts(x0, name, template.size)
+    if isinstance(template, Template):
+        fun = FlatObjective(fun, template)
+    else:
+        template = None
+        starts, single = resolve_starts(x0, name, dim)
     for method, _ in entries:
         method.check_objective(fun, starts.shape[1])
     # the whole job is judged before any per-run array is laid out or allocated
@@ -452,7 +462,7 @@ def optimize_many(
     pieces, check_compile, check_run = _checked_pieces(job, outs)
     del outs
     merged = pieces[0] if records is None else merge_chunks(pieces, records)
-    return assemble(
+    trajectories = assemble(
         merged,
         layout.grids,
         starts.shape[0],
@@ -467,3 +477,6 @@ def optimize_many(
         devices=job.n_dev,
         chunks=len(job.chunks.bounds),
     )
+    if template is not None:
+        trajectories = [replace(t, param_tree=template) for t in trajectories]
+    return trajectories
