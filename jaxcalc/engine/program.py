@@ -446,10 +446,8 @@ class Program:
         f, g = c["f"], c["g"]
         if self.minibatch:
             f, g = self.evaluate(c["x"])
-        if self.gradient_free:
-            norm = jnp.full_like(f, jnp.nan)  # documented: no gradient was computed
-        else:
-            norm = jnp.sqrt(rows(jnp.add, g * g))
+        # gradient-free: NaN (documented: no gradient was computed)
+        norm = jnp.full_like(f, jnp.nan) if self.gradient_free else jnp.sqrt(rows(jnp.add, g * g))
         row = jnp.concatenate([c["x"], f[None], norm[None]])
         if not self.record_names:
             return jax.lax.dynamic_update_index_in_dim(buffer, row, i, 0)
