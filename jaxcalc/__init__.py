@@ -37,6 +37,7 @@ from jaxcalc.numerical import (
     limit_table,
     numeric_derivative,
 )
+from jaxcalc.trees import sample_starts, with_template
 
 __version__ = "0.1.0"
 
@@ -85,6 +86,8 @@ __all__ = [
     "optimize_many",
     "optimizers",
     "parse",
+    "sample_starts",
     "tangent_line",
     "taylor",
+    "with_template",
 ]

@@ -382,8 +382,11 @@ class FlatObjective:
         """The objective's minibatch schedule (see ``jaxcalc.objectives.data``), or None."""
         return getattr(self.fun, "minibatch", None)
 
-    def minibatch_loss(self, vector: jax.Array, step: jax.Array, key: jax.Array) -> jax.Array:
-        return self.fun.minibatch_loss(self.template.unravel(vector), step, key)
+    def batch_loss(self, vector: jax.Array, rows: jax.Array) -> jax.Array:
+        return self.fun.batch_loss(self.template.unravel(vector), rows)
+
+    def shuffle(self, key: jax.Array, epoch: jax.Array) -> jax.Array:
+        return self.fun.shuffle(key, epoch)
 
     @property
     def record_names(self) -> tuple[str, ...]:

@@ -186,18 +186,15 @@ class Program:
 
     # -- pieces ----------------------------------------------------------------------------
 
-    def evaluate(self, x_rows, batch=None, hyper=None):
+    def evaluate(self, x_rows, batch=None):
         """f (N,) and its gradient (D, N) at the runs-last points (D, N).
 
-        With a minibatch objective and a ``batch`` index, the minibatch loss of that step
-        instead, each run at its own data order (drawn from its key, see :meth:`data_keys`).
+        With a minibatch objective and ``batch``, the training rows of each run's minibatch
+        (B, N), the minibatch loss there instead (see :meth:`batch_rows`).
         """
-        if self.minibatch and batch is not None:
-            keys = self.data_keys(hyper, x_rows.shape[1])
-            mapped = jax.vmap(
-                lambda x, key: self.fun.minibatch_loss(x, batch, key), in_axes=(-1, 0)
-            )
-            f_rows = lambda xr: mapped(xr, keys)  # noqa: E731
+        if batch is not None:
+            mapped = jax.vmap(self.fun.batch_loss, in_axes=(-1, -1))
+            f_rows = lambda xr: mapped(xr, batch)  # noqa: E731
         else:
             f_rows = jax.vmap(self.fun, in_axes=-1)
         if self.gradient_free:
@@ -206,16 +203,37 @@ class Program:
         (grad,) = pullback(jnp.ones_like(value))
         return value, grad
 
-    @staticmethod
-    def data_keys(hyper, n):
-        """Every run's data key, ``fold_in(fold_in(key(seed), start), 1)``: the runs from one
-        start see the same data order under every hyperparameter setting (as they share
-        the optimizer's key), and different starts see different orders."""
+    # -- minibatches: each run's data order, reshuffled at every epoch ----------------------
+
+    def shuffled(self, hyper, n, epoch):
+        """Every run's order of the training rows for ``epoch`` (n_train, N): a permutation
+        drawn from the run's data key ``fold_in(fold_in(key(seed), start), 1)``, so the
+        runs from one start see the same order under every hyperparameter setting (as they
+        share the optimizer's key) and different starts see different orders."""
         seed = jnp.broadcast_to(jnp.asarray(hyper.get("_seed", 0)), (n,))
         start = jnp.broadcast_to(jnp.asarray(hyper.get("_start", 0)), (n,))
-        return jax.vmap(
-            lambda s, i: jax.random.fold_in(jax.random.fold_in(jax.random.key(s), i), 1)
-        )(seed, start)
+
+        def one(s, i):
+            key = jax.random.fold_in(jax.random.fold_in(jax.random.key(s), i), 1)
+            return self.fun.shuffle(key, epoch)
+
+        return jax.vmap(one, out_axes=-1)(seed, start)
+
+    def next_order(self, order, k, hyper):
+        """The order that batch ``k`` is read from: reshuffled when ``k`` starts an epoch
+        (one sort per run and epoch, not per step)."""
+        per_epoch = self.fun.minibatch.steps_per_epoch
+        return jax.lax.cond(
+            k % per_epoch == 0,
+            lambda: self.shuffled(hyper, order.shape[1], k // per_epoch),
+            lambda: order,
+        )
+
+    def batch_rows(self, order, k):
+        """The training rows of batch ``k`` of every run (B, N), read from its order."""
+        mb = self.fun.minibatch
+        at = (k % mb.steps_per_epoch) * mb.batch_size
+        return jax.lax.dynamic_slice_in_dim(order, at, mb.batch_size, axis=0)
 
     def init_one(self, x0, hyper):
         """One run's optimizer state, with its key ``fold_in(key(seed), start)``."""
@@ -321,7 +339,10 @@ class Program:
     def start(self, model: StepModel, x, hyper) -> dict[str, Any]:
         """The loop's carry at the start: f and the gradient there, the state, the codes."""
         n = x.shape[1]
-        f0, g0 = self.evaluate(x, 0, hyper)
+        order = None
+        if self.minibatch:
+            order = self.shuffled(hyper, n, 0)
+        f0, g0 = self.evaluate(x, None if order is None else self.batch_rows(order, 0))
         state0 = jax.vmap(
             self.init_one, in_axes=(-1, model.hyper_axes), out_axes=model.state_axes, axis_size=n
         )(x, hyper)
@@ -331,6 +352,8 @@ class Program:
         status0 = jnp.where(flat0, CODE["flat_start"], status0).astype(jnp.int32)
         code0 = jnp.where(status0 == RUNNING, 0, pack_stopped(status0, 0))
         carry = {"x": x, "f": f0, "g": g0, "state": state0, "code": code0.astype(jnp.int32)}
+        if order is not None:
+            carry["order"] = order
         if "evals" not in model.static:
             carry["evals"] = Evaluations(*(jnp.full((n,), v, jnp.int32) for v in self.init_evals))
         if "resets" not in model.static:
@@ -352,7 +375,7 @@ class Program:
         new_state = jax.tree.unflatten(model.state_tree, new_leaves)
         return new_state, {**out, **{k: v for k, v in counts.items() if k not in model.static}}
 
-    def advance(self, model: StepModel, c, k, hyper):
+    def advance(self, model: StepModel, c, batch, hyper):
         """Every run's next step, and the engine's tests on it, before anything is kept."""
         limits, static = self.limits, model.static
         state, res = jax.vmap(
@@ -361,8 +384,8 @@ class Program:
             out_axes=(model.state_axes, -1),
         )(c["x"], c["f"], c["g"], c["state"], hyper)
         x_new = res["x"]
-        if res["value"] is None or self.minibatch:
-            f_new, g_new = self.evaluate(x_new, k, hyper)
+        if res["value"] is None or batch is not None:
+            f_new, g_new = self.evaluate(x_new, batch)
         else:
             f_new = res["value"]
             g_new = jnp.zeros_like(x_new) if self.gradient_free else res["grad"]
@@ -397,7 +420,11 @@ class Program:
     def step(self, model: StepModel, c, k, hyper):
         """One exact step: the method, then every run's status, event step and counts."""
         limits = self.limits
-        state, res, (x_new, f_new, g_new), tests = self.advance(model, c, k, hyper)
+        order = batch = None
+        if self.minibatch:  # the gradient at the new point is batch k's, for step k + 1
+            order = self.next_order(c["order"], k, hyper)
+            batch = self.batch_rows(order, k)
+        state, res, (x_new, f_new, g_new), tests = self.advance(model, c, batch, hyper)
         finite, runaway, converged, failed, no_move = tests
         if limits.lower_bound is None:
             unbounded = finite & ((f_new < -limits.f_limit) | (runaway & (f_new < c["f"])))
@@ -435,6 +462,8 @@ class Program:
             else state,
             "code": code,
         }
+        if order is not None:
+            out["order"] = order
         return self.counted(out, c, res, live)
 
     # -- the loop over records, and what it returns ----------------------------------------
