@@ -538,10 +538,15 @@ class Program:
             recorded = {f"record:{k}": extra[:, j].T for j, k in enumerate(self.record_names)}
         final_values = carry["f"]
         if self.minibatch:  # statuses and the final value from the full training loss
-            final_values, g_full = self.evaluate(carry["x"])
-            finite = jnp.isfinite(final_values) & rows(jnp.logical_and, jnp.isfinite(g_full))
+            d = carry["x"].shape[0]
+            if self.remainder == 0:  # the last record is at the final point: read it
+                final_values, norm = buffer[-1, d], buffer[-1, d + 1]
+            else:
+                final_values, g_full = self.evaluate(carry["x"])
+                norm = jnp.sqrt(rows(jnp.add, g_full * g_full))
+            finite = jnp.isfinite(final_values) & jnp.isfinite(norm)
             running = status == RUNNING
-            flat = rows(jnp.add, g_full * g_full) <= self.limits.gtol**2
+            flat = norm <= self.limits.gtol
             status = jnp.where(running & finite & flat, CODE["converged"], status)
             status = jnp.where(running & ~finite, CODE["diverged_nonfinite"], status)
             event = jnp.where(running & (~finite | flat), self.steps, event)
