@@ -275,6 +275,28 @@ class DataObjective:
     def n_train(self) -> int:
         return int(self.x_train.shape[0])
 
+    # what experiments read of every objective: its dimension, no known minimum, a box
+    # (the initialiser's, nominal) and its starts
+
+    @property
+    def dim(self) -> int:
+        return self.template.size
+
+    f_opt = None
+    minimizers = None
+
+    @property
+    def bounds(self) -> np.ndarray:
+        return np.tile([-1.0, 1.0], (self.dim, 1))
+
+    def sample(self, key: jax.Array, n: int, dtype: Any = None) -> np.ndarray:
+        """``n`` starts ``(n, D)``, flattened, drawn per leaf with the objective's ``init``
+        from ``key``."""
+        seed = int(jax.random.randint(key, (), 0, 2**31 - 1))
+        tree = self.starts(n, seed=seed)
+        leaves = [np.asarray(leaf).reshape(n, -1) for leaf in jax.tree.leaves(tree)]
+        return np.concatenate(leaves, axis=1).astype(dtype or self.template.dtype)
+
     def epoch_steps(self, epochs: int) -> int:
         """The optimizer steps of ``epochs`` passes over the training rows."""
         if isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 1:
