@@ -190,6 +190,7 @@ class Trajectory:
                         "function_evaluations": int(self.function_evaluations[i]),
                         "gradient_evaluations": int(self.gradient_evaluations[i]),
                         "hessian_evaluations": int(self.hessian_evaluations[i]),
+                        **{f"final_{k}": float(v[i][-1]) for k, v in self.recorded.items()},
                     }
                 )
         return rows

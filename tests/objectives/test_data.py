@@ -166,3 +166,11 @@ def test_a_lane_whose_loss_turns_nan_stops_alone():
 def test_bad_input_names_the_key(kwargs, message):
     with pytest.raises(jc.ConfigError, match=message):
         data_objective(**kwargs)
+
+
+def test_the_trajectory_table_names_the_held_out_numbers():
+    f = data_objective("logistic_regression", "synthetic_binary", rows=60, features=2)
+    t = jc.optimize(f, "adam", f.starts(2), 5, learning_rate=0.1)
+    row = t.to_table()[1]
+    assert row["final_heldout_accuracy"] == pytest.approx(t.recorded["heldout_accuracy"][1, -1])
+    assert {"final_heldout_loss", "final_train_accuracy"} <= set(row)
