@@ -45,6 +45,12 @@ def add_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
         help="print the groups and the memory and disk estimate, then stop (nothing is run "
         "or written)",
     )
+    p.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="compute shard I of N (I from 0, e.g. $SLURM_ARRAY_TASK_ID/N): whole compiled "
+        "programs, balanced by estimated cost; join the shards with jaxcalc merge",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress display on stderr")
     p.add_argument(
         "--no-report",
@@ -61,7 +67,9 @@ def add_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from jaxcalc.pipeline.config import apply_dtype, load_config
     from jaxcalc.pipeline.run import RunInterrupted, run_experiment
+    from jaxcalc.pipeline.shard import parse_shard
 
+    shard = parse_shard(args.shard) if args.shard else None
     overrides = list(args.set or [])
     if args.dtype is not None:  # --dtype is the same as --set dtype=..., and wins over it
         overrides.append(f"dtype={args.dtype}")
@@ -76,6 +84,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             "--resume needs the folder of the run to finish: give --out DIR "
             "(or output.dir in the config)"
         )
+    elif shard is not None:  # one name per shard, the same in every shard's job
+        out = Path("results") / f"{config.name}-shard-{shard.index}-of-{shard.count}"
     else:
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         out = Path("results") / f"{config.name}-{stamp}"
@@ -95,9 +105,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             resume=args.resume,
             display="off" if args.quiet else "auto",
             report=not args.no_report,
+            shard=shard,
         )
     except RunInterrupted as stop:
         again = ["jaxcalc", "run", args.config, "--out", str(stop.folder)]
+        if shard is not None:
+            again += ["--shard", str(shard)]
         for item in args.set or []:
             again += ["--set", item]
         if args.dtype is not None:
@@ -110,6 +123,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         return EXIT_INTERRUPTED
     payload = {"name": config.name, "output": str(folder), "summary": str(folder / "summary.csv")}
+    if shard is not None:
+        payload["shard"] = str(shard)
+        emit(
+            args,
+            payload,
+            f"done: shard {shard} in {folder}; when every shard is done: "
+            f"jaxcalc merge DIR_0 ... DIR_{shard.count - 1} --out DIR",
+        )
+        return EXIT_OK
     if not args.no_report:
         payload["report"] = str(folder / "report.md")
     emit(args, payload, f"done: {folder / ('summary.csv' if args.no_report else 'report.md')}")
