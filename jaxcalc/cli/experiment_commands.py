@@ -51,6 +51,20 @@ def add_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
         help="compute shard I of N (I from 0, e.g. $SLURM_ARRAY_TASK_ID/N): whole compiled "
         "programs, balanced by estimated cost; join the shards with jaxcalc merge",
     )
+    dist = p.add_argument_group(
+        "several processes (jax.distributed; inside a Slurm job step of several tasks "
+        "these are read from Slurm)"
+    )
+    dist.add_argument("--coordinator", metavar="HOST:PORT", help="process 0's address")
+    dist.add_argument("--num-processes", type=int, metavar="N", help="how many processes")
+    dist.add_argument("--process-id", type=int, metavar="I", help="this process, 0..N-1")
+    dist.add_argument(
+        "--coordinator-timeout",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="seconds to wait for every process to join (default 60)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress display on stderr")
     p.add_argument(
         "--no-report",
@@ -70,6 +84,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from jaxcalc.pipeline.shard import parse_shard
 
     shard = parse_shard(args.shard) if args.shard else None
+    _join_processes(args)
     overrides = list(args.set or [])
     if args.dtype is not None:  # --dtype is the same as --set dtype=..., and wins over it
         overrides.append(f"dtype={args.dtype}")
@@ -95,7 +110,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not (args.quiet or args.json):
         for note in config.notes:
             print(f"jaxcalc: {note}", file=sys.stderr)
-    if not args.json:
+    from jaxcalc.engine import distributed
+
+    if not args.json and not distributed.is_writer():
+        print(
+            f"jaxcalc run {config.name}: computing as process {distributed.process_index()}; "
+            "process 0 writes the results",
+            flush=True,
+        )
+    elif not args.json:
         print(f"jaxcalc run {config.name}: writing to {out}", flush=True)
     try:
         folder = run_experiment(
@@ -136,6 +159,22 @@ def cmd_run(args: argparse.Namespace) -> int:
         payload["report"] = str(folder / "report.md")
     emit(args, payload, f"done: {folder / ('summary.csv' if args.no_report else 'report.md')}")
     return EXIT_OK
+
+
+def _join_processes(args: argparse.Namespace) -> None:
+    """Join a run of several processes when the flags or Slurm's environment say so."""
+    from jaxcalc.engine import distributed
+
+    flags = (args.coordinator, args.num_processes, args.process_id)
+    if any(v is not None for v in flags) or distributed.from_environment():
+        if args.process_id == 0 and not args.quiet:  # visible while the others start
+            print(
+                f"jaxcalc: process 0 of {args.num_processes}: waiting up to "
+                f"{args.coordinator_timeout:g} s for the others at {args.coordinator}",
+                file=sys.stderr,
+                flush=True,
+            )
+        distributed.initialize(*flags, timeout=args.coordinator_timeout)
 
 
 def _planned(args: argparse.Namespace, config, out: Path) -> bool:

@@ -12,6 +12,7 @@ batches compile in a background thread (:mod:`~jaxcalc.pipeline.ahead`).
 from __future__ import annotations
 
 import contextlib
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from jaxcalc.engine import distributed
 from jaxcalc.errors import JaxcalcError, OutputError
 from jaxcalc.pipeline import tables
 from jaxcalc.pipeline.ahead import CompileAhead
@@ -67,6 +69,8 @@ def run_experiment(
       display: progress on stderr: "auto" (a bar on a terminal, one line per group
         otherwise), "bar", "log" or "off".
       report: draw the figures and write ``report.md``.
+      Run as one of several processes (:mod:`jaxcalc.engine.distributed`), every process
+      computes and only process 0 writes to ``out_dir``.
       shard: compute only this shard's batches of groups (:mod:`~jaxcalc.pipeline.shard`);
         its groups' numbers are those of the unsharded run, and ``jaxcalc merge`` joins
         the shards' folders into the results of one run. A shard draws no report.
@@ -78,7 +82,26 @@ def run_experiment(
       RunInterrupted: after Ctrl-C or SIGTERM, once the finished groups, tables, manifest
         and report are written (a ``KeyboardInterrupt``).
     """
+    if distributed.is_distributed() and not distributed.is_writer():
+        # a run over several processes: every process computes (the programs span all
+        # their devices); only process 0 writes, the others into a folder they remove
+        with tempfile.TemporaryDirectory(prefix="jaxcalc-process-") as scratch:
+            _run(config, OutputFolder(scratch, overwrite=True), None, "off", False, shard)
+        return Path(out_dir).expanduser().resolve()
     folder = OutputFolder(out_dir, overwrite=overwrite, resume=resume)
+    return _run(config, folder, progress, display, report, shard)
+
+
+def _run(
+    config: Any,
+    folder: OutputFolder,
+    progress: Callable[[str], None] | None,
+    display: str,
+    report: bool,
+    shard: Shard | None,
+) -> Path:
+    """:func:`run_experiment` into ``folder``."""
+    resume = folder.resume
     plan = GroupPlan(config)
     # the batches of groups that share a program; a shard's are whole batches of these
     batches = shard_batches(plan, 1 if shard is None else shard.count)
@@ -152,7 +175,10 @@ def _run_batches(
     compiling ahead; returns the signal that stopped the run, or None."""
     batches = [tuple(g for g in b if g not in record.finished) for b in planned]
     batches = [b for b in batches if b]
-    ahead = CompileAhead(_LOOKAHEAD if len(batches) > 1 else 0)
+    # with several processes, every collective must come in the same order in each: no
+    # work in a background thread
+    lookahead = 0 if distributed.is_distributed() else _LOOKAHEAD
+    ahead = CompileAhead(lookahead if len(batches) > 1 else 0)
 
     def prepare(b: int) -> Batch:
         return plan.batch(batches[b])
