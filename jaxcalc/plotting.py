@@ -91,8 +91,9 @@ def optimizer_styles(settings: dict[str, Sequence[str]]) -> dict[str, dict[str, 
     styles = {}
     for i, labels in enumerate(settings.values()):
         base = PALETTE[i % len(PALETTE)]
+        labels = list(dict.fromkeys(labels))
         n = len(labels)
-        amounts = np.linspace(-0.35, 0.5, n) if n > 1 else [0.0]
+        amounts = np.linspace(-0.3, 0.45, n) if n > 1 else [0.0]
         for k, (label, amount) in enumerate(zip(labels, amounts, strict=True)):
             styles.setdefault(
                 label,

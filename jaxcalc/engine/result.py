@@ -199,8 +199,8 @@ class Trajectory:
             "objective": self.objective,
             "optimizer": self.optimizer,
             "hyperparameters": hyper or "-",
-            "runs": f"{runs} run{'s' if runs != 1 else ''} ({shape}), dim {dim}, {self.steps} steps, "
-            f"recorded every {self.record_every}",
+            "runs": f"{runs} run{'s' if runs != 1 else ''} ({shape}), dim {dim}, "
+            f"{self.steps} steps, recorded every {self.record_every}",
             "status": counts,
             "best f": best,
         }
