@@ -105,17 +105,24 @@ def optimizer_styles(settings: dict[str, Sequence[str]]) -> dict[str, dict[str, 
     return styles
 
 
-def legend_outside(ax: plt.Axes, *, fontsize: float = 8, shaded: bool = False) -> Any:
-    """The legend right of ``ax``, outside the data (``bbox_inches="tight"`` keeps it in).
+def legend_outside(
+    ax: plt.Axes, *, fontsize: float = 8, shaded: bool = False, below: bool = False
+) -> Any:
+    """The legend outside the data (``bbox_inches="tight"`` keeps it in the file): right
+    of ``ax``, or under it with ``below`` (when a colour bar is on the right).
 
     ``shaded``: on a grey ground, for white markers (paths on a contour).
     """
     handles, labels = ax.get_legend_handles_labels()
     if not handles:
         return None
+    place = (
+        {"loc": "upper center", "bbox_to_anchor": (0.5, -0.12), "ncol": min(4, len(handles))}
+        if below
+        else {"loc": "upper left", "bbox_to_anchor": (1.02, 1.0)}
+    )
     return ax.legend(
-        loc="upper left",
-        bbox_to_anchor=(1.02, 1.0),
+        **place,
         borderaxespad=0.0,
         fontsize=fontsize,
         frameon=shaded,
@@ -198,12 +205,13 @@ def _break_far(y: np.ndarray, limits: tuple[float, float] | None) -> np.ndarray:
     return y
 
 
-def _notes(fig: Any, ax: plt.Axes, notes: list[str]) -> None:
-    """Caption notes under the axes (non-finite points, diverged runs)."""
+def _notes(fig: Any, ax: plt.Axes, notes: list[str], *, low: bool = False) -> None:
+    """Caption notes under the axes (non-finite points, diverged runs); ``low``: under a
+    legend that is under the axes too."""
     if notes:
         ax.text(
-            0.0, -0.14, "\n".join(notes), transform=ax.transAxes, fontsize=8, va="top",
-            color="0.3",
+            0.0, -0.24 if low else -0.14, "\n".join(notes), transform=ax.transAxes,
+            fontsize=8, va="top", color="0.3",
         )  # fmt: skip
 
 
@@ -359,8 +367,8 @@ def plot_objective(
         held = ", ".join(f"x{k + 1} = {point[k]:.4g}" for k in range(dim) if k not in axes)
         heading += f"\nslice through {_point_text(point)}: {held}"
     ax.set_title(heading, fontsize=10)
-    legend_outside(ax, shaded=paths is not None and dim >= 2)
-    _notes(fig, ax, notes)
+    legend_outside(ax, shaded=paths is not None and dim >= 2, below=dim >= 2)
+    _notes(fig, ax, notes, low=dim >= 2)
     return fig
 
 

@@ -117,9 +117,7 @@ def _browser():
 
 
 def _number(text: str) -> float:
-    return {"-": float("nan"), "inf": float("inf"), "-inf": float("-inf")}.get(text) or float(
-        text
-    )
+    return {"-": float("nan"), "inf": float("inf"), "-inf": float("-inf")}.get(text) or float(text)
 
 
 def test_the_page_in_a_real_browser(report):
@@ -162,4 +160,3 @@ def test_the_page_in_a_real_browser(report):
         assert not browser.get_log("browser")
     finally:
         browser.quit()
-

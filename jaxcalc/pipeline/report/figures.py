@@ -44,9 +44,7 @@ class ReportData:
 
         settings: dict[str, dict[str, None]] = {}  # each optimizer's labels, in order, once
         for group in self.meta.get("groups", []):
-            settings.setdefault(group["optimizer"], {}).update(
-                dict.fromkeys(setting_labels(group))
-            )
+            settings.setdefault(group["optimizer"], {}).update(dict.fromkeys(setting_labels(group)))
         self.styles = optimizer_styles({k: list(v) for k, v in settings.items()})
 
     def optimizer_style(self, optimizer: str) -> dict[str, Any]:
