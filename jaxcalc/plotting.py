@@ -24,6 +24,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import to_rgb
 from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.transforms import ScaledTranslation
 
 from jaxcalc.errors import ConfigError, OutputError
 from jaxcalc.files import probe_writable, write_atomically
@@ -34,6 +35,7 @@ __all__ = [
     "check_output_path",
     "legend_outside",
     "optimizer_styles",
+    "plot_convergence",
     "plot_function",
     "plot_objective",
     "plot_trajectory",
@@ -116,11 +118,16 @@ def legend_outside(
     handles, labels = ax.get_legend_handles_labels()
     if not handles:
         return None
-    place = (
-        {"loc": "upper center", "bbox_to_anchor": (0.5, -0.12), "ncol": min(4, len(handles))}
-        if below
-        else {"loc": "upper left", "bbox_to_anchor": (1.02, 1.0)}
-    )
+    if below:  # 32 points under the axes: clear of the tick labels and the x label
+        shift = ScaledTranslation(0, -32 / 72, ax.figure.dpi_scale_trans)
+        place = {
+            "loc": "upper center",
+            "bbox_to_anchor": (0.5, 0.0),
+            "bbox_transform": ax.transAxes + shift,
+            "ncol": min(4, len(handles)),
+        }
+    else:
+        place = {"loc": "upper left", "bbox_to_anchor": (1.02, 1.0)}
     return ax.legend(
         **place,
         borderaxespad=0.0,
@@ -209,9 +216,10 @@ def _notes(fig: Any, ax: plt.Axes, notes: list[str], *, low: bool = False) -> No
     """Caption notes under the axes (non-finite points, diverged runs); ``low``: under a
     legend that is under the axes too."""
     if notes:
-        ax.text(
-            0.0, -0.24 if low else -0.14, "\n".join(notes), transform=ax.transAxes,
-            fontsize=8, va="top", color="0.3",
+        ax.annotate(
+            "\n".join(notes), xy=(0.0, 0.0), xycoords="axes fraction",
+            xytext=(0, -60 if low else -36), textcoords="offset points", fontsize=8,
+            va="top", color="0.3",
         )  # fmt: skip
 
 
@@ -531,24 +539,60 @@ def plot_trajectory(
         one = kind if kind != "auto" else "convergence"
         fig, ax = _new_axes(ax, (6.4, 4.4) if one == "convergence" else (6.4, 5.0))
         if one == "convergence":
-            _draw_convergence(ax, trajectory)
+            plot_convergence(trajectory, ax=ax)
         else:
             _draw_trajectory_paths(ax, trajectory, target, max_paths)
         return ax
     fig, axes = plt.subplots(1, 2, figsize=(12.5, 4.8), layout="constrained")
-    _draw_convergence(axes[0], trajectory)
+    plot_convergence(trajectory, ax=axes[0])
     _draw_trajectory_paths(axes[1], trajectory, target, max_paths)
     return axes
 
 
-def _draw_convergence(ax: plt.Axes, trajectory: Any) -> None:
+def plot_convergence(trajectories: Any, *, ax: plt.Axes | None = None) -> plt.Axes:
+    """Convergence bands of one or several :class:`~jaxcalc.Trajectory` objects on one
+    axes, to compare optimizers: one colour per optimizer (shades of it for the settings
+    of a sweep), the median f over the starts and its quartile band against steps.
+
+    Returns:
+      The axes.
+    """
+    many = list(trajectories) if isinstance(trajectories, list | tuple) else [trajectories]
+    if not many:
+        raise ConfigError("plot_convergence: no trajectories given")
+    settings: dict[str, list[str]] = {}
+    for t in many:
+        settings.setdefault(t.optimizer, []).extend(_setting_labels(t)[0])
+    styles = optimizer_styles(settings)
+    fig, ax = _new_axes(ax, (6.4, 4.4))
+    low, high = np.inf, -np.inf
+    notes: list[str] = []
+    for t in many:
+        lo, hi = _draw_convergence(ax, t, styles, notes)
+        low, high = min(low, lo), max(high, hi)
+    if low > 0 and np.isfinite(high):
+        ax.set_yscale("log")
+    elif low == 0 and high > 0:  # runs that reach f = 0 exactly: linear near 0
+        ax.set_yscale("symlog", linthresh=max(1e-300, 1e-10 * high))
+    runs = max(int(np.prod(t.status.shape)) for t in many)
+    ax.set_xlabel("step")
+    ax.set_ylabel("f (median over starts, quartile band)" if runs > 1 else "f")
+    objectives = ", ".join(dict.fromkeys(t.objective for t in many))
+    names = ", ".join(dict.fromkeys(t.optimizer for t in many))
+    ax.set_title(f"{names} on {objectives}: convergence", fontsize=10)
+    ax.grid(alpha=0.3)
+    legend_outside(ax)
+    _notes(fig, ax, notes)
+    return ax
+
+
+def _draw_convergence(
+    ax: plt.Axes, trajectory: Any, styles: dict[str, dict[str, Any]], notes: list[str]
+) -> tuple[float, float]:
+    """One trajectory's bands; returns the lowest lower and the highest upper quartile."""
     labels, index = _setting_labels(trajectory)
-    styles = optimizer_styles({trajectory.optimizer: labels})
     steps = trajectory.recorded_steps
     values = np.asarray(trajectory.values, np.float64)
-    if not trajectory.sweep and values.ndim == 1:  # a single start
-        values = values[None]
-    diverged = []
     low, high = np.inf, -np.inf
     for label, idx in zip(labels, index, strict=True):
         y = values[idx] if idx else values
@@ -556,7 +600,7 @@ def _draw_convergence(ax: plt.Axes, trajectory: Any) -> None:
         y = np.where(np.isfinite(y), y, np.nan)
         bad = int((~np.isfinite(y[:, -1])).sum())
         if bad:
-            diverged.append(f"{label}: {bad} of {len(y)} runs end non-finite (curves stop)")
+            notes.append(f"{label}: {bad} of {len(y)} runs end non-finite (curves stop)")
         finite = np.isfinite(y).any(axis=0)
         filled = np.where(finite[None, :], y, 0.0)
         q25, med, q75 = (
@@ -568,17 +612,7 @@ def _draw_convergence(ax: plt.Axes, trajectory: Any) -> None:
         ax.plot(steps, med, label=label, lw=1.8, **style)
         if len(y) > 1:
             ax.fill_between(steps, q25, q75, color=style["color"], alpha=0.18, lw=0)
-    if low > 0 and np.isfinite(high):
-        ax.set_yscale("log")
-    elif low == 0 and high > 0:  # runs that reach f = 0 exactly: linear near 0
-        ax.set_yscale("symlog", linthresh=max(1e-300, 1e-10 * high))
-    ax.set_xlabel("step")
-    runs = values.shape[-2] if values.ndim >= 2 else 1
-    ax.set_ylabel("f (median over starts, quartile band)" if runs > 1 else "f")
-    ax.set_title(f"{trajectory.optimizer} on {trajectory.objective}: convergence", fontsize=10)
-    ax.grid(alpha=0.3)
-    legend_outside(ax)
-    _notes(ax.figure, ax, diverged)
+    return low, high
 
 
 def _draw_trajectory_paths(ax: plt.Axes, trajectory: Any, objective: Any, max_paths: int) -> None:
