@@ -8,6 +8,7 @@ headless, through selenium): console errors, each image's decoded width.
 from __future__ import annotations
 
 import base64
+import os
 import re
 import shutil
 
@@ -123,6 +124,8 @@ def _number(text: str) -> float:
 def test_the_page_in_a_real_browser(report):
     browser, reason = _browser()
     if browser is None:
+        if os.environ.get("JAXCALC_REQUIRE_BROWSER"):  # CI installs one: its absence fails
+            pytest.fail(f"JAXCALC_REQUIRE_BROWSER is set but {reason}")
         pytest.skip(reason)
     from selenium.webdriver.common.by import By
 
