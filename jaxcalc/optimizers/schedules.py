@@ -47,6 +47,7 @@ __all__ = [
     "SCHEDULE_NAMES",
     "Schedule",
     "Scheduled",
+    "check_schedules",
     "schedule",
     "schedule_history",
     "with_schedules",
@@ -577,6 +578,21 @@ def schedule_history(
             history[name][:, rows[inside]] = v[:, step_of_row[inside] - lo]
     lead = sweep_shape if sweep else ()
     return {k: v.reshape(lead + (records + 1,)) for k, v in history.items()}
+
+
+def check_schedules(
+    method: Optimizer, hyperparameters: Mapping[str, Any], steps: int, dtype: Any = None
+) -> None:
+    """Refuse a schedule of ``method`` whose value leaves its range at any of ``steps``
+    steps, for every swept setting (see :func:`schedule_history`)."""
+    if not isinstance(method, Scheduled):
+        return
+    given = {k: (list(v) if isinstance(v, tuple) else v) for k, v in hyperparameters.items()}
+    resolved = method.resolve(given)
+    sweep = tuple(k for k, v in given.items() if isinstance(v, list))
+    shape = tuple(len(given[k]) for k in sweep)
+    dtype = jnp.result_type(float) if dtype is None else dtype
+    schedule_history(method, resolved, sweep, shape, steps, steps, dtype)
 
 
 def _check_values(method, name, v, counts, table, sweep) -> None:

@@ -39,7 +39,7 @@ STARTS_KEYS = ("count", "points")
 RUN_KEYS = (*OPTIMIZE_KEYS[:2], "target", *OPTIMIZE_KEYS[2:], *BUDGET_KEYS)
 OBJECTIVE_KEYS = ("name", "expression", "label", "dim", "params", "bounds", "x_opt", "f_opt",
                   "variables", "constraints")  # fmt: skip
-OPTIMIZER_KEYS = ("name", "label")  # plus the optimizer's own hyperparameters and options
+OPTIMIZER_KEYS = ("name", "chain", "label")  # plus its own hyperparameters and options
 OUTPUT_KEYS = ("dir", "metrics")
 #: the table a key belongs in (for "unknown key" hints at the top level)
 SECTION_OF = {k: "starts" for k in STARTS_KEYS} | {k: "run" for k in RUN_KEYS} | {"dir": "output"}
@@ -222,9 +222,11 @@ class OptimizerConfig:
 
     Attributes:
       label: unique within the experiment (default: the name).
-      name: a name from :func:`jaxcalc.optimizers.optimizer_names`.
+      name: a name from :func:`jaxcalc.optimizers.optimizer_names`, or for a ``chain``
+        of optax transformations their names joined by ``+`` (or the label).
       hyperparameters: the numeric hyperparameters given (floats); a tuple of floats is a
-        sweep. Those not given keep the optimizer's defaults.
+        sweep. Those not given keep the optimizer's defaults. A hyperparameter given as a
+        schedule appears as its schedule's float parameters (``learning_rate.init_value``).
       options: the static options given (booleans, integers, strings).
       optimizer: the resolved :class:`~jaxcalc.optimizers.Optimizer`, ``options`` applied
         (set by validation).

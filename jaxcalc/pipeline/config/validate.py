@@ -59,6 +59,8 @@ def read_experiment(r: Reader, raw: dict, default_name: str, base: Path) -> Expe
     starts = read_starts(r, raw.get("starts", {}), objectives, index)
     run = read_run(r, raw.get("run", {}))
     optimizers = read_optimizers(r, raw.get("optimizers"))
+    if "budget" not in raw.get("run", {}) and "budget_per_dim" not in raw.get("run", {}):
+        check_schedule_values(r, optimizers, run.steps, raw.get("optimizers"))
     output = read_output(r, raw.get("output", {}), base)
     return ExperimentConfig(
         name=name or "",
@@ -71,6 +73,28 @@ def read_experiment(r: Reader, raw: dict, default_name: str, base: Path) -> Expe
         output=output,
         description=description or "",
     )
+
+
+def check_schedule_values(r: Reader, optimizers, steps: int, raw: Any) -> None:
+    """Refuse schedules that leave their range within ``steps`` (with a budget, each
+    optimizer's steps are known only when planning; the engine checks them then)."""
+    from jaxcalc.optimizers.schedules import check_schedules
+
+    items = raw if isinstance(raw, list) else [raw]
+    for o in optimizers:
+        try:
+            check_schedules(o.optimizer, o.hyperparameters, steps)
+        except ConfigError as err:
+            index = next(
+                (
+                    i
+                    for i, t in enumerate(items)
+                    if isinstance(t, dict) and t.get("label", t.get("name")) == o.label
+                ),
+                0,
+            )
+            key = str(err).split(":", 1)[0].rsplit(".", 1)[-1]
+            r.problem(("optimizers", index, key), str(err))
 
 
 def read_starts(
@@ -281,38 +305,61 @@ def read_optimizers(r: Reader, raw: Any) -> tuple[OptimizerConfig, ...]:
 
 
 def read_optimizer(r: Reader, item: Any, path: Path_) -> OptimizerConfig | None:
+    """One ``[[optimizers]]`` entry: a registered ``name`` or a ``chain`` of optax
+    transformations, its hyperparameters (a list sweeps; a table with a ``schedule`` key
+    is a schedule) and its options."""
     from jaxcalc.optimizers import check_hyperparameters, get_optimizer, optimizer_names
+    from jaxcalc.optimizers.schedules import parse_schedule, with_schedules
+    from jaxcalc.optimizers.transformations import chain_optimizer
 
     if not isinstance(item, dict):
         r.problem(path, f"must be a table ([[optimizers]]), got {got(item)}")
         return None
-    if "name" not in item:
-        r.problem(path, 'missing `name` (e.g. name = "adam")')
+    if "chain" in item and "name" in item:
+        r.problem(path + ("chain",), "give `name` or `chain`, not both")
         return None
-    name = item["name"]
-    if not isinstance(name, str):
-        r.problem(path + ("name",), f"must be a string, got {got(name)}")
-        return None
-    if name not in optimizer_names():
-        r.problem(
-            path + ("name",),
-            f"unknown optimizer '{name}'{suggest(name, optimizer_names())} "
-            "(list them with `jaxcalc list optimizers`)",
-        )
-        return None
-    opt = get_optimizer(name)
+    label = r.label(item["label"], path + ("label",)) if "label" in item else None
+    hyper: dict[str, float | tuple[float, ...]] = {}
+    if "chain" in item:
+        try:
+            opt, sweeps = chain_optimizer(item["chain"], name=label, where="chain")
+        except ConfigError as err:
+            r.problem(path + ("chain",), str(err))
+            return None
+        name = opt.name
+        hyper.update({k: tuple(v) for k, v in sweeps.items()})
+    else:
+        if "name" not in item:
+            r.problem(path, 'missing `name` (e.g. name = "adam") or `chain`')
+            return None
+        name = item["name"]
+        if not isinstance(name, str):
+            r.problem(path + ("name",), f"must be a string, got {got(name)}")
+            return None
+        if name not in optimizer_names():
+            r.problem(
+                path + ("name",),
+                f"unknown optimizer '{name}'{suggest(name, optimizer_names())} "
+                "(list them with `jaxcalc list optimizers`)",
+            )
+            return None
+        opt = get_optimizer(name)
     settable_options = {
         k: d for k, d in opt.options.items() if isinstance(d, bool | int | float | str)
     }
     known = [*OPTIMIZER_KEYS, *opt.defaults, *opt.options]
-    label = r.label(item["label"], path + ("label",)) if "label" in item else name
-    hyper: dict[str, float | tuple[float, ...]] = {}
     options: dict[str, Any] = {}
+    schedules: dict[str, Any] = {}
     for key, v in item.items():
         if key in OPTIMIZER_KEYS:
             continue
         p = path + (key,)
-        if key in opt.defaults:
+        if key in opt.defaults and isinstance(v, dict):
+            try:
+                schedules[key] = parse_schedule(v, f"{name}.{key}")
+            except ConfigError as err:
+                r.problem(p, str(err))
+        elif key in opt.defaults:
             val = read_hyperparameter(r, v, p, name, key, check_hyperparameters)
             if val is not None:
                 hyper[key] = val
@@ -332,6 +379,10 @@ def read_optimizer(r: Reader, item: Any, path: Path_) -> OptimizerConfig | None:
             )
     try:
         resolved = opt.with_options(**options) if options else opt
+        if schedules:
+            given = {k: (list(v) if isinstance(v, tuple) else v) for k, v in hyper.items()}
+            resolved, given = with_schedules(resolved, {**given, **schedules})
+            hyper = {k: (tuple(v) if isinstance(v, list) else v) for k, v in given.items()}
     except Exception as err:  # noqa: BLE001 - any refusal becomes a config problem
         r.problem(path, str(err))
         return None
