@@ -124,7 +124,7 @@ def _function(optax_name: str) -> Callable:
 
 
 def _suggest(name: str, candidates) -> str:
-    close = difflib.get_close_matches(name, sorted(candidates), n=3, cutoff=0.5)
+    close = difflib.get_close_matches(name, sorted(candidates), n=3, cutoff=0.6)
     return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
 
 
@@ -603,7 +603,8 @@ def _check_values(method, name, v, counts, table, sweep) -> None:
     point, index = np.argwhere(bad)[0]
     at = ", ".join(f"{k}={table[k][point]:g}" for k in sweep)
     value = v[point, index]
-    rule = "finite" if not np.isfinite(value) else f"in [{lo:g}, {hi:g}]"
+    rule = f">= {lo:g}" if hi == math.inf else f"in [{lo:g}, {hi:g}]"
+    rule = "finite" if not np.isfinite(value) else rule
     schedule = dict(method.schedules)[name]
     raise ConfigError(
         f"{method.name}.{name}: the schedule {schedule.describe()} gives {value:g} at step "
