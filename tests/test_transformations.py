@@ -119,13 +119,27 @@ steps = 30
 name = "booth"
 [[optimizers]]
 name = "adam"
-learning_rate = {schedule = "warmup_cosine_decay", init_value = 0.0, peak_value = [0.1, 0.3], warmup_steps = 5, decay_steps = 30}
+[optimizers.learning_rate]
+schedule = "warmup_cosine_decay"
+init_value = 0.0
+peak_value = [0.1, 0.3]
+warmup_steps = 5
+decay_steps = 30
 [[optimizers]]
 label = "clipped"
-chain = [{name = "clip_by_global_norm", max_norm = 1.0}, {name = "adamw", learning_rate = [1e-3, 1e-2]}]
+chain = [
+    {name = "clip_by_global_norm", max_norm = 1.0},
+    {name = "adamw", learning_rate = [1e-3, 1e-2]},
+]
 [[optimizers]]
 name = "gd"
-learning_rate = {schedule = "join", schedules = [{schedule = "constant", value = 0.01}, {schedule = "exponential_decay", init_value = 0.01, transition_steps = 5, decay_rate = 0.5}], boundaries = [10]}
+[optimizers.learning_rate]
+schedule = "join"
+schedules = [
+    {schedule = "constant", value = 0.01},
+    {schedule = "exponential_decay", init_value = 0.01, transition_steps = 5, decay_rate = 0.5},
+]
+boundaries = [10]
 """
 
 
