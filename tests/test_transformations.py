@@ -174,7 +174,7 @@ def test_config_schedules_and_chain():
         (
             'name = "gd"\nlearning_rate = {schedule = "linear", init_value = 0.1, '
             "end_value = -0.1, transition_steps = 40}",
-            r"optimizers\[0\]\.learning_rate .*gives -0\.0025 at step 21",
+            r"optimizers\[0\]\.learning_rate .*gives -0\.005 at step 21",
         ),
         (
             'chain = [{name = "adamw", learning_rat = 0.1}]',
