@@ -272,3 +272,24 @@ def test_scheduled_wrapper_keeps_declarations():
     assert not method.stackable and method.requires.gradient
     assert given == {"c1": 1e-3, "initial_step.value": [1.0, 0.5]}
     assert method.with_options(max_trials=5).inner.options["max_trials"] == 5
+
+
+def test_history_figure(tmp_path):
+    from jaxcalc.plotting import plot_hyperparameter_history, save_figure
+
+    t = jc.optimize(
+        quadratic,
+        "gd",
+        X0,
+        40,
+        record_every=4,
+        learning_rate=schedule("cosine_decay", init_value=[0.1, 0.2], decay_steps=40),
+    )
+    fig = plot_hyperparameter_history(t)
+    line = fig.axes[0].lines[1]
+    np.testing.assert_allclose(line.get_xdata(), np.arange(1, 11) * 4 - 1)
+    expected = 0.2 * 0.5 * (1 + np.cos(np.pi * (np.arange(1, 11) * 4 - 1) / 40))
+    np.testing.assert_allclose(line.get_ydata(), expected, rtol=1e-5, atol=1e-7)
+    save_figure(fig, tmp_path / "lr.png")
+    with pytest.raises(ConfigError, match="no scheduled hyperparameter"):
+        plot_hyperparameter_history(jc.optimize(quadratic, "gd", X0, 5))
