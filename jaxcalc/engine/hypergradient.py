@@ -10,7 +10,9 @@ grows like ``sqrt(steps)``, not ``steps``, at the price of one more forward pass
 
 Every run (start x sweep point) gets its own loss and gradient, one ``vmap`` lane each.
 Methods whose step has a data-dependent loop (a line search) cannot be differentiated in
-reverse mode; they are refused with a :class:`ConfigError` before anything runs.
+reverse mode; they are refused with a :class:`ConfigError` before anything runs. The
+jitted program is kept like the engine's (per objective, method, steps and the names of
+the hyperparameters), so calls that change only values reuse it.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxcalc.engine import plan
+from jaxcalc.engine import cache, plan
 from jaxcalc.engine.options import (
     check_run_arguments,
     resolve_methods,
@@ -113,6 +115,22 @@ def _run_loss(method: Optimizer, fun, steps: int, block: int, kind: str):
     return loss
 
 
+def _program(method, fun, steps, block, loss, names, static_none):
+    """The jitted batch function: per-run loss and gradient, ``vmap`` over runs."""
+    run_loss = _run_loss(method, fun, steps, block, loss)
+
+    def lane(x0_run, values, seed_run, start_run):
+        key = jax.random.fold_in(jax.random.key(seed_run), start_run)
+
+        def of(chosen):
+            hyper = {**values, **chosen, **static_none}
+            return run_loss(x0_run, hyper, key)
+
+        return jax.value_and_grad(of)({k: values[k] for k in names})
+
+    return jax.jit(jax.vmap(lane))
+
+
 def hypergradient(
     objective: Any,
     optimizer: str | Optimizer | Any,
@@ -175,18 +193,21 @@ def hypergradient(
         for k in settable
     }
     seeds, start_index = layout.run_hyper["_seed"], layout.run_hyper["_start"]
-    run_loss = _run_loss(method, fun, steps, block, loss)
-
-    def lane(x0_run, values, seed_run, start_run):
-        key = jax.random.fold_in(jax.random.key(seed_run), start_run)
-
-        def of(chosen):
-            hyper = {**values, **chosen, **layout.static_none}
-            return run_loss(x0_run, hyper, key)
-
-        return jax.value_and_grad(of)({k: values[k] for k in names})
-
-    program = jax.jit(jax.vmap(lane))
+    key = (
+        "hypergradient",
+        objective if isinstance(objective, str) else fun,
+        cache.method_key(method),
+        int(steps),
+        block,
+        loss,
+        names,
+        tuple(sorted(per_run)),
+        tuple(sorted(layout.static_none)),
+    )
+    program = cache.take(cache.COMPILED, key)
+    if program is None:
+        program = _program(method, fun, steps, block, loss, names, layout.static_none)
+    cache.keep_compiled(key, program)
     try:
         value, grads = program(layout.run_x0, per_run, seeds, start_index)
     except (jax.errors.JAXTypeError, ValueError, TypeError) as err:
