@@ -532,6 +532,30 @@ def _bounds(name: str) -> tuple[float, float]:
     return max(lo, 0.0), hi
 
 
+_PROGRAMS: dict[Any, Callable] = {}  # the compiled evaluators of schedules, by structure
+_PROGRAMS_KEEP = 32
+
+
+def _values_program(method: Scheduled, dtype: str) -> Callable:
+    """The compiled evaluation of ``method``'s schedules over sweep points and steps, kept
+    per structure (a second run with other values does not compile it again)."""
+    key = (method.structure, dtype)
+    program = _PROGRAMS.pop(key, None)
+    if program is None:
+
+        def evaluate(hyper, counts):
+            def at(h):
+                return jax.vmap(lambda c: method.values_at(c, h, dtype))(counts)
+
+            return jax.vmap(at)(hyper)
+
+        program = jax.jit(evaluate)
+    _PROGRAMS[key] = program  # most recently used last
+    while len(_PROGRAMS) > _PROGRAMS_KEEP:
+        _PROGRAMS.pop(next(iter(_PROGRAMS)))
+    return program
+
+
 def schedule_history(
     method: Optimizer,
     resolved: Mapping[str, Any],
@@ -559,9 +583,7 @@ def schedule_history(
         for k in names
     }
 
-    @jax.jit
-    def values(hyper, counts):
-        return jax.vmap(lambda h: jax.vmap(lambda c: method.values_at(c, h, dtype))(counts))(hyper)
+    values = _values_program(method, str(np.dtype(dtype)))
 
     records = steps // record_every
     history = {name: np.full((points, records + 1), np.nan, dtype) for name, _ in method.schedules}
