@@ -217,3 +217,23 @@ def test_cli_hyperparameter_as_schedule_table(capsys):
     )
     assert code == 2
     assert "--hp learning_rate: not a TOML table" in capsys.readouterr().err
+
+
+def test_config_hash_sees_the_chain_and_the_schedules():
+    """Two configs that differ only in a chain's static argument or a schedule's step count
+    have different hashes (a resumed run must not mix their results)."""
+    base = parse_config(CONFIG)
+    other = parse_config(CONFIG.replace("decay_steps = 30", "decay_steps = 40"))
+    nesterov = parse_config(
+        CONFIG.replace(
+            '{name = "adamw", learning_rate', '{name = "adamw", nesterov = true, learning_rate'
+        )
+    )
+    assert len({base.hash(), other.hash(), nesterov.hash()}) == 3
+    assert parse_config(CONFIG).hash() == base.hash()
+    assert (
+        "definition"
+        not in parse_config(CONFIG.split("[[optimizers]]")[0] + ('[[optimizers]]\nname = "adam"\n'))
+        .optimizers[0]
+        .to_dict()
+    )

@@ -230,6 +230,9 @@ class OptimizerConfig:
       options: the static options given (booleans, integers, strings).
       optimizer: the resolved :class:`~jaxcalc.optimizers.Optimizer`, ``options`` applied
         (set by validation).
+      definition: what the hyperparameters and options do not say, as written: the
+        ``chain`` of transformations and the hyperparameters given as schedules (their
+        tables). Part of ``to_dict`` and the hash when not empty.
     """
 
     label: str
@@ -239,6 +242,7 @@ class OptimizerConfig:
     )
     options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     optimizer: Any = resolved()
+    definition: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def sweeps(self) -> tuple[str, ...]:
@@ -265,6 +269,7 @@ class OptimizerConfig:
                 k: list(v) if isinstance(v, tuple) else v for k, v in self.hyperparameters.items()
             },
             "options": dict(self.options),
+            **({"definition": dict(self.definition)} if self.definition else {}),
         }
 
 

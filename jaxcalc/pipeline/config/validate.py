@@ -386,12 +386,14 @@ def read_optimizer(r: Reader, item: Any, path: Path_) -> OptimizerConfig | None:
     except Exception as err:  # noqa: BLE001 - any refusal becomes a config problem
         r.problem(path, str(err))
         return None
+    definition = {k: item[k] for k in ("chain", *schedules) if k in item}
     return OptimizerConfig(
         label=label or name,
         name=name,
         hyperparameters=MappingProxyType(hyper),
         options=MappingProxyType(options),
         optimizer=resolved,
+        definition=MappingProxyType(definition),
     )
 
 
