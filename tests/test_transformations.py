@@ -237,3 +237,15 @@ def test_config_hash_sees_the_chain_and_the_schedules():
         .optimizers[0]
         .to_dict()
     )
+
+
+def test_schedule_range_problem_names_the_chain_entry():
+    """In a chain entry (no label), the out-of-range schedule is reported at its own key."""
+    text = (
+        '[run]\nsteps = 30\n[[objectives]]\nname = "booth"\n[[optimizers]]\nname = "adam"\n'
+        '[[optimizers]]\nchain = [{name = "sgd", learning_rate = 0.1}]\n'
+        'learning_rate = {schedule = "linear", init_value = 0.1, end_value = -0.1, '
+        "transition_steps = 20}\n"
+    )
+    with pytest.raises(ConfigError, match=r"line 9 +optimizers\[1\]\.learning_rate .*step 11"):
+        parse_config(text)

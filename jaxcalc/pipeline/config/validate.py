@@ -58,9 +58,11 @@ def read_experiment(r: Reader, raw: dict, default_name: str, base: Path) -> Expe
     objectives, index = read_objectives(r, raw.get("objectives"), dtype or "float32")
     starts = read_starts(r, raw.get("starts", {}), objectives, index)
     run = read_run(r, raw.get("run", {}))
-    optimizers = read_optimizers(r, raw.get("optimizers"))
-    if "budget" not in raw.get("run", {}) and "budget_per_dim" not in raw.get("run", {}):
-        check_schedule_values(r, optimizers, run.steps, raw.get("optimizers"))
+    run_table = raw.get("run", {}) if isinstance(raw.get("run", {}), dict) else {}
+    # with a budget, each optimizer's steps are known only when planning: the engine then
+    # checks the schedules' values
+    budgeted = "budget" in run_table or "budget_per_dim" in run_table
+    optimizers = read_optimizers(r, raw.get("optimizers"), None if budgeted else run.steps)
     output = read_output(r, raw.get("output", {}), base)
     return ExperimentConfig(
         name=name or "",
@@ -73,28 +75,6 @@ def read_experiment(r: Reader, raw: dict, default_name: str, base: Path) -> Expe
         output=output,
         description=description or "",
     )
-
-
-def check_schedule_values(r: Reader, optimizers, steps: int, raw: Any) -> None:
-    """Refuse schedules that leave their range within ``steps`` (with a budget, each
-    optimizer's steps are known only when planning; the engine checks them then)."""
-    from jaxcalc.optimizers.schedules import check_schedules
-
-    items = raw if isinstance(raw, list) else [raw]
-    for o in optimizers:
-        try:
-            check_schedules(o.optimizer, o.hyperparameters, steps)
-        except ConfigError as err:
-            index = next(
-                (
-                    i
-                    for i, t in enumerate(items)
-                    if isinstance(t, dict) and t.get("label", t.get("name")) == o.label
-                ),
-                0,
-            )
-            key = str(err).split(":", 1)[0].rsplit(".", 1)[-1]
-            r.problem(("optimizers", index, key), str(err))
 
 
 def read_starts(
@@ -288,7 +268,7 @@ def read_dir(r: Reader, tbl: dict, path: Path_, base: Path) -> Path | None:
     return Path(os.path.normpath(d))
 
 
-def read_optimizers(r: Reader, raw: Any) -> tuple[OptimizerConfig, ...]:
+def read_optimizers(r: Reader, raw: Any, steps: int | None = None) -> tuple[OptimizerConfig, ...]:
     path: Path_ = ("optimizers",)
     if raw is None:
         r.problem(path, "missing: add at least one [[optimizers]] table")
@@ -298,18 +278,21 @@ def read_optimizers(r: Reader, raw: Any) -> tuple[OptimizerConfig, ...]:
     if not isinstance(raw, list) or not raw:
         r.problem(path, f"must be a list of [[optimizers]] tables, got {got(raw)}")
         return ()
-    out = [(i, read_optimizer(r, item, path + (i,))) for i, item in enumerate(raw)]
+    out = [(i, read_optimizer(r, item, path + (i,), steps)) for i, item in enumerate(raw)]
     good = [(i, o) for i, o in out if o is not None]
     check_unique_labels(r, [o.label for _, o in good], [i for i, _ in good], "optimizers")
     return tuple(o for _, o in good)
 
 
-def read_optimizer(r: Reader, item: Any, path: Path_) -> OptimizerConfig | None:
+def read_optimizer(
+    r: Reader, item: Any, path: Path_, steps: int | None = None
+) -> OptimizerConfig | None:
     """One ``[[optimizers]]`` entry: a registered ``name`` or a ``chain`` of optax
     transformations, its hyperparameters (a list sweeps; a table with a ``schedule`` key
-    is a schedule) and its options."""
+    is a schedule) and its options. With ``steps``, a schedule whose value leaves its
+    range within that many steps is a problem at its key."""
     from jaxcalc.optimizers import check_hyperparameters, get_optimizer, optimizer_names
-    from jaxcalc.optimizers.schedules import parse_schedule, with_schedules
+    from jaxcalc.optimizers.schedules import check_schedules, parse_schedule, with_schedules
     from jaxcalc.optimizers.transformations import chain_optimizer
 
     if not isinstance(item, dict):
@@ -386,6 +369,13 @@ def read_optimizer(r: Reader, item: Any, path: Path_) -> OptimizerConfig | None:
     except Exception as err:  # noqa: BLE001 - any refusal becomes a config problem
         r.problem(path, str(err))
         return None
+    if schedules and steps is not None:
+        try:
+            check_schedules(resolved, hyper, steps)
+        except ConfigError as err:
+            key = next((k for k in schedules if f".{k}:" in str(err)), next(iter(schedules)))
+            r.problem(path + (key,), str(err))
+            return None
     definition = {k: item[k] for k in ("chain", *schedules) if k in item}
     return OptimizerConfig(
         label=label or name,
