@@ -108,3 +108,18 @@ def test_bad_arguments():
         jc.hypergradient(quadratic, "gd", X0[0], 5, loss="last")
     with pytest.raises(ConfigError, match="checkpoint_every"):
         jc.hypergradient(quadratic, "gd", X0[0], 5, checkpoint_every=9)
+
+
+def test_through_an_optax_chain(x64):
+    """The learning rate of a chain of optax transformations (injected hyperparameters),
+    against central differences of whole engine runs of the same chain."""
+    opt, _ = jc.optimizers.chain_optimizer(
+        [{"name": "clip_by_global_norm", "max_norm": 2.0}, {"name": "sgd", "learning_rate": 0.05}]
+    )
+    h = jc.hypergradient(quadratic_quartic, opt, X0, 20, wrt="learning_rate")
+    eps = 1e-6
+    up, down = (
+        jc.optimize(quadratic_quartic, opt, X0, 20, gtol=1e-300, learning_rate=v).final_values
+        for v in (0.05 + eps, 0.05 - eps)
+    )
+    np.testing.assert_allclose(h.gradient["learning_rate"], (up - down) / (2 * eps), rtol=1e-6)

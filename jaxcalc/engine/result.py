@@ -92,7 +92,8 @@ class Trajectory:
         (e.g. ``constraint_violation``; see ``Optimizer.final_metrics``).
       hyperparameter_history: each hyperparameter given as a schedule, ``S + (R+1,)``:
         the value used by the step that produced each record (step
-        ``i * record_every - 1`` for record ``i``; NaN at the start, record 0).
+        ``i * record_every - 1`` for record ``i``; NaN at the start, record 0). A run
+        that stopped earlier (``event_step``) took no such step.
 
     A single start (D,) gives the same fields without the ``B`` axis.
     """
