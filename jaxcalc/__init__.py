@@ -20,7 +20,14 @@ from jaxcalc.calculus import (
     taylor,
 )
 from jaxcalc.critical import CriticalPoint, critical_points
-from jaxcalc.engine import STATUSES, Trajectory, optimize, optimize_many
+from jaxcalc.engine import (
+    STATUSES,
+    HyperGradient,
+    Trajectory,
+    hypergradient,
+    optimize,
+    optimize_many,
+)
 from jaxcalc.errors import (
     ConfigError,
     ExpressionError,
@@ -44,13 +51,17 @@ _NAMESPACES = ("objectives", "optimizers")
 
 
 def __getattr__(name: str):
+    if name == "schedule":  # an optax schedule as data (jaxcalc.optimizers.schedules)
+        from jaxcalc.optimizers.schedules import schedule
+
+        return schedule
     if name in _NAMESPACES:
         return importlib.import_module(f"jaxcalc.{name}")
     raise AttributeError(f"module 'jaxcalc' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_NAMESPACES))
+    return sorted(set(globals()) | set(_NAMESPACES) | {"schedule"})
 
 
 __all__ = [
@@ -60,6 +71,7 @@ __all__ = [
     "Expression",
     "ExpressionError",
     "ExpressionWarning",
+    "HyperGradient",
     "JaxcalcError",
     "LimitTable",
     "NumericDerivative",
@@ -77,6 +89,7 @@ __all__ = [
     "gradient",
     "hessian",
     "hvp",
+    "hypergradient",
     "jacobian",
     "limit_table",
     "numeric_derivative",
@@ -85,6 +98,7 @@ __all__ = [
     "optimize_many",
     "optimizers",
     "parse",
+    "schedule",
     "tangent_line",
     "taylor",
 ]

@@ -37,6 +37,7 @@ __all__ = [
     "optimizer_styles",
     "plot_convergence",
     "plot_function",
+    "plot_hyperparameter_history",
     "plot_objective",
     "plot_trajectory",
     "save_figure",
@@ -635,3 +636,43 @@ def _draw_trajectory_paths(ax: plt.Axes, trajectory: Any, objective: Any, max_pa
         slice_at=point,
         ax=ax,
     )
+def plot_hyperparameter_history(
+    trajectory: Any, name: str | None = None, ax: plt.Axes | None = None, log: bool = False
+) -> plt.Figure:
+    """The value a scheduled hyperparameter took at each recorded step, one line per sweep
+    point (from ``trajectory.hyperparameter_history``).
+
+    The x axis is the step that used the value (record ``i`` was produced by step
+    ``i * record_every - 1``); the start, which no step produced, is not drawn.
+    """
+    history = getattr(trajectory, "hyperparameter_history", {}) or {}
+    if not history:
+        raise ConfigError("this trajectory has no scheduled hyperparameter to plot")
+    if name is None:
+        name = next(iter(history))
+    if name not in history:
+        raise ConfigError(
+            f"no schedule for {name!r} in this trajectory; scheduled: {', '.join(history)}"
+        )
+    values = np.asarray(history[name], np.float64)
+    lead = values.shape[:-1]
+    values = values.reshape(-1, values.shape[-1])[:, 1:]
+    steps = np.arange(1, values.shape[-1] + 1) * trajectory.record_every - 1
+    sweep = tuple(trajectory.sweep)
+    fig = ax.figure if ax is not None else plt.figure(figsize=(6, 3.5))
+    ax = ax if ax is not None else fig.add_subplot()
+    for i, row in enumerate(values):
+        index = np.unravel_index(i, lead) if lead else ()
+        label = ", ".join(
+            f"{k}={trajectory.hyperparameters[k][j]:g}" for k, j in zip(sweep, index, strict=True)
+        )
+        ax.plot(steps, row, "-", lw=1.2, label=label or None)
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel(name)
+    ax.set_title(f"{trajectory.optimizer}: {name} by step")
+    if sweep and len(values) <= 12:
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

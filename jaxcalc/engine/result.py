@@ -90,6 +90,10 @@ class Trajectory:
       compile_seconds, run_seconds: XLA compilation and execution wall time.
       metrics: the optimizer's extra per-run numbers at the final point, ``S + (B,)`` each
         (e.g. ``constraint_violation``; see ``Optimizer.final_metrics``).
+      hyperparameter_history: each hyperparameter given as a schedule, ``S + (R+1,)``:
+        the value used by the step that produced each record (step
+        ``i * record_every - 1`` for record ``i``; NaN at the start, record 0). A run
+        that stopped earlier (``event_step``) took no such step.
 
     A single start (D,) gives the same fields without the ``B`` axis.
     """
@@ -117,6 +121,7 @@ class Trajectory:
     chunks: int = 1
     extras: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, np.ndarray] = field(default_factory=dict)
+    hyperparameter_history: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def recorded_steps(self) -> np.ndarray:

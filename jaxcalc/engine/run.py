@@ -9,6 +9,7 @@ the :class:`~jaxcalc.engine.result.Trajectory` objects.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -33,6 +34,7 @@ from jaxcalc.engine.result import CODE, Trajectory, assemble, merge_chunks, runs
 from jaxcalc.engine.start import overflow_at_start
 from jaxcalc.errors import ConfigError
 from jaxcalc.optimizers import Optimizer
+from jaxcalc.optimizers.schedules import schedule_history
 
 __all__ = ["estimate", "optimize", "optimize_many", "precompile", "precompile_many"]
 
@@ -436,6 +438,13 @@ def optimize_many(
     floor = getattr(fun, "floor", None)  # an Objective's declared lower bound
     limits = limits_for(starts.dtype, gtol, f_limit, x_limit, patience, floor)
     layout = plan.lay_out(entries, starts, seed)
+    # every scheduled value of the run, checked (finite, in range) before compiling
+    histories = [
+        schedule_history(
+            g.method, g.resolved, g.sweep, g.sweep_shape, steps, record_every, starts.dtype
+        )
+        for g in layout.grids
+    ]
     job = _job(
         objective,
         fun,
@@ -456,7 +465,7 @@ def optimize_many(
     pieces, check_compile, check_run = _checked_pieces(job, outs)
     del outs
     merged = pieces[0] if records is None else merge_chunks(pieces, records)
-    return assemble(
+    trajectories = assemble(
         merged,
         layout.grids,
         starts.shape[0],
@@ -471,3 +480,7 @@ def optimize_many(
         devices=job.n_dev,
         chunks=len(job.chunks.bounds),
     )
+    return [
+        dataclasses.replace(t, hyperparameter_history=h) if h else t
+        for t, h in zip(trajectories, histories, strict=True)
+    ]

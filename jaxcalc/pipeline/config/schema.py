@@ -39,7 +39,7 @@ STARTS_KEYS = ("count", "points")
 RUN_KEYS = (*OPTIMIZE_KEYS[:2], "target", *OPTIMIZE_KEYS[2:], *BUDGET_KEYS)
 OBJECTIVE_KEYS = ("name", "expression", "label", "dim", "params", "bounds", "x_opt", "f_opt",
                   "variables", "constraints")  # fmt: skip
-OPTIMIZER_KEYS = ("name", "label")  # plus the optimizer's own hyperparameters and options
+OPTIMIZER_KEYS = ("name", "chain", "label")  # plus its own hyperparameters and options
 OUTPUT_KEYS = ("dir", "metrics", "figure_formats")
 #: formats a report can draw its figures in; PNG is always drawn (report.md shows it)
 FIGURE_FORMATS = ("png", "svg", "pdf")
@@ -224,12 +224,17 @@ class OptimizerConfig:
 
     Attributes:
       label: unique within the experiment (default: the name).
-      name: a name from :func:`jaxcalc.optimizers.optimizer_names`.
+      name: a name from :func:`jaxcalc.optimizers.optimizer_names`, or for a ``chain``
+        of optax transformations their names joined by ``+`` (or the label).
       hyperparameters: the numeric hyperparameters given (floats); a tuple of floats is a
-        sweep. Those not given keep the optimizer's defaults.
+        sweep. Those not given keep the optimizer's defaults. A hyperparameter given as a
+        schedule appears as its schedule's float parameters (``learning_rate.init_value``).
       options: the static options given (booleans, integers, strings).
       optimizer: the resolved :class:`~jaxcalc.optimizers.Optimizer`, ``options`` applied
         (set by validation).
+      definition: what the hyperparameters and options do not say, as written: the
+        ``chain`` of transformations and the hyperparameters given as schedules (their
+        tables). Part of ``to_dict`` and the hash when not empty.
     """
 
     label: str
@@ -239,6 +244,7 @@ class OptimizerConfig:
     )
     options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     optimizer: Any = resolved()
+    definition: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def sweeps(self) -> tuple[str, ...]:
@@ -265,6 +271,7 @@ class OptimizerConfig:
                 k: list(v) if isinstance(v, tuple) else v for k, v in self.hyperparameters.items()
             },
             "options": dict(self.options),
+            **({"definition": dict(self.definition)} if self.definition else {}),
         }
 
 

@@ -59,7 +59,11 @@ def read_experiment(r: Reader, raw: dict, default_name: str, base: Path) -> Expe
     objectives, index = read_objectives(r, raw.get("objectives"), dtype or "float32")
     starts = read_starts(r, raw.get("starts", {}), objectives, index)
     run = read_run(r, raw.get("run", {}))
-    optimizers = read_optimizers(r, raw.get("optimizers"))
+    run_table = raw.get("run", {}) if isinstance(raw.get("run", {}), dict) else {}
+    # with a budget, each optimizer's steps are known only when planning: the engine then
+    # checks the schedules' values
+    budgeted = "budget" in run_table or "budget_per_dim" in run_table
+    optimizers = read_optimizers(r, raw.get("optimizers"), None if budgeted else run.steps)
     output = read_output(r, raw.get("output", {}), base)
     return ExperimentConfig(
         name=name or "",
@@ -291,7 +295,7 @@ def read_dir(r: Reader, tbl: dict, path: Path_, base: Path) -> Path | None:
     return Path(os.path.normpath(d))
 
 
-def read_optimizers(r: Reader, raw: Any) -> tuple[OptimizerConfig, ...]:
+def read_optimizers(r: Reader, raw: Any, steps: int | None = None) -> tuple[OptimizerConfig, ...]:
     path: Path_ = ("optimizers",)
     if raw is None:
         r.problem(path, "missing: add at least one [[optimizers]] table")
@@ -301,45 +305,71 @@ def read_optimizers(r: Reader, raw: Any) -> tuple[OptimizerConfig, ...]:
     if not isinstance(raw, list) or not raw:
         r.problem(path, f"must be a list of [[optimizers]] tables, got {got(raw)}")
         return ()
-    out = [(i, read_optimizer(r, item, path + (i,))) for i, item in enumerate(raw)]
+    out = [(i, read_optimizer(r, item, path + (i,), steps)) for i, item in enumerate(raw)]
     good = [(i, o) for i, o in out if o is not None]
     check_unique_labels(r, [o.label for _, o in good], [i for i, _ in good], "optimizers")
     return tuple(o for _, o in good)
 
 
-def read_optimizer(r: Reader, item: Any, path: Path_) -> OptimizerConfig | None:
+def read_optimizer(
+    r: Reader, item: Any, path: Path_, steps: int | None = None
+) -> OptimizerConfig | None:
+    """One ``[[optimizers]]`` entry: a registered ``name`` or a ``chain`` of optax
+    transformations, its hyperparameters (a list sweeps; a table with a ``schedule`` key
+    is a schedule) and its options. With ``steps``, a schedule whose value leaves its
+    range within that many steps is a problem at its key."""
     from jaxcalc.optimizers import check_hyperparameters, get_optimizer, optimizer_names
+    from jaxcalc.optimizers.schedules import check_schedules, parse_schedule, with_schedules
+    from jaxcalc.optimizers.transformations import chain_optimizer
 
     if not isinstance(item, dict):
         r.problem(path, f"must be a table ([[optimizers]]), got {got(item)}")
         return None
-    if "name" not in item:
-        r.problem(path, 'missing `name` (e.g. name = "adam")')
+    if "chain" in item and "name" in item:
+        r.problem(path + ("chain",), "give `name` or `chain`, not both")
         return None
-    name = item["name"]
-    if not isinstance(name, str):
-        r.problem(path + ("name",), f"must be a string, got {got(name)}")
-        return None
-    if name not in optimizer_names():
-        r.problem(
-            path + ("name",),
-            f"unknown optimizer '{name}'{suggest(name, optimizer_names())} "
-            "(list them with `jaxcalc list optimizers`)",
-        )
-        return None
-    opt = get_optimizer(name)
+    label = r.label(item["label"], path + ("label",)) if "label" in item else None
+    hyper: dict[str, float | tuple[float, ...]] = {}
+    if "chain" in item:
+        try:
+            opt, sweeps = chain_optimizer(item["chain"], name=label, where="chain")
+        except ConfigError as err:
+            r.problem(path + ("chain",), str(err))
+            return None
+        name = opt.name
+        hyper.update({k: tuple(v) for k, v in sweeps.items()})
+    else:
+        if "name" not in item:
+            r.problem(path, 'missing `name` (e.g. name = "adam") or `chain`')
+            return None
+        name = item["name"]
+        if not isinstance(name, str):
+            r.problem(path + ("name",), f"must be a string, got {got(name)}")
+            return None
+        if name not in optimizer_names():
+            r.problem(
+                path + ("name",),
+                f"unknown optimizer '{name}'{suggest(name, optimizer_names())} "
+                "(list them with `jaxcalc list optimizers`)",
+            )
+            return None
+        opt = get_optimizer(name)
     settable_options = {
         k: d for k, d in opt.options.items() if isinstance(d, bool | int | float | str)
     }
     known = [*OPTIMIZER_KEYS, *opt.defaults, *opt.options]
-    label = r.label(item["label"], path + ("label",)) if "label" in item else name
-    hyper: dict[str, float | tuple[float, ...]] = {}
     options: dict[str, Any] = {}
+    schedules: dict[str, Any] = {}
     for key, v in item.items():
         if key in OPTIMIZER_KEYS:
             continue
         p = path + (key,)
-        if key in opt.defaults:
+        if key in opt.defaults and isinstance(v, dict):
+            try:
+                schedules[key] = parse_schedule(v, f"{name}.{key}")
+            except ConfigError as err:
+                r.problem(p, str(err))
+        elif key in opt.defaults:
             val = read_hyperparameter(r, v, p, name, key, check_hyperparameters)
             if val is not None:
                 hyper[key] = val
@@ -359,15 +389,28 @@ def read_optimizer(r: Reader, item: Any, path: Path_) -> OptimizerConfig | None:
             )
     try:
         resolved = opt.with_options(**options) if options else opt
+        if schedules:
+            given = {k: (list(v) if isinstance(v, tuple) else v) for k, v in hyper.items()}
+            resolved, given = with_schedules(resolved, {**given, **schedules})
+            hyper = {k: (tuple(v) if isinstance(v, list) else v) for k, v in given.items()}
     except Exception as err:  # noqa: BLE001 - any refusal becomes a config problem
         r.problem(path, str(err))
         return None
+    if schedules and steps is not None:
+        try:
+            check_schedules(resolved, hyper, steps)
+        except ConfigError as err:
+            key = next((k for k in schedules if f".{k}:" in str(err)), next(iter(schedules)))
+            r.problem(path + (key,), str(err))
+            return None
+    definition = {k: item[k] for k in ("chain", *schedules) if k in item}
     return OptimizerConfig(
         label=label or name,
         name=name,
         hyperparameters=MappingProxyType(hyper),
         options=MappingProxyType(options),
         optimizer=resolved,
+        definition=MappingProxyType(definition),
     )
 
 
