@@ -636,6 +636,8 @@ def _draw_trajectory_paths(ax: plt.Axes, trajectory: Any, objective: Any, max_pa
         slice_at=point,
         ax=ax,
     )
+
+
 def plot_hyperparameter_history(
     trajectory: Any, name: str | None = None, ax: plt.Axes | None = None, log: bool = False
 ) -> plt.Figure:
