@@ -1,0 +1,389 @@
+"""Uncertainty and tests: seeded bootstrap intervals, Mann-Whitney U, Holm's correction.
+
+Plain NumPy (no SciPy at run time); ``docs/statistics.md`` states the choices.
+
+* :func:`bootstrap_interval`: a two-sided bootstrap confidence interval of a statistic of
+  one row's runs, *percentile* (Efron & Tibshirani 1993, ch. 13) or *BCa* (bias-corrected
+  and accelerated, ch. 14), resampling runs (so paired per-run arrays stay paired). It
+  draws its resamples as :func:`scipy.stats.bootstrap` does from the same generator, so
+  the two agree to rounding.
+* :func:`row_seed`: the seed of one summary row's bootstrap, from the config seed and the
+  row's key (objective, optimizer, setting), never from its position in a table.
+* :func:`mann_whitney_u`: the two-sided rank-sum test (exact for small samples without ties,
+  otherwise the normal approximation with tie and continuity corrections), as
+  :func:`scipy.stats.mannwhitneyu` with ``method="auto"``.
+* :func:`censored_keys`: hitting times with unsolved runs ranked after every solved one.
+* :func:`holm`: Holm's step-down adjustment of a family of p-values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from jaxcalc.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_CONFIDENCE",
+    "DEFAULT_SAMPLES",
+    "Interval",
+    "bootstrap_interval",
+    "censored_keys",
+    "check_confidence",
+    "check_samples",
+    "holm",
+    "mann_whitney_u",
+    "minimum_samples",
+    "row_seed",
+]
+
+DEFAULT_CONFIDENCE = 0.95
+DEFAULT_SAMPLES = 2000
+#: resamples each tail of a percentile interval needs, at least
+TAIL_RESAMPLES = 5
+#: index draws per batch of resamples (bounds the memory of a row with many runs)
+_BATCH_CELLS = 1 << 21
+
+
+def minimum_samples(confidence: float) -> int:
+    """The fewest resamples that leave :data:`TAIL_RESAMPLES` beyond each end of the
+    interval at ``confidence`` (200 at 0.95)."""
+    return math.ceil(TAIL_RESAMPLES / ((1 - confidence) / 2) - 1e-9)
+
+
+def check_confidence(confidence: Any, where: str = "confidence") -> float:
+    """``confidence`` as a float strictly between 0 and 1; ConfigError naming ``where``."""
+    if isinstance(confidence, bool) or not isinstance(confidence, int | float):
+        raise ConfigError(f"{where} must be a number between 0 and 1, got {confidence!r}")
+    if not 0 < confidence < 1:
+        hint = f"; did you mean {confidence / 100:g}?" if 1 < confidence < 100 else ""
+        raise ConfigError(
+            f"{where} must be between 0 and 1 (exclusive), e.g. 0.95; got {confidence:g}{hint}"
+        )
+    return float(confidence)
+
+
+def check_samples(samples: Any, confidence: float, where: str = "bootstrap_samples") -> int:
+    """``samples`` as an int large enough for ``confidence`` (:func:`minimum_samples`)."""
+    if isinstance(samples, bool) or not isinstance(samples, int):
+        raise ConfigError(f"{where} must be an integer, got {samples!r}")
+    low = minimum_samples(confidence)
+    if samples < low:
+        raise ConfigError(
+            f"{where} = {samples} is too small for confidence {confidence:g}: each tail "
+            f"needs {TAIL_RESAMPLES} resamples, so at least {low}"
+        )
+    return samples
+
+
+def row_seed(seed: int, key: Mapping[str, Any]) -> int:
+    """A 128-bit seed from the config ``seed`` and a row's ``key`` (its objective,
+    optimizer and setting): the SHA-256 of their canonical JSON. The same row gets the
+    same seed in any table, alone or merged from shards, whatever its position."""
+    text = json.dumps({"seed": int(seed), **key}, sort_keys=True, default=repr)
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:16], "little")
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A confidence interval: ``low``, ``high`` and the method that gave them
+    ("percentile", "bca", "percentile (BCa undefined)" or "none")."""
+
+    low: float
+    high: float
+    method: str
+
+
+def _quantiles(values: np.ndarray, probabilities: Sequence[float]) -> list[float]:
+    """Linear-interpolation quantiles (NumPy's default) that keep infinities: between two
+    equal order statistics (two infinities too) the quantile is that value."""
+    s = np.sort(values)
+    out = []
+    for p in probabilities:
+        h = (s.size - 1) * float(p)
+        lo, hi = math.floor(h), math.ceil(h)
+        a, b = float(s[lo]), float(s[hi])
+        if a == b or h == lo:
+            out.append(a)
+        elif math.isinf(b) and b > 0:
+            out.append(math.inf)
+        else:
+            out.append(a + (h - lo) * (b - a))
+    return out
+
+
+def _ndtr(x: float) -> float:
+    """The standard normal CDF."""
+    return 0.5 * math.erfc(-x / math.sqrt(2.0))
+
+
+def _ndtri(p: float) -> float:
+    """The standard normal quantile (bisection on :func:`_ndtr`, to double precision)."""
+    if p <= 0:
+        return -math.inf
+    if p >= 1:
+        return math.inf
+    lo, hi = -40.0, 40.0
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if _ndtr(mid) < p:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo < 1e-15:
+            break
+    return 0.5 * (lo + hi)
+
+
+def _resampled(
+    statistic: Callable[[np.ndarray], np.ndarray], n: int, samples: int, rng: np.random.Generator
+) -> np.ndarray:
+    """The statistic of ``samples`` resamples of run indices (``statistic`` maps an
+    ``(k, n)`` index array to ``k`` values), drawn in batches as ``rng.integers(0, n,
+    (batch, n))``: one batch is exactly what :func:`scipy.stats.bootstrap` draws."""
+    batch = max(1, _BATCH_CELLS // n)
+    out = []
+    for start in range(0, samples, batch):
+        index = rng.integers(0, n, (min(batch, samples - start), n))
+        out.append(np.asarray(statistic(index), np.float64))
+    return np.concatenate(out)
+
+
+def bootstrap_interval(
+    statistic: Callable[[np.ndarray], np.ndarray],
+    n: int,
+    *,
+    confidence: float = DEFAULT_CONFIDENCE,
+    samples: int = DEFAULT_SAMPLES,
+    seed: int = 0,
+    method: str = "percentile",
+    jackknife: Callable[[], np.ndarray] | None = None,
+) -> Interval:
+    """A two-sided bootstrap confidence interval of a statistic of ``n`` runs.
+
+    Args:
+      statistic: maps an integer array of run indices ``(k, n)`` (each row one resample;
+        ``np.arange(n)[None]`` is the sample itself) to the ``k`` values of the statistic.
+      n: the number of runs (at least 2).
+      confidence: the coverage, strictly between 0 and 1.
+      samples: bootstrap resamples (:func:`minimum_samples` at least).
+      seed: the generator's seed (:func:`row_seed`).
+      method: "percentile", or "bca" (Efron's BCa: needs ``jackknife``).
+      jackknife: the ``n`` leave-one-out values of the statistic (for BCa's acceleration).
+
+    Returns:
+      The :class:`Interval`. BCa falls back to the percentile interval when its correction
+      is undefined (every resample gives the same value, or the jackknife values are all
+      equal), and says so in ``method``.
+
+    Raises:
+      ConfigError: fewer than 2 runs, or a bad confidence or number of resamples.
+
+    Example:
+      >>> x = np.array([3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0])
+      >>> ci = bootstrap_interval(lambda i: x[i].mean(axis=-1), x.size, seed=1)
+      >>> bool(ci.low < x.mean() < ci.high)
+      True
+    """
+    confidence = check_confidence(confidence)
+    samples = check_samples(samples, confidence)
+    if n < 2:
+        raise ConfigError(
+            f"a bootstrap confidence interval needs at least 2 runs, got {n}; raise starts.count"
+        )
+    if method not in ("percentile", "bca"):
+        raise ConfigError(f"bootstrap method must be 'percentile' or 'bca', got {method!r}")
+    rng = np.random.default_rng(seed)
+    theta_b = _resampled(statistic, n, samples, rng)
+    alpha = (1 - confidence) / 2
+    if np.isnan(theta_b).any():
+        return Interval(math.nan, math.nan, "none")
+    if method == "bca":
+        if jackknife is None:
+            raise ConfigError("a BCa interval needs the jackknife values of the statistic")
+        levels = _bca_levels(float(statistic(np.arange(n)[None])[0]), theta_b, jackknife(), alpha)
+        if levels is not None:
+            low, high = _quantiles(theta_b, levels)
+            return Interval(low, high, "bca")
+        method = "percentile (BCa undefined)"
+    low, high = _quantiles(theta_b, (alpha, 1 - alpha))
+    return Interval(low, high, method)
+
+
+def _bca_levels(
+    theta: float, theta_b: np.ndarray, theta_jack: np.ndarray, alpha: float
+) -> tuple[float, float] | None:
+    """BCa's adjusted quantile levels (Efron & Tibshirani 1993, eq. 14.9-14.15), or None
+    when undefined."""
+    if not (math.isfinite(theta) and np.isfinite(theta_b).all()):
+        return None
+    share = (np.count_nonzero(theta_b < theta) + np.count_nonzero(theta_b <= theta)) / (
+        2 * theta_b.size
+    )
+    z0 = _ndtri(share)
+    u = (theta_jack.size - 1) * (theta_jack.mean() - theta_jack)
+    n = float(theta_jack.size)
+    denominator = (np.sum(u**2) / n**2) ** 1.5
+    if not (math.isfinite(z0) and denominator > 0):
+        return None
+    a = np.sum(u**3) / n**3 / (6 * denominator)
+    z = _ndtri(alpha)
+    levels = []
+    for zz in (z, -z):
+        num = z0 + zz
+        levels.append(_ndtr(z0 + num / (1 - a * num)))
+    return levels[0], levels[1]
+
+
+# -------------------------------------------------------------------------------------
+# Statistics of runs, with their jackknife values (for BCa)
+
+
+def median_of_finite(values: np.ndarray) -> tuple[Callable, Callable]:
+    """The median of the finite values (as the summary's ``precision_median``): its
+    resample function and its leave-one-out values."""
+    x = np.asarray(values, np.float64)
+    finite = np.isfinite(x)
+    filled = np.where(finite, x, np.nan)
+
+    def statistic(index: np.ndarray) -> np.ndarray:
+        sample = filled[index]
+        if finite.all():
+            return np.median(sample, axis=-1)
+        with np.errstate(all="ignore"):
+            counts = np.isfinite(sample).sum(axis=-1)
+            out = np.full(sample.shape[0], np.nan)
+            some = counts > 0
+            if some.any():
+                out[some] = np.nanmedian(sample[some], axis=-1)
+        return out
+
+    def jackknife() -> np.ndarray:
+        s = np.sort(x[finite])
+        m = s.size
+        out = np.full(x.size, np.median(s) if m else np.nan)  # a non-finite run left out
+        if m >= 2:
+            positions = np.empty(m, np.int64)
+            positions[np.argsort(x[finite], kind="stable")] = np.arange(m)
+            left = m - 1  # values after leaving one out
+
+            def kth(k, j):  # the k-th of s without its j-th
+                return s[np.where(k < j, k, k + 1)]
+
+            j = positions
+            if left % 2:
+                loo = kth(np.full(m, left // 2), j)
+            else:
+                loo = 0.5 * (kth(np.full(m, left // 2 - 1), j) + kth(np.full(m, left // 2), j))
+            out[np.flatnonzero(finite)] = loo
+        elif m == 1:
+            out[np.flatnonzero(finite)] = np.nan
+        return out
+
+    return statistic, jackknife
+
+
+def mean_of(values: np.ndarray) -> tuple[Callable, Callable]:
+    """The mean (of finite per-run values): its resample function and leave-one-out values."""
+    x = np.asarray(values, np.float64)
+
+    def statistic(index: np.ndarray) -> np.ndarray:
+        return x[index].mean(axis=-1)
+
+    def jackknife() -> np.ndarray:
+        return (x.sum() - x) / (x.size - 1)
+
+    return statistic, jackknife
+
+
+# -------------------------------------------------------------------------------------
+# Rank tests
+
+
+def _average_ranks(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ranks from 1 (ties get their average rank) and the size of each group of ties."""
+    order = np.argsort(values, kind="mergesort")
+    s = values[order]
+    new = np.concatenate(([True], s[1:] != s[:-1]))
+    starts = np.flatnonzero(new)
+    sizes = np.diff(np.append(starts, s.size))
+    average = starts + (sizes + 1) / 2.0  # 1-based average rank of each tie group
+    ranks = np.empty(s.size)
+    ranks[order] = np.repeat(average, sizes)
+    return ranks, sizes
+
+
+def _exact_sf(u: float, n1: int, n2: int) -> float:
+    """P(U >= u) under the null without ties: the coefficients of the Gaussian binomial
+    coefficient [n1 + n2 choose k]_q, k = min(n1, n2), counting the orderings with each U."""
+    k, m = min(n1, n2), max(n1, n2)
+    poly = np.ones(1)
+    for i in range(1, k + 1):
+        grown = np.zeros(poly.size + m)
+        grown[: poly.size] += poly  # times (1 - q^(m + i))
+        grown[m + i : m + i + poly.size] -= poly[: max(0, grown.size - m - i)]
+        pad = -grown.size % i  # divided by (1 - q^i): running sums along each residue mod i
+        grown = np.cumsum(np.append(grown, np.zeros(pad)).reshape(-1, i), axis=0).ravel()
+        poly = grown[: i * m + 1]
+    total = poly.sum()
+    return float(poly[int(math.ceil(u - 1e-9)) :].sum() / total)
+
+
+def mann_whitney_u(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """The two-sided Mann-Whitney U test of samples ``a`` and ``b`` (any orderable floats,
+    +inf allowed; NaN is not).
+
+    Returns:
+      ``(U_a, p)``: the number of pairs with ``a > b`` plus half the ties, and the p-value:
+      exact when one sample has at most 8 values and nothing is tied, otherwise the normal
+      approximation with the tie correction and a continuity correction of 1/2 (the rules
+      of :func:`scipy.stats.mannwhitneyu`, ``method="auto"``).
+    """
+    a = np.asarray(a, np.float64).ravel()
+    b = np.asarray(b, np.float64).ravel()
+    n1, n2 = a.size, b.size
+    if n1 == 0 or n2 == 0:
+        raise ConfigError("a rank test needs at least one run in each sample")
+    ranks, ties = _average_ranks(np.concatenate([a, b]))
+    u1 = float(ranks[:n1].sum() - n1 * (n1 + 1) / 2)
+    u = max(u1, n1 * n2 - u1)
+    if (n1 <= 8 or n2 <= 8) and not (ties > 1).any():
+        p = 2 * _exact_sf(u, n1, n2)
+    else:
+        n = n1 + n2
+        tie_term = float(np.sum(ties.astype(np.float64) ** 3 - ties))
+        sd = math.sqrt(n1 * n2 / 12 * ((n + 1) - tie_term / (n * (n - 1))))
+        numerator = u - n1 * n2 / 2 - 0.5
+        z = numerator / sd if sd > 0 else -math.inf
+        p = 2 * _ndtr(-z)
+    return u1, min(1.0, max(0.0, p))
+
+
+def censored_keys(solved: np.ndarray, time: np.ndarray, final: np.ndarray) -> np.ndarray:
+    """One orderable number per run for a rank test on hitting times with censored runs:
+    solved runs first, by their time; then the unsolved ones (censored at +inf), by their
+    final value (NaN last). Equal runs get equal keys; only their order matters."""
+    solved = np.asarray(solved, bool)
+    time = np.where(solved, np.asarray(time, np.float64), 0.0)
+    final = np.where(solved, 0.0, np.nan_to_num(np.asarray(final, np.float64), nan=np.inf))
+    rows = np.stack([(~solved).astype(np.float64), time, final], axis=1)
+    _, keys = np.unique(rows, axis=0, return_inverse=True)  # rows in lexicographic order
+    return keys.reshape(-1).astype(np.float64)
+
+
+def holm(p_values: Sequence[float]) -> np.ndarray:
+    """Holm's step-down adjusted p-values: sorted ascending, the i-th (from 0) of m is
+    multiplied by ``m - i``, made non-decreasing and capped at 1 (Holm 1979)."""
+    p = np.asarray(p_values, np.float64)
+    m = p.size
+    order = np.argsort(p, kind="stable")
+    adjusted = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
+    out = np.empty(m)
+    out[order] = adjusted
+    return out
