@@ -60,7 +60,8 @@ def setting_label(row: Mapping[str, Any], swept: Sequence[str]) -> str:
 
 
 def _settings(runs: Mapping[str, Sequence[Any]]) -> dict[str, dict[str, list[int]]]:
-    """Rows of each setting of each objective: {objective: {label: [row indices]}}."""
+    """Rows of each setting of each objective: {objective: {label: [row indices]}}, the
+    settings sorted by label."""
     hp = [k for k in runs if k.startswith("hp_")]
     n = len(runs["objective"])
     values: dict[tuple[str, str], dict[str, set]] = {}
@@ -74,7 +75,8 @@ def _settings(runs: Mapping[str, Sequence[Any]]) -> dict[str, dict[str, list[int
         swept = [k[3:] for k in hp if len(values[key][k]) > 1]
         row = {k: runs[k][i] for k in ("optimizer", *hp)}
         out.setdefault(runs["objective"][i], {}).setdefault(setting_label(row, swept), []).append(i)
-    return out
+    # settings by label, so that a pair is written the same way whatever the row order
+    return {objective: dict(sorted(settings.items())) for objective, settings in out.items()}
 
 
 def _column(runs: Mapping[str, Sequence[Any]], name: str, rows: list[int]) -> np.ndarray:

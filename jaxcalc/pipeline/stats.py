@@ -84,10 +84,23 @@ def check_samples(samples: Any, confidence: float, where: str = "bootstrap_sampl
 
 def row_seed(seed: int, key: Mapping[str, Any]) -> int:
     """A 128-bit seed from the config ``seed`` and a row's ``key`` (its objective,
-    optimizer and setting): the SHA-256 of their canonical JSON. The same row gets the
-    same seed in any table, alone or merged from shards, whatever its position."""
-    text = json.dumps({"seed": int(seed), **key}, sort_keys=True, default=repr)
+    optimizer and setting): the SHA-256 of their canonical JSON (numbers as floats, keys
+    sorted, None values left out). The same row gets the same seed in any table, alone or
+    merged from shards, whatever its position."""
+    text = json.dumps({"seed": int(seed), **_canonical(key)}, sort_keys=True, default=repr)
     return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:16], "little")
+
+
+def _canonical(value: Any) -> Any:
+    """A key as the tables read it back: numbers as floats, None entries left out (a
+    hyperparameter without a value is an empty cell in ``runs.csv``)."""
+    if isinstance(value, Mapping):
+        return {str(k): _canonical(v) for k, v in value.items() if v is not None}
+    if isinstance(value, bool | str):
+        return value
+    if isinstance(value, int | float | np.integer | np.floating):
+        return float(value)
+    return value
 
 
 @dataclass(frozen=True)
