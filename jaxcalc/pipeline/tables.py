@@ -483,9 +483,21 @@ def summarise_group(
     per_step = budgets.per_step_cost(t, budget, g.steps_run) if budget is not None else None
     summary: list[dict[str, Any]] = []
     run_tables = []
-    for index in list(np.ndindex(*sweep_shape)) if sweep_shape else [()]:
+    indices = list(np.ndindex(*sweep_shape)) if sweep_shape else [()]
+    settings = [_setting(t, g, i, f_opt, target, budget, options.fixed_budgets) for i in indices]
+    # the per-run columns of one group are the same for every setting: the union of the
+    # settings' default budgets (each reads its own runs only)
+    fixed = options.fixed_budgets or tuple(
+        sorted(
+            {
+                b
+                for runs in settings
+                for b in default_budgets(runs.horizon, budget.budget if budget else None)
+            }
+        )
+    )
+    for index, runs in zip(indices, settings, strict=True):
         hyper = _hyperparameters(t, index)
-        runs = _setting(t, g, index, f_opt, target, budget, options.fixed_budgets)
         key = {"objective": objective.name, "optimizer": optimizer_label, "setting": hyper}
         row = {
             "objective": objective.name,
@@ -508,9 +520,6 @@ def summarise_group(
         row.update({m.name: float(m(runs)) for m in extra if m.name not in row})
         summary.append(row)
         columns = _run_columns(objective.name, optimizer_label, hyper, runs, budget)
-        fixed = options.fixed_budgets or default_budgets(
-            runs.horizon, budget.budget if budget is not None else None
-        )
         columns.update(view_columns(runs, fixed))
         run_tables.append(columns)
     runs_columns = {k: [v for table in run_tables for v in table[k]] for k in run_tables[0]}
