@@ -2,11 +2,12 @@
 
 Plain NumPy (no SciPy at run time); ``docs/statistics.md`` states the choices.
 
-* :func:`bootstrap_interval`: a two-sided bootstrap confidence interval of a statistic of
-  one row's runs, *percentile* (Efron & Tibshirani 1993, ch. 13) or *BCa* (bias-corrected
-  and accelerated, ch. 14), resampling runs (so paired per-run arrays stay paired). It
-  draws its resamples as :func:`scipy.stats.bootstrap` does from the same generator, so
-  the two agree to rounding.
+* :func:`bootstrap_intervals`: two-sided bootstrap confidence intervals of statistics of
+  one row's runs (:class:`Statistic`: :func:`median_of_finite`, :func:`mean_of`,
+  :func:`ratio_of_sums`), *percentile* (Efron & Tibshirani 1993, ch. 13) or *BCa*
+  (bias-corrected and accelerated, ch. 14), resampling runs (so paired per-run arrays stay
+  paired). It draws its resamples as :func:`scipy.stats.bootstrap` does from the same
+  generator, so the two agree to rounding.
 * :func:`row_seed`: the seed of one summary row's bootstrap, from the config seed and the
   row's key (objective, optimizer, setting), never from its position in a table.
 * :func:`mann_whitney_u`: the two-sided rank-sum test (exact for small samples without ties,
@@ -33,13 +34,17 @@ __all__ = [
     "DEFAULT_CONFIDENCE",
     "DEFAULT_SAMPLES",
     "Interval",
-    "bootstrap_interval",
+    "Statistic",
+    "bootstrap_intervals",
     "censored_keys",
     "check_confidence",
     "check_samples",
     "holm",
     "mann_whitney_u",
+    "mean_of",
+    "median_of_finite",
     "minimum_samples",
+    "ratio_of_sums",
     "row_seed",
 ]
 
@@ -154,53 +159,63 @@ def _ndtri(p: float) -> float:
     return 0.5 * (lo + hi)
 
 
-def _resampled(
-    statistic: Callable[[np.ndarray], np.ndarray], n: int, samples: int, rng: np.random.Generator
-) -> np.ndarray:
-    """The statistic of ``samples`` resamples of run indices (``statistic`` maps an
-    ``(k, n)`` index array to ``k`` values), drawn in batches as ``rng.integers(0, n,
-    (batch, n))``: one batch is exactly what :func:`scipy.stats.bootstrap` draws."""
-    batch = max(1, _BATCH_CELLS // n)
-    out = []
-    for start in range(0, samples, batch):
-        index = rng.integers(0, n, (min(batch, samples - start), n))
-        out.append(np.asarray(statistic(index), np.float64))
-    return np.concatenate(out)
+@dataclass(frozen=True)
+class Statistic:
+    """A statistic of a row's runs, as the bootstrap evaluates it.
+
+    Attributes:
+      resample: maps run *counts* ``(k, n)`` (how often each run is in each of ``k``
+        resamples; all ones is the sample itself) to the ``k`` values of the statistic.
+      jackknife: the ``n`` leave-one-out values (BCa's acceleration), or None.
+      method: "percentile" or "bca".
+    """
+
+    resample: Callable[[np.ndarray], np.ndarray]
+    jackknife: Callable[[], np.ndarray] | None = None
+    method: str = "percentile"
 
 
-def bootstrap_interval(
-    statistic: Callable[[np.ndarray], np.ndarray],
+def _counts(index: np.ndarray, n: int) -> np.ndarray:
+    """How often each run is drawn in each resample: ``(k, n)`` from indices ``(k, n)``."""
+    k = index.shape[0]
+    flat = (np.arange(k)[:, None] * n + index).ravel()
+    return np.bincount(flat, minlength=k * n).reshape(k, n).astype(np.float64)
+
+
+def bootstrap_intervals(
+    statistics: Mapping[str, Statistic],
     n: int,
     *,
     confidence: float = DEFAULT_CONFIDENCE,
     samples: int = DEFAULT_SAMPLES,
     seed: int = 0,
-    method: str = "percentile",
-    jackknife: Callable[[], np.ndarray] | None = None,
-) -> Interval:
-    """A two-sided bootstrap confidence interval of a statistic of ``n`` runs.
+) -> dict[str, Interval]:
+    """Two-sided bootstrap confidence intervals of statistics of the same ``n`` runs, from
+    one set of resamples.
+
+    The resamples are drawn as ``rng.integers(0, n, (batch, n))`` from
+    ``numpy.random.default_rng(seed)``, in batches of at most 2**21 draws; with one batch
+    these are exactly the resamples of :func:`scipy.stats.bootstrap` given that generator.
 
     Args:
-      statistic: maps an integer array of run indices ``(k, n)`` (each row one resample;
-        ``np.arange(n)[None]`` is the sample itself) to the ``k`` values of the statistic.
+      statistics: each :class:`Statistic` by name.
       n: the number of runs (at least 2).
       confidence: the coverage, strictly between 0 and 1.
       samples: bootstrap resamples (:func:`minimum_samples` at least).
       seed: the generator's seed (:func:`row_seed`).
-      method: "percentile", or "bca" (Efron's BCa: needs ``jackknife``).
-      jackknife: the ``n`` leave-one-out values of the statistic (for BCa's acceleration).
 
     Returns:
-      The :class:`Interval`. BCa falls back to the percentile interval when its correction
-      is undefined (every resample gives the same value, or the jackknife values are all
-      equal), and says so in ``method``.
+      An :class:`Interval` per name. BCa falls back to the percentile interval when its
+      correction is undefined (every resample gives the same value, or all jackknife values
+      are equal), and says so in ``method``; a statistic with NaN in a resample has no
+      interval (NaN, "none").
 
     Raises:
       ConfigError: fewer than 2 runs, or a bad confidence or number of resamples.
 
     Example:
       >>> x = np.array([3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0])
-      >>> ci = bootstrap_interval(lambda i: x[i].mean(axis=-1), x.size, seed=1)
+      >>> ci = bootstrap_intervals({"mean": mean_of(x)}, x.size, seed=1)["mean"]
       >>> bool(ci.low < x.mean() < ci.high)
       True
     """
@@ -210,23 +225,36 @@ def bootstrap_interval(
         raise ConfigError(
             f"a bootstrap confidence interval needs at least 2 runs, got {n}; raise starts.count"
         )
-    if method not in ("percentile", "bca"):
-        raise ConfigError(f"bootstrap method must be 'percentile' or 'bca', got {method!r}")
+    for name, statistic in statistics.items():
+        if statistic.method not in ("percentile", "bca"):
+            raise ConfigError(f"{name}: bootstrap method must be 'percentile' or 'bca'")
+        if statistic.method == "bca" and statistic.jackknife is None:
+            raise ConfigError(f"{name}: a BCa interval needs the statistic's jackknife values")
     rng = np.random.default_rng(seed)
-    theta_b = _resampled(statistic, n, samples, rng)
+    batch = max(1, _BATCH_CELLS // n)
+    values: dict[str, list[np.ndarray]] = {name: [] for name in statistics}
+    for start in range(0, samples, batch):
+        counts = _counts(rng.integers(0, n, (min(batch, samples - start), n)), n)
+        for name, statistic in statistics.items():
+            values[name].append(np.asarray(statistic.resample(counts), np.float64))
     alpha = (1 - confidence) / 2
-    if np.isnan(theta_b).any():
-        return Interval(math.nan, math.nan, "none")
-    if method == "bca":
-        if jackknife is None:
-            raise ConfigError("a BCa interval needs the jackknife values of the statistic")
-        levels = _bca_levels(float(statistic(np.arange(n)[None])[0]), theta_b, jackknife(), alpha)
-        if levels is not None:
-            low, high = _quantiles(theta_b, levels)
-            return Interval(low, high, "bca")
-        method = "percentile (BCa undefined)"
-    low, high = _quantiles(theta_b, (alpha, 1 - alpha))
-    return Interval(low, high, method)
+    ones = np.ones((1, n))
+    out = {}
+    for name, statistic in statistics.items():
+        theta_b = np.concatenate(values[name])
+        if np.isnan(theta_b).any():
+            out[name] = Interval(math.nan, math.nan, "none")
+            continue
+        method = statistic.method
+        if method == "bca":
+            theta = float(statistic.resample(ones)[0])
+            levels = _bca_levels(theta, theta_b, statistic.jackknife(), alpha)
+            if levels is not None:
+                out[name] = Interval(*_quantiles(theta_b, levels), "bca")
+                continue
+            method = "percentile (BCa undefined)"
+        out[name] = Interval(*_quantiles(theta_b, (alpha, 1 - alpha)), method)
+    return out
 
 
 def _bca_levels(
@@ -255,64 +283,79 @@ def _bca_levels(
 
 
 # -------------------------------------------------------------------------------------
-# Statistics of runs, with their jackknife values (for BCa)
+# Statistics of runs
 
 
-def median_of_finite(values: np.ndarray) -> tuple[Callable, Callable]:
-    """The median of the finite values (as the summary's ``precision_median``): its
-    resample function and its leave-one-out values."""
+def median_of_finite(values: np.ndarray, method: str = "bca") -> Statistic:
+    """The median of the finite values (as the summary's ``precision_median``); NaN in a
+    resample without a finite value."""
     x = np.asarray(values, np.float64)
     finite = np.isfinite(x)
-    filled = np.where(finite, x, np.nan)
+    order = np.argsort(np.where(finite, x, np.inf), kind="stable")
+    m = int(finite.sum())
+    order = order[:m]
+    s = x[order]  # the finite values, sorted
 
-    def statistic(index: np.ndarray) -> np.ndarray:
-        sample = filled[index]
-        if finite.all():
-            return np.median(sample, axis=-1)
-        with np.errstate(all="ignore"):
-            counts = np.isfinite(sample).sum(axis=-1)
-            out = np.full(sample.shape[0], np.nan)
-            some = counts > 0
-            if some.any():
-                out[some] = np.nanmedian(sample[some], axis=-1)
+    def resample(counts: np.ndarray) -> np.ndarray:
+        c = counts[:, order]
+        cumulative = np.cumsum(c, axis=1)
+        total = cumulative[:, -1] if m else np.zeros(counts.shape[0])
+        out = np.full(counts.shape[0], np.nan)
+        some = total > 0
+        if not some.any():
+            return out
+        cumulative, total = cumulative[some], total[some]
+        low = np.argmax(cumulative > ((total - 1) // 2)[:, None], axis=1)
+        high = np.argmax(cumulative > (total // 2)[:, None], axis=1)
+        out[some] = 0.5 * (s[low] + s[high])
         return out
 
     def jackknife() -> np.ndarray:
-        s = np.sort(x[finite])
-        m = s.size
         out = np.full(x.size, np.median(s) if m else np.nan)  # a non-finite run left out
         if m >= 2:
-            positions = np.empty(m, np.int64)
-            positions[np.argsort(x[finite], kind="stable")] = np.arange(m)
             left = m - 1  # values after leaving one out
 
-            def kth(k, j):  # the k-th of s without its j-th
+            def kth(k: int, j: np.ndarray) -> np.ndarray:  # the k-th of s without its j-th
                 return s[np.where(k < j, k, k + 1)]
 
-            j = positions
+            j = np.arange(m)
             if left % 2:
-                loo = kth(np.full(m, left // 2), j)
+                loo = kth(left // 2, j)
             else:
-                loo = 0.5 * (kth(np.full(m, left // 2 - 1), j) + kth(np.full(m, left // 2), j))
-            out[np.flatnonzero(finite)] = loo
+                loo = 0.5 * (kth(left // 2 - 1, j) + kth(left // 2, j))
+            out[order] = loo
         elif m == 1:
-            out[np.flatnonzero(finite)] = np.nan
+            out[order] = np.nan
         return out
 
-    return statistic, jackknife
+    return Statistic(resample, jackknife, method)
 
 
-def mean_of(values: np.ndarray) -> tuple[Callable, Callable]:
-    """The mean (of finite per-run values): its resample function and leave-one-out values."""
+def mean_of(values: np.ndarray, method: str = "bca") -> Statistic:
+    """The mean of per-run values (finite ones: a NaN makes every resample NaN)."""
     x = np.asarray(values, np.float64)
 
-    def statistic(index: np.ndarray) -> np.ndarray:
-        return x[index].mean(axis=-1)
+    def resample(counts: np.ndarray) -> np.ndarray:
+        return counts @ x / x.size
 
     def jackknife() -> np.ndarray:
         return (x.sum() - x) / (x.size - 1)
 
-    return statistic, jackknife
+    return Statistic(resample, jackknife, method)
+
+
+def ratio_of_sums(numerator: np.ndarray, denominator: np.ndarray) -> Statistic:
+    """``sum(numerator) / sum(denominator)`` over the runs of a resample (COCO's ERT:
+    evaluations spent over successes), ``inf`` when the denominator sums to 0; percentile."""
+    top = np.asarray(numerator, np.float64)
+    bottom = np.asarray(denominator, np.float64)
+
+    def resample(counts: np.ndarray) -> np.ndarray:
+        a, b = counts @ top, counts @ bottom
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(b > 0, a / np.where(b > 0, b, 1.0), np.inf)
+
+    return Statistic(resample)
 
 
 # -------------------------------------------------------------------------------------

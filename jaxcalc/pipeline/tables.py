@@ -112,17 +112,25 @@ class SettingRuns:
             return None
         return np.asarray(self.record_values, np.float64) - self.f_opt
 
-    def run_ecdf_area(self) -> np.ndarray:
-        """Each run's area under its ECDF (:func:`~jaxcalc.pipeline.views.ecdf_area`)."""
+    @functools.cached_property
+    def _ecdf_area(self) -> np.ndarray:
         if self.record_precision is None or self.horizon is None:
             return np.full(self.final.shape, np.nan)
         return views.ecdf_area(self.record_precision, self.record_evaluations, self.horizon)
 
-    def run_aocc(self) -> np.ndarray:
-        """Each run's area over its convergence curve (:func:`~jaxcalc.pipeline.views.aocc`)."""
+    @functools.cached_property
+    def _aocc(self) -> np.ndarray:
         if self.record_precision is None or self.horizon is None:
             return np.full(self.final.shape, np.nan)
         return views.aocc(self.record_precision, self.record_evaluations, self.horizon)
+
+    def run_ecdf_area(self) -> np.ndarray:
+        """Each run's area under its ECDF (:func:`~jaxcalc.pipeline.views.ecdf_area`)."""
+        return self._ecdf_area
+
+    def run_aocc(self) -> np.ndarray:
+        """Each run's area over its convergence curve (:func:`~jaxcalc.pipeline.views.aocc`)."""
+        return self._aocc
 
 
 @dataclass(frozen=True)
@@ -247,59 +255,42 @@ INTERVAL_METHODS = {
 }
 
 
-def _ert_statistic(runs: SettingRuns):
-    hit = np.asarray(runs.evaluations_to_target, np.float64)
-    spent_all = np.asarray(runs.evaluations, np.float64)
-
-    def statistic(index: np.ndarray) -> np.ndarray:
-        e = hit[index]
-        success = e >= 0
-        spent = np.where(success, e, spent_all[index]).sum(axis=-1)
-        count = success.sum(axis=-1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(count > 0, spent / np.maximum(count, 1), np.inf)
-
-    return statistic
-
-
-def _interval_inputs(runs: SettingRuns) -> dict[str, tuple[Callable, Callable | None] | None]:
-    """Each aggregate's resample function (and jackknife, for BCa); None when undefined
-    (no known f_opt)."""
-    if runs.f_opt is None:
-        return dict.fromkeys(INTERVAL_METHODS)
+def _interval_statistics(runs: SettingRuns) -> dict[str, stats.Statistic]:
+    """Each aggregate as a bootstrap :class:`~jaxcalc.pipeline.stats.Statistic`, with its
+    interval method (:data:`INTERVAL_METHODS`)."""
     success = runs.success.astype(np.float64)
+    hit = np.asarray(runs.evaluations_to_target, np.float64)
+    spent = np.where(hit >= 0, hit, np.asarray(runs.evaluations, np.float64))
     return {
-        "success_rate": (lambda index: success[index].mean(axis=-1), None),
-        "precision_median": stats.median_of_finite(runs.precision),
-        "ert": (_ert_statistic(runs), None),
-        "ecdf_area": stats.mean_of(runs.run_ecdf_area()),
-        "aocc": stats.mean_of(runs.run_aocc()),
+        "success_rate": stats.mean_of(success, INTERVAL_METHODS["success_rate"]),
+        "precision_median": stats.median_of_finite(
+            runs.precision, INTERVAL_METHODS["precision_median"]
+        ),
+        "ert": stats.ratio_of_sums(spent, success),
+        "ecdf_area": stats.mean_of(runs.run_ecdf_area(), INTERVAL_METHODS["ecdf_area"]),
+        "aocc": stats.mean_of(runs.run_aocc(), INTERVAL_METHODS["aocc"]),
     }
 
 
 def interval_columns(runs: SettingRuns, key: dict[str, Any], options: Statistics) -> dict:
-    """``<aggregate>_ci_low`` and ``<aggregate>_ci_high`` of one summary row, each from a
+    """``<aggregate>_ci_low`` and ``<aggregate>_ci_high`` of one summary row, from one
     bootstrap seeded by the config seed and the row's ``key`` (never its position). NaN
     where the aggregate is undefined (no f_opt) or the row has fewer than 2 runs."""
-    seed = stats.row_seed(options.seed, key)
-    columns: dict[str, float] = {}
     n = int(runs.final.size)
-    for name, inputs in _interval_inputs(runs).items():
-        low = high = np.nan
-        if inputs is not None and n >= 2:
-            statistic, jackknife = inputs
-            ci = stats.bootstrap_interval(
-                statistic,
-                n,
-                confidence=options.confidence,
-                samples=options.samples,
-                seed=seed,
-                method=INTERVAL_METHODS[name],
-                jackknife=jackknife,
-            )
-            low, high = ci.low, ci.high
-        columns[f"{name}_ci_low"] = float(low)
-        columns[f"{name}_ci_high"] = float(high)
+    intervals = {}
+    if runs.f_opt is not None and n >= 2:
+        intervals = stats.bootstrap_intervals(
+            _interval_statistics(runs),
+            n,
+            confidence=options.confidence,
+            samples=options.samples,
+            seed=stats.row_seed(options.seed, key),
+        )
+    columns: dict[str, float] = {}
+    for name in INTERVAL_METHODS:
+        ci = intervals.get(name)
+        columns[f"{name}_ci_low"] = float(ci.low) if ci else np.nan
+        columns[f"{name}_ci_high"] = float(ci.high) if ci else np.nan
     return columns
 
 

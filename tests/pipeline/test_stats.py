@@ -35,10 +35,8 @@ SKEWED = np.random.default_rng(7).lognormal(0.0, 1.2, 31)
 
 @pytest.mark.parametrize("method", ["percentile", "bca"])
 def test_median_interval_matches_scipy(method):
-    statistic, jackknife = stats.median_of_finite(SKEWED)
-    ci = stats.bootstrap_interval(
-        statistic, SKEWED.size, seed=11, method=method, jackknife=jackknife
-    )
+    statistic = stats.median_of_finite(SKEWED, method)
+    ci = stats.bootstrap_intervals({"median": statistic}, SKEWED.size, seed=11)["median"]
     scipy_method = "BCa" if method == "bca" else method
     low, high = scipy_interval((SKEWED,), np.median, scipy_method, 11)
     assert ci.method == method
@@ -47,11 +45,10 @@ def test_median_interval_matches_scipy(method):
 
 @pytest.mark.parametrize("confidence", [0.9, 0.95, 0.99])
 def test_mean_bca_interval_matches_scipy(confidence):
-    statistic, jackknife = stats.mean_of(SKEWED)
-    ci = stats.bootstrap_interval(
-        statistic, SKEWED.size, seed=3, method="bca", jackknife=jackknife,
-        confidence=confidence, samples=3000,
-    )  # fmt: skip
+    ci = stats.bootstrap_intervals(
+        {"mean": stats.mean_of(SKEWED)}, SKEWED.size, seed=3, confidence=confidence,
+        samples=3000,
+    )["mean"]  # fmt: skip
     low, high = scipy_interval((SKEWED,), np.mean, "BCa", 3, samples=3000, confidence=confidence)
     assert ci.method == "bca"
     assert ci.low != ci.high
@@ -123,20 +120,31 @@ def test_row_interval_depends_on_its_key_and_seed_not_on_other_rows():
 
 
 def test_degenerate_sample_gives_a_point_interval():
-    statistic, jackknife = stats.median_of_finite(np.full(10, 2.5))
-    ci = stats.bootstrap_interval(statistic, 10, method="bca", jackknife=jackknife)
+    ci = stats.bootstrap_intervals({"m": stats.median_of_finite(np.full(10, 2.5))}, 10)["m"]
     assert (ci.low, ci.high) == (2.5, 2.5)
     assert ci.method == "percentile (BCa undefined)"
 
 
 def test_median_jackknife_matches_leaving_each_value_out():
-    x = np.array([4.0, np.inf, 1.0, 7.0, 2.0, np.nan, 9.0])
-    _, jackknife = stats.median_of_finite(x)
+    x = np.array([4.0, np.inf, 1.0, 7.0, 2.0, np.nan, 9.0, 4.0])
+    statistic = stats.median_of_finite(x)
     expected = []
     for i in range(x.size):
         rest = np.delete(x, i)
         expected.append(np.median(rest[np.isfinite(rest)]))
-    np.testing.assert_allclose(jackknife(), expected)
+    np.testing.assert_allclose(statistic.jackknife(), expected)
+
+
+def test_median_of_resample_counts_is_the_median_of_the_resample():
+    x = np.array([4.0, np.inf, 1.0, 7.0, 2.0, np.nan, 9.0, 4.0])
+    rng = np.random.default_rng(0)
+    index = rng.integers(0, x.size, (50, x.size))
+    counts = np.stack([np.bincount(i, minlength=x.size) for i in index]).astype(float)
+    expected = []
+    for i in index:
+        sample = x[i][np.isfinite(x[i])]
+        expected.append(np.median(sample) if sample.size else np.nan)
+    np.testing.assert_allclose(stats.median_of_finite(x).resample(counts), expected)
 
 
 @pytest.mark.parametrize(
@@ -155,11 +163,11 @@ def test_too_few_resamples_or_runs_are_refused():
     assert stats.minimum_samples(0.99) == 1000
     with pytest.raises(ConfigError, match="at least 200"):
         stats.check_samples(199, 0.95)
-    statistic, _ = stats.mean_of(np.array([1.0]))
+    statistic = {"mean": stats.mean_of(np.array([1.0]))}
     with pytest.raises(ConfigError, match="at least 2 runs"):
-        stats.bootstrap_interval(statistic, 1)
+        stats.bootstrap_intervals(statistic, 1)
     with pytest.raises(ConfigError, match="at least 2 runs"):
-        stats.bootstrap_interval(statistic, 0)
+        stats.bootstrap_intervals(statistic, 0)
 
 
 # -------------------------------------------------------------------------------------
