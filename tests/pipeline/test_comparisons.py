@@ -267,3 +267,17 @@ def test_good_output_keys_are_read():
     assert config.output.bootstrap_samples == 100
     assert config.output.fixed_budgets == (10, 200)
     assert not math.isnan(config.output.confidence)
+
+
+def test_report_shows_the_tests_fixed_budgets_and_profiles(folder):
+    from jaxcalc.pipeline import build_report
+
+    text = build_report(folder).read_text()
+    for name in ("tests_matrix.png", "fixed_budget.png", "more_wild_profiles.png"):
+        assert (folder / "figures" / name).stat().st_size > 10_000
+        assert f"figures/{name}" in text
+    # the summary line of each pair that differs, as tests.csv says
+    tests = read(folder / "tests.csv")
+    won = comparisons.wins(tests, "final_value", 0.1)
+    for (a, b), (k, n) in won.items():
+        assert (f"- {a} beats {b} on {k} of {n} objectives" in text) == (k > 0)
