@@ -48,7 +48,13 @@ def _tests_section(data: ReportData, tests: list[dict[str, str]], level: float) 
         layout="constrained",
     )  # fmt: skip
     lines = [
-        "### Pairwise tests",
+        "### Uncertainty and pairwise tests",
+        "",
+        f"`summary.csv` holds a {1 - level:g} bootstrap confidence interval for the success "
+        "rate, the median f - f_opt, the ERT, the ECDF area and the AOCC of each row "
+        "(`<aggregate>_ci_low`, `<aggregate>_ci_high`; percentile intervals for the success "
+        "rate and the ERT, BCa for the others), seeded from the config seed and the row's "
+        "objective, optimizer and hyperparameters.",
         "",
         f"Two-sided Mann-Whitney U tests between the settings of each objective, Holm-"
         f"corrected within the objective (`tests.csv`). *A beats B* on an objective when the "
