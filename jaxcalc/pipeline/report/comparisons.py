@@ -25,6 +25,17 @@ def comparison_sections(data: ReportData, by_objective: dict[str, list]) -> list
     """Draw the comparison figures; returns their part of report.md."""
     out: list[str] = []
     level = 1 - float(data.meta["config"].get("output", {}).get("confidence", 0.95))
+    if data.summary and "success_rate_ci_low" in data.summary[0]:
+        out += [
+            "### Uncertainty",
+            "",
+            f"`summary.csv` holds a {1 - level:g} bootstrap confidence interval for the "
+            "success rate, the median f - f_opt, the ERT, the ECDF area and the AOCC of each "
+            "row (`<aggregate>_ci_low`, `<aggregate>_ci_high`; percentile intervals for the "
+            "success rate and the ERT, BCa for the others), seeded from the config seed and "
+            "the row's objective, optimizer and hyperparameters." + _single_run_note(data.summary),
+            "",
+        ]
     if (data.folder / "tests.csv").is_file():
         out += _tests_section(data, read_csv(data.folder / "tests.csv"), level)
     if (data.folder / "fixed_budget.csv").is_file():
@@ -48,13 +59,7 @@ def _tests_section(data: ReportData, tests: list[dict[str, str]], level: float) 
         layout="constrained",
     )  # fmt: skip
     lines = [
-        "### Uncertainty and pairwise tests",
-        "",
-        f"`summary.csv` holds a {1 - level:g} bootstrap confidence interval for the success "
-        "rate, the median f - f_opt, the ERT, the ECDF area and the AOCC of each row "
-        "(`<aggregate>_ci_low`, `<aggregate>_ci_high`; percentile intervals for the success "
-        "rate and the ERT, BCa for the others), seeded from the config seed and the row's "
-        "objective, optimizer and hyperparameters.",
+        "### Pairwise tests",
         "",
         f"Two-sided Mann-Whitney U tests between the settings of each objective, Holm-"
         f"corrected within the objective (`tests.csv`). *A beats B* on an objective when the "
@@ -92,6 +97,17 @@ def _tests_section(data: ReportData, tests: list[dict[str, str]], level: float) 
     fig.suptitle(f"pairwise tests, Holm-corrected per objective, level {level:g}")
     lines += [data.link("pairwise tests", data.save(fig, "tests_matrix.png")), ""]
     return lines
+
+
+def _single_run_note(summary: list[dict[str, str]]) -> str:
+    """A sentence naming how many rows have no interval because they have one run."""
+    single = sum(1 for row in summary if row.get("runs", "") in ("0", "1"))
+    if not single:
+        return ""
+    return (
+        f" {single} row{'s' if single > 1 else ''} with a single run "
+        f"{'have' if single > 1 else 'has'} no interval (nan): raise starts.count."
+    )
 
 
 # -------------------------------------------------------------------------------------
