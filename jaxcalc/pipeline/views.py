@@ -86,10 +86,13 @@ def _hitting_evaluations(
 ) -> np.ndarray:
     """Evaluations at the first record reaching each target ``(runs, targets)``; inf if never."""
     best = best_so_far(precision)
-    reached = best[:, :, None] <= targets[None, None, :]  # (runs, R+1, targets)
-    first = np.argmax(reached, axis=1)
-    at = np.take_along_axis(evaluations, first, axis=1)
-    return np.where(reached.any(axis=1), at, np.inf)
+    out = np.full((best.shape[0], targets.size), np.inf)
+    for j, target in enumerate(targets):  # one (runs, R+1) mask at a time: bounded memory
+        reached = best <= target
+        first = np.argmax(reached, axis=1)
+        at = np.take_along_axis(evaluations, first[:, None], axis=1)[:, 0]
+        out[:, j] = np.where(reached.any(axis=1), at, np.inf)
+    return out
 
 
 def ecdf_area(
