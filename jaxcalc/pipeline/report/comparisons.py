@@ -11,7 +11,7 @@ import numpy as np
 
 from jaxcalc.pipeline import budget as budgets
 from jaxcalc.pipeline import comparisons, views
-from jaxcalc.pipeline.report.figures import ReportData, flat_settings, setting_labels, style
+from jaxcalc.pipeline.report.figures import ReportData, flat_settings, setting_labels
 from jaxcalc.pipeline.results import read_csv
 
 __all__ = ["MORE_WILD_TAUS", "comparison_sections"]
@@ -126,7 +126,6 @@ def _fixed_budget_section(data: ReportData, table: list[dict[str, str]]) -> list
     )
     for ax in axes.flat[len(shown) :]:
         ax.set_visible(False)
-    settings = list(dict.fromkeys(r["setting"] for r in table))
     for ax, objective in zip(axes.flat, shown, strict=False):
         mine = [r for r in table if r["objective"] == objective]
         measure = mine[0]["measure"]
@@ -135,7 +134,7 @@ def _fixed_budget_section(data: ReportData, table: list[dict[str, str]]) -> list
             rows_.sort(key=lambda r: int(r["budget"]))
             x = np.array([float(r["budget"]) for r in rows_])
             q = {k: np.array([float(r[k]) for r in rows_]) for k in ("q25", "q50", "q75")}
-            line = style(settings.index(label))
+            line = data.style(label)
             ax.plot(x, q["q50"], marker="o", ms=3, label=label, **line)
             ax.fill_between(x, q["q25"], q["q75"], alpha=0.15, color=line["color"])
         ax.set_xscale("log")
@@ -146,7 +145,7 @@ def _fixed_budget_section(data: ReportData, table: list[dict[str, str]]) -> list
         ax.set_ylabel(f"best {measure} (median, quartiles)")
         ax.set_title(objective, fontsize=9)
         ax.grid(alpha=0.3)
-    axes.flat[0].legend(fontsize=7)
+    fig.legend(*axes.flat[0].get_legend_handles_labels(), loc="outside right upper", fontsize=7)
     fig.suptitle("fixed budget: best value found within each budget")
     more = len(objectives) - len(shown)
     return [
@@ -248,8 +247,8 @@ def _more_wild_section(data: ReportData, by_objective: dict[str, list]) -> list[
         rho = views.performance_profile(t, alphas)
         d = views.data_profile(t, dims, kappas)
         for s, label in enumerate(labels):
-            axes[0, c].step(alphas, rho[s], where="post", label=label, **style(s))
-            axes[1, c].step(kappas, d[s], where="post", label=label, **style(s))
+            axes[0, c].step(alphas, rho[s], where="post", label=label, **data.style(label))
+            axes[1, c].step(kappas, d[s], where="post", label=label, **data.style(label))
         axes[0, c].set_xscale("log")
         axes[0, c].set_xlabel("alpha (evaluations / fewest of any setting)")
         axes[1, c].set_xlabel("kappa (simplex gradients: evaluations / (n + 1))")
@@ -259,7 +258,7 @@ def _more_wild_section(data: ReportData, by_objective: dict[str, list]) -> list[
             axes[r, c].set_title(f"tau = {tau:g}", fontsize=9)
         axes[0, c].set_ylabel("fraction of problems (performance)")
         axes[1, c].set_ylabel("fraction of problems (data)")
-    axes[0, 0].legend(fontsize=7)
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside right upper", fontsize=7)
     fig.suptitle(
         f"Moré-Wild profiles over {f0.size} problems (objective x start): test "
         "f(x0) - f(x) >= (1 - tau)(f(x0) - f_L)"
