@@ -41,7 +41,7 @@ def comparison_sections(data: ReportData, by_objective: dict[str, list]) -> list
     if (data.folder / "fixed_budget.csv").is_file():
         out += _fixed_budget_section(data, read_csv(data.folder / "fixed_budget.csv"))
     out += _more_wild_section(data, by_objective)
-    return out
+    return ["", *out] if out else []  # a blank line first: the parts before may end without
 
 
 # -------------------------------------------------------------------------------------
