@@ -44,7 +44,9 @@ __all__ = [
     "read_manifest",
     "read_npz",
     "rows_to_columns",
+    "TESTS_COLUMNS",
     "write_bytes",
+    "write_comparison_tables",
     "write_csv",
     "write_csv_columns",
     "write_group_part",
@@ -69,6 +71,8 @@ RUN_FILES = (
     "summary.parquet",
     "runs.csv",
     "runs.parquet",
+    "tests.csv",
+    "fixed_budget.csv",
     "report.md",
     "report.html",
 )
@@ -478,6 +482,37 @@ def figure_files(objectives: Mapping[str, int]) -> dict[str, dict[str, str]]:
         kinds = ("convergence", "paths") if dim == 2 else ("convergence",)
         files[label] = {kind: f"figures/{kind}_{stems[label]}.png" for kind in kinds}
     return files
+
+
+#: the columns of ``tests.csv`` (written with its header even when no pair was tested)
+TESTS_COLUMNS = (
+    "objective",
+    "optimizer_a",
+    "optimizer_b",
+    "metric",
+    "p_value",
+    "p_holm",
+    "n_a",
+    "n_b",
+    "u_statistic",
+    "a_better_probability",
+)
+
+
+def write_comparison_tables(
+    folder: str | os.PathLike,
+    tests: list[dict[str, Any]],
+    fixed_budget: list[dict[str, Any]],
+) -> None:
+    """``tests.csv`` (pairwise tests) and ``fixed_budget.csv`` (best values within each
+    budget), atomically."""
+    out = Path(folder)
+    if tests:
+        write_csv(out / "tests.csv", tests)
+    else:
+        write_csv_columns(out / "tests.csv", {k: [] for k in TESTS_COLUMNS})
+    if fixed_budget:
+        write_csv(out / "fixed_budget.csv", fixed_budget)
 
 
 def write_tables(

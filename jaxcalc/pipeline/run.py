@@ -22,14 +22,14 @@ import numpy as np
 
 from jaxcalc.engine import distributed
 from jaxcalc.errors import JaxcalcError, OutputError
-from jaxcalc.pipeline import tables
+from jaxcalc.pipeline import comparisons, tables
 from jaxcalc.pipeline.ahead import CompileAhead
 from jaxcalc.pipeline.folder import OutputFolder
 from jaxcalc.pipeline.interrupt import RunInterrupted, StopRequest
 from jaxcalc.pipeline.plan import Batch, Group, GroupPlan
 from jaxcalc.pipeline.progress import Progress
 from jaxcalc.pipeline.record import RunRecord, now
-from jaxcalc.pipeline.results import write_group_part, write_tables
+from jaxcalc.pipeline.results import write_comparison_tables, write_group_part, write_tables
 from jaxcalc.pipeline.shard import Shard, shard_batches
 
 __all__ = ["GROUP_FILE", "RunInterrupted", "run_experiment", "write_finished_tables"]
@@ -218,11 +218,15 @@ def _run_batch(batch: Batch, b: int, ahead: CompileAhead, writer: _GroupWriter) 
 
 def write_finished_tables(out: Path, finished: dict[int, Any], *, runs: bool) -> None:
     """summary.csv of the finished groups ``{index: (entry, summary rows, run columns)}``,
-    in group order; with ``runs`` also runs.csv."""
+    in group order; with ``runs`` also runs.csv, tests.csv and fixed_budget.csv."""
     order = sorted(finished)
     summary = tables.tidy_rows([r for g in order for r in finished[g][1]])
     per_run = tables.tidy_columns([finished[g][2] for g in order]) if runs else None
     write_tables(out, summary, per_run)
+    if per_run is not None and summary:  # tests.csv and fixed_budget.csv, from runs.csv
+        write_comparison_tables(
+            out, comparisons.test_rows(per_run), comparisons.fixed_budget_rows(per_run)
+        )
 
 
 class _GroupWriter:
@@ -232,6 +236,12 @@ class _GroupWriter:
         self.out = out
         self.target = config.run.target
         self.metrics = tuple(config.output.resolved_metrics)
+        self.statistics = tables.Statistics(
+            seed=config.seed,
+            confidence=config.output.confidence,
+            samples=config.output.bootstrap_samples,
+            fixed_budgets=config.output.fixed_budgets,
+        )
         self.record = record
         self.show = show
         self.total = total
@@ -243,7 +253,7 @@ class _GroupWriter:
         """Write group ``g``'s part, tables and manifest entry (it is then finished)."""
         objective, label, budget = group.objective, group.label, group.budget
         s_rows, r_columns, arrays = tables.summarise_group(
-            objective, label, t, self.target, budget, compile_seconds, self.metrics
+            objective, label, t, self.target, budget, compile_seconds, self.metrics, self.statistics
         )
         counts_by_status = t.status_counts()
         if budget is not None:

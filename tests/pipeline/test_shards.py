@@ -1,6 +1,7 @@
 """Shards and merge: ``jaxcalc run --shard i/N``, ``jaxcalc merge``, ``jaxcalc plan``.
 
-Oracle: the same config run unsharded. The merged ``summary.csv`` and ``runs.csv`` must
+Oracle: the same config run unsharded. The merged ``summary.csv`` (with its confidence
+intervals), ``runs.csv``, ``tests.csv`` and ``fixed_budget.csv`` must
 equal it in every column but the timings; the batch assignment is checked against the
 longest-processing-time rule worked by hand.
 """
@@ -90,7 +91,7 @@ class _NoCapture:
         return "", ""
 
 
-@pytest.mark.parametrize("table", ["summary.csv", "runs.csv"])
+@pytest.mark.parametrize("table", ["summary.csv", "runs.csv", "tests.csv", "fixed_budget.csv"])
 def test_merged_shards_equal_the_unsharded_run(runs, table):
     whole, merged = rows(runs["whole"] / table), rows(runs["merged"] / table)
     assert len(whole) == len(merged) > 0

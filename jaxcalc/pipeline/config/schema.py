@@ -40,7 +40,8 @@ RUN_KEYS = (*OPTIMIZE_KEYS[:2], "target", *OPTIMIZE_KEYS[2:], *BUDGET_KEYS)
 OBJECTIVE_KEYS = ("name", "expression", "label", "dim", "params", "bounds", "x_opt", "f_opt",
                   "variables", "constraints")  # fmt: skip
 OPTIMIZER_KEYS = ("name", "chain", "label")  # plus its own hyperparameters and options
-OUTPUT_KEYS = ("dir", "metrics", "figure_formats")
+OUTPUT_KEYS = ("dir", "metrics", "figure_formats", "confidence", "bootstrap_samples",
+               "fixed_budgets")  # fmt: skip
 #: formats a report can draw its figures in; PNG is always drawn (report.md shows it)
 FIGURE_FORMATS = ("png", "svg", "pdf")
 #: the table a key belongs in (for "unknown key" hints at the top level)
@@ -287,12 +288,19 @@ class OutputConfig:
       resolved_metrics: the :class:`~jaxcalc.pipeline.tables.Metric` of each name (set by
         validation).
       figure_formats: the report's figure files: PNG (always) and any of SVG and PDF.
+      confidence: the coverage of the bootstrap confidence intervals, in (0, 1).
+      bootstrap_samples: resamples per confidence interval.
+      fixed_budgets: evaluation budgets of the fixed-budget view (increasing), or None for
+        the default (see :func:`jaxcalc.pipeline.tables.default_budgets`).
     """
 
     dir: Path | None = None
     metrics: tuple[str, ...] = ()
     figure_formats: tuple[str, ...] = ("png",)
     resolved_metrics: tuple[Any, ...] = resolved(())
+    confidence: float = 0.95
+    bootstrap_samples: int = 2000
+    fixed_budgets: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -375,6 +383,10 @@ def _output_dict(output: OutputConfig) -> dict[str, Any]:
         data["metrics"] = list(output.metrics)
     if output.figure_formats != ("png",):
         data["figure_formats"] = list(output.figure_formats)
+    data["confidence"] = output.confidence
+    data["bootstrap_samples"] = output.bootstrap_samples
+    if output.fixed_budgets is not None:
+        data["fixed_budgets"] = list(output.fixed_budgets)
     return data
 
 

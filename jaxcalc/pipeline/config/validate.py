@@ -8,6 +8,7 @@ the config carries them (``ObjectiveConfig.objective``, ``OptimizerConfig.optimi
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from types import MappingProxyType
@@ -64,7 +65,7 @@ def read_experiment(r: Reader, raw: dict, default_name: str, base: Path) -> Expe
     # checks the schedules' values
     budgeted = "budget" in run_table or "budget_per_dim" in run_table
     optimizers = read_optimizers(r, raw.get("optimizers"), None if budgeted else run.steps)
-    output = read_output(r, raw.get("output", {}), base)
+    output = read_output(r, raw.get("output", {}), base, run, starts)
     return ExperimentConfig(
         name=name or "",
         seed=seed if seed is not None else 0,
@@ -205,19 +206,85 @@ def read_gradient_cost(r: Reader, tbl: dict, path: Path_, has_budget: bool) -> f
     return value
 
 
-def read_output(r: Reader, raw: Any, base: Path) -> OutputConfig:
-    """``[output]``: the results folder and the extra summary metrics."""
+def read_output(
+    r: Reader, raw: Any, base: Path, run: RunConfig | None = None, starts: Any = None
+) -> OutputConfig:
+    """``[output]``: the results folder, the extra summary metrics, the confidence
+    intervals and the fixed budgets."""
     path = ("output",)
     tbl = r.table(raw, path, OUTPUT_KEYS)
     if tbl is None:
         return OutputConfig()
     names, metrics = read_metrics(r, tbl, path)
+    confidence, samples = read_confidence(r, tbl, path, starts)
     return OutputConfig(
         dir=read_dir(r, tbl, path, base),
         metrics=names,
         resolved_metrics=metrics,
         figure_formats=read_figure_formats(r, tbl, path),
+        confidence=confidence,
+        bootstrap_samples=samples,
+        fixed_budgets=read_fixed_budgets(r, tbl, path, run),
     )
+
+
+def read_confidence(r: Reader, tbl: dict, path: Path_, starts: Any) -> tuple[float, int]:
+    """``confidence`` (in (0, 1)) and ``bootstrap_samples`` (enough for both tails); with
+    either given, at least 2 runs per setting (``starts.count``)."""
+    from jaxcalc.pipeline import stats
+
+    confidence, samples = stats.DEFAULT_CONFIDENCE, stats.DEFAULT_SAMPLES
+    if "confidence" in tbl:
+        try:
+            confidence = stats.check_confidence(tbl["confidence"], "")
+        except ConfigError as err:
+            r.problem(path + ("confidence",), str(err).lstrip())
+    if "bootstrap_samples" in tbl:
+        try:
+            samples = stats.check_samples(tbl["bootstrap_samples"], confidence, "")
+        except ConfigError as err:
+            r.problem(path + ("bootstrap_samples",), str(err).lstrip())
+    asked = [k for k in ("confidence", "bootstrap_samples") if k in tbl]
+    count = getattr(starts, "count", None)
+    if asked and isinstance(count, int) and count < 2:
+        r.problem(
+            path + (asked[0],),
+            f"a confidence interval needs at least 2 runs per setting, but starts.count is "
+            f"{count}; raise starts.count or leave out output.{asked[0]}",
+        )
+    return confidence, samples
+
+
+def read_fixed_budgets(
+    r: Reader, tbl: dict, path: Path_, run: RunConfig | None
+) -> tuple[int, ...] | None:
+    """``fixed_budgets``: increasing whole numbers of evaluations >= 1 (within ``[run]
+    budget`` when there is one)."""
+    if "fixed_budgets" not in tbl:
+        return None
+    v = tbl["fixed_budgets"]
+    p = path + ("fixed_budgets",)
+    if isinstance(v, int) and not isinstance(v, bool):
+        v = [v]  # one budget
+    if v == []:
+        r.problem(p, "is empty: list at least one evaluation budget, e.g. [100, 1000]")
+        return None
+    if not (isinstance(v, list) and all(is_number(x) for x in v)):
+        r.problem(p, f"must be a list of evaluation budgets, e.g. [100, 1000]; got {got(v)}")
+        return None
+    budgets: list[int] = []
+    for j, x in enumerate(v):
+        if not (math.isfinite(x) and float(x).is_integer() and x >= 1):
+            r.problem(p + (j,), f"must be a whole number of evaluations >= 1, got {x!r}")
+            return None
+        if budgets and x <= budgets[-1]:
+            r.problem(p + (j,), f"must be larger than the budget before it ({budgets[-1]})")
+            return None
+        if run is not None and run.budget is not None and x > run.budget:
+            r.problem(p + (j,), f"{x!r} is past run.budget = {run.budget}: nothing is recorded")
+            return None
+        budgets.append(int(x))
+    return tuple(budgets)
 
 
 def read_figure_formats(r: Reader, tbl: dict, path: Path_) -> tuple[str, ...]:

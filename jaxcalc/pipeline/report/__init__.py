@@ -14,6 +14,7 @@ from pathlib import Path
 
 from jaxcalc.errors import OutputError
 from jaxcalc.pipeline.report.across import across_objectives
+from jaxcalc.pipeline.report.comparisons import comparison_sections
 from jaxcalc.pipeline.report.figures import ReportData, objective_section
 from jaxcalc.pipeline.report.html import report_html
 from jaxcalc.pipeline.report.inputs import read_groups, read_metadata, read_summary
@@ -68,7 +69,7 @@ def build_report(folder: str | Path, *, status: str | None = None) -> Path:
         finally:
             plt.close("all")
     try:
-        extra = across_objectives(data)
+        extra = across_objectives(data) + comparison_sections(data, by_objective)
         text = report_text(meta, data.summary, sections, extra, data.target)
     except _BAD_CONTENTS as err:
         raise OutputError(
