@@ -20,7 +20,14 @@ from jaxcalc.calculus import (
     taylor,
 )
 from jaxcalc.critical import CriticalPoint, critical_points
-from jaxcalc.engine import STATUSES, Trajectory, optimize, optimize_many
+from jaxcalc.engine import (
+    STATUSES,
+    HyperGradient,
+    Trajectory,
+    hypergradient,
+    optimize,
+    optimize_many,
+)
 from jaxcalc.errors import (
     ConfigError,
     ExpressionError,
@@ -45,13 +52,17 @@ _NAMESPACES = ("objectives", "optimizers")
 
 
 def __getattr__(name: str):
+    if name == "schedule":  # an optax schedule as data (jaxcalc.optimizers.schedules)
+        from jaxcalc.optimizers.schedules import schedule
+
+        return schedule
     if name in _NAMESPACES:
         return importlib.import_module(f"jaxcalc.{name}")
     raise AttributeError(f"module 'jaxcalc' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_NAMESPACES))
+    return sorted(set(globals()) | set(_NAMESPACES) | {"schedule"})
 
 
 __all__ = [
@@ -61,6 +72,7 @@ __all__ = [
     "Expression",
     "ExpressionError",
     "ExpressionWarning",
+    "HyperGradient",
     "JaxcalcError",
     "LimitTable",
     "NumericDerivative",
@@ -78,6 +90,7 @@ __all__ = [
     "gradient",
     "hessian",
     "hvp",
+    "hypergradient",
     "jacobian",
     "limit_table",
     "numeric_derivative",
@@ -87,6 +100,7 @@ __all__ = [
     "optimizers",
     "parse",
     "sample_starts",
+    "schedule",
     "tangent_line",
     "taylor",
     "with_template",

@@ -197,8 +197,9 @@ def _shown(e: sp.Expr, limit: int = 2000) -> str:
 
 
 def cmd_tangent(args: argparse.Namespace) -> int:
-    from jaxcalc.plotting import check_output_path, plot_function, save_figure
+    from jaxcalc.plotting import check_output_path, plot_function, save_figure, use_file_backend
 
+    use_file_backend()
     expr = read_expression(args)
     if expr.dim != 1:
         raise ConfigError(f"tangent needs a function of one variable; got {expr.variables}")
@@ -230,8 +231,9 @@ def cmd_tangent(args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from jaxcalc.plotting import check_output_path, plot_function, save_figure
+    from jaxcalc.plotting import check_output_path, plot_function, save_figure, use_file_backend
 
+    use_file_backend()
     expr = read_expression(args)
     if expr.dim != 1:
         raise ConfigError(f"plot draws functions of one variable; got {expr.variables}")

@@ -118,6 +118,19 @@ def read_points(args: argparse.Namespace, expr, flag: str = "--at") -> list[Any]
     return [parse_point(v, expr.dim, flag) for v in raw]
 
 
+def _inline_table(text: str, where: str) -> dict[str, Any]:
+    """A TOML inline table typed on the command line."""
+    import tomllib
+
+    try:
+        return tomllib.loads(f"v = {text.strip()}")["v"]
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(
+            f"{where}: not a TOML table ({err}); write e.g. "
+            "'{schedule = \"cosine_decay\", init_value = 0.1, decay_steps = 1000}'"
+        ) from None
+
+
 def read_key_values(items: list[str], flag: str) -> list[tuple[str, Any]]:
     pairs = []
     for item in items:
@@ -125,6 +138,9 @@ def read_key_values(items: list[str], flag: str) -> list[tuple[str, Any]]:
         if not sep or not key:
             raise ConfigError(f"{flag} {item!r}: expected NAME=VALUE")
         value: Any
+        if raw.strip().startswith("{"):  # a table, e.g. a schedule: {schedule = "linear", ...}
+            pairs.append((key.strip(), _inline_table(raw, f"{flag} {key.strip()}")))
+            continue
         if "," in raw:
             try:
                 value = [float(v) for v in raw.split(",")]

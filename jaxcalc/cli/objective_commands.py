@@ -47,7 +47,10 @@ def add_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
             help="allow OBJECTIVE to name Python code as module:function (runs it)",
         )
 
-    p = command("plot-objective", "contour (2-D) or curve (1-D) of an objective")
+    p = command(
+        "plot-objective",
+        "contour (2-D), curve (1-D) or a 2-D slice through the minimiser (more dimensions)",
+    )
     objective_arguments(p)
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="png, svg or pdf")
     p.set_defaults(run=cmd_plot_objective)
@@ -158,8 +161,9 @@ def _list_objectives(args: argparse.Namespace) -> int:
 
 
 def cmd_plot_objective(args: argparse.Namespace) -> int:
-    from jaxcalc.plotting import check_output_path, plot_objective, save_figure
+    from jaxcalc.plotting import check_output_path, plot_objective, save_figure, use_file_backend
 
+    use_file_backend()
     target = check_output_path(args.output)
     objective = build_objective(args)
     fig = plot_objective(objective)
@@ -275,15 +279,23 @@ def _summary(t, objective, starts: np.ndarray) -> tuple[dict[str, Any], list[str
 
 
 def _plot_paths(t, objective, target: str):
-    from jaxcalc.plotting import plot_objective, save_figure
+    """The paths on the objective (above 2-D: on the slice through its minimiser, or
+    through the best point found when no minimiser is known)."""
+    from jaxcalc.plotting import plot_objective, save_figure, use_file_backend
 
-    if objective.dim not in (1, 2):
-        raise ConfigError(
-            f"--plot draws 1-D and 2-D objectives; {objective.name} has dim {objective.dim}"
-        )
+    use_file_backend()
+    slice_at = None
+    finals = np.asarray(t.final_values, np.float64).reshape(-1)
+    if objective.dim > 2 and objective.minimizers is None and np.isfinite(finals).any():
+        ends = np.asarray(t.final_params, np.float64).reshape(-1, objective.dim)
+        slice_at = ends[int(np.nanargmin(np.where(np.isfinite(finals), finals, np.nan)))]
     paths = t.params if t.params.ndim == 3 else t.params[None]
     status = np.atleast_1d(t.status)
     fig = plot_objective(
-        objective, paths=paths, statuses=status, title=f"{t.optimizer} on {objective.name}"
+        objective,
+        paths=paths,
+        statuses=status,
+        title=f"{t.optimizer} on {objective.name}",
+        slice_at=slice_at,
     )
     return save_figure(fig, target)

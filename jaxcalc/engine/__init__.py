@@ -11,10 +11,12 @@ Modules, in the order a call passes through them: ``options`` (arguments checked
 resolved), ``plan`` (sweep grid, memory, chunks), ``program`` (the compiled loop),
 ``cache`` (compiled programs and buffers kept between calls), ``curvature`` (the Hessian
 check where runs stop), ``result`` (:class:`Trajectory`, statuses), ``run`` (the entry
-points).
+points). ``hypergradient`` differentiates whole runs with respect to their
+hyperparameters.
 """
 
 from jaxcalc.engine.cache import enable_compilation_cache
+from jaxcalc.engine.hypergradient import HyperGradient, hypergradient
 from jaxcalc.engine.plan import MAX_RUNS, JobEstimate, estimate_bytes
 from jaxcalc.engine.result import STATUSES, Trajectory
 from jaxcalc.engine.run import estimate, optimize, optimize_many, precompile, precompile_many
@@ -22,11 +24,13 @@ from jaxcalc.engine.run import estimate, optimize, optimize_many, precompile, pr
 __all__ = [
     "MAX_RUNS",
     "STATUSES",
+    "HyperGradient",
     "JobEstimate",
     "Trajectory",
     "enable_compilation_cache",
     "estimate",
     "estimate_bytes",
+    "hypergradient",
     "optimize",
     "optimize_many",
     "precompile",

@@ -122,4 +122,5 @@ def method_key(method: Optimizer) -> Any:
         method.name,
         tuple(sorted((k, hashable(v)) for k, v in method.options.items())),
         tuple(method_key(m) for m in getattr(method, "slots", ())),  # a Stacked's methods
+        hashable(getattr(method, "structure", None)),  # a wrapper's schedules, an optax object
     )

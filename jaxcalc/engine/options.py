@@ -13,7 +13,9 @@ import numpy as np
 
 from jaxcalc.engine.result import MAX_STEPS
 from jaxcalc.errors import ConfigError
-from jaxcalc.optimizers import Optimizer, get_optimizer
+from jaxcalc.optimizers import Optimizer
+from jaxcalc.optimizers.schedules import with_schedules
+from jaxcalc.optimizers.transformations import as_optimizer
 
 __all__ = [
     "Limits",
@@ -82,15 +84,19 @@ def limits_for(
 def resolve_methods(
     optimizers: Sequence[tuple[str | Optimizer, Mapping[str, Any]]],
 ) -> list[tuple[Optimizer, dict[str, Any]]]:
-    """``(optimizer, hyperparameters)`` pairs: each optimizer resolved and its static
-    options (given among the hyperparameters) applied."""
+    """``(optimizer, hyperparameters)`` pairs: each optimizer resolved (a name, an
+    Optimizer or an optax ``GradientTransformation``), its static options (given among the
+    hyperparameters) applied, and the hyperparameters given as schedules wrapped in
+    :class:`~jaxcalc.optimizers.schedules.Scheduled` (their float parameters swept like
+    any hyperparameter)."""
     entries = []
     for optimizer, given in optimizers:
-        method = get_optimizer(optimizer)
+        method = as_optimizer(optimizer)
         hyperparameters = dict(given)
         options = {k: hyperparameters.pop(k) for k in list(hyperparameters) if k in method.options}
         if options:
             method = method.with_options(**options)
+        method, hyperparameters = with_schedules(method, hyperparameters)
         entries.append((method, hyperparameters))
     return entries
 

@@ -9,17 +9,18 @@ the :class:`~jaxcalc.engine.result.Trajectory` objects.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxcalc.engine import cache, curvature, plan
+from jaxcalc.engine import cache, curvature, distributed, plan
 from jaxcalc.engine.options import (
     Limits,
     check_run_arguments,
@@ -33,6 +34,7 @@ from jaxcalc.engine.result import CODE, Trajectory, assemble, merge_chunks, runs
 from jaxcalc.engine.start import overflow_at_start
 from jaxcalc.errors import ConfigError
 from jaxcalc.optimizers import Optimizer
+from jaxcalc.optimizers.schedules import schedule_history
 from jaxcalc.trees import FlatObjective, Template, is_tree, split_starts
 
 __all__ = ["estimate", "optimize", "optimize_many", "precompile", "precompile_many"]
@@ -108,7 +110,8 @@ def _job(
     per_run = plan.estimate_bytes(1, steps, record_every, d, itemsize, method.state_size(d))
     state_bytes = method.state_size(d) * itemsize
     plan.check_memory(per_run, budget, steps, record_every, d, state_bytes)
-    devices = jax.local_devices()  # this process's; see docs/devices.md for several hosts
+    # every process's devices in a run of several processes (jaxcalc.engine.distributed)
+    devices = jax.devices() if distributed.is_distributed() else jax.local_devices()
     n_dev = len(devices)
     runs = layout.runs
     chunks = plan.plan_chunks(runs, per_run, budget, n_dev, steps, chunk_size, cpu_threads)
@@ -209,6 +212,8 @@ def _run_chunks(job: _Job, compiled) -> tuple[list[dict[str, Any]], np.ndarray |
         else:
             out = compiled(x_part, h_part, s_part)
         out = jax.block_until_ready(out)
+        if distributed.is_distributed():
+            out = distributed.gather(out)
         if job.donate:
             cache.keep_buffer((job.shape_key, worker), out["records"])
         if records is not None:
@@ -245,7 +250,8 @@ def _checked_pieces(job: _Job, outs: list[dict[str, Any]]) -> tuple[list[dict], 
                 compile_seconds += time.perf_counter() - t0
             cache.keep_compiled(job.check_key, check)
             t0 = time.perf_counter()
-            out["status"] = jax.block_until_ready(check(out["final_params"], out["status"]))
+            status = jax.block_until_ready(check(out["final_params"], out["status"]))
+            out["status"] = distributed.gather(status) if distributed.is_distributed() else status
             run_seconds += time.perf_counter() - t0
         piece = runs_first(out, hi - lo)
         piece["status"] = overflow_at_start(job.fun, job.layout.run_x0[lo:hi], piece["status"])
@@ -442,6 +448,13 @@ def optimize_many(
     floor = getattr(fun, "floor", None)  # an Objective's declared lower bound
     limits = limits_for(starts.dtype, gtol, f_limit, x_limit, patience, floor)
     layout = plan.lay_out(entries, starts, seed)
+    # every scheduled value of the run, checked (finite, in range) before compiling
+    histories = [
+        schedule_history(
+            g.method, g.resolved, g.sweep, g.sweep_shape, steps, record_every, starts.dtype
+        )
+        for g in layout.grids
+    ]
     job = _job(
         objective,
         fun,
@@ -477,6 +490,10 @@ def optimize_many(
         devices=job.n_dev,
         chunks=len(job.chunks.bounds),
     )
+    trajectories = [
+        dataclasses.replace(t, hyperparameter_history=h) if h else t
+        for t, h in zip(trajectories, histories, strict=True)
+    ]
     if template is not None:
-        trajectories = [replace(t, param_tree=template) for t in trajectories]
+        trajectories = [dataclasses.replace(t, param_tree=template) for t in trajectories]
     return trajectories

@@ -33,6 +33,13 @@ from jaxcalc.optimizers.population import (
     SimulatedAnnealing,
 )
 from jaxcalc.optimizers.optax_adapter import OPTAX_NAMES, OptaxOptimizer, optax_optimizer
+from jaxcalc.optimizers.schedules import SCHEDULE_NAMES, Schedule, Scheduled, schedule
+from jaxcalc.optimizers.transformations import (
+    TransformationOptimizer,
+    as_optimizer,
+    chain_optimizer,
+    from_optax,
+)
 
 #: the classical methods (gradient descent, Newton, quasi-Newton, secant)
 CLASSICAL_NAMES = ("gd", "gd_armijo", "newton", "bfgs", "dfp", "sr1", "secant")
@@ -46,6 +53,7 @@ __all__ = [
     "DFP",
     "LEAST_SQUARES_NAMES",
     "OPTAX_NAMES",
+    "SCHEDULE_NAMES",
     "SR1",
     "Evaluations",
     "GaussNewton",
@@ -61,13 +69,20 @@ __all__ = [
     "ParticleSwarm",
     "ProjectedGradientDescent",
     "Requires",
+    "Schedule",
+    "Scheduled",
     "Secant",
     "SimulatedAnnealing",
     "StepCost",
     "StepResult",
+    "TransformationOptimizer",
+    "as_optimizer",
+    "chain_optimizer",
     "check_hyperparameters",
+    "from_optax",
     "get_optimizer",
     "optax_optimizer",
     "optimizer_names",
     "register",
+    "schedule",
 ]

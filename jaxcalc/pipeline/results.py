@@ -33,17 +33,20 @@ __all__ = [
     "MANIFEST_NAME",
     "RESULTS_FORMAT",
     "RUN_FILES",
+    "columns_to_rows",
     "figure_files",
     "figure_stems",
     "parquet_available",
-    "columns_to_rows",
     "read_csv",
+    "read_figure",
     "read_group_part",
     "read_json",
     "read_manifest",
     "read_npz",
     "rows_to_columns",
+    "TESTS_COLUMNS",
     "write_bytes",
+    "write_comparison_tables",
     "write_csv",
     "write_csv_columns",
     "write_group_part",
@@ -68,7 +71,10 @@ RUN_FILES = (
     "summary.parquet",
     "runs.csv",
     "runs.parquet",
+    "tests.csv",
+    "fixed_budget.csv",
     "report.md",
+    "report.html",
 )
 GROUP_PART = re.compile(r"group_\d{3,}\.npz")
 FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
@@ -82,6 +88,19 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
 
 def write_text(path: str | os.PathLike, text: str) -> Path:
     return write_bytes(path, text.encode("utf-8"))
+
+
+def read_figure(folder: str | os.PathLike, relative: str) -> bytes | None:
+    """The bytes of a figure the report drew, by its path relative to ``folder``; None
+    when it is missing or lies outside the folder."""
+    root = Path(folder).resolve()
+    path = (root / relative).resolve()
+    if root not in path.parents or path.suffix.lower() not in FIGURE_SUFFIXES:
+        return None
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def _json_safe(value: Any) -> Any:
@@ -463,6 +482,37 @@ def figure_files(objectives: Mapping[str, int]) -> dict[str, dict[str, str]]:
         kinds = ("convergence", "paths") if dim == 2 else ("convergence",)
         files[label] = {kind: f"figures/{kind}_{stems[label]}.png" for kind in kinds}
     return files
+
+
+#: the columns of ``tests.csv`` (written with its header even when no pair was tested)
+TESTS_COLUMNS = (
+    "objective",
+    "optimizer_a",
+    "optimizer_b",
+    "metric",
+    "p_value",
+    "p_holm",
+    "n_a",
+    "n_b",
+    "u_statistic",
+    "a_better_probability",
+)
+
+
+def write_comparison_tables(
+    folder: str | os.PathLike,
+    tests: list[dict[str, Any]],
+    fixed_budget: list[dict[str, Any]],
+) -> None:
+    """``tests.csv`` (pairwise tests) and ``fixed_budget.csv`` (best values within each
+    budget), atomically."""
+    out = Path(folder)
+    if tests:
+        write_csv(out / "tests.csv", tests)
+    else:
+        write_csv_columns(out / "tests.csv", {k: [] for k in TESTS_COLUMNS})
+    if fixed_budget:
+        write_csv(out / "fixed_budget.csv", fixed_budget)
 
 
 def write_tables(

@@ -28,13 +28,15 @@ import numpy as np
 
 from jaxcalc.errors import ConfigError
 from jaxcalc.pipeline import budget as budgets
-from jaxcalc.pipeline import metrics
+from jaxcalc.pipeline import metrics, stats, views
 from jaxcalc.pipeline.results import rows_to_columns
 
 __all__ = [
     "CONTOUR_POINTS",
+    "INTERVAL_METHODS",
     "Metric",
     "SettingRuns",
+    "Statistics",
     "get_metric",
     "metric_names",
     "register_metric",
@@ -73,6 +75,11 @@ class SettingRuns:
       event_step: the step of each run's event (-1: none).
       function_evaluations, gradient_evaluations, hessian_evaluations: the engine's counts.
       record_costs: with a budget, each run's cost at each record ``(runs, R+1)``; else None.
+      record_values: f at each record ``(runs, R+1)`` (NaN past a budget), or None.
+      record_evaluations: evaluations (costs, with a budget) at each record ``(runs, R+1)``,
+        apportioned from each run's total without a budget
+        (:func:`~jaxcalc.pipeline.views.record_evaluations`), or None.
+      horizon: the evaluations up to which the areas (``ecdf_area``, ``aocc``) are measured.
     """
 
     final: np.ndarray
@@ -89,11 +96,41 @@ class SettingRuns:
     gradient_evaluations: np.ndarray
     hessian_evaluations: np.ndarray
     record_costs: np.ndarray | None = None
+    record_values: np.ndarray | None = None
+    record_evaluations: np.ndarray | None = None
+    horizon: float | None = None
 
     @property
     def success(self) -> np.ndarray:
         """Which runs reached the target."""
         return self.steps_to_target >= 0
+
+    @property
+    def record_precision(self) -> np.ndarray | None:
+        """``f - f_opt`` at each record (None without ``f_opt`` or records)."""
+        if self.f_opt is None or self.record_values is None:
+            return None
+        return np.asarray(self.record_values, np.float64) - self.f_opt
+
+    @functools.cached_property
+    def _ecdf_area(self) -> np.ndarray:
+        if self.record_precision is None or self.horizon is None:
+            return np.full(self.final.shape, np.nan)
+        return views.ecdf_area(self.record_precision, self.record_evaluations, self.horizon)
+
+    @functools.cached_property
+    def _aocc(self) -> np.ndarray:
+        if self.record_precision is None or self.horizon is None:
+            return np.full(self.final.shape, np.nan)
+        return views.aocc(self.record_precision, self.record_evaluations, self.horizon)
+
+    def run_ecdf_area(self) -> np.ndarray:
+        """Each run's area under its ECDF (:func:`~jaxcalc.pipeline.views.ecdf_area`)."""
+        return self._ecdf_area
+
+    def run_aocc(self) -> np.ndarray:
+        """Each run's area over its convergence curve (:func:`~jaxcalc.pipeline.views.aocc`)."""
+        return self._aocc
 
 
 @dataclass(frozen=True)
@@ -175,9 +212,128 @@ _BUILTIN_METRICS = (
     _median_on_success("median_steps_to_target", "steps_to_target"),
     _median_on_success("median_evaluations_to_target", "evaluations_to_target"),
     Metric("ert", _ert),
+    Metric("ecdf_area", lambda runs: float(np.mean(runs.run_ecdf_area()))),
+    Metric("aocc", lambda runs: float(np.mean(runs.run_aocc()))),
 )
 _METRICS.update((m.name, m) for m in _BUILTIN_METRICS)
 _BUILTIN = frozenset(m.name for m in _BUILTIN_METRICS)
+
+
+# -------------------------------------------------------------------------------------
+# Confidence intervals of the aggregates, and the per-run views
+
+
+@dataclass(frozen=True)
+class Statistics:
+    """How the tables measure uncertainty and read fixed budgets (``[output]`` keys).
+
+    Attributes:
+      seed: the config seed; each row's bootstrap seed is :func:`~jaxcalc.pipeline.stats.row_seed`
+        of it and the row's key.
+      confidence: the coverage of the intervals (0.95).
+      samples: bootstrap resamples per interval (2000).
+      fixed_budgets: the evaluation budgets of the fixed-budget view, or None for the
+        default (powers of ten up to the horizon, and the run budget when there is one).
+    """
+
+    seed: int = 0
+    confidence: float = stats.DEFAULT_CONFIDENCE
+    samples: int = stats.DEFAULT_SAMPLES
+    fixed_budgets: tuple[int, ...] | None = None
+
+
+#: each aggregate with a confidence interval, and the bootstrap interval it gets: BCa for
+#: the smooth statistics (a median, means), percentile for the success rate (a proportion
+#: whose resamples take few values) and the ERT (a ratio that is infinite in resamples
+#: without a success)
+INTERVAL_METHODS = {
+    "success_rate": "percentile",
+    "precision_median": "bca",
+    "ert": "percentile",
+    "ecdf_area": "bca",
+    "aocc": "bca",
+}
+
+
+def _interval_statistics(runs: SettingRuns) -> dict[str, stats.Statistic]:
+    """Each aggregate as a bootstrap :class:`~jaxcalc.pipeline.stats.Statistic`, with its
+    interval method (:data:`INTERVAL_METHODS`)."""
+    success = runs.success.astype(np.float64)
+    hit = np.asarray(runs.evaluations_to_target, np.float64)
+    spent = np.where(hit >= 0, hit, np.asarray(runs.evaluations, np.float64))
+    return {
+        "success_rate": stats.mean_of(success, INTERVAL_METHODS["success_rate"]),
+        "precision_median": stats.median_of_finite(
+            runs.precision, INTERVAL_METHODS["precision_median"]
+        ),
+        "ert": stats.ratio_of_sums(spent, success),
+        "ecdf_area": stats.mean_of(runs.run_ecdf_area(), INTERVAL_METHODS["ecdf_area"]),
+        "aocc": stats.mean_of(runs.run_aocc(), INTERVAL_METHODS["aocc"]),
+    }
+
+
+def interval_columns(runs: SettingRuns, key: dict[str, Any], options: Statistics) -> dict:
+    """``<aggregate>_ci_low`` and ``<aggregate>_ci_high`` of one summary row, from one
+    bootstrap seeded by the config seed and the row's ``key`` (never its position). NaN
+    where the aggregate is undefined (no f_opt) or the row has fewer than 2 runs."""
+    n = int(runs.final.size)
+    intervals = {}
+    if runs.f_opt is not None and n >= 2:
+        intervals = stats.bootstrap_intervals(
+            _interval_statistics(runs),
+            n,
+            confidence=options.confidence,
+            samples=options.samples,
+            seed=stats.row_seed(options.seed, key),
+        )
+    columns: dict[str, float] = {}
+    for name in INTERVAL_METHODS:
+        ci = intervals.get(name)
+        columns[f"{name}_ci_low"] = float(ci.low) if ci else np.nan
+        columns[f"{name}_ci_high"] = float(ci.high) if ci else np.nan
+    return columns
+
+
+def default_budgets(horizon: float, budget: float | None) -> tuple[int, ...]:
+    """The fixed-budget view's default budgets: 10, 100, ... up to the horizon, and the run
+    budget itself when there is one."""
+    top = int(np.floor(np.log10(max(horizon, 10.0)) + 1e-9))
+    powers = [10**k for k in range(1, top + 1)]
+    if budget is not None:
+        powers = [b for b in powers if b < budget] + [int(budget)]
+    return tuple(powers)
+
+
+def horizon_of(runs_evaluations: np.ndarray, budget, fixed_budgets) -> float:
+    """The evaluations up to which a row's areas are measured: its budget, else the
+    largest fixed budget, else the next power of ten at or above the most evaluations any
+    of its runs spent."""
+    if budget is not None:
+        return float(budget.budget)
+    if fixed_budgets:
+        return float(max(fixed_budgets))
+    most = float(np.max(runs_evaluations)) if np.size(runs_evaluations) else 1.0
+    return float(10.0 ** np.ceil(np.log10(max(most, 10.0)) - 1e-12))
+
+
+def best_column(budget_value: int, known: bool) -> str:
+    """The runs.csv column of the best value within ``budget_value`` evaluations."""
+    return f"best_{'gap' if known else 'f'}_at_{budget_value}"
+
+
+def view_columns(runs: SettingRuns, budgets_: Sequence[int]) -> dict[str, list[float]]:
+    """Per-run view columns: the ECDF area, the AOCC and the best value (f - f_opt, or f
+    without f_opt) within each fixed budget."""
+    known = runs.f_opt is not None
+    values = runs.record_precision if known else np.asarray(runs.record_values, np.float64)
+    best = views.best_at_budgets(values, runs.record_evaluations, budgets_)
+    columns = {
+        "ecdf_area": runs.run_ecdf_area().tolist(),
+        "aocc": runs.run_aocc().tolist(),
+    }
+    for j, b in enumerate(budgets_):
+        columns[best_column(b, known)] = best[:, j].tolist()
+    return columns
 
 
 # -------------------------------------------------------------------------------------
@@ -195,6 +351,8 @@ class _GroupRuns:
     spent: np.ndarray
     steps_run: np.ndarray
     costs: np.ndarray | None  # cost per record, with a budget
+    values: np.ndarray  # f per record, NaN past a budget
+    record_evaluations: np.ndarray  # evaluations (costs, with a budget) per record
 
 
 def _group_runs(t: Any, f_opt: float | None, target: float, budget) -> _GroupRuns:
@@ -202,10 +360,11 @@ def _group_runs(t: Any, f_opt: float | None, target: float, budget) -> _GroupRun
     recorded = t.recorded_steps
     steps_run = np.where(t.event_step >= 0, t.event_step, t.steps)
     precision = t.values - f_opt if f_opt is not None else np.full_like(t.values, np.nan)
-    status, final, costs = t.status, t.final_values, None
+    status, final, costs, values = t.status, t.final_values, None, t.values
     if budget is not None:
         costs, within, final, status, spent = budgets.cut_at_budget(t, budget, status, steps_run)
         precision = np.where(within, precision, np.nan)
+        values = np.where(within, t.values, np.nan)
     hit = (
         metrics.hitting_steps(precision, recorded, target)
         if f_opt is not None
@@ -218,10 +377,16 @@ def _group_runs(t: Any, f_opt: float | None, target: float, budget) -> _GroupRun
         first = np.argmax(np.nan_to_num(precision, nan=np.inf) <= target, axis=-1)
         at_hit = np.take_along_axis(costs, first[..., None], axis=-1)[..., 0]
         evals_hit = np.where(hit >= 0, np.round(at_hit), -1)
-    return _GroupRuns(status, final, hit, evals_hit, spent, steps_run, costs)
+    if costs is None:
+        at_records = views.record_evaluations(t.function_evaluations, steps_run, recorded)
+    else:
+        at_records = np.asarray(costs, np.float64)
+    return _GroupRuns(status, final, hit, evals_hit, spent, steps_run, costs, values, at_records)
 
 
-def _setting(t: Any, g: _GroupRuns, index: tuple, f_opt, target: float) -> SettingRuns:
+def _setting(
+    t: Any, g: _GroupRuns, index: tuple, f_opt, target: float, budget, fixed_budgets
+) -> SettingRuns:
     final = np.asarray(g.final[index], np.float64)
     return SettingRuns(
         final=final,
@@ -238,6 +403,9 @@ def _setting(t: Any, g: _GroupRuns, index: tuple, f_opt, target: float) -> Setti
         gradient_evaluations=t.gradient_evaluations[index],
         hessian_evaluations=t.hessian_evaluations[index],
         record_costs=g.costs[index] if g.costs is not None else None,
+        record_values=np.asarray(g.values[index], np.float64),
+        record_evaluations=g.record_evaluations[index],
+        horizon=horizon_of(g.spent[index], budget, fixed_budgets),
     )
 
 
@@ -287,6 +455,7 @@ def summarise_group(
     budget: budgets.Budget | None = None,
     compile_seconds: float | None = None,
     extra: Sequence[Metric] = (),
+    statistics: Statistics | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, list[Any]], dict[str, np.ndarray]]:
     """Per-setting summary rows, the per-run table (as columns: one row per run) and the
     arrays to save for one group (a :class:`~jaxcalc.Trajectory` ``t``).
@@ -294,16 +463,33 @@ def summarise_group(
     With a ``budget``, records past it are ignored (hits, final values), statuses of runs it
     cut become ``budget_exhausted``, and evaluation columns count the cost convention.
     ``compile_seconds`` replaces the trajectory's own (when the group was compiled ahead);
-    ``extra`` metrics follow the built-in columns."""
+    ``extra`` metrics follow the built-in columns. ``statistics`` (default
+    :class:`Statistics`) sets the confidence intervals (``<aggregate>_ci_low`` and
+    ``_ci_high`` columns after the built-in ones) and the fixed budgets of the per-run
+    ``best_gap_at_<budget>`` columns (``best_f_at_<budget>`` without f_opt)."""
+    options = statistics if statistics is not None else Statistics()
     f_opt = objective.f_opt
     g = _group_runs(t, f_opt, target, budget)
     sweep_shape = t.status.shape[:-1]
     per_step = budgets.per_step_cost(t, budget, g.steps_run) if budget is not None else None
     summary: list[dict[str, Any]] = []
     run_tables = []
-    for index in list(np.ndindex(*sweep_shape)) if sweep_shape else [()]:
+    indices = list(np.ndindex(*sweep_shape)) if sweep_shape else [()]
+    settings = [_setting(t, g, i, f_opt, target, budget, options.fixed_budgets) for i in indices]
+    # the per-run columns of one group are the same for every setting: the union of the
+    # settings' default budgets (each reads its own runs only)
+    fixed = options.fixed_budgets or tuple(
+        sorted(
+            {
+                b
+                for runs in settings
+                for b in default_budgets(runs.horizon, budget.budget if budget else None)
+            }
+        )
+    )
+    for index, runs in zip(indices, settings, strict=True):
         hyper = _hyperparameters(t, index)
-        runs = _setting(t, g, index, f_opt, target)
+        key = {"objective": objective.name, "optimizer": optimizer_label, "setting": hyper}
         row = {
             "objective": objective.name,
             "optimizer": optimizer_label,
@@ -311,6 +497,7 @@ def summarise_group(
             **{f"hp_{k}": v for k, v in hyper.items()},
             "runs": int(runs.status.size),
             **{m.name: m(runs) for m in _BUILTIN_METRICS},
+            **interval_columns(runs, key, options),
         }
         if budget is not None:
             row.update(
@@ -331,6 +518,7 @@ def summarise_group(
             row[f"median_final_{name}"] = float(np.median(finite)) if finite.size else None
         row.update({m.name: float(m(runs)) for m in extra if m.name not in row})
         summary.append(row)
+        columns.update(view_columns(runs, fixed))
         run_tables.append(columns)
     runs_columns = {k: [v for table in run_tables for v in table[k]] for k in run_tables[0]}
     return summary, runs_columns, _saved_arrays(objective, t, g, budget)

@@ -42,8 +42,11 @@ DATA_KEYS = ("dataset", "batch_size", "l2", "hidden", "activation", "heldout", "
              "features", "classes", "data_seed")  # fmt: skip
 OBJECTIVE_KEYS = ("name", "expression", "label", "dim", "params", "bounds", "x_opt", "f_opt",
                   "variables", "constraints", *DATA_KEYS)  # fmt: skip
-OPTIMIZER_KEYS = ("name", "label")  # plus the optimizer's own hyperparameters and options
-OUTPUT_KEYS = ("dir", "metrics")
+OPTIMIZER_KEYS = ("name", "chain", "label")  # plus its own hyperparameters and options
+OUTPUT_KEYS = ("dir", "metrics", "figure_formats", "confidence", "bootstrap_samples",
+               "fixed_budgets")  # fmt: skip
+#: formats a report can draw its figures in; PNG is always drawn (report.md shows it)
+FIGURE_FORMATS = ("png", "svg", "pdf")
 #: the table a key belongs in (for "unknown key" hints at the top level)
 SECTION_OF = {k: "starts" for k in STARTS_KEYS} | {k: "run" for k in RUN_KEYS} | {"dir": "output"}
 
@@ -231,12 +234,17 @@ class OptimizerConfig:
 
     Attributes:
       label: unique within the experiment (default: the name).
-      name: a name from :func:`jaxcalc.optimizers.optimizer_names`.
+      name: a name from :func:`jaxcalc.optimizers.optimizer_names`, or for a ``chain``
+        of optax transformations their names joined by ``+`` (or the label).
       hyperparameters: the numeric hyperparameters given (floats); a tuple of floats is a
-        sweep. Those not given keep the optimizer's defaults.
+        sweep. Those not given keep the optimizer's defaults. A hyperparameter given as a
+        schedule appears as its schedule's float parameters (``learning_rate.init_value``).
       options: the static options given (booleans, integers, strings).
       optimizer: the resolved :class:`~jaxcalc.optimizers.Optimizer`, ``options`` applied
         (set by validation).
+      definition: what the hyperparameters and options do not say, as written: the
+        ``chain`` of transformations and the hyperparameters given as schedules (their
+        tables). Part of ``to_dict`` and the hash when not empty.
     """
 
     label: str
@@ -246,6 +254,7 @@ class OptimizerConfig:
     )
     options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     optimizer: Any = resolved()
+    definition: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def sweeps(self) -> tuple[str, ...]:
@@ -272,6 +281,7 @@ class OptimizerConfig:
                 k: list(v) if isinstance(v, tuple) else v for k, v in self.hyperparameters.items()
             },
             "options": dict(self.options),
+            **({"definition": dict(self.definition)} if self.definition else {}),
         }
 
 
@@ -286,11 +296,20 @@ class OutputConfig:
         added as columns of ``summary.csv``, in this order.
       resolved_metrics: the :class:`~jaxcalc.pipeline.tables.Metric` of each name (set by
         validation).
+      figure_formats: the report's figure files: PNG (always) and any of SVG and PDF.
+      confidence: the coverage of the bootstrap confidence intervals, in (0, 1).
+      bootstrap_samples: resamples per confidence interval.
+      fixed_budgets: evaluation budgets of the fixed-budget view (increasing), or None for
+        the default (see :func:`jaxcalc.pipeline.tables.default_budgets`).
     """
 
     dir: Path | None = None
     metrics: tuple[str, ...] = ()
+    figure_formats: tuple[str, ...] = ("png",)
     resolved_metrics: tuple[Any, ...] = resolved(())
+    confidence: float = 0.95
+    bootstrap_samples: int = 2000
+    fixed_budgets: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -371,6 +390,12 @@ def _output_dict(output: OutputConfig) -> dict[str, Any]:
     data: dict[str, Any] = {"dir": str(output.dir) if output.dir is not None else None}
     if output.metrics:
         data["metrics"] = list(output.metrics)
+    if output.figure_formats != ("png",):
+        data["figure_formats"] = list(output.figure_formats)
+    data["confidence"] = output.confidence
+    data["bootstrap_samples"] = output.bootstrap_samples
+    if output.fixed_budgets is not None:
+        data["fixed_budgets"] = list(output.fixed_budgets)
     return data
 
 

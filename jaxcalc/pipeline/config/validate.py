@@ -8,6 +8,7 @@ the config carries them (``ObjectiveConfig.objective``, ``OptimizerConfig.optimi
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from types import MappingProxyType
@@ -18,6 +19,7 @@ from jaxcalc.pipeline.config.problems import Path_
 from jaxcalc.pipeline.config.reader import Reader, got, is_number, looks_numeric, suggest
 from jaxcalc.pipeline.config.schema import (
     DTYPES,
+    FIGURE_FORMATS,
     MAX_BUDGET,
     MAX_COUNT,
     MAX_SEED,
@@ -60,8 +62,12 @@ def read_experiment(r: Reader, raw: dict, default_name: str, base: Path) -> Expe
     )
     starts = read_starts(r, raw.get("starts", {}), objectives, index)
     run = read_run(r, raw.get("run", {}))
-    optimizers = read_optimizers(r, raw.get("optimizers"))
-    output = read_output(r, raw.get("output", {}), base)
+    run_table = raw.get("run", {}) if isinstance(raw.get("run", {}), dict) else {}
+    # with a budget, each optimizer's steps are known only when planning: the engine then
+    # checks the schedules' values
+    budgeted = "budget" in run_table or "budget_per_dim" in run_table
+    optimizers = read_optimizers(r, raw.get("optimizers"), None if budgeted else run.steps)
+    output = read_output(r, raw.get("output", {}), base, run, starts)
     return ExperimentConfig(
         name=name or "",
         seed=seed if seed is not None else 0,
@@ -202,14 +208,106 @@ def read_gradient_cost(r: Reader, tbl: dict, path: Path_, has_budget: bool) -> f
     return value
 
 
-def read_output(r: Reader, raw: Any, base: Path) -> OutputConfig:
-    """``[output]``: the results folder and the extra summary metrics."""
+def read_output(
+    r: Reader, raw: Any, base: Path, run: RunConfig | None = None, starts: Any = None
+) -> OutputConfig:
+    """``[output]``: the results folder, the extra summary metrics, the confidence
+    intervals and the fixed budgets."""
     path = ("output",)
     tbl = r.table(raw, path, OUTPUT_KEYS)
     if tbl is None:
         return OutputConfig()
     names, metrics = read_metrics(r, tbl, path)
-    return OutputConfig(dir=read_dir(r, tbl, path, base), metrics=names, resolved_metrics=metrics)
+    confidence, samples = read_confidence(r, tbl, path, starts)
+    return OutputConfig(
+        dir=read_dir(r, tbl, path, base),
+        metrics=names,
+        resolved_metrics=metrics,
+        figure_formats=read_figure_formats(r, tbl, path),
+        confidence=confidence,
+        bootstrap_samples=samples,
+        fixed_budgets=read_fixed_budgets(r, tbl, path, run),
+    )
+
+
+def read_confidence(r: Reader, tbl: dict, path: Path_, starts: Any) -> tuple[float, int]:
+    """``confidence`` (in (0, 1)) and ``bootstrap_samples`` (enough for both tails); with
+    either given, at least 2 runs per setting (``starts.count``)."""
+    from jaxcalc.pipeline import stats
+
+    confidence, samples = stats.DEFAULT_CONFIDENCE, stats.DEFAULT_SAMPLES
+    if "confidence" in tbl:
+        try:
+            confidence = stats.check_confidence(tbl["confidence"], "")
+        except ConfigError as err:
+            r.problem(path + ("confidence",), str(err).lstrip())
+    if "bootstrap_samples" in tbl:
+        try:
+            samples = stats.check_samples(tbl["bootstrap_samples"], confidence, "")
+        except ConfigError as err:
+            r.problem(path + ("bootstrap_samples",), str(err).lstrip())
+    asked = [k for k in ("confidence", "bootstrap_samples") if k in tbl]
+    count = getattr(starts, "count", None)
+    if asked and isinstance(count, int) and count < 2:
+        r.problem(
+            path + (asked[0],),
+            f"a confidence interval needs at least 2 runs per setting, but starts.count is "
+            f"{count}; raise starts.count or leave out output.{asked[0]}",
+        )
+    return confidence, samples
+
+
+def read_fixed_budgets(
+    r: Reader, tbl: dict, path: Path_, run: RunConfig | None
+) -> tuple[int, ...] | None:
+    """``fixed_budgets``: increasing whole numbers of evaluations >= 1 (within ``[run]
+    budget`` when there is one)."""
+    if "fixed_budgets" not in tbl:
+        return None
+    v = tbl["fixed_budgets"]
+    p = path + ("fixed_budgets",)
+    if isinstance(v, int) and not isinstance(v, bool):
+        v = [v]  # one budget
+    if v == []:
+        r.problem(p, "is empty: list at least one evaluation budget, e.g. [100, 1000]")
+        return None
+    if not (isinstance(v, list) and all(is_number(x) for x in v)):
+        r.problem(p, f"must be a list of evaluation budgets, e.g. [100, 1000]; got {got(v)}")
+        return None
+    budgets: list[int] = []
+    for j, x in enumerate(v):
+        if not (math.isfinite(x) and float(x).is_integer() and x >= 1):
+            r.problem(p + (j,), f"must be a whole number of evaluations >= 1, got {x!r}")
+            return None
+        if budgets and x <= budgets[-1]:
+            r.problem(p + (j,), f"must be larger than the budget before it ({budgets[-1]})")
+            return None
+        if run is not None and run.budget is not None and x > run.budget:
+            r.problem(p + (j,), f"{x!r} is past run.budget = {run.budget}: nothing is recorded")
+            return None
+        budgets.append(int(x))
+    return tuple(budgets)
+
+
+def read_figure_formats(r: Reader, tbl: dict, path: Path_) -> tuple[str, ...]:
+    """``figure_formats``: the report's figure files, PNG first (report.md shows it)."""
+    if "figure_formats" not in tbl:
+        return ("png",)
+    v = tbl["figure_formats"]
+    p = path + ("figure_formats",)
+    if isinstance(v, str):
+        v = [v]
+    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+        r.problem(p, f'must be a list of formats, e.g. ["png", "svg"]; got {got(v)}')
+        return ("png",)
+    formats = ["png"]
+    for j, name in enumerate(v):
+        key = name.lower().lstrip(".")
+        if key not in FIGURE_FORMATS:
+            r.problem(p + (j,), f"unknown figure format '{name}'; use {', '.join(FIGURE_FORMATS)}")
+        elif key not in formats:
+            formats.append(key)
+    return tuple(formats)
 
 
 def read_metrics(r: Reader, tbl: dict, path: Path_) -> tuple[tuple[str, ...], tuple]:
@@ -266,7 +364,7 @@ def read_dir(r: Reader, tbl: dict, path: Path_, base: Path) -> Path | None:
     return Path(os.path.normpath(d))
 
 
-def read_optimizers(r: Reader, raw: Any) -> tuple[OptimizerConfig, ...]:
+def read_optimizers(r: Reader, raw: Any, steps: int | None = None) -> tuple[OptimizerConfig, ...]:
     path: Path_ = ("optimizers",)
     if raw is None:
         r.problem(path, "missing: add at least one [[optimizers]] table")
@@ -276,45 +374,71 @@ def read_optimizers(r: Reader, raw: Any) -> tuple[OptimizerConfig, ...]:
     if not isinstance(raw, list) or not raw:
         r.problem(path, f"must be a list of [[optimizers]] tables, got {got(raw)}")
         return ()
-    out = [(i, read_optimizer(r, item, path + (i,))) for i, item in enumerate(raw)]
+    out = [(i, read_optimizer(r, item, path + (i,), steps)) for i, item in enumerate(raw)]
     good = [(i, o) for i, o in out if o is not None]
     check_unique_labels(r, [o.label for _, o in good], [i for i, _ in good], "optimizers")
     return tuple(o for _, o in good)
 
 
-def read_optimizer(r: Reader, item: Any, path: Path_) -> OptimizerConfig | None:
+def read_optimizer(
+    r: Reader, item: Any, path: Path_, steps: int | None = None
+) -> OptimizerConfig | None:
+    """One ``[[optimizers]]`` entry: a registered ``name`` or a ``chain`` of optax
+    transformations, its hyperparameters (a list sweeps; a table with a ``schedule`` key
+    is a schedule) and its options. With ``steps``, a schedule whose value leaves its
+    range within that many steps is a problem at its key."""
     from jaxcalc.optimizers import check_hyperparameters, get_optimizer, optimizer_names
+    from jaxcalc.optimizers.schedules import check_schedules, parse_schedule, with_schedules
+    from jaxcalc.optimizers.transformations import chain_optimizer
 
     if not isinstance(item, dict):
         r.problem(path, f"must be a table ([[optimizers]]), got {got(item)}")
         return None
-    if "name" not in item:
-        r.problem(path, 'missing `name` (e.g. name = "adam")')
+    if "chain" in item and "name" in item:
+        r.problem(path + ("chain",), "give `name` or `chain`, not both")
         return None
-    name = item["name"]
-    if not isinstance(name, str):
-        r.problem(path + ("name",), f"must be a string, got {got(name)}")
-        return None
-    if name not in optimizer_names():
-        r.problem(
-            path + ("name",),
-            f"unknown optimizer '{name}'{suggest(name, optimizer_names())} "
-            "(list them with `jaxcalc list optimizers`)",
-        )
-        return None
-    opt = get_optimizer(name)
+    label = r.label(item["label"], path + ("label",)) if "label" in item else None
+    hyper: dict[str, float | tuple[float, ...]] = {}
+    if "chain" in item:
+        try:
+            opt, sweeps = chain_optimizer(item["chain"], name=label, where="chain")
+        except ConfigError as err:
+            r.problem(path + ("chain",), str(err))
+            return None
+        name = opt.name
+        hyper.update({k: tuple(v) for k, v in sweeps.items()})
+    else:
+        if "name" not in item:
+            r.problem(path, 'missing `name` (e.g. name = "adam") or `chain`')
+            return None
+        name = item["name"]
+        if not isinstance(name, str):
+            r.problem(path + ("name",), f"must be a string, got {got(name)}")
+            return None
+        if name not in optimizer_names():
+            r.problem(
+                path + ("name",),
+                f"unknown optimizer '{name}'{suggest(name, optimizer_names())} "
+                "(list them with `jaxcalc list optimizers`)",
+            )
+            return None
+        opt = get_optimizer(name)
     settable_options = {
         k: d for k, d in opt.options.items() if isinstance(d, bool | int | float | str)
     }
     known = [*OPTIMIZER_KEYS, *opt.defaults, *opt.options]
-    label = r.label(item["label"], path + ("label",)) if "label" in item else name
-    hyper: dict[str, float | tuple[float, ...]] = {}
     options: dict[str, Any] = {}
+    schedules: dict[str, Any] = {}
     for key, v in item.items():
         if key in OPTIMIZER_KEYS:
             continue
         p = path + (key,)
-        if key in opt.defaults:
+        if key in opt.defaults and isinstance(v, dict):
+            try:
+                schedules[key] = parse_schedule(v, f"{name}.{key}")
+            except ConfigError as err:
+                r.problem(p, str(err))
+        elif key in opt.defaults:
             val = read_hyperparameter(r, v, p, name, key, check_hyperparameters)
             if val is not None:
                 hyper[key] = val
@@ -334,15 +458,28 @@ def read_optimizer(r: Reader, item: Any, path: Path_) -> OptimizerConfig | None:
             )
     try:
         resolved = opt.with_options(**options) if options else opt
+        if schedules:
+            given = {k: (list(v) if isinstance(v, tuple) else v) for k, v in hyper.items()}
+            resolved, given = with_schedules(resolved, {**given, **schedules})
+            hyper = {k: (tuple(v) if isinstance(v, list) else v) for k, v in given.items()}
     except Exception as err:  # noqa: BLE001 - any refusal becomes a config problem
         r.problem(path, str(err))
         return None
+    if schedules and steps is not None:
+        try:
+            check_schedules(resolved, hyper, steps)
+        except ConfigError as err:
+            key = next((k for k in schedules if f".{k}:" in str(err)), next(iter(schedules)))
+            r.problem(path + (key,), str(err))
+            return None
+    definition = {k: item[k] for k in ("chain", *schedules) if k in item}
     return OptimizerConfig(
         label=label or name,
         name=name,
         hyperparameters=MappingProxyType(hyper),
         options=MappingProxyType(options),
         optimizer=resolved,
+        definition=MappingProxyType(definition),
     )
 
 
