@@ -128,6 +128,7 @@ class Trajectory:
     metrics: dict[str, np.ndarray] = field(default_factory=dict)
     recorded: dict[str, np.ndarray] = field(default_factory=dict)
     param_tree: Any = None
+    hyperparameter_history: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def params_tree(self) -> Any:
@@ -141,8 +142,6 @@ class Trajectory:
         if self.param_tree is None:
             return None
         return self.param_tree.unflatten(self.final_params)
-
-    hyperparameter_history: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def recorded_steps(self) -> np.ndarray:
