@@ -40,7 +40,8 @@ def main() -> None:
     out = Path(sys.argv[2]) if len(sys.argv) > 2 else results / "figures"
     out.mkdir(parents=True, exist_ok=True)
     groups = load(results)
-    colors = dict(zip(["sgd", "momentum", "adam", "adamw"], plt.cm.tab10.colors, strict=False))
+    names = ["sgd", "sgd_cosine", "momentum", "adam", "adamw"]
+    colors = dict(zip(names, plt.cm.tab10.colors, strict=False))
     lines = ["| objective | optimizer | training loss | held-out loss | held-out accuracy |",
              "|---|---|---|---|---|"]  # fmt: skip
     fig, axes = plt.subplots(len(groups), 2, figsize=(11, 4 * len(groups)), squeeze=False)
