@@ -44,6 +44,7 @@ from jaxcalc.numerical import (
     limit_table,
     numeric_derivative,
 )
+from jaxcalc.trees import sample_starts, with_template
 
 __version__ = "0.1.0"
 
@@ -98,7 +99,9 @@ __all__ = [
     "optimize_many",
     "optimizers",
     "parse",
+    "sample_starts",
     "schedule",
     "tangent_line",
     "taylor",
+    "with_template",
 ]

@@ -32,6 +32,7 @@ from jaxcalc.errors import ConfigError
 from jaxcalc.formatting import format_number
 from jaxcalc.functions import as_function, float_array
 from jaxcalc.slopes import SLOPE_KINK, SLOPE_NONFINITE_VALUE, SLOPE_OK, diagnose_slope
+from jaxcalc.trees import is_tree, split_starts
 
 __all__ = [
     "Derivative",
@@ -283,6 +284,28 @@ def _point_function(f: Callable | str) -> Callable:
     return as_function(f)
 
 
+def _on_trees(fn: Callable, one: Callable, call: Callable) -> Callable:
+    """``call`` for array points; for a pytree point (see :mod:`jaxcalc.trees`), ``one``
+    (a function of one point, and of a direction for ``hvp``) on one start, or mapped
+    over the leading axis of every leaf for a batch."""
+    one = jax.jit(one)
+    batched = jax.jit(jax.vmap(one))
+    batched_point = jax.jit(jax.vmap(one, in_axes=(0, None)))
+
+    def dispatch(x, *rest):
+        if not is_tree(x):
+            return call(x, *rest)
+        _, single, template = split_starts(fn, x, where="x")
+        x = jax.tree.map(lambda leaf: jnp.asarray(leaf, template.dtype), x)
+        if single:
+            return one(x, *rest)
+        if rest and jax.tree.map(jnp.shape, rest[0]) == jax.tree.map(jnp.shape, x):
+            return batched(x, *rest)  # one direction per point
+        return batched_point(x, *rest) if rest else batched(x)
+
+    return dispatch
+
+
 def gradient(f: Callable | str, *, event_ndim: int | None = 1) -> Callable:
     """The gradient of a scalar function of a point.
 
@@ -293,8 +316,13 @@ def gradient(f: Callable | str, *, event_ndim: int | None = 1) -> Callable:
       >>> g = gradient("3*x1^2 + 5*exp(x2)")
       >>> g(jnp.array([1.0, 0.0])).tolist()
       [6.0, 5.0]
+
+    On a function of a pytree (``{"w": ..., "b": ...}``) the gradient is a pytree of the
+    same structure; a batch of points carries a leading axis on every leaf, as
+    :func:`jaxcalc.optimize` reads ``x0`` (see :mod:`jaxcalc.trees`).
     """
-    return _map_points(jax.grad(_point_function(f)), event_ndim)
+    fn = _point_function(f)
+    return _on_trees(fn, jax.grad(fn), _map_points(jax.grad(fn), event_ndim))
 
 
 def jacobian(f: Callable | str, *, event_ndim: int | None = 1) -> Callable:
@@ -308,24 +336,30 @@ def jacobian(f: Callable | str, *, event_ndim: int | None = 1) -> Callable:
 def hessian(f: Callable | str, *, event_ndim: int | None = 1) -> Callable:
     """The Hessian of a scalar function: shape ``(..., n, n)`` for points ``(..., n)``.
 
-    Forward-over-reverse (``jax.hessian``).
+    Forward-over-reverse (``jax.hessian``). On a function of a pytree it is JAX's nested
+    pytree: ``H[a][b]`` has shape ``a.shape + b.shape`` (with a leading batch axis for a
+    batch of points).
     """
-    return _map_points(jax.hessian(_point_function(f)), event_ndim)
+    fn = _point_function(f)
+    return _on_trees(fn, jax.hessian(fn), _map_points(jax.hessian(fn), event_ndim))
 
 
 def hvp(f: Callable | str, *, event_ndim: int | None = 1) -> Callable:
     """Hessian-vector product ``(x, v) -> H(x) v`` without forming ``H``.
 
     ``x`` may be a batch ``(..., n)``; ``v`` has the shape of one point (``(n,)``) and is
-    applied at every point, or the shape of ``x``.
+    applied at every point, or the shape of ``x``. On a function of a pytree, ``x`` and
+    ``v`` are pytrees (a batch: a leading axis on every leaf of ``x``, and of ``v`` when
+    each point has its own direction).
     """
     fn = _point_function(f)
 
     def one(x, v):
+        v = jax.tree.map(lambda a, b: jnp.asarray(b, jnp.result_type(a)), x, v)
         return jax.jvp(jax.grad(fn), (x,), (v,))[1]
 
     if event_ndim is None:
-        return jax.jit(one)
+        return _on_trees(fn, one, jax.jit(one))
 
     @jax.jit
     def mapped(x, v):
@@ -334,7 +368,7 @@ def hvp(f: Callable | str, *, event_ndim: int | None = 1) -> Callable:
         out = jax.vmap(one)(x.reshape((-1, *event)), v.reshape((-1, *event)))
         return out.reshape(x.shape)
 
-    return lambda x, v: mapped(float_array(x), float_array(v))
+    return _on_trees(fn, one, lambda x, v: mapped(float_array(x), float_array(v)))
 
 
 def directional_derivative(f: Callable | str, v: Any, *, event_ndim: int | None = 1) -> Callable:

@@ -22,6 +22,7 @@ FLOORS = {
     "formatting": 1,
     "files": 1,
     "slopes": 1,
+    "trees": 1,
     "constraints": 1,
     "nist_strd": 1,
     "calculus": 2,

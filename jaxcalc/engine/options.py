@@ -115,7 +115,8 @@ def resolve_objective(objective: Any) -> tuple[Callable, str, int | None]:
             return (lambda x: objective(x[0])), objective.text, 1
         return objective, objective.text, objective.dim
     if callable(objective):
-        return objective, getattr(objective, "__name__", "callable"), None
+        name = getattr(objective, "name", None) or getattr(objective, "__name__", "callable")
+        return objective, str(name), None
     raise ConfigError(
         f"objective must be a name, expression, Objective or callable; got {objective!r}"
     )

@@ -162,6 +162,11 @@ class Program:
         self.gradient_free = not method.requires.gradient
         self.records = steps // record_every
         self.remainder = steps - self.records * record_every
+        # an objective from data with minibatches: each step's gradient is the minibatch
+        # loss's, at that step's batch of the run's own data order; records hold the full
+        # training loss and the objective's other recorded metrics (held-out loss, ...)
+        self.minibatch = getattr(fun, "minibatch", None) is not None
+        self.record_names = tuple(getattr(fun, "record_names", ()) or ())
 
     def record_buffer_shape(self, n: int, d: int) -> tuple[int, int, int]:
         return (self.records + 1, d + 2, n)
@@ -181,14 +186,54 @@ class Program:
 
     # -- pieces ----------------------------------------------------------------------------
 
-    def evaluate(self, x_rows):
-        """f (N,) and its gradient (D, N) at the runs-last points (D, N)."""
-        f_rows = jax.vmap(self.fun, in_axes=-1)
+    def evaluate(self, x_rows, batch=None):
+        """f (N,) and its gradient (D, N) at the runs-last points (D, N).
+
+        With a minibatch objective and ``batch``, the training rows of each run's minibatch
+        (B, N), the minibatch loss there instead (see :meth:`batch_rows`).
+        """
+        if batch is not None:
+            mapped = jax.vmap(self.fun.batch_loss, in_axes=(-1, -1))
+            f_rows = lambda xr: mapped(xr, batch)  # noqa: E731
+        else:
+            f_rows = jax.vmap(self.fun, in_axes=-1)
         if self.gradient_free:
             return f_rows(x_rows), jnp.zeros_like(x_rows)
         value, pullback = jax.vjp(f_rows, x_rows)
         (grad,) = pullback(jnp.ones_like(value))
         return value, grad
+
+    # -- minibatches: each run's data order, reshuffled at every epoch ----------------------
+
+    def shuffled(self, hyper, n, epoch):
+        """Every run's order of the training rows for ``epoch`` (n_train, N): a permutation
+        drawn from the run's data key ``fold_in(fold_in(key(seed), start), 1)``, so the
+        runs from one start see the same order under every hyperparameter setting (as they
+        share the optimizer's key) and different starts see different orders."""
+        seed = jnp.broadcast_to(jnp.asarray(hyper.get("_seed", 0)), (n,))
+        start = jnp.broadcast_to(jnp.asarray(hyper.get("_start", 0)), (n,))
+
+        def one(s, i):
+            key = jax.random.fold_in(jax.random.fold_in(jax.random.key(s), i), 1)
+            return self.fun.shuffle(key, epoch)
+
+        return jax.vmap(one, out_axes=-1)(seed, start)
+
+    def next_order(self, order, k, hyper):
+        """The order that batch ``k`` is read from: reshuffled when ``k`` starts an epoch
+        (one sort per run and epoch, not per step)."""
+        per_epoch = self.fun.minibatch.steps_per_epoch
+        return jax.lax.cond(
+            k % per_epoch == 0,
+            lambda: self.shuffled(hyper, order.shape[1], k // per_epoch),
+            lambda: order,
+        )
+
+    def batch_rows(self, order, k):
+        """The training rows of batch ``k`` of every run (B, N), read from its order."""
+        mb = self.fun.minibatch
+        at = (k % mb.steps_per_epoch) * mb.batch_size
+        return jax.lax.dynamic_slice_in_dim(order, at, mb.batch_size, axis=0)
 
     def init_one(self, x0, hyper):
         """One run's optimizer state, with its key ``fold_in(key(seed), start)``."""
@@ -294,7 +339,10 @@ class Program:
     def start(self, model: StepModel, x, hyper) -> dict[str, Any]:
         """The loop's carry at the start: f and the gradient there, the state, the codes."""
         n = x.shape[1]
-        f0, g0 = self.evaluate(x)
+        order = None
+        if self.minibatch:
+            order = self.shuffled(hyper, n, 0)
+        f0, g0 = self.evaluate(x, None if order is None else self.batch_rows(order, 0))
         state0 = jax.vmap(
             self.init_one, in_axes=(-1, model.hyper_axes), out_axes=model.state_axes, axis_size=n
         )(x, hyper)
@@ -304,6 +352,8 @@ class Program:
         status0 = jnp.where(flat0, CODE["flat_start"], status0).astype(jnp.int32)
         code0 = jnp.where(status0 == RUNNING, 0, pack_stopped(status0, 0))
         carry = {"x": x, "f": f0, "g": g0, "state": state0, "code": code0.astype(jnp.int32)}
+        if order is not None:
+            carry["order"] = order
         if "evals" not in model.static:
             carry["evals"] = Evaluations(*(jnp.full((n,), v, jnp.int32) for v in self.init_evals))
         if "resets" not in model.static:
@@ -325,7 +375,7 @@ class Program:
         new_state = jax.tree.unflatten(model.state_tree, new_leaves)
         return new_state, {**out, **{k: v for k, v in counts.items() if k not in model.static}}
 
-    def advance(self, model: StepModel, c, hyper):
+    def advance(self, model: StepModel, c, batch, hyper):
         """Every run's next step, and the engine's tests on it, before anything is kept."""
         limits, static = self.limits, model.static
         state, res = jax.vmap(
@@ -334,8 +384,8 @@ class Program:
             out_axes=(model.state_axes, -1),
         )(c["x"], c["f"], c["g"], c["state"], hyper)
         x_new = res["x"]
-        if res["value"] is None:
-            f_new, g_new = self.evaluate(x_new)
+        if res["value"] is None or batch is not None:
+            f_new, g_new = self.evaluate(x_new, batch)
         else:
             f_new = res["value"]
             g_new = jnp.zeros_like(x_new) if self.gradient_free else res["grad"]
@@ -343,7 +393,7 @@ class Program:
             jnp.logical_and, jnp.isfinite(g_new) & jnp.isfinite(x_new)
         )
         runaway = rows(jnp.maximum, jnp.abs(x_new)) > limits.x_limit
-        if self.gradient_free:
+        if self.gradient_free or self.minibatch:  # a minibatch gradient is no test of f's
             converged = jnp.zeros(f_new.shape, bool)
             no_move = converged
         else:
@@ -370,7 +420,11 @@ class Program:
     def step(self, model: StepModel, c, k, hyper):
         """One exact step: the method, then every run's status, event step and counts."""
         limits = self.limits
-        state, res, (x_new, f_new, g_new), tests = self.advance(model, c, hyper)
+        order = batch = None
+        if self.minibatch:  # the gradient at the new point is batch k's, for step k + 1
+            order = self.next_order(c["order"], k, hyper)
+            batch = self.batch_rows(order, k)
+        state, res, (x_new, f_new, g_new), tests = self.advance(model, c, batch, hyper)
         finite, runaway, converged, failed, no_move = tests
         if limits.lower_bound is None:
             unbounded = finite & ((f_new < -limits.f_limit) | (runaway & (f_new < c["f"])))
@@ -408,18 +462,31 @@ class Program:
             else state,
             "code": code,
         }
+        if order is not None:
+            out["order"] = order
         return self.counted(out, c, res, live)
 
     # -- the loop over records, and what it returns ----------------------------------------
 
     def write(self, buffer, c, i):
-        """Record row ``i``: every run's point, f and gradient norm."""
-        if self.gradient_free:
-            norm = jnp.full_like(c["f"], jnp.nan)  # documented: no gradient was computed
-        else:
-            norm = jnp.sqrt(rows(jnp.add, c["g"] * c["g"]))
-        row = jnp.concatenate([c["x"], c["f"][None], norm[None]])
-        return jax.lax.dynamic_update_index_in_dim(buffer, row, i, 0)
+        """Record row ``i``: every run's point, f and gradient norm (with a minibatch
+        objective: the full training loss and its gradient's norm, and the objective's
+        recorded metrics into their own buffer)."""
+        f, g = c["f"], c["g"]
+        if self.minibatch:
+            f, g = self.evaluate(c["x"])
+        # gradient-free: NaN (documented: no gradient was computed)
+        norm = jnp.full_like(f, jnp.nan) if self.gradient_free else jnp.sqrt(rows(jnp.add, g * g))
+        row = jnp.concatenate([c["x"], f[None], norm[None]])
+        if not self.record_names:
+            return jax.lax.dynamic_update_index_in_dim(buffer, row, i, 0)
+        main, extra = buffer
+        metrics = jax.vmap(self.fun.record_metrics, in_axes=-1)(c["x"])
+        extra_row = jnp.stack([metrics[name].astype(f.dtype) for name in self.record_names])
+        return (
+            jax.lax.dynamic_update_index_in_dim(main, row, i, 0),
+            jax.lax.dynamic_update_index_in_dim(extra, extra_row, i, 0),
+        )
 
     def record_loop(self, model: StepModel, carry, records_buffer, hyper):
         """Every step, recording every ``record_every`` steps (see below for the exit)."""
@@ -435,6 +502,10 @@ class Program:
             c = steps_loop(c, i * record_every, record_every)
             return c, self.write(buffer, c, i + 1)
 
+        if self.record_names:
+            n = carry["f"].shape[0]
+            extra = jnp.zeros((records + 1, len(self.record_names), n), carry["f"].dtype)
+            records_buffer = (records_buffer, extra)
         buffer = self.write(records_buffer, carry, 0)
 
         # Record blocks until every run has stopped (a quasi-Newton batch often converges
@@ -461,6 +532,24 @@ class Program:
         """The program's outputs; constant counts per step from the steps each run took."""
         static = model.static
         status, event = unpack_codes(carry["code"], RUNNING)
+        recorded = {}
+        if self.record_names:
+            buffer, extra = buffer
+            recorded = {f"record:{k}": extra[:, j].T for j, k in enumerate(self.record_names)}
+        final_values = carry["f"]
+        if self.minibatch:  # statuses and the final value from the full training loss
+            d = carry["x"].shape[0]
+            if self.remainder == 0:  # the last record is at the final point: read it
+                final_values, norm = buffer[-1, d], buffer[-1, d + 1]
+            else:
+                final_values, g_full = self.evaluate(carry["x"])
+                norm = jnp.sqrt(rows(jnp.add, g_full * g_full))
+            finite = jnp.isfinite(final_values) & jnp.isfinite(norm)
+            running = status == RUNNING
+            flat = norm <= self.limits.gtol
+            status = jnp.where(running & finite & flat, CODE["converged"], status)
+            status = jnp.where(running & ~finite, CODE["diverged_nonfinite"], status)
+            event = jnp.where(running & (~finite | flat), self.steps, event)
         taken = jnp.where(event >= 0, event, self.steps)
         if "evals" in carry:
             evals = carry["evals"]
@@ -488,6 +577,7 @@ class Program:
             "hessian_evaluations": evals.h,
             "resets": resets,
             "final_params": carry["x"].T,
-            "final_values": carry["f"],
+            "final_values": final_values,
             **{f"metric:{k}": v for k, v in metrics.items()},
+            **recorded,
         }

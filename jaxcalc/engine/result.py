@@ -90,6 +90,11 @@ class Trajectory:
       compile_seconds, run_seconds: XLA compilation and execution wall time.
       metrics: the optimizer's extra per-run numbers at the final point, ``S + (B,)`` each
         (e.g. ``constraint_violation``; see ``Optimizer.final_metrics``).
+      recorded: the objective's own numbers at every record, ``S + (B, R+1)`` each (an
+        objective from data: ``train_accuracy``, ``heldout_loss``, ``heldout_accuracy``).
+      param_tree: for parameters given as a pytree, one start's
+        :class:`~jaxcalc.trees.Template` (``params`` then holds the flattened leaves;
+        :attr:`params_tree` and :attr:`final_params_tree` give them per leaf); else None.
       hyperparameter_history: each hyperparameter given as a schedule, ``S + (R+1,)``:
         the value used by the step that produced each record (step
         ``i * record_every - 1`` for record ``i``; NaN at the start, record 0). A run
@@ -121,7 +126,22 @@ class Trajectory:
     chunks: int = 1
     extras: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, np.ndarray] = field(default_factory=dict)
+    recorded: dict[str, np.ndarray] = field(default_factory=dict)
+    param_tree: Any = None
     hyperparameter_history: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def params_tree(self) -> Any:
+        """The recorded points per leaf: leaves ``S + (B, R+1) + leaf_shape`` (pytree
+        parameters only; None otherwise)."""
+        return None if self.param_tree is None else self.param_tree.unflatten(self.params)
+
+    @property
+    def final_params_tree(self) -> Any:
+        """The final points per leaf: leaves ``S + (B,) + leaf_shape`` (pytree parameters)."""
+        if self.param_tree is None:
+            return None
+        return self.param_tree.unflatten(self.final_params)
 
     @property
     def recorded_steps(self) -> np.ndarray:
@@ -175,6 +195,7 @@ class Trajectory:
                         "function_evaluations": int(self.function_evaluations[i]),
                         "gradient_evaluations": int(self.gradient_evaluations[i]),
                         "hessian_evaluations": int(self.hessian_evaluations[i]),
+                        **{f"final_{k}": float(v[i][-1]) for k, v in self.recorded.items()},
                     }
                 )
         return rows
@@ -348,6 +369,9 @@ def assemble(
         metrics = {
             k.split(":", 1)[1]: arrays.pop(k) for k in list(arrays) if k.startswith("metric:")
         }
+        recorded = {
+            k.split(":", 1)[1]: arrays.pop(k) for k in list(arrays) if k.startswith("record:")
+        }
         arrays["status"] = np.asarray(np.asarray(STATUSES)[arrays["status"]])
         hyper_record = {
             k: (np.asarray(v, np.float64) if k in grid.sweep else v)
@@ -369,6 +393,7 @@ def assemble(
                 chunks=chunks,
                 extras={**extras, **shared},
                 metrics=metrics,
+                recorded=recorded,
                 **arrays,
             )
         )

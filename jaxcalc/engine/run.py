@@ -35,6 +35,7 @@ from jaxcalc.engine.start import overflow_at_start
 from jaxcalc.errors import ConfigError
 from jaxcalc.optimizers import Optimizer
 from jaxcalc.optimizers.schedules import schedule_history
+from jaxcalc.trees import FlatObjective, Template, is_tree, split_starts
 
 __all__ = ["estimate", "optimize", "optimize_many", "precompile", "precompile_many"]
 
@@ -428,7 +429,16 @@ def optimize_many(
     check_run_arguments(steps, record_every, seed)
     entries = resolve_methods(optimizers)
     fun, name, dim = resolve_objective(objective)
-    starts, single = resolve_starts(x0, name, dim)
+    template = getattr(fun, "template", None)
+    if is_tree(x0):  # pytree parameters: the engine runs on their flattened vectors
+        starts, single, template = split_starts(fun, x0)
+    elif isinstance(template, Template):  # flat vectors of a pytree objective
+        starts, single = resolve_starts(x0, name, template.size)
+    if isinstance(template, Template):
+        fun = FlatObjective(fun, template)
+    else:
+        template = None
+        starts, single = resolve_starts(x0, name, dim)
     for method, _ in entries:
         method.check_objective(fun, starts.shape[1])
     # the whole job is judged before any per-run array is laid out or allocated
@@ -480,7 +490,10 @@ def optimize_many(
         devices=job.n_dev,
         chunks=len(job.chunks.bounds),
     )
-    return [
+    trajectories = [
         dataclasses.replace(t, hyperparameter_history=h) if h else t
         for t, h in zip(trajectories, histories, strict=True)
     ]
+    if template is not None:
+        trajectories = [dataclasses.replace(t, param_tree=template) for t in trajectories]
+    return trajectories

@@ -13,6 +13,7 @@ least-squares problems (:func:`names` lists them in that order).
 from jaxcalc.objectives import bbob_registry, classic, constrained_problems, course, residual
 from jaxcalc.objectives.base import Objective
 from jaxcalc.objectives.constrained_problems import constrained
+from jaxcalc.objectives.data import DataObjective, data_objective, load_dataset
 from jaxcalc.objectives.registry import (
     ObjectiveError,
     ObjectiveSpec,
@@ -25,14 +26,17 @@ from jaxcalc.objectives.registry import (
 from jaxcalc.objectives.residual import ResidualObjective, from_residuals
 
 __all__ = [
+    "DataObjective",
     "Objective",
     "ObjectiveError",
     "ObjectiveSpec",
     "ResidualObjective",
     "constrained",
+    "data_objective",
     "from_expression",
     "from_residuals",
     "get",
+    "load_dataset",
     "names",
     "register",
     "spec",

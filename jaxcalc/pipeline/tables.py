@@ -508,9 +508,16 @@ def summarise_group(
         row.update({f"status_{s}": int((runs.status == s).sum()) for s in np.unique(runs.status)})
         row["compile_seconds"] = t.compile_seconds if compile_seconds is None else compile_seconds
         row["run_seconds"] = t.run_seconds
+        columns = _run_columns(objective.name, optimizer_label, hyper, runs, budget)
+        # an objective from data records held-out loss and accuracies: their final values
+        # per run, and their medians per setting, under names that say so
+        for name, recorded in t.recorded.items():
+            final = np.asarray(recorded[index][..., -1], np.float64)
+            columns[f"final_{name}"] = final.tolist()
+            finite = final[np.isfinite(final)]
+            row[f"median_final_{name}"] = float(np.median(finite)) if finite.size else None
         row.update({m.name: float(m(runs)) for m in extra if m.name not in row})
         summary.append(row)
-        columns = _run_columns(objective.name, optimizer_label, hyper, runs, budget)
         columns.update(view_columns(runs, fixed))
         run_tables.append(columns)
     runs_columns = {k: [v for table in run_tables for v in table[k]] for k in run_tables[0]}
@@ -540,7 +547,8 @@ def _saved_arrays(objective: Any, t: Any, g: _GroupRuns, budget) -> dict[str, np
         "gradient_evaluations": t.gradient_evaluations,
         "hessian_evaluations": t.hessian_evaluations,
     }
-    if objective.dim == 2:  # the report's path figures draw these as their background
+    arrays.update({f"recorded_{k}": v for k, v in t.recorded.items()})
+    if objective.dim == 2 and objective.minimizers is not None:  # path figures' background
         arrays["contour_f"] = contour_grid(objective)
     if budget is not None:
         arrays.update(

@@ -37,8 +37,11 @@ TOP_KEYS = ("name", "description", "seed", "dtype", "starts", "run", "objectives
             "optimizers", "output")  # fmt: skip
 STARTS_KEYS = ("count", "points")
 RUN_KEYS = (*OPTIMIZE_KEYS[:2], "target", *OPTIMIZE_KEYS[2:], *BUDGET_KEYS)
+#: the keys of an objective from data (name = "logistic_regression", ...)
+DATA_KEYS = ("dataset", "batch_size", "l2", "hidden", "activation", "heldout", "init", "rows",
+             "features", "classes", "data_seed")  # fmt: skip
 OBJECTIVE_KEYS = ("name", "expression", "label", "dim", "params", "bounds", "x_opt", "f_opt",
-                  "variables", "constraints")  # fmt: skip
+                  "variables", "constraints", *DATA_KEYS)  # fmt: skip
 OPTIMIZER_KEYS = ("name", "chain", "label")  # plus its own hyperparameters and options
 OUTPUT_KEYS = ("dir", "metrics", "figure_formats", "confidence", "bootstrap_samples",
                "fixed_budgets")  # fmt: skip
@@ -166,6 +169,7 @@ class ObjectiveConfig:
     f_opt: float | None = None
     variables: tuple[str, ...] | None = None
     constraints: tuple[str, ...] = ()
+    data: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     objective: Any = resolved()
     family: str = resolved("user")
 
@@ -182,6 +186,9 @@ class ObjectiveConfig:
 
         from jaxcalc import objectives
 
+        if self.data:  # an objective from data (objectives.data_objective's arguments)
+            built = objectives.data_objective(self.name, **dict(self.data))
+            return dataclasses.replace(built, name=self.label)
         if self.expression is not None:
             obj = objectives.from_expression(
                 self.expression,
@@ -216,6 +223,8 @@ class ObjectiveConfig:
         }
         if self.constraints:  # only when given: configs without them keep their hash
             data["constraints"] = list(self.constraints)
+        if self.data:
+            data["data"] = {k: list(v) if isinstance(v, tuple) else v for k, v in self.data.items()}
         return data
 
 

@@ -57,7 +57,9 @@ def read_experiment(r: Reader, raw: dict, default_name: str, base: Path) -> Expe
     if isinstance(dtype, str) and dtype not in DTYPES:
         r.problem(("dtype",), f"must be 'float32' or 'float64' (got '{dtype}')")
         dtype = None
-    objectives, index = read_objectives(r, raw.get("objectives"), dtype or "float32")
+    objectives, index = read_objectives(
+        r, raw.get("objectives"), dtype or "float32", seed if seed is not None else 0
+    )
     starts = read_starts(r, raw.get("starts", {}), objectives, index)
     run = read_run(r, raw.get("run", {}))
     run_table = raw.get("run", {}) if isinstance(raw.get("run", {}), dict) else {}

@@ -20,6 +20,9 @@ __all__ = ["check_unique_labels", "read_objectives"]
 _RELATION = re.compile(r"<=|>=|==|=|<|>")  # as jaxcalc.constraints reads relations
 # relation-like operators the constraint parser does not read, with what to write instead
 _NOT_RELATIONS = {"=>": ">=", "=<": "<=", "!=": None, "<>": None}
+# the models of jaxcalc.objectives.data (named here so that reading a config does not
+# import the objectives; tests/objectives/test_data.py checks that the two agree)
+DATA_MODELS = ("least_squares", "logistic_regression", "softmax_regression", "mlp")
 
 
 def check_unique_labels(r: Reader, labels: list[str], index: list[int], section: str) -> None:
@@ -37,10 +40,11 @@ def check_unique_labels(r: Reader, labels: list[str], index: list[int], section:
 
 
 def read_objectives(
-    r: Reader, raw: Any, dtype: str
+    r: Reader, raw: Any, dtype: str, seed: int = 0
 ) -> tuple[tuple[ObjectiveConfig, ...], list[int]]:
     """The ``[[objectives]]`` entries (each with its objective resolved), and the position
-    in the file of each one returned."""
+    in the file of each one returned. An objective from data with a list of batch sizes
+    gives one entry per batch size; its held-out split is drawn from ``seed``."""
     path: Path_ = ("objectives",)
     if raw is None:
         r.problem(path, "missing: add at least one [[objectives]] table")
@@ -53,6 +57,12 @@ def read_objectives(
     out = []
     index: list[int] = []  # position in the file of each entry of `out`
     for i, item in enumerate(raw):
+        name = item.get("name") if isinstance(item, dict) else None
+        if isinstance(name, str) and name.strip() in DATA_MODELS:
+            for obj in read_data_objective(r, item, path + (i,), dtype, seed):
+                out.append(obj)
+                index.append(i)
+            continue
         obj = read_objective(r, item, path + (i,), dtype)
         if obj is not None:
             out.append(obj)
@@ -109,8 +119,103 @@ def resolve_objective(r: Reader, obj: ObjectiveConfig, path: Path_, dtype: str):
     except Exception as err:  # noqa: BLE001 - any refusal becomes a config problem
         r.problem(path, str(err))
         return None
-    family = str(objectives.spec(obj.name).family) if obj.name is not None else "user"
+    if obj.data:
+        family = "data"
+    else:
+        family = str(objectives.spec(obj.name).family) if obj.name is not None else "user"
     return dataclasses.replace(obj, objective=built, family=family)
+
+
+def read_data_objective(
+    r: Reader, item: Any, path: Path_, dtype: str, seed: int
+) -> list[ObjectiveConfig]:
+    """An objective from data (``name`` a model of :data:`jaxcalc.objectives.data.MODELS`),
+    one entry per batch size (``batch_size`` may be a list: a sweep); [] after a problem."""
+    from jaxcalc.objectives.data import ACTIVATIONS, DATASETS
+    from jaxcalc.trees import INITIALIZERS
+
+    tbl = r.table(item, path, OBJECTIVE_KEYS)
+    if tbl is None:
+        return []
+    n_problems = len(r.problems)
+    name = tbl["name"].strip()
+    for key in ("expression", "dim", "params", "bounds", "x_opt", "f_opt", "variables",
+                "constraints"):  # fmt: skip
+        if key in tbl:
+            r.problem(path + (key,), f"not a key of an objective from data ({name})")
+    label = r.label(tbl["label"], path + ("label",)) if "label" in tbl else ""
+    data: dict[str, Any] = {"split_seed": seed}
+    dataset = tbl.get("dataset")
+    if dataset is None:
+        r.problem(path, f"{name} needs `dataset`: one of {', '.join(DATASETS)}")
+    elif not isinstance(dataset, str) or dataset not in DATASETS:
+        hint = suggest(str(dataset), list(DATASETS)) or f" (known: {', '.join(DATASETS)})"
+        r.problem(path + ("dataset",), f"unknown dataset {dataset!r}{hint}")
+    else:
+        data["dataset"] = dataset
+    for key, choices in (("activation", ACTIVATIONS), ("init", INITIALIZERS)):
+        if key in tbl:
+            v = tbl[key]
+            if not isinstance(v, str) or v not in choices:
+                r.problem(path + (key,), f"must be one of {', '.join(choices)}; got {got(v)}")
+            else:
+                data[key] = v
+    if "l2" in tbl:
+        l2 = r.number(tbl, "l2", path, 0.0)
+        if l2 is not None and l2 < 0:
+            r.problem(path + ("l2",), f"must be >= 0, got {l2:g}")
+        elif l2 is not None:
+            data["l2"] = l2
+    if "heldout" in tbl:
+        held = r.number(tbl, "heldout", path, 0.2)
+        if held is not None and not 0 < held < 1:
+            r.problem(path + ("heldout",), f"must be a fraction between 0 and 1, got {held:g}")
+        elif held is not None:
+            data["heldout"] = held
+    for key in ("rows", "features", "classes", "data_seed"):
+        if key in tbl:
+            value = r.integer(tbl, key, path, None, 0 if key == "data_seed" else 1, 2**31 - 1)
+            if value is not None:
+                data[key] = value
+    if "hidden" in tbl:
+        hidden = tbl["hidden"]
+        hidden = [hidden] if isinstance(hidden, int) and not isinstance(hidden, bool) else hidden
+        ok = isinstance(hidden, list) and all(
+            isinstance(h, int) and not isinstance(h, bool) and h >= 1 for h in hidden
+        )
+        if not ok:
+            r.problem(path + ("hidden",), f"must be a list of widths >= 1, got {got(hidden)}")
+        else:
+            data["hidden"] = tuple(hidden)
+    sizes: list[int | None] = [None]
+    if "batch_size" in tbl:
+        v = tbl["batch_size"]
+        values = v if isinstance(v, list) else [v]
+        if not values or not all(
+            isinstance(b, int) and not isinstance(b, bool) and b >= 1 for b in values
+        ):
+            r.problem(
+                path + ("batch_size",),
+                f"must be a whole number >= 1 or a list of them (a sweep); got {got(v)}",
+            )
+            return []
+        sizes = list(values)
+    if len(r.problems) > n_problems:
+        return []
+    base = label or f"{name}_{data['dataset']}"
+    out = []
+    for size in sizes:
+        entry = {**data, **({"batch_size": size} if size is not None else {})}
+        obj = ObjectiveConfig(
+            label=base if len(sizes) == 1 else f"{base}_b{size}",
+            name=name,
+            data=MappingProxyType(entry),
+        )
+        resolved_obj = resolve_objective(r, obj, path, dtype)
+        if resolved_obj is None:
+            return []
+        out.append(dataclasses.replace(resolved_obj, dim=resolved_obj.objective.dim))
+    return out
 
 
 def read_bounds(r: Reader, tbl: dict, path: Path_, dim: int | None) -> Any:

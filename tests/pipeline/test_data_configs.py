@@ -1,0 +1,92 @@
+"""Objectives from data in TOML configs: the keys, the batch-size sweep, the held-out
+columns of the runs table, and every problem named with its key."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+
+pytest.importorskip("sklearn")
+from sklearn.metrics import log_loss  # noqa: E402
+
+from jaxcalc.objectives import data  # noqa: E402
+from jaxcalc.pipeline.config import ConfigValidationError, parse_config  # noqa: E402
+from jaxcalc.pipeline.config.validate_objectives import DATA_MODELS  # noqa: E402
+from jaxcalc.pipeline.run import run_experiment  # noqa: E402
+
+CONFIG = """
+seed = 3
+[starts]
+count = 4
+[run]
+steps = 20
+record_every = 10
+[[objectives]]
+name = "logistic_regression"
+dataset = "breast_cancer"
+batch_size = [32, 128]
+l2 = 1e-4
+[[optimizers]]
+name = "sgd"
+learning_rate = 0.1
+"""
+
+
+def test_the_config_knows_every_model():
+    assert set(DATA_MODELS) == set(data.MODELS)
+
+
+def test_a_batch_size_list_is_one_objective_per_size_split_by_the_seed():
+    config = parse_config(CONFIG)
+    labels = [o.label for o in config.objectives]
+    assert labels == [
+        "logistic_regression_breast_cancer_b32",
+        "logistic_regression_breast_cancer_b128",
+    ]
+    first = config.objectives[0].objective
+    assert first.minibatch.batch_size == 32 and first.l2 == 1e-4 and first.dim == 31
+    again = data.data_objective("logistic_regression", "breast_cancer", split_seed=3)
+    np.testing.assert_array_equal(first.x_train, again.x_train)
+
+
+def test_held_out_metrics_reach_the_runs_table(tmp_path):
+    config = parse_config(CONFIG.replace("[32, 128]", "64"))
+    out = run_experiment(config, tmp_path / "out", progress=lambda s: None, report=False)
+    with open(out / "runs.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 4
+    f = config.objectives[0].objective
+    for row in rows:
+        assert 0.8 < float(row["final_heldout_accuracy"]) <= 1.0
+        assert float(row["final_heldout_loss"]) > 0
+        assert float(row["final_train_accuracy"]) > 0.8
+    # the recorded value is the full training loss: at the start (start 0, from the saved
+    # parameters) it is sklearn's log loss on the training rows plus the penalty
+    saved = np.load(out / "group_000.npz")
+    w = saved["params"][0, 0]
+    z = f.x_train @ w[:30] + w[30]
+    expected = log_loss(f.y_train, 1 / (1 + np.exp(-z)), labels=[0, 1])
+    expected += 0.5e-4 * np.sum(w[:30] ** 2)
+    assert saved["values"][0, 0] == pytest.approx(expected, rel=1e-5)
+    assert saved["recorded_heldout_accuracy"].shape == (4, 3)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('dataset = "breast_cancer"', 'dataset = "mnist"', "dataset: unknown dataset 'mnist'"),
+        ("batch_size = [32, 128]", "batch_size = 1000", "batch_size: 1000 is larger"),
+        ("batch_size = [32, 128]", "batch_size = [32, 0]", "batch_size: must be a whole"),
+        ('dataset = "breast_cancer"', 'dataset = "diabetes"', "needs binary labels"),
+        ("l2 = 1e-4", 'l2 = 1e-4\ninit = "xavier"', "init: must be one of"),
+    ],
+)
+def test_bad_keys_are_named(old, new, message):
+    with pytest.raises(ConfigValidationError) as err:
+        parse_config(CONFIG.replace(old, new))
+    key, _, text = message.partition(": ")
+    assert text in str(err.value) or message in str(err.value)
+    if text:
+        assert key in str(err.value)

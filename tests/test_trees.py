@@ -1,0 +1,135 @@
+"""Parameters as pytrees: optimize, starts sampled per leaf, calculus on pytree functions.
+
+Truth from outside: an optax loop on the pytree itself, closed-form gradients and Hessians
+written out by hand, and the initialisers' stated bounds and moments.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import jaxcalc as jc
+from jaxcalc.trees import sample_starts, with_template
+
+C = np.array([[1.0, 2.0], [3.0, 0.5], [0.25, 4.0]])
+
+
+def quadratic(p):
+    """sum(C * w^2) + sum((b - 1)^2): gradient 2 C w and 2 (b - 1), Hessian diagonal."""
+    return jnp.sum(jnp.asarray(C) * p["w"] ** 2) + jnp.sum((p["b"].reshape(2) - 1.0) ** 2)
+
+
+def start(shift=0.0):
+    return {"w": np.ones((3, 2)) + shift, "b": np.array([0.5, -1.0]) + shift}
+
+
+def optax_loop(params, steps, learning_rate):
+    opt = optax.adam(learning_rate)
+    state = opt.init(params)
+    path = [params]
+    for _ in range(steps):
+        grads = jax.grad(quadratic)(params)
+        updates, state = opt.update(grads, state, params)
+        params = optax.apply_updates(params, updates)
+        path.append(params)
+    return path
+
+
+def test_optimize_on_a_pytree_follows_an_optax_loop_per_leaf(x64):
+    x0 = jax.tree.map(jnp.asarray, start())
+    t = jc.optimize(quadratic, "adam", x0, 20, learning_rate=0.05, record_every=5, gtol=0.0)
+    path = optax_loop(x0, 20, 0.05)
+    tree = t.params_tree
+    assert tree["w"].shape == (5, 3, 2) and tree["b"].shape == (5, 2)  # thinned records
+    for i, step in enumerate(range(0, 21, 5)):
+        for leaf in ("w", "b"):
+            np.testing.assert_allclose(tree[leaf][i], path[step][leaf], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(t.final_params_tree["w"], path[-1]["w"], rtol=1e-12)
+    assert t.values[-1] == pytest.approx(float(quadratic(path[-1])), rel=1e-12)
+
+
+def test_a_batch_of_starts_has_a_leading_axis_on_every_leaf(x64):
+    batch = jax.tree.map(lambda *a: np.stack(a), start(0.0), start(1.0), start(-2.0))
+    t = jc.optimize(quadratic, "adam", batch, 10, learning_rate=[0.1, 0.01], gtol=0.0)
+    assert t.params_tree["w"].shape == (2, 3, 11, 3, 2)
+    assert t.final_params_tree["b"].shape == (2, 3, 2)
+    for j, shift in enumerate((0.0, 1.0, -2.0)):
+        path = optax_loop(jax.tree.map(jnp.asarray, start(shift)), 10, 0.01)
+        np.testing.assert_allclose(t.final_params_tree["b"][1, j], path[-1]["b"], rtol=1e-12)
+
+
+def test_leaves_that_disagree_on_the_number_of_starts_are_named():
+    x0 = {"w": np.ones((4, 3, 2)), "b": np.ones((5, 2))}
+    with pytest.raises(jc.ConfigError, match=r"x0\['b'\] has 5, x0\['w'\] has 4"):
+        jc.optimize(quadratic, "adam", x0, 5)
+
+
+def test_leaves_that_do_not_fit_the_objective_are_refused():
+    x0 = {"w": np.ones((4, 3, 3)), "b": np.ones((4, 2))}
+    with pytest.raises(jc.ConfigError, match="does not fit the objective"):
+        jc.optimize(quadratic, "adam", x0, 5)
+    declared = with_template(quadratic, start())
+    with pytest.raises(jc.ConfigError, match=r"x0\['w'\] has shape \(4, 3, 3\)"):
+        jc.optimize(declared, "adam", x0, 5)
+
+
+def test_an_ambiguous_pytree_asks_for_a_template():
+    def total(p):
+        return jnp.sum(p["a"] ** 2)
+
+    x0 = {"a": np.ones((4, 3))}
+    with pytest.raises(jc.ConfigError, match="with_template"):
+        jc.optimize(total, "adam", x0, 5)
+    t = jc.optimize(with_template(total, {"a": np.zeros(3)}), "adam", x0, 5)
+    assert t.params_tree["a"].shape == (4, 6, 3)
+
+
+@pytest.mark.parametrize(
+    ("init", "bound"),
+    [("glorot_uniform", np.sqrt(6.0 / (64 + 10))), ("he_uniform", np.sqrt(6.0 / 64))],
+)
+def test_uniform_initialisers_keep_their_bounds_and_variance(init, bound):
+    x0 = sample_starts({"w": np.zeros((64, 10)), "b": np.zeros(10)}, 200, init=init, seed=3)
+    w = x0["w"]
+    assert w.shape == (200, 64, 10) and np.all(x0["b"] == 0)
+    assert np.abs(w).max() <= bound
+    # a uniform law on [-a, a] has variance a^2 / 3; 128,000 draws put it within 1%
+    assert np.var(w) == pytest.approx(bound**2 / 3, rel=0.01)
+    assert len({w[i].tobytes() for i in range(200)}) == 200  # every start its own draw
+
+
+def test_normal_initialiser_and_bad_names():
+    x0 = sample_starts({"w": np.zeros((50, 40))}, 10, init="normal", scale=0.5, seed=1)
+    assert np.std(x0["w"]) == pytest.approx(0.5, rel=0.02)
+    with pytest.raises(jc.ConfigError, match="init must be one of"):
+        sample_starts({"w": np.zeros(3)}, 2, init="xavier")
+
+
+def test_gradient_hessian_and_hvp_of_a_pytree_function(x64):
+    x = start()
+    g = jc.gradient(quadratic)(x)
+    np.testing.assert_allclose(g["w"], 2 * C * x["w"])
+    np.testing.assert_allclose(g["b"], 2 * (x["b"] - 1.0))
+    h = jc.hessian(quadratic)(x)
+    np.testing.assert_allclose(h["w"]["w"].reshape(6, 6), np.diag(2 * C.ravel()))
+    np.testing.assert_allclose(h["b"]["b"], 2 * np.eye(2))
+    np.testing.assert_allclose(h["w"]["b"], np.zeros((3, 2, 2)))
+    v = {"w": np.full((3, 2), 2.0), "b": np.array([1.0, -3.0])}
+    hv = jc.hvp(quadratic)(x, v)
+    np.testing.assert_allclose(hv["w"], 2 * C * 2.0)
+    np.testing.assert_allclose(hv["b"], [2.0, -6.0])
+
+
+def test_calculus_on_a_batch_of_pytree_points(x64):
+    batch = jax.tree.map(lambda *a: np.stack(a), start(0.0), start(1.0))
+    g = jc.gradient(quadratic)(batch)
+    assert g["w"].shape == (2, 3, 2)
+    np.testing.assert_allclose(g["w"][1], 2 * C * (np.ones((3, 2)) + 1.0))
+    h = jc.hessian(quadratic)(batch)
+    assert h["w"]["w"].shape == (2, 3, 2, 3, 2)
+    v = {"w": np.ones((3, 2)), "b": np.ones(2)}  # one direction at every point
+    np.testing.assert_allclose(jc.hvp(quadratic)(batch, v)["w"], np.broadcast_to(2 * C, (2, 3, 2)))
