@@ -133,6 +133,12 @@ def _setup_numbers(args: argparse.Namespace) -> None:
             enable_compilation_cache()
 
 
+def _version() -> str:
+    from jaxcalc import __version__
+
+    return __version__
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="jaxcalc",
@@ -140,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Negative numbers and expressions that start with '-' can be typed as they are "
         "(jaxcalc diff '-x^2' --at -2e-1), or after '--': jaxcalc diff --at 1 -- '-x^2'.",
     )
+    parser.add_argument("--version", action="version", version=f"jaxcalc {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def command(

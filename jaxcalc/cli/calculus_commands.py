@@ -11,6 +11,7 @@ from jaxcalc.cli.common import (
     EXIT_OK,
     emit,
     json_number,
+    plotting,
     read_expression,
     read_points,
     read_range,
@@ -204,7 +205,6 @@ def _shown(e, limit: int = 2000) -> str:
 
 def cmd_tangent(args: argparse.Namespace) -> int:
     from jaxcalc.calculus import tangent_line
-    from jaxcalc.plotting import check_output_path, plot_function, save_figure
 
     expr = read_expression(args)
     if expr.dim != 1:
@@ -213,7 +213,7 @@ def cmd_tangent(args: argparse.Namespace) -> int:
     if args.range:
         read_range(args)
     if args.plot:
-        check_output_path(args.plot)
+        plotting().check_output_path(args.plot)
     t = tangent_line(expr, x0)
     payload = {
         "expression": expr.text,
@@ -228,8 +228,9 @@ def cmd_tangent(args: argparse.Namespace) -> int:
     text = t.equation
     if args.plot:
         lo, hi = read_range(args) if args.range else (x0 - 3.0, x0 + 3.0)
-        fig = plot_function(expr, (lo, hi), title=f"f(x) = {expr.sympy}", tangents=[t])
-        path = save_figure(fig, args.plot)
+        draw = plotting()
+        fig = draw.plot_function(expr, (lo, hi), title=f"f(x) = {expr.sympy}", tangents=[t])
+        path = draw.save_figure(fig, args.plot)
         payload["plot"] = str(path)
         text += f"\nplot written to {path}"
     emit(args, payload, text)
@@ -238,20 +239,20 @@ def cmd_tangent(args: argparse.Namespace) -> int:
 
 def cmd_plot(args: argparse.Namespace) -> int:
     from jaxcalc.calculus import derivative, tangent_line, taylor
-    from jaxcalc.plotting import check_output_path, plot_function, save_figure
 
+    draw = plotting()
     expr = read_expression(args)
     if expr.dim != 1:
         raise ConfigError(f"plot draws functions of one variable; got {expr.variables}")
     lo, hi = read_range(args)
     if args.taylor_at is not None and not 0 <= args.order <= MAX_ORDER:
         raise ConfigError(f"--order {args.order}: must be 0 to {MAX_ORDER} (the limit)")
-    target = check_output_path(args.output)
+    target = draw.check_output_path(args.output)
     tangents = [tangent_line(expr, float(x)) for x in args.tangent_at or []]
     poly = None
     if args.taylor_at is not None:
         poly = taylor(expr, args.taylor_at, args.order)
-    fig = plot_function(
+    fig = draw.plot_function(
         derivative(expr, 0),
         (lo, hi),
         title=f"f(x) = {expr.sympy}",
@@ -259,7 +260,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
         tangents=tangents,
         taylor=poly,
     )
-    path = save_figure(fig, target)
+    path = draw.save_figure(fig, target)
     emit(args, {"expression": expr.text, "output": str(path)}, f"plot written to {path}")
     return EXIT_OK
 

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from jaxcalc.cli.common import EXIT_INTERRUPTED, EXIT_OK, emit
+from jaxcalc.cli.common import EXIT_INTERRUPTED, EXIT_OK, emit, plotting
 from jaxcalc.errors import ConfigError
 
 
@@ -61,6 +61,9 @@ def add_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from jaxcalc.pipeline.config import apply_dtype, load_config
     from jaxcalc.pipeline.run import RunInterrupted, run_experiment
+
+    if not args.no_report:
+        plotting()  # figures go to files: matplotlib's file backend
 
     overrides = list(args.set or [])
     if args.dtype is not None:  # --dtype is the same as --set dtype=..., and wins over it
@@ -150,6 +153,8 @@ def _planned(args: argparse.Namespace, config, out: Path) -> bool:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from jaxcalc.pipeline.report import build_report
+
+    plotting()  # figures go to files: matplotlib's file backend
 
     folder = Path(args.folder).expanduser().resolve()
     if not (folder / "metadata.json").is_file():

@@ -13,6 +13,7 @@ from jaxcalc.cli.common import (
     emit,
     json_number,
     parse_point,
+    plotting,
     read_key_values,
     seed_value,
 )
@@ -183,22 +184,20 @@ def _list_objectives(args: argparse.Namespace) -> int:
 
 
 def cmd_plot_objective(args: argparse.Namespace) -> int:
-    from jaxcalc.plotting import check_output_path, plot_objective, save_figure
-
-    target = check_output_path(args.output)
+    draw = plotting()
+    target = draw.check_output_path(args.output)
     objective = build_objective(args)
-    fig = plot_objective(objective)
-    path = save_figure(fig, target)
+    fig = draw.plot_objective(objective)
+    path = draw.save_figure(fig, target)
     emit(args, {"objective": objective.name, "output": str(path)}, f"plot written to {path}")
     return EXIT_OK
 
 
 def cmd_optimize(args: argparse.Namespace) -> int:
     from jaxcalc.engine import optimize
-    from jaxcalc.plotting import check_output_path
 
     if args.plot:
-        check_output_path(args.plot)
+        plotting().check_output_path(args.plot)
     objective = build_objective(args)
     hyper = dict(read_key_values(args.param_hp or [], "--hp"))
     if args.lr is not None:
@@ -412,7 +411,7 @@ def _setting_summary(t, objective, setting, row, target: float) -> tuple[dict[st
 
 
 def _plot_paths(t, objective, target: str):
-    from jaxcalc.plotting import plot_objective, save_figure
+    draw = plotting()
 
     if objective.dim not in (1, 2):
         raise ConfigError(
@@ -423,7 +422,7 @@ def _plot_paths(t, objective, target: str):
     # every run of every setting: (runs, records, dim)
     paths = t.params.reshape(-1, *t.params.shape[-2:])
     status = np.asarray(t.status).reshape(-1)
-    fig = plot_objective(
+    fig = draw.plot_objective(
         objective, paths=paths, statuses=status, title=f"{t.optimizer} on {objective.name}"
     )
-    return save_figure(fig, target)
+    return draw.save_figure(fig, target)
