@@ -125,7 +125,7 @@ def _setup_numbers(args: argparse.Namespace) -> None:
     if getattr(args, "dtype", None) == "float64":
         jax.config.update("jax_enable_x64", True)
     jax.config.update("jax_default_matmul_precision", "highest")
-    if args.command in ("optimize", "run") and not os.environ.get("JAXCALC_NO_CACHE"):
+    if args.command not in ("list", "report") and not os.environ.get("JAXCALC_NO_CACHE"):
         from jaxcalc.engine import enable_compilation_cache
 
         # compiled programs are reused across processes; an unwritable cache is no error

@@ -102,8 +102,6 @@ def _learning_rates(text: str) -> float | list[float]:
             raise argparse.ArgumentTypeError(
                 f"{text!r}: expected a number or comma-separated numbers (1e-3,1e-2)"
             ) from None
-    if any(v <= 0 for v in values):
-        raise argparse.ArgumentTypeError(f"{text!r}: learning rates must be > 0")
     return values[0] if len(values) == 1 else values
 
 
@@ -285,6 +283,9 @@ SUCCESS_NOTE = (
 def _summary(t, objective, starts, target: float) -> tuple[dict[str, Any], list[str]]:
     """The JSON payload and the text lines of a finished ``optimize`` run: one block per
     setting of the sweep (a single block without one)."""
+    import numpy as np
+
+    finals = np.asarray(t.final_values, np.float64).reshape(-1)
     payload: dict[str, Any] = {
         "objective": objective.name,
         "dim": objective.dim,
@@ -301,6 +302,7 @@ def _summary(t, objective, starts, target: float) -> tuple[dict[str, Any], list[
         "f_opt": objective.f_opt,
         "target": target if objective.f_opt is not None else None,
         "status_counts": t.status_counts(),
+        "final_value_quantiles": _quantiles(finals),
         "settings": [],
         "compile_seconds": t.compile_seconds,
         "run_seconds": t.run_seconds,
@@ -326,6 +328,17 @@ def _summary(t, objective, starts, target: float) -> tuple[dict[str, Any], list[
         lines.append(SUCCESS_NOTE.format(target=target))
     lines.append(f"time: compile {t.compile_seconds:.2f} s, run {t.run_seconds:.3f} s")
     return payload, lines
+
+
+def _quantiles(values) -> dict[str, float]:
+    """min, quartiles and max of the finite values (empty when there are none)."""
+    import numpy as np
+
+    finite = values[np.isfinite(values)]
+    if not finite.size:
+        return {}
+    levels = np.quantile(finite, [0, 0.25, 0.5, 0.75, 1])
+    return dict(zip(("min", "q25", "median", "q75", "max"), map(float, levels), strict=True))
 
 
 def _settings(t) -> list[tuple[dict[str, float], tuple[int, ...]]]:
@@ -358,10 +371,7 @@ def _setting_summary(t, objective, setting, row, target: float) -> tuple[dict[st
     steps_run = np.where(t.event_step[index] >= 0, t.event_step[index], t.steps).reshape(-1)
     f_evals = np.asarray(t.function_evaluations[index]).reshape(-1)
     g_evals = np.asarray(t.gradient_evaluations[index]).reshape(-1)
-    finite = final_f[np.isfinite(final_f)]
-    names = ("min", "q25", "median", "q75", "max")
-    levels = np.quantile(finite, [0, 0.25, 0.5, 0.75, 1]) if finite.size else []
-    quantiles = {k: float(v) for k, v in zip(names, levels, strict=False)}
+    quantiles = _quantiles(final_f)
     best = {}
     for name in dict.fromkeys(status.tolist()):
         mine = np.flatnonzero((status == name) & np.isfinite(final_f))
@@ -401,13 +411,18 @@ def _setting_summary(t, objective, setting, row, target: float) -> tuple[dict[st
         if found["f"] is None:
             lines.append(f"  {name:<22} {count:>6}  {'(not finite)':>14}")
             continue
-        x = ", ".join(format_number(v, 6) for v in found["x"])
-        lines.append(f"  {name:<22} {count:>6}  {format_number(found['f'], 8):>14}  ({x})")
+        x = ", ".join(_number(v) for v in found["x"])
+        lines.append(f"  {name:<22} {count:>6}  {_number(found['f'], 8):>14}  ({x})")
     if quantiles:
-        lines.append(
-            "  final f: " + ", ".join(f"{k} {format_number(v, 6)}" for k, v in quantiles.items())
-        )
+        lines.append("  final f: " + ", ".join(f"{k} {_number(v)}" for k, v in quantiles.items()))
     return block, lines
+
+
+def _number(value: float, digits: int = 6) -> str:
+    """A final value or coordinate to ``digits`` significant digits (never rounded to a
+    nearby integer: f = 1e-10 is not 0)."""
+    value = float(value)
+    return str(int(value)) if value.is_integer() else f"{value:.{digits}g}"
 
 
 def _plot_paths(t, objective, target: str):
