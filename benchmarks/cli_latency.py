@@ -71,7 +71,7 @@ def time_once(argv: list[str], env: dict[str, str]) -> tuple[float, float, int]:
     child = subprocess.Popen(
         [sys.executable, *argv],
         env=env,
-        cwd=ROOT,
+        cwd=tempfile.gettempdir(),  # not the checkout: python -m would import it first
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
