@@ -34,6 +34,7 @@ from jaxcalc.functions import as_function, float_array
 from jaxcalc.slopes import SLOPE_KINK, SLOPE_NONFINITE_VALUE, SLOPE_OK, diagnose_slope
 
 __all__ = [
+    "Derivative",
     "Taylor",
     "TangentLine",
     "as_function",
@@ -165,7 +166,7 @@ def _forward(f: Callable) -> Callable:
     return lambda x: jax.jvp(f, (x,), (jnp.ones_like(x),))[1]
 
 
-def derivative(f: Callable | str, order: int = 1) -> Callable[[Any], jax.Array]:
+def derivative(f: Callable | str, order: int = 1) -> Derivative:
     """The ``order``-th derivative of a scalar function of one variable, elementwise.
 
     Args:
@@ -176,7 +177,8 @@ def derivative(f: Callable | str, order: int = 1) -> Callable[[Any], jax.Array]:
       A function taking an array of any shape and returning the derivative at every
       element, with the same shape and float dtype (integers are cast to floats).
       Points where ``f`` or the derivative is not finite come back as ``inf``/``nan``;
-      :func:`jaxcalc.check_derivative` says why.
+      :func:`jaxcalc.check_derivative` says why. It prints as the function, the order
+      and, for an expression, the symbolic form.
 
     Example:
       >>> d = derivative("3x^2 + 1")
@@ -186,8 +188,61 @@ def derivative(f: Callable | str, order: int = 1) -> Callable[[Any], jax.Array]:
     return _derivative(as_function(f, dim=1), _check_order(order))
 
 
+class Derivative:
+    """What :func:`derivative` returns: the compiled derivative, callable on arrays, that
+    says what it is when printed (the function, the order and, for an expression, the
+    symbolic form).
+
+    Attributes:
+      function: the function differentiated (a callable or an
+        :class:`~jaxcalc.expressions.Expression`).
+      order: the order of the derivative.
+    """
+
+    __slots__ = ("__weakref__", "_compiled", "_symbolic", "function", "order")
+
+    def __init__(self, function: Callable, order: int, compiled: Callable[[Any], jax.Array]):
+        self.function = function
+        self.order = order
+        self._compiled = compiled
+        self._symbolic: str | None = None
+
+    def __call__(self, x: Any) -> jax.Array:
+        return self._compiled(x)
+
+    @property
+    def symbolic(self) -> str | None:
+        """sympy's derivative as text for an expression (None for a Python callable); a
+        note in parentheses when it is too large or slow to compute."""
+        sym = getattr(self.function, "sympy", None)
+        symbols = getattr(self.function, "symbols", None)
+        if sym is None or not symbols:
+            return None
+        if self._symbolic is None:
+            import sympy as sp
+
+            from jaxcalc.expressions.symbolic import Skipped, bounded, simplify
+
+            found = bounded(lambda e: sp.diff(e, symbols[0], self.order), sym)
+            if isinstance(found, Skipped):
+                self._symbolic = f"(not computed: {found})"
+            else:
+                self._symbolic = str(simplify(found, seconds=1.0)[0])
+        return self._symbolic
+
+    def __repr__(self) -> str:
+        name = getattr(self.function, "text", None)
+        if name is None:
+            name = getattr(self.function, "__qualname__", None) or repr(self.function)
+        ordinal = {1: "1st", 2: "2nd", 3: "3rd"}.get(self.order, f"{self.order}th")
+        text = f"Derivative({ordinal} derivative of {name}"
+        if self.symbolic is not None:
+            text += f" = {self.symbolic}"
+        return text + ")"
+
+
 @functools.lru_cache(maxsize=256)
-def _derivative(f: Callable, order: int) -> Callable[[Any], jax.Array]:
+def _derivative(f: Callable, order: int) -> Derivative:
     # cached per (function, order): repeated calls share one jitted (and compiled) function
     scalar = _scalar_derivative(f, order)
 
@@ -197,7 +252,7 @@ def _derivative(f: Callable, order: int) -> Callable[[Any], jax.Array]:
         flat = jnp.ravel(x)
         return jax.vmap(scalar)(flat).reshape(x.shape)
 
-    return d
+    return Derivative(f, order, d)
 
 
 def _map_points(fn: Callable, event_ndim: int | None) -> Callable:

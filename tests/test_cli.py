@@ -319,7 +319,6 @@ def test_plot_objective(capsys, tmp_path):
         (("optimize", "booth", "--optimizer", "sgd", "--x0", "1"), "2 comma-separated"),
         (("optimize", "os:getcwd", "--optimizer", "sgd"), "allow-code"),
         (("optimize", "rosenbrock", "--dim", "1", "--optimizer", "sgd"), "dim"),
-        (("plot-objective", "rosenbrock", "--dim", "3", "-o", "x.png"), "1-D and 2-D"),
     ],
 )
 def test_objective_bad_input_table(capsys, tmp_path, monkeypatch, args, words):

@@ -20,6 +20,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from jaxcalc.pipeline import metrics  # noqa: E402
+from jaxcalc.plotting import optimizer_styles  # noqa: E402
 
 
 def main(results: Path) -> Path:
@@ -39,14 +40,18 @@ def main(results: Path) -> Path:
         curves.setdefault(dim, {}).setdefault(group["optimizer"], []).append((precision, cost))
 
     dims = sorted(curves)
-    fig, axes = plt.subplots(1, len(dims), figsize=(5 * len(dims), 4.2), sharey=True)
+    names = list(dict.fromkeys(opt for by_opt in curves.values() for opt in by_opt))
+    colors = optimizer_styles({opt: [opt] for opt in names})  # one colour per optimizer
+    fig, axes = plt.subplots(
+        1, len(dims), figsize=(5 * len(dims), 4.2), sharey=True, layout="constrained"
+    )
     axes = np.atleast_1d(axes)
     for ax, dim in zip(axes, dims, strict=True):
         top = max(c.max() for runs in curves[dim].values() for _, c in runs) / dim
         budgets = np.geomspace(1.0 / dim, top, 80)
-        for i, (opt, runs) in enumerate(curves[dim].items()):
+        for opt, runs in curves[dim].items():
             frac = np.mean([metrics.ecdf(p, c / dim, budgets) for p, c in runs], axis=0)
-            ax.step(budgets, frac, where="post", label=opt, color=f"C{i}")
+            ax.step(budgets, frac, where="post", label=opt, color=colors[opt]["color"])
         n_obj = len(next(iter(curves[dim].values())))
         ax.set_title(f"{dim}-D ({n_obj} functions)")
         ax.set_xscale("log")
@@ -54,12 +59,11 @@ def main(results: Path) -> Path:
         ax.set_ylim(0, 1)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("fraction of (run, target) pairs")
-    axes[0].legend()
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside right upper", frameon=False)
     fig.suptitle("BBOB f1-f24, instance 1: ECDF over COCO's 51 targets 1e2..1e-8")
-    fig.tight_layout()
     out = results / "figures" / "ecdf_by_dimension.png"
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
+    fig.savefig(out, dpi=110, bbox_inches="tight")
     return out
 
 

@@ -19,6 +19,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from jaxcalc.plotting import optimizer_styles  # noqa: E402
+
 DIVERGED = ("status_diverged", "status_diverged_nonfinite", "status_unbounded")
 
 
@@ -29,8 +31,9 @@ def main(results: Path) -> Path:
     for row in rows:
         by_opt.setdefault(row["optimizer"], []).append(row)
 
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.6), layout="constrained")
     markers = "osD^v<>"
+    colors = optimizer_styles({opt: [opt] for opt in by_opt})  # one colour per optimizer
     for i, (opt, group) in enumerate(by_opt.items()):
         group.sort(key=lambda r: float(r["hp_learning_rate"]))
         lr = [float(r["hp_learning_rate"]) for r in group]
@@ -43,10 +46,11 @@ def main(results: Path) -> Path:
             sum(int(float(r.get(c) or 0)) for c in DIVERGED) / n
             for r, n in zip(group, runs, strict=True)
         ]
-        style = dict(marker=markers[i % len(markers)], label=opt, color=f"C{i}")
+        color = colors[opt]["color"]
+        style = dict(marker=markers[i % len(markers)], label=opt, color=color)
         axes[0].plot(lr, success, **style)
         axes[1].plot(lr, med, **style)
-        axes[1].fill_between(lr, q25, q75, color=f"C{i}", alpha=0.15)
+        axes[1].fill_between(lr, q25, q75, color=color, alpha=0.15)
         axes[2].plot(lr, div, **style)
 
     config = json.loads((results / "metadata.json").read_text())["config"]
@@ -62,16 +66,16 @@ def main(results: Path) -> Path:
         ax.grid(alpha=0.3, which="both")
     axes[0].set_ylim(-0.02, 1.02)
     axes[2].set_ylim(-0.02, 1.02)
-    axes[0].legend()
+    handles, labels = axes[1].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside right upper", frameon=False)
     n = rows[0]["runs"] if rows else "?"
     fig.suptitle(
         f"{rows[0]['objective']}, {config['dtype']}, {n} starts per setting, "
         f"{config['run']['steps']} steps"
     )
-    fig.tight_layout()
     out = results / "figures" / "lr_sweep.png"
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
+    fig.savefig(out, dpi=110, bbox_inches="tight")
     return out
 
 

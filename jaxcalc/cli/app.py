@@ -17,7 +17,12 @@ import re
 import sys
 from collections.abc import Sequence
 
-from jaxcalc.cli import calculus_commands, experiment_commands, objective_commands
+from jaxcalc.cli import (
+    calculus_commands,
+    cluster_commands,
+    experiment_commands,
+    objective_commands,
+)
 from jaxcalc.cli.common import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, cli_float, cli_int
 from jaxcalc.errors import JaxcalcError
 
@@ -125,7 +130,7 @@ def _setup_numbers(args: argparse.Namespace) -> None:
     if getattr(args, "dtype", None) == "float64":
         jax.config.update("jax_enable_x64", True)
     jax.config.update("jax_default_matmul_precision", "highest")
-    if args.command not in ("list", "report") and not os.environ.get("JAXCALC_NO_CACHE"):
+    if args.command not in ("list", "report", "merge") and not os.environ.get("JAXCALC_NO_CACHE"):
         from jaxcalc.engine import enable_compilation_cache
 
         # compiled programs are reused across processes; an unwritable cache is no error
@@ -164,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     # the order of the commands in ``jaxcalc --help``
-    for group in (calculus_commands, objective_commands, experiment_commands):
+    for group in (calculus_commands, objective_commands, experiment_commands, cluster_commands):
         group.add_commands(command)
     return parser
 

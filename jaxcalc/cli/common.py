@@ -34,11 +34,9 @@ def emit(args: argparse.Namespace, payload: dict[str, Any], text: str) -> None:
 def plotting():
     """:mod:`jaxcalc.plotting`, imported when a command writes a figure, with matplotlib's
     file backend (Agg) chosen first: the command line writes files and opens no window."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     from jaxcalc import plotting as module
 
+    module.use_file_backend()
     return module
 
 

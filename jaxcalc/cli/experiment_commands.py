@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from jaxcalc.cli.common import EXIT_INTERRUPTED, EXIT_OK, emit, plotting
+from jaxcalc.cli.common import EXIT_INTERRUPTED, EXIT_OK, emit
 from jaxcalc.errors import ConfigError
 
 
@@ -45,6 +45,26 @@ def add_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
         help="print the groups and the memory and disk estimate, then stop (nothing is run "
         "or written)",
     )
+    p.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="compute shard I of N (I from 0, e.g. $SLURM_ARRAY_TASK_ID/N): whole compiled "
+        "programs, balanced by estimated cost; join the shards with jaxcalc merge",
+    )
+    dist = p.add_argument_group(
+        "several processes (jax.distributed; inside a Slurm job step of several tasks "
+        "these are read from Slurm)"
+    )
+    dist.add_argument("--coordinator", metavar="HOST:PORT", help="process 0's address")
+    dist.add_argument("--num-processes", type=int, metavar="N", help="how many processes")
+    dist.add_argument("--process-id", type=int, metavar="I", help="this process, 0..N-1")
+    dist.add_argument(
+        "--coordinator-timeout",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="seconds to wait for every process to join (default 60)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress display on stderr")
     p.add_argument(
         "--no-report",
@@ -61,10 +81,10 @@ def add_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from jaxcalc.pipeline.config import apply_dtype, load_config
     from jaxcalc.pipeline.run import RunInterrupted, run_experiment
+    from jaxcalc.pipeline.shard import parse_shard
 
-    if not args.no_report:
-        plotting()  # figures go to files: matplotlib's file backend
-
+    shard = parse_shard(args.shard) if args.shard else None
+    _join_processes(args)
     overrides = list(args.set or [])
     if args.dtype is not None:  # --dtype is the same as --set dtype=..., and wins over it
         overrides.append(f"dtype={args.dtype}")
@@ -79,6 +99,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             "--resume needs the folder of the run to finish: give --out DIR "
             "(or output.dir in the config)"
         )
+    elif shard is not None:  # one name per shard, the same in every shard's job
+        out = Path("results") / f"{config.name}-shard-{shard.index}-of-{shard.count}"
     else:
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         out = Path("results") / f"{config.name}-{stamp}"
@@ -88,7 +110,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not (args.quiet or args.json):
         for note in config.notes:
             print(f"jaxcalc: {note}", file=sys.stderr)
-    if not args.json:
+    from jaxcalc.engine import distributed
+
+    if not args.json and not distributed.is_writer():
+        print(
+            f"jaxcalc run {config.name}: computing as process {distributed.process_index()}; "
+            "process 0 writes the results",
+            flush=True,
+        )
+    elif not args.json:
         print(f"jaxcalc run {config.name}: writing to {out}", flush=True)
     try:
         folder = run_experiment(
@@ -98,9 +128,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             resume=args.resume,
             display="off" if args.quiet else "auto",
             report=not args.no_report,
+            shard=shard,
         )
     except RunInterrupted as stop:
         again = ["jaxcalc", "run", args.config, "--out", str(stop.folder)]
+        if shard is not None:
+            again += ["--shard", str(shard)]
         for item in args.set or []:
             again += ["--set", item]
         if args.dtype is not None:
@@ -113,10 +146,35 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         return EXIT_INTERRUPTED
     payload = {"name": config.name, "output": str(folder), "summary": str(folder / "summary.csv")}
+    if shard is not None:
+        payload["shard"] = str(shard)
+        emit(
+            args,
+            payload,
+            f"done: shard {shard} in {folder}; when every shard is done: "
+            f"jaxcalc merge DIR_0 ... DIR_{shard.count - 1} --out DIR",
+        )
+        return EXIT_OK
     if not args.no_report:
         payload["report"] = str(folder / "report.md")
     emit(args, payload, f"done: {folder / ('summary.csv' if args.no_report else 'report.md')}")
     return EXIT_OK
+
+
+def _join_processes(args: argparse.Namespace) -> None:
+    """Join a run of several processes when the flags or Slurm's environment say so."""
+    from jaxcalc.engine import distributed
+
+    flags = (args.coordinator, args.num_processes, args.process_id)
+    if any(v is not None for v in flags) or distributed.from_environment():
+        if args.process_id == 0 and not args.quiet:  # visible while the others start
+            print(
+                f"jaxcalc: process 0 of {args.num_processes}: waiting up to "
+                f"{args.coordinator_timeout:g} s for the others at {args.coordinator}",
+                file=sys.stderr,
+                flush=True,
+            )
+        distributed.initialize(*flags, timeout=args.coordinator_timeout)
 
 
 def _planned(args: argparse.Namespace, config, out: Path) -> bool:
@@ -153,8 +211,6 @@ def _planned(args: argparse.Namespace, config, out: Path) -> bool:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from jaxcalc.pipeline.report import build_report
-
-    plotting()  # figures go to files: matplotlib's file backend
 
     folder = Path(args.folder).expanduser().resolve()
     if not (folder / "metadata.json").is_file():

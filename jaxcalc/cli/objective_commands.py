@@ -45,7 +45,10 @@ def add_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
             help="allow OBJECTIVE to name Python code as module:function (runs it)",
         )
 
-    p = command("plot-objective", "contour (2-D) or curve (1-D) of an objective")
+    p = command(
+        "plot-objective",
+        "contour (2-D), curve (1-D) or a 2-D slice through the minimiser (more dimensions)",
+    )
     objective_arguments(p)
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="png, svg or pdf")
     p.set_defaults(run=cmd_plot_objective)
@@ -426,18 +429,24 @@ def _number(value: float, digits: int = 6) -> str:
 
 
 def _plot_paths(t, objective, target: str):
-    draw = plotting()
-
-    if objective.dim not in (1, 2):
-        raise ConfigError(
-            f"--plot draws 1-D and 2-D objectives; {objective.name} has dim {objective.dim}"
-        )
+    """The paths on the objective (above 2-D: on the slice through its minimiser, or
+    through the best point found when no minimiser is known)."""
     import numpy as np
 
-    # every run of every setting: (runs, records, dim)
+    draw = plotting()
+    slice_at = None
+    finals = np.asarray(t.final_values, np.float64).reshape(-1)
+    if objective.dim > 2 and objective.minimizers is None and np.isfinite(finals).any():
+        ends = np.asarray(t.final_params, np.float64).reshape(-1, objective.dim)
+        slice_at = ends[int(np.nanargmin(np.where(np.isfinite(finals), finals, np.nan)))]
+    # every run of every setting of a sweep: (runs, records, dim)
     paths = t.params.reshape(-1, *t.params.shape[-2:])
     status = np.asarray(t.status).reshape(-1)
     fig = draw.plot_objective(
-        objective, paths=paths, statuses=status, title=f"{t.optimizer} on {objective.name}"
+        objective,
+        paths=paths,
+        statuses=status,
+        title=f"{t.optimizer} on {objective.name}",
+        slice_at=slice_at,
     )
     return draw.save_figure(fig, target)

@@ -201,6 +201,98 @@ class Trajectory:
                 )
         return rows
 
+    # ---------------------------------------------------------------------------------
+    # Display: short text, an HTML table in notebooks, a figure, a data frame
+
+    def _summary(self) -> dict[str, str]:
+        """What the repr and the HTML table show, as text."""
+        hyper = ", ".join(
+            f"{k}={_short(v)}" for k, v in self.hyperparameters.items() if _displayable(v)
+        )
+        lead = self.status.shape
+        sweep = " x ".join(f"{k} ({n})" for k, n in zip(self.sweep, lead, strict=False))
+        starts = lead[len(self.sweep) :]
+        runs = int(np.prod(lead)) if lead else 1
+        n_starts = starts[0] if starts else 1
+        shape = f"{n_starts} start{'s' if n_starts != 1 else ''}"
+        if sweep:
+            shape = f"{sweep} x {shape}"
+        dim = self.params.shape[-1]
+        finals = np.asarray(self.final_values, np.float64).reshape(-1)
+        finite = finals[np.isfinite(finals)]
+        best = f"{finite.min():.6g}" if finite.size else "none finite"
+        counts = ", ".join(f"{k} {v}" for k, v in self.status_counts().items())
+        return {
+            "objective": self.objective,
+            "optimizer": self.optimizer,
+            "hyperparameters": hyper or "-",
+            "runs": f"{runs} run{'s' if runs != 1 else ''} ({shape}), dim {dim}, "
+            f"{self.steps} steps, recorded every {self.record_every}",
+            "status": counts,
+            "best f": best,
+        }
+
+    def __repr__(self) -> str:
+        s = self._summary()
+        return (
+            f"Trajectory({s['optimizer']} on {s['objective']}; {s['hyperparameters']}; "
+            f"{s['runs']}; status: {s['status']}; best f {s['best f']})"
+        )
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{escape(k)}</th>"
+            f"<td style='text-align:left'>{escape(v)}</td></tr>"
+            for k, v in self._summary().items()
+        )
+        return f"<table><caption>Trajectory</caption>{rows}</table>"
+
+    def plot(self, *, objective: Any = None, kind: str = "auto", ax: Any = None) -> Any:
+        """Convergence bands (median f and quartiles over the starts, one per setting) and,
+        for an objective of two or more dimensions, the paths on its contour.
+
+        See :func:`jaxcalc.plotting.plot_trajectory`; returns the axes drawn into.
+        """
+        from jaxcalc.plotting import plot_trajectory
+
+        return plot_trajectory(self, objective=objective, kind=kind, ax=ax)
+
+    def to_pandas(self) -> Any:
+        """:meth:`to_table` as a ``pandas.DataFrame``: one row per run, with its final
+        point as columns ``x1``, ``x2``, ...
+
+        Raises:
+          ImportError: pandas is not installed (``pip install pandas``).
+        """
+        try:
+            import pandas
+        except ImportError:
+            raise ImportError(
+                "Trajectory.to_pandas needs pandas, which is not installed: "
+                "pip install pandas (or jaxcalc[pandas])"
+            ) from None
+        frame = pandas.DataFrame(self.to_table())
+        finals = np.asarray(self.final_params, np.float64).reshape(len(frame), -1)
+        for d in range(finals.shape[1]):
+            frame[f"x{d + 1}"] = finals[:, d]
+        return frame
+
+
+def _displayable(value: Any) -> bool:
+    return isinstance(value, int | float | str | bool | np.ndarray | np.generic)
+
+
+def _short(value: Any) -> str:
+    """A hyperparameter as short text: a number with 4 digits, a sweep as its values."""
+    if isinstance(value, np.ndarray):
+        items = ", ".join(f"{float(v):.4g}" for v in value.reshape(-1)[:6])
+        return f"[{items}{', ...' if value.size > 6 else ''}]"
+    if isinstance(value, float | np.floating):
+        return f"{float(value):.4g}"
+    return str(value)
+
 
 def pack_stopped(status: jax.Array, step: Any) -> jax.Array:
     """The engine's per-run code of a run that stopped with ``status`` at ``step``.

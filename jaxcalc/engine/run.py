@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxcalc.engine import cache, curvature, plan
+from jaxcalc.engine import cache, curvature, distributed, plan
 from jaxcalc.engine.options import (
     Limits,
     check_run_arguments,
@@ -107,7 +107,8 @@ def _job(
     per_run = plan.estimate_bytes(1, steps, record_every, d, itemsize, method.state_size(d))
     state_bytes = method.state_size(d) * itemsize
     plan.check_memory(per_run, budget, steps, record_every, d, state_bytes)
-    devices = jax.local_devices()  # this process's; see docs/devices.md for several hosts
+    # every process's devices in a run of several processes (jaxcalc.engine.distributed)
+    devices = jax.devices() if distributed.is_distributed() else jax.local_devices()
     n_dev = len(devices)
     runs = layout.runs
     chunks = plan.plan_chunks(runs, per_run, budget, n_dev, steps, chunk_size, cpu_threads)
@@ -208,6 +209,8 @@ def _run_chunks(job: _Job, compiled) -> tuple[list[dict[str, Any]], np.ndarray |
         else:
             out = compiled(x_part, h_part, s_part)
         out = jax.block_until_ready(out)
+        if distributed.is_distributed():
+            out = distributed.gather(out)
         if job.donate:
             cache.keep_buffer((job.shape_key, worker), out["records"])
         if records is not None:
@@ -244,7 +247,8 @@ def _checked_pieces(job: _Job, outs: list[dict[str, Any]]) -> tuple[list[dict], 
                 compile_seconds += time.perf_counter() - t0
             cache.keep_compiled(job.check_key, check)
             t0 = time.perf_counter()
-            out["status"] = jax.block_until_ready(check(out["final_params"], out["status"]))
+            status = jax.block_until_ready(check(out["final_params"], out["status"]))
+            out["status"] = distributed.gather(status) if distributed.is_distributed() else status
             run_seconds += time.perf_counter() - t0
         piece = runs_first(out, hi - lo)
         piece["status"] = overflow_at_start(job.fun, job.layout.run_x0[lo:hi], piece["status"])

@@ -20,7 +20,7 @@ from jaxcalc.errors import OutputError
 from jaxcalc.files import TEMPORARY_SUFFIX, orphan_temporaries, probe_writable
 from jaxcalc.pipeline.results import FIGURE_SUFFIXES, GROUP_PART, RUN_FILES, read_manifest
 
-__all__ = ["LOCK_NAME", "OutputFolder"]
+__all__ = ["LOCK_NAME", "OutputFolder", "live_lock"]
 
 LOCK_NAME = ".jaxcalc.lock"
 TAKEN_SUFFIX = ".taken"  # a stale lock moved aside while it is taken over
@@ -40,6 +40,19 @@ def _process_gone(pid: int) -> bool:
     except OSError:  # it exists, owned by someone else
         return False
     return False
+
+
+def live_lock(folder: Path) -> str | None:
+    """The owner named by ``folder``'s lock while a run holds it; None when there is no
+    lock or its process on this host is gone."""
+    try:
+        text = (folder / LOCK_NAME).read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        return None
+    owner = _lock_owner(text)
+    if owner is not None and owner[1] == socket.gethostname() and _process_gone(owner[0]):
+        return None
+    return text or "a lock that names no owner"
 
 
 def _remove_run_files(folder: Path) -> int:

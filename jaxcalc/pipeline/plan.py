@@ -22,6 +22,7 @@ __all__ = [
     "Batch",
     "Group",
     "GroupPlan",
+    "STACK",
     "RunEstimate",
     "check_run_estimate",
     "estimate_run",
@@ -31,6 +32,10 @@ __all__ = [
 #: bytes per run of a group's part file and table rows besides the recorded arrays
 _DISK_PER_RUN = 400
 _PARAMS_KEEP_BYTES = 64 << 20  # a group's part file keeps at most this much of the paths
+
+#: at most this many stackable optimizers of one objective share a program (1: none do).
+#: Their compile grows with each method they hold, their run time barely does.
+STACK = 8
 
 
 @dataclass(frozen=True)

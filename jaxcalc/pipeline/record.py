@@ -68,7 +68,13 @@ def _platform() -> dict[str, Any]:
     }
 
 
-def _previous(out: Path, config: Any, versions: dict[str, str]) -> dict[str, Any] | None:
+def _shard_name(part: dict[str, Any] | None) -> str:
+    return "no shard" if not part else f"shard {part.get('index')}/{part.get('count')}"
+
+
+def _previous(
+    out: Path, config: Any, versions: dict[str, str], shard: dict[str, Any] | None
+) -> dict[str, Any] | None:
     """The manifest of the run to resume in ``out`` (None: an empty folder)."""
     previous = read_manifest(out)
     if previous is None:
@@ -87,6 +93,9 @@ def _previous(out: Path, config: Any, versions: dict[str, str]) -> dict[str, Any
     for name in RESUME_VERSIONS:
         if old_versions.get(name) != versions[name]:
             changes.append(f"{name} {old_versions.get(name)} -> {versions[name]}")
+    old_shard = previous.get("shard")
+    if old_shard != shard:
+        changes.append(f"{_shard_name(old_shard)} -> {_shard_name(shard)}")
     if changes:
         raise OutputError(
             f"config changed since run of {previous.get('started', '?')} in {out} "
@@ -122,11 +131,22 @@ class RunRecord:
     """
 
     def __init__(
-        self, out: Path, config: Any, total: int, resume: bool, say: Callable[[str], None]
+        self,
+        out: Path,
+        config: Any,
+        total: int,
+        resume: bool,
+        say: Callable[[str], None],
+        shard: Any = None,
+        expected: list[int] | None = None,
     ):
         self.out = out
         versions = _versions()
-        previous = _previous(out, config, versions) if resume else None
+        # a shard's record names its part of the groups (see jaxcalc.pipeline.shard)
+        part = None
+        if shard is not None:
+            part = {"index": shard.index, "count": shard.count, "groups": list(expected or [])}
+        previous = _previous(out, config, versions, part) if resume else None
         self.finished = _load_finished(out, previous, total, say) if previous else {}
         started = now()
         resumed = []
@@ -147,6 +167,7 @@ class RunRecord:
             "started": started,
             "resumed": resumed,
             "groups_total": total,
+            **({"shard": part} if part else {}),
             "groups": [],
             "figures": figure_files({o.label: o.dim for o in config.objectives}),
         }
@@ -158,6 +179,7 @@ class RunRecord:
             "resumed": resumed,
             "updated": resumed[-1] if resumed else started,
             "groups_total": total,
+            **({"shard": part} if part else {}),
             "groups_done": 0,
             "groups": [],
         }

@@ -33,11 +33,12 @@ __all__ = [
     "MANIFEST_NAME",
     "RESULTS_FORMAT",
     "RUN_FILES",
+    "columns_to_rows",
     "figure_files",
     "figure_stems",
     "parquet_available",
-    "columns_to_rows",
     "read_csv",
+    "read_figure",
     "read_group_part",
     "read_json",
     "read_manifest",
@@ -69,6 +70,7 @@ RUN_FILES = (
     "runs.csv",
     "runs.parquet",
     "report.md",
+    "report.html",
 )
 GROUP_PART = re.compile(r"group_\d{3,}\.npz")
 FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
@@ -82,6 +84,19 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
 
 def write_text(path: str | os.PathLike, text: str) -> Path:
     return write_bytes(path, text.encode("utf-8"))
+
+
+def read_figure(folder: str | os.PathLike, relative: str) -> bytes | None:
+    """The bytes of a figure the report drew, by its path relative to ``folder``; None
+    when it is missing or lies outside the folder."""
+    root = Path(folder).resolve()
+    path = (root / relative).resolve()
+    if root not in path.parents or path.suffix.lower() not in FIGURE_SUFFIXES:
+        return None
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def _json_safe(value: Any) -> Any:

@@ -12,6 +12,7 @@ batches compile in a background thread (:mod:`~jaxcalc.pipeline.ahead`).
 from __future__ import annotations
 
 import contextlib
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,27 +20,25 @@ from typing import Any
 
 import numpy as np
 
+from jaxcalc.engine import distributed
 from jaxcalc.errors import JaxcalcError, OutputError
 from jaxcalc.pipeline import tables
 from jaxcalc.pipeline.ahead import CompileAhead
 from jaxcalc.pipeline.folder import OutputFolder
 from jaxcalc.pipeline.interrupt import RunInterrupted, StopRequest
-from jaxcalc.pipeline.plan import Batch, Group, GroupPlan, plan_batches
+from jaxcalc.pipeline.plan import Batch, Group, GroupPlan
 from jaxcalc.pipeline.progress import Progress
 from jaxcalc.pipeline.record import RunRecord, now
 from jaxcalc.pipeline.results import write_group_part, write_tables
+from jaxcalc.pipeline.shard import Shard, shard_batches
 
-__all__ = ["GROUP_FILE", "RunInterrupted", "run_experiment"]
+__all__ = ["GROUP_FILE", "RunInterrupted", "run_experiment", "write_finished_tables"]
 
 GROUP_FILE = "group_{index:03d}.npz"
 
 #: batches whose programs are compiled ahead, in a background thread, while the current
 #: batch runs and its results are written (0: none; each batch compiles when it runs)
 _LOOKAHEAD = 2
-
-#: at most this many stackable optimizers of one objective share a program (1: none do).
-#: Their compile grows with each method they hold, their run time barely does.
-_STACK = 8
 
 
 def run_experiment(
@@ -51,6 +50,7 @@ def run_experiment(
     progress: Callable[[str], None] | None = None,
     display: str = "auto",
     report: bool = True,
+    shard: Shard | None = None,
 ) -> Path:
     """Run every (objective, optimizer) group of ``config`` and write the results.
 
@@ -69,6 +69,11 @@ def run_experiment(
       display: progress on stderr: "auto" (a bar on a terminal, one line per group
         otherwise), "bar", "log" or "off".
       report: draw the figures and write ``report.md``.
+      Run as one of several processes (:mod:`jaxcalc.engine.distributed`), every process
+      computes and only process 0 writes to ``out_dir``.
+      shard: compute only this shard's batches of groups (:mod:`~jaxcalc.pipeline.shard`);
+        its groups' numbers are those of the unsharded run, and ``jaxcalc merge`` joins
+        the shards' folders into the results of one run. A shard draws no report.
 
     Returns:
       The absolute path of the output folder.
@@ -77,9 +82,34 @@ def run_experiment(
       RunInterrupted: after Ctrl-C or SIGTERM, once the finished groups, tables, manifest
         and report are written (a ``KeyboardInterrupt``).
     """
+    if distributed.is_distributed() and not distributed.is_writer():
+        # a run over several processes: every process computes (the programs span all
+        # their devices); only process 0 writes, the others into a folder they remove
+        with tempfile.TemporaryDirectory(prefix="jaxcalc-process-") as scratch:
+            _run(config, OutputFolder(scratch, overwrite=True), None, "off", False, shard)
+        return Path(out_dir).expanduser().resolve()
     folder = OutputFolder(out_dir, overwrite=overwrite, resume=resume)
+    return _run(config, folder, progress, display, report, shard)
+
+
+def _run(
+    config: Any,
+    folder: OutputFolder,
+    progress: Callable[[str], None] | None,
+    display: str,
+    report: bool,
+    shard: Shard | None,
+) -> Path:
+    """:func:`run_experiment` into ``folder``."""
+    resume = folder.resume
     plan = GroupPlan(config)
-    total = len(plan)
+    # the batches of groups that share a program; a shard's are whole batches of these
+    batches = shard_batches(plan, 1 if shard is None else shard.count)
+    batches = batches[0 if shard is None else shard.index]
+    if shard is not None:
+        report = False
+    expected = [g for batch in batches for g in batch]
+    total = len(expected)
     with folder:
         out = folder.path
         # notes while loading: a lock taken over, files cleaned, groups to recompute
@@ -87,7 +117,7 @@ def run_experiment(
         for note in folder.notes:
             notes.line(f"jaxcalc: {note}")
         try:
-            record = RunRecord(out, config, total, resume, notes.line)
+            record = RunRecord(out, config, len(plan), resume, notes.line, shard, expected)
             record.save("running")
         except BaseException:
             if folder.created:  # a refused or failed start leaves no folder behind
@@ -102,7 +132,7 @@ def run_experiment(
             )
         writer = _GroupWriter(out, config, record, show, total)
         try:
-            stop_signal = _run_batches(plan, record, writer, echo=display != "off")
+            stop_signal = _run_batches(plan, batches, record, writer, echo=display != "off")
         except BaseException as err:
             if not isinstance(err, KeyboardInterrupt):
                 show.close()
@@ -134,12 +164,21 @@ def _failed(folder: OutputFolder, record: RunRecord, writer: _GroupWriter, err: 
         )
 
 
-def _run_batches(plan: GroupPlan, record: RunRecord, writer: _GroupWriter, echo: bool):
-    """Compute the groups not finished yet, batch by batch, compiling ahead; returns the
-    signal that stopped the run, or None."""
-    todo = [g for g in range(len(plan)) if g not in record.finished]
-    batches = plan_batches(todo, plan.group, _STACK)
-    ahead = CompileAhead(_LOOKAHEAD if len(batches) > 1 else 0)
+def _run_batches(
+    plan: GroupPlan,
+    planned: list[tuple[int, ...]],
+    record: RunRecord,
+    writer: _GroupWriter,
+    echo: bool,
+):
+    """Compute the groups of the ``planned`` batches not finished yet, batch by batch,
+    compiling ahead; returns the signal that stopped the run, or None."""
+    batches = [tuple(g for g in b if g not in record.finished) for b in planned]
+    batches = [b for b in batches if b]
+    # with several processes, every collective must come in the same order in each: no
+    # work in a background thread
+    lookahead = 0 if distributed.is_distributed() else _LOOKAHEAD
+    ahead = CompileAhead(lookahead if len(batches) > 1 else 0)
 
     def prepare(b: int) -> Batch:
         return plan.batch(batches[b])
@@ -177,6 +216,15 @@ def _run_batch(batch: Batch, b: int, ahead: CompileAhead, writer: _GroupWriter) 
         writer.group(g, group, t, compile_seconds, batch, t0)
 
 
+def write_finished_tables(out: Path, finished: dict[int, Any], *, runs: bool) -> None:
+    """summary.csv of the finished groups ``{index: (entry, summary rows, run columns)}``,
+    in group order; with ``runs`` also runs.csv."""
+    order = sorted(finished)
+    summary = tables.tidy_rows([r for g in order for r in finished[g][1]])
+    per_run = tables.tidy_columns([finished[g][2] for g in order]) if runs else None
+    write_tables(out, summary, per_run)
+
+
 class _GroupWriter:
     """Writes a finished group: its part file, the tables so far and its manifest entry."""
 
@@ -189,12 +237,7 @@ class _GroupWriter:
         self.total = total
 
     def tables(self, *, runs: bool) -> None:
-        """summary.csv of the finished groups, in group order; with ``runs`` also runs.csv."""
-        finished = self.record.finished
-        order = sorted(finished)
-        summary = tables.tidy_rows([r for g in order for r in finished[g][1]])
-        per_run = tables.tidy_columns([finished[g][2] for g in order]) if runs else None
-        write_tables(self.out, summary, per_run)
+        write_finished_tables(self.out, self.record.finished, runs=runs)
 
     def group(self, g: int, group: Group, t: Any, compile_seconds: float, batch, t0) -> None:
         """Write group ``g``'s part, tables and manifest entry (it is then finished)."""
@@ -222,9 +265,9 @@ class _GroupWriter:
             "compile_seconds": compile_seconds,
             "run_seconds": t.run_seconds,
         }
+        entry["steps"] = int(t.steps)
         if budget is not None:
             entry["budget"] = budget.budget
-            entry["steps"] = int(t.steps)
         if len(batch.groups) > 1:  # one program for these groups; seconds shared by runs
             entry["program_shared_with"] = [other.label for other in batch.groups]
         self.record.finished[g] = (entry, s_rows, r_columns)

@@ -44,9 +44,9 @@ def test_a_diverging_setting_does_not_stretch_the_axis(tmp_path, capsys, monkeyp
     limits = {}
     real = plotting.save_figure
 
-    def spy(fig, path):
+    def spy(fig, path, **options):
         limits[str(path).rsplit("/", 1)[-1]] = [ax.get_ylim() for ax in fig.axes]
-        return real(fig, path)
+        return real(fig, path, **options)
 
     monkeypatch.setattr(plotting, "save_figure", spy)
     config = tmp_path / "axis.toml"
@@ -106,7 +106,7 @@ def test_ecdf_and_profile_tell_more_than_ten_settings_apart(tmp_path, capsys, mo
     lines = {}
     real = plotting.save_figure
 
-    def spy(fig, path):
+    def spy(fig, path, **options):
         name = str(path).rsplit("/", 1)[-1]
         lines[name] = {
             line.get_label(): (line.get_color(), line.get_linestyle())
@@ -114,7 +114,7 @@ def test_ecdf_and_profile_tell_more_than_ten_settings_apart(tmp_path, capsys, mo
             for line in ax.get_lines()
             if not line.get_label().startswith("_")
         }
-        return real(fig, path)
+        return real(fig, path, **options)
 
     monkeypatch.setattr(plotting, "save_figure", spy)
     config = tmp_path / "styles.toml"
@@ -126,3 +126,10 @@ def test_ecdf_and_profile_tell_more_than_ten_settings_apart(tmp_path, capsys, mo
         assert len(styles) == 12, name
         assert len(set(styles.values())) == 12, name
     assert lines["ecdf.png"] == lines["performance_profile.png"]
+    # one colour per optimizer: sgd's settings are shades of Okabe-Ito blue (#0072B2, blue
+    # the strongest channel), adam's of its orange (#E69F00, red the strongest)
+    from matplotlib.colors import to_rgb
+
+    for label, (color, _) in lines["ecdf.png"].items():
+        strongest = int(np.argmax(to_rgb(color)))
+        assert strongest == (2 if label.startswith("sgd") else 0), (label, color)

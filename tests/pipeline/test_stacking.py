@@ -1,6 +1,6 @@
 """Experiments compute the stackable optimizers of an objective in one program.
 
-Oracle: the same experiment with every group in its own program (``runner._STACK = 1``),
+Oracle: the same experiment with every group in its own program (``plan.STACK = 1``),
 as before stacking existed. Both must give the same statuses, counts and success rates,
 and final values equal to rounding (a stacked program is fused differently by XLA).
 """
@@ -17,7 +17,7 @@ from jaxcalc_testing import run_cli
 
 from jaxcalc.engine import cache, curvature
 from jaxcalc.engine import run as engine
-from jaxcalc.pipeline import run as runner
+from jaxcalc.pipeline import plan as planning
 
 CONFIG = """
 name = "stacking"
@@ -69,7 +69,7 @@ def rows(path: Path) -> list[dict[str, str]]:
 def run(tmp_path, capsys, monkeypatch, stack: int) -> tuple[Path, list[str]]:
     config = tmp_path / "stacking.toml"
     config.write_text(CONFIG)
-    monkeypatch.setattr(runner, "_STACK", stack)
+    monkeypatch.setattr(planning, "STACK", stack)
     monkeypatch.setattr(cache, "COMPILED", {})  # nothing from an earlier run
     compiled: list[str] = []
     real, real_check = COMPILE, CURVATURE_PROGRAM

@@ -40,7 +40,9 @@ RUN_KEYS = (*OPTIMIZE_KEYS[:2], "target", *OPTIMIZE_KEYS[2:], *BUDGET_KEYS)
 OBJECTIVE_KEYS = ("name", "expression", "label", "dim", "params", "bounds", "x_opt", "f_opt",
                   "variables", "constraints")  # fmt: skip
 OPTIMIZER_KEYS = ("name", "label")  # plus the optimizer's own hyperparameters and options
-OUTPUT_KEYS = ("dir", "metrics")
+OUTPUT_KEYS = ("dir", "metrics", "figure_formats")
+#: formats a report can draw its figures in; PNG is always drawn (report.md shows it)
+FIGURE_FORMATS = ("png", "svg", "pdf")
 #: the table a key belongs in (for "unknown key" hints at the top level)
 SECTION_OF = {k: "starts" for k in STARTS_KEYS} | {k: "run" for k in RUN_KEYS} | {"dir": "output"}
 
@@ -277,10 +279,12 @@ class OutputConfig:
         added as columns of ``summary.csv``, in this order.
       resolved_metrics: the :class:`~jaxcalc.pipeline.tables.Metric` of each name (set by
         validation).
+      figure_formats: the report's figure files: PNG (always) and any of SVG and PDF.
     """
 
     dir: Path | None = None
     metrics: tuple[str, ...] = ()
+    figure_formats: tuple[str, ...] = ("png",)
     resolved_metrics: tuple[Any, ...] = resolved(())
 
 
@@ -362,6 +366,8 @@ def _output_dict(output: OutputConfig) -> dict[str, Any]:
     data: dict[str, Any] = {"dir": str(output.dir) if output.dir is not None else None}
     if output.metrics:
         data["metrics"] = list(output.metrics)
+    if output.figure_formats != ("png",):
+        data["figure_formats"] = list(output.figure_formats)
     return data
 
 

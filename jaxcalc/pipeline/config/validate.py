@@ -18,6 +18,7 @@ from jaxcalc.pipeline.config.problems import Path_
 from jaxcalc.pipeline.config.reader import Reader, got, is_number, looks_numeric, suggest
 from jaxcalc.pipeline.config.schema import (
     DTYPES,
+    FIGURE_FORMATS,
     MAX_BUDGET,
     MAX_COUNT,
     MAX_SEED,
@@ -207,7 +208,33 @@ def read_output(r: Reader, raw: Any, base: Path) -> OutputConfig:
     if tbl is None:
         return OutputConfig()
     names, metrics = read_metrics(r, tbl, path)
-    return OutputConfig(dir=read_dir(r, tbl, path, base), metrics=names, resolved_metrics=metrics)
+    return OutputConfig(
+        dir=read_dir(r, tbl, path, base),
+        metrics=names,
+        resolved_metrics=metrics,
+        figure_formats=read_figure_formats(r, tbl, path),
+    )
+
+
+def read_figure_formats(r: Reader, tbl: dict, path: Path_) -> tuple[str, ...]:
+    """``figure_formats``: the report's figure files, PNG first (report.md shows it)."""
+    if "figure_formats" not in tbl:
+        return ("png",)
+    v = tbl["figure_formats"]
+    p = path + ("figure_formats",)
+    if isinstance(v, str):
+        v = [v]
+    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+        r.problem(p, f'must be a list of formats, e.g. ["png", "svg"]; got {got(v)}')
+        return ("png",)
+    formats = ["png"]
+    for j, name in enumerate(v):
+        key = name.lower().lstrip(".")
+        if key not in FIGURE_FORMATS:
+            r.problem(p + (j,), f"unknown figure format '{name}'; use {', '.join(FIGURE_FORMATS)}")
+        elif key not in formats:
+            formats.append(key)
+    return tuple(formats)
 
 
 def read_metrics(r: Reader, tbl: dict, path: Path_) -> tuple[tuple[str, ...], tuple]:

@@ -1,9 +1,11 @@
-"""Saved results -> figures + report.md. Reads result files only; never recomputes.
+"""Saved results -> figures, report.md and report.html. Reads result files only; never
+recomputes.
 
 ``jaxcalc report DIR`` calls :func:`build_report`, so figures and the report can be redrawn
 (after a change of style, or on another machine) from what a run saved. The figures of one
 objective are in :mod:`~.figures`, those across objectives in :mod:`~.across`, the text in
-:mod:`~.markdown`.
+:mod:`~.markdown`, and its self-contained HTML twin (figures inline, sortable tables) in
+:mod:`~.html`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 from jaxcalc.errors import OutputError
 from jaxcalc.pipeline.report.across import across_objectives
 from jaxcalc.pipeline.report.figures import ReportData, objective_section
+from jaxcalc.pipeline.report.html import report_html
 from jaxcalc.pipeline.report.inputs import read_groups, read_metadata, read_summary
 from jaxcalc.pipeline.report.markdown import report_text
 from jaxcalc.pipeline.results import write_text
@@ -34,11 +37,7 @@ def build_report(folder: str | Path, *, status: str | None = None) -> Path:
         a jaxcalc with another results format (the message names the file); or a figure
         or the report cannot be written (earlier files are kept).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _Figures()
     folder = Path(folder).resolve()
     meta = read_metadata(folder)
     if status is not None:
@@ -49,6 +48,7 @@ def build_report(folder: str | Path, *, status: str | None = None) -> Path:
         meta=meta,
         summary=read_summary(folder, meta),
         plt=plt,
+        formats=_formats(meta),
     )
     by_objective = read_groups(folder, meta)
     try:
@@ -78,4 +78,34 @@ def build_report(folder: str | Path, *, status: str | None = None) -> Path:
     finally:
         plt.close("all")
     write_text(folder / "report.md", text)
+    write_text(folder / "report.html", report_html(text, folder))
     return folder / "report.md"
+
+
+class _Figures:
+    """``subplots`` and ``close`` as pyplot has them, for figures that pyplot never holds:
+    drawing a report changes nothing in the caller's matplotlib (its backend, its open
+    figures), so it works the same from the command line and inside a notebook."""
+
+    @staticmethod
+    def subplots(nrows: int = 1, ncols: int = 1, *, figsize=None, layout=None, **kwargs):
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=figsize, layout=layout)
+        return fig, fig.subplots(nrows, ncols, **kwargs)
+
+    @staticmethod
+    def close(*_: object) -> None:
+        """Nothing to close: the figures are not registered anywhere."""
+
+
+def _formats(meta: dict) -> tuple[str, ...]:
+    """The figure formats the run's config asked for (PNG always first)."""
+    output = meta.get("config", {}).get("output") or {}
+    asked = output.get("figure_formats") if isinstance(output, dict) else None
+    formats = ["png"]
+    for name in asked if isinstance(asked, list) else []:
+        key = str(name).lower().lstrip(".")
+        if key in ("svg", "pdf") and key not in formats:
+            formats.append(key)
+    return tuple(formats)

@@ -11,21 +11,23 @@ import numpy as np
 
 from jaxcalc.pipeline import budget as budgets
 from jaxcalc.pipeline import metrics
-from jaxcalc.pipeline.report.figures import ReportData, family_of, style
+from jaxcalc.pipeline.report.figures import ReportData, family_of
 from jaxcalc.pipeline.report.markdown import sig3, swept
 
 __all__ = ["across_objectives"]
 
 
+def legend_outside(ax, fontsize: float) -> None:
+    from jaxcalc.plotting import legend_outside as outside
+
+    outside(ax, fontsize=fontsize)
+
+
 def across_objectives(data: ReportData) -> list[str]:
     """Draw the figures across objectives; returns their part of report.md."""
     extra = budget_figures(data) if data.ecdf_runs else []
-    # one style per optimizer setting, the same in the ECDF and the performance profile
-    line_styles: dict[str, dict[str, Any]] = {}
-
-    def line_style(label: str) -> dict[str, Any]:
-        return line_styles.setdefault(label, style(len(line_styles)))
-
+    # one style per optimizer setting, the same in every figure of the report
+    line_style = data.style
     if data.ecdf_data:
         extra.append(_ecdf_figure(data, line_style))
     if len(data.ert_table) >= 1:
@@ -40,7 +42,7 @@ def _fraction_axes(ax, xlabel: str, ylabel: str, top: float) -> None:
     ax.set_ylabel(ylabel)
     ax.set_ylim(0, top)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    legend_outside(ax, fontsize=7)
 
 
 def _ecdf_figure(data: ReportData, line_style) -> str:
@@ -92,7 +94,7 @@ def budget_figures(data: ReportData) -> list[str]:
     success rates per objective and per family."""
     ecdf_runs, run_cfg, plt = data.ecdf_runs, data.run_cfg, data.plt
     labels = list(dict.fromkeys(e["label"] for e in ecdf_runs))
-    styles = {label: style(i) for i, label in enumerate(labels)}
+    styles = {label: data.style(label) for label in labels}
     top = max(e["budget"] / e["dim"] for e in ecdf_runs)
     low = min(float(e["costs"][:, 0].min()) / e["dim"] for e in ecdf_runs)
     x = np.geomspace(max(low, 1e-3) * 0.9, top, 120)
@@ -124,7 +126,8 @@ def budget_figures(data: ReportData) -> list[str]:
         ax.set_title(f"{title} ({n_obj} objectives)", fontsize=9)
         ax.set_xlabel(f"{cost} / dimension")
         ax.set_ylabel("fraction of (run, target) pairs")
-    axes.flat[0].legend(fontsize=7)
+    fig.legend(*axes.flat[0].get_legend_handles_labels(), loc="outside right upper",
+               fontsize=7, frameon=False)  # fmt: skip
     fig.suptitle("ECDF of runs reaching COCO's 51 targets 1e2..1e-8, within the budget")
     path_ecdf = data.save(fig, "ecdf.png")
 
@@ -142,7 +145,8 @@ def budget_figures(data: ReportData) -> list[str]:
         ax.grid(alpha=0.3)
         ax.set_xlabel("evaluations / dimension")
     axes[0].set_ylabel("fraction of (run, target) pairs")
-    axes[0].legend(fontsize=7)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside right upper", fontsize=7,
+               frameon=False)  # fmt: skip
     fig.suptitle("ECDF, all objectives, under two conventions for the cost of a gradient")
     path_conv = data.save(fig, "ecdf_gradient_cost.png")
 
@@ -200,22 +204,26 @@ def _success_figure(data: ReportData, labels, styles) -> Path | None:
     for i in range(1, len(objectives)):
         if family.get(objectives[i]) != family.get(objectives[i - 1]):
             ax_map.axhline(i - 0.5, color="w", lw=2)
-    fig.colorbar(image, ax=ax_map, fraction=0.04, pad=0.02)
+    fig.colorbar(image, ax=ax_map, fraction=0.04, pad=0.02, label="success rate")
+    fig.get_layout_engine().set(wspace=0.12)  # the colour bar's label clear of the bars
+    ax_map.set_xlabel("optimizer setting")
+    ax_map.set_ylabel("objective [family]")
     width = 0.8 / len(columns)
     for j, column in enumerate(columns):
         means = [
             np.nanmean([rates.get((o, column), np.nan) for o in objectives if family.get(o) == f])
             for f in families
         ]
-        bar = styles.get(column.split(" (")[0], style(j))
+        bar = styles.get(column) or data.optimizer_style(column.split(" (")[0])
         ax_bar.bar(np.arange(len(families)) + (j - (len(columns) - 1) / 2) * width, means,
                    width, label=column, color=bar["color"],
                    hatch="//" if bar.get("linestyle", "-") != "-" else None)  # fmt: skip
     ax_bar.set_xticks(range(len(families)), families)
     ax_bar.set_ylim(0, 1)
+    ax_bar.set_xlabel("family")
     ax_bar.set_ylabel("mean success rate over the family")
     ax_bar.grid(alpha=0.3, axis="y")
-    ax_bar.legend(fontsize=6, ncol=2)
+    legend_outside(ax_bar, fontsize=6)
     target = float(meta["config"]["run"]["target"])
     fig.suptitle(f"success rate: f - f_opt <= {target:g} within the budget")
     return data.save(fig, "success_rates.png")

@@ -17,7 +17,7 @@ import numpy as np
 from jaxcalc.pipeline import budget as budgets
 from jaxcalc.pipeline.results import figure_stems
 
-__all__ = ["ReportData", "objective_section", "setting_labels", "style"]
+__all__ = ["ReportData", "objective_section", "setting_labels"]
 
 _FIGURE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\.png")
 
@@ -35,6 +35,36 @@ class ReportData:
     ecdf_runs: list[dict[str, Any]] = field(default_factory=list)  # with a budget
     ecdf_data: dict[str, list[tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict)
     ert_table: dict[str, dict[str, float]] = field(default_factory=dict)
+    styles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    formats: tuple[str, ...] = ("png",)
+
+    def __post_init__(self) -> None:
+        """One colour per optimizer, decided once for every figure of the report."""
+        from jaxcalc.plotting import optimizer_styles
+
+        settings: dict[str, dict[str, None]] = {}  # each optimizer's labels, in order, once
+        for group in self.meta.get("groups", []):
+            settings.setdefault(group["optimizer"], {}).update(dict.fromkeys(setting_labels(group)))
+        self.styles = optimizer_styles({k: list(v) for k, v in settings.items()})
+
+    def optimizer_style(self, optimizer: str) -> dict[str, Any]:
+        """The style of an optimizer's first setting (its own colour)."""
+        for group in self.meta.get("groups", []):
+            if group["optimizer"] == optimizer:
+                return self.style(setting_labels(group)[0])
+        return self.style(optimizer)
+
+    def style(self, label: str) -> dict[str, Any]:
+        """The line style of a setting (by its label), the same in every figure; a label
+        the groups do not name (a summary from elsewhere) gets the next free colour."""
+        if label not in self.styles:
+            from jaxcalc.plotting import PALETTE
+
+            self.styles[label] = {
+                "color": PALETTE[len(self.styles) % len(PALETTE)],
+                "linestyle": "-",
+            }
+        return self.styles[label]
 
     @property
     def run_cfg(self) -> dict[str, Any]:
@@ -54,7 +84,7 @@ class ReportData:
         from jaxcalc import plotting
 
         path = self.figures / name
-        plotting.save_figure(fig, path)
+        plotting.save_figure(fig, path, also=self.formats[1:])
         return path
 
     def figure_name(self, label: str, kind: str) -> str:
@@ -122,17 +152,6 @@ def nanquantiles(y: np.ndarray, qs: list[float]) -> list[np.ndarray]:
         return [np.where(finite, np.nanquantile(filled, q, axis=0), np.nan) for q in qs]
 
 
-def style(index: int) -> dict[str, Any]:
-    """Distinct colour and dash for up to 40 lines (matplotlib's cycle repeats after 10)."""
-    import matplotlib
-
-    colors = matplotlib.colormaps["tab10"].colors
-    return {
-        "color": colors[index % 10],
-        "linestyle": ("-", "--", ":", "-.")[(index // 10) % 4],
-    }
-
-
 def family_of(name: str) -> str:
     """An objective's family when the results do not say (older results)."""
     return "bbob" if name.startswith("bbob_") else "other"
@@ -179,7 +198,7 @@ def _draw_setting(data: ReportData, curves: _Curves, group, arrays, flat, s: int
         curves.start_level = max(curves.start_level, float(q75[0]))
     if curves.known and np.isfinite(q75).any():
         curves.top_level = max(curves.top_level, float(np.nanmax(q75)))
-    line = style(curves.lines)
+    line = data.style(label)
     curves.lines += 1
     for ax, x in zip(curves.axes, (steps, evals), strict=True):
         ax.plot(x, med, label=label, **line)
@@ -220,7 +239,11 @@ def _convergence(data: ReportData, name: str, groups) -> tuple[Path, list[str]]:
     evals_label = budgets.cost_label(data.run_cfg) if data.budgeted else "function evaluations"
     for ax, xlabel in zip(axes, ("steps", evals_label), strict=True):
         ax.set_xlabel(xlabel)
-        ax.set_ylabel("f - f_opt (median, quartiles)" if curves.known else "f (median, quartiles)")
+        ax.set_ylabel(
+            "f - f_opt (median over runs, quartile band)"
+            if curves.known
+            else "f (median over runs, quartile band)"
+        )
         if curves.known:
             ax.set_yscale("symlog", linthresh=max(data.target, 1e-12))
         ax.grid(alpha=0.3)
@@ -232,7 +255,9 @@ def _convergence(data: ReportData, name: str, groups) -> tuple[Path, list[str]]:
         for ax in axes:
             ax.set_ylim(top=cap)
         curves.notes.append(f"y axis cut at {cap:.0e} (two decades above the starts)")
-    axes[0].legend(fontsize=7)
+    from jaxcalc.plotting import legend_outside
+
+    legend_outside(axes[1], fontsize=7)
     fig.suptitle(f"{name}: convergence")
     if curves.notes:
         fig.text(0.01, -0.02, "; ".join(curves.notes), fontsize=8, va="top")
@@ -281,7 +306,9 @@ def _contour_with_paths(data: ReportData, name: str, groups) -> Path:
     panels = len(groups)
     cols = min(3, panels)
     rows = math.ceil(panels / cols)
-    fig, axes = data.plt.subplots(rows, cols, figsize=(4.2 * cols, 3.8 * rows), squeeze=False)
+    fig, axes = data.plt.subplots(
+        rows, cols, figsize=(4.2 * cols, 3.8 * rows), squeeze=False, layout="constrained"
+    )
     for ax in axes.flat[panels:]:
         ax.set_visible(False)
     for ax, (group, arrays) in zip(axes.flat, groups, strict=False):
@@ -290,18 +317,29 @@ def _contour_with_paths(data: ReportData, name: str, groups) -> Path:
         if "contour_f" in arrays:  # results without it: no background
             _contour_background(ax, arrays["contour_f"], b)
         paths = flat["params"][0][:20]
-        ends = paths[:, -1, :]
-        for p in paths:
+        label = setting_labels(group)[0]
+        color = data.style(label)["color"]
+        for k, p in enumerate(paths):
             keep = np.all(np.isfinite(p), axis=-1)
-            ax.plot(p[keep, 0], p[keep, 1], "-", lw=0.7, alpha=0.7)
-        ax.plot(ends[:, 0], ends[:, 1], ".", color="k", ms=3)
+            ax.plot(p[keep, 0], p[keep, 1], "-", lw=0.8, alpha=0.8, color=color,
+                    label="path" if k == 0 else "_")  # fmt: skip
+            if keep.any():
+                end = p[keep][-1]
+                ax.plot(end[0], end[1], ".", color="k", ms=3, label="_" if k else "last point")
         m = arrays["minimizers"]
         if len(m):
-            ax.plot(m[:, 0], m[:, 1], "*", color="red", ms=10)
+            ax.plot(m[:, 0], m[:, 1], "*", color="k", mec="w", ms=12, ls="none", label="minimiser")
         ax.set_xlim(b[0])
         ax.set_ylim(b[1])
-        ax.set_title(setting_labels(group)[0], fontsize=8)
-    fig.suptitle(f"{name}: sample paths (first setting of each optimizer, 20 runs)")
+        ax.set_xlabel("x1")
+        ax.set_ylabel("x2")
+        ax.set_title(label, fontsize=8)
+    from jaxcalc.plotting import legend_outside
+
+    legend_outside(axes.flat[panels - 1], fontsize=7)
+    fig.suptitle(
+        f"{name}: sample paths (first setting of each optimizer, 20 runs; grey: contour lines of f)"
+    )
     return data.save(fig, data.figure_name(name, "paths"))
 
 
