@@ -464,3 +464,29 @@ def test_optimize_lr_and_hp_learning_rate_together_is_an_error(capsys):
     assert code == 2 and "give the learning rate once" in err
     code, _, err = call(capsys, "optimize", "booth", "--optimizer", "sgd", "--lr", "0.1,x")
     assert code == 2 and "comma-separated numbers" in err
+
+
+def test_cli_compilation_cache_matches_the_engines(tmp_path, monkeypatch):
+    import jax
+
+    from jaxcalc.cli import app
+    from jaxcalc.engine import enable_compilation_cache
+
+    names = (
+        "jax_compilation_cache_dir",
+        "jax_persistent_cache_min_compile_time_secs",
+        "jax_persistent_cache_min_entry_size_bytes",
+    )
+    saved = {n: getattr(jax.config, n) for n in names}
+    monkeypatch.setenv("JAXCALC_CACHE_DIR", str(tmp_path))
+    try:
+        app._enable_compilation_cache()
+        by_cli = {n: getattr(jax.config, n) for n in names}
+        for n, v in saved.items():
+            jax.config.update(n, v)
+        enable_compilation_cache()
+        assert {n: getattr(jax.config, n) for n in names} == by_cli
+        assert by_cli["jax_compilation_cache_dir"] == str(tmp_path)
+    finally:
+        for n, v in saved.items():
+            jax.config.update(n, v)

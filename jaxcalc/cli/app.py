@@ -131,11 +131,24 @@ def _setup_numbers(args: argparse.Namespace) -> None:
         jax.config.update("jax_enable_x64", True)
     jax.config.update("jax_default_matmul_precision", "highest")
     if args.command not in ("list", "report", "merge") and not os.environ.get("JAXCALC_NO_CACHE"):
-        from jaxcalc.engine import enable_compilation_cache
-
         # compiled programs are reused across processes; an unwritable cache is no error
         with contextlib.suppress(OSError):
-            enable_compilation_cache()
+            _enable_compilation_cache()
+
+
+def _enable_compilation_cache() -> None:
+    """What :func:`jaxcalc.engine.enable_compilation_cache` does, without importing the
+    engine and the optimizers (a second, and more, before a calculus command's answer);
+    tests/test_cli.py checks that both set the same configuration."""
+    import jax
+
+    path = os.environ.get("JAXCALC_CACHE_DIR") or os.path.join(
+        os.path.expanduser("~"), ".cache", "jaxcalc", "xla"
+    )
+    os.makedirs(path, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", path)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
 
 
 def _version() -> str:
