@@ -101,9 +101,9 @@ def _learning_rates(text: str) -> float | list[float]:
     for part in text.split(","):
         try:
             values.append(cli_float(part))
-        except argparse.ArgumentTypeError:
+        except argparse.ArgumentTypeError as err:
             raise argparse.ArgumentTypeError(
-                f"{text!r}: expected a number or comma-separated numbers (1e-3,1e-2)"
+                f"{err} (give a number or comma-separated numbers: 1e-3,1e-2)"
             ) from None
     return values[0] if len(values) == 1 else values
 
