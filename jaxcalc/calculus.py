@@ -444,8 +444,7 @@ def tangent_line(f: Callable | str, x0: Any) -> TangentLine:
     """
     fn = as_function(f, dim=1)
     x = float_array(x0)
-    slope = derivative(fn, 1)(x)
-    diag = diagnose_slope(fn, x, slope)
+    autodiff, diag, slope, intercept = jax.device_get(_tangent_numbers(fn, x))
     y0, code = diag.value, diag.code
     defined = code == SLOPE_OK
     reason = ""
@@ -458,12 +457,10 @@ def tangent_line(f: Callable | str, x0: Any) -> TangentLine:
                 f"not differentiable at x = {at}: one-sided slopes left "
                 f"{format_number(diag.left, 4)}, right {format_number(diag.right, 4)}"
             )
-        elif bool(jnp.isnan(slope)):
+        elif np.isnan(autodiff):
             reason = f"the derivative is not defined at x = {at} (autodiff gives nan)"
         else:
             reason = f"infinite slope at x = {at} (a vertical tangent)"
-    slope = jnp.where(defined, slope, jnp.nan)  # never a line with an infinite slope
-    intercept = y0 - slope * x
     as_out = (lambda a: float(a)) if x.ndim == 0 else np.asarray
     return TangentLine(
         x0=as_out(x),
@@ -473,6 +470,21 @@ def tangent_line(f: Callable | str, x0: Any) -> TangentLine:
         defined=bool(defined) if x.ndim == 0 else np.asarray(defined),
         reason=reason,
     )
+
+
+def _tangent_numbers(fn: Callable, x: jax.Array) -> tuple:
+    """f' at x, the slope's diagnosis, and the line's slope and intercept (NaN where the
+    tangent is undefined), as one compiled program rather than one per operation."""
+
+    @jax.jit
+    def numbers(x):
+        autodiff = derivative(fn, 1)(x)
+        diag = diagnose_slope(fn, x, autodiff)
+        # never a line with an infinite slope
+        slope = jnp.where(diag.code == SLOPE_OK, autodiff, jnp.nan)
+        return autodiff, diag, slope, diag.value - slope * x
+
+    return numbers(x)
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,8 @@ def critical_points(
     dtype = jnp.result_type(float)
     lo_j, hi_j = jnp.asarray(lo_arr, dtype), jnp.asarray(hi_arr, dtype)
     if one_d:
-        xs, gs, fs = _newton_1d(fn, lo_j[0], hi_j[0], starts or 400, iterations, dtype)
+        lo_1, hi_1 = np.asarray(lo_arr[0], dtype), np.asarray(hi_arr[0], dtype)
+        xs, gs, fs = _newton_1d(fn, lo_1, hi_1, starts or 400, iterations, dtype)
     else:
         count = starts or min(4096, 64 * len(lo_arr))
         xs, gs, fs = _newton_nd(fn, lo_j, hi_j, count, iterations, seed, dtype)
@@ -77,7 +78,14 @@ def critical_points(
     if one_d:
         kept.sort(key=tuple)
         tol = 1e3 * eps if dtype == jnp.float64 else 1e-3
-        return [_point_1d(fn, xi[0], jnp.asarray(xi[0], dtype), tol) for xi in kept]
+        if not kept:
+            return []
+        at = np.concatenate(kept)
+        values, kinds = _classify_1d(fn, at.astype(dtype), tol)
+        return [
+            CriticalPoint(float(xi), float(v), kind)
+            for xi, v, kind in zip(at, values, kinds, strict=True)
+        ]
     if not kept:
         return []
     # values and Hessians of every point in one compiled call each (one by one, eagerly,
@@ -102,7 +110,6 @@ def _box(lo: Any, hi: Any) -> tuple[np.ndarray, np.ndarray]:
 
 def _newton_1d(fn: Callable, lo, hi, count: int, iterations: int, dtype) -> tuple:
     """Newton on f' from an even grid of ``count`` starts: final x, f'(x), f(x) per start."""
-    x0 = jnp.linspace(lo, hi, count, dtype=dtype)
     g, h = jax.grad(fn), jax.grad(jax.grad(fn))
 
     def newton_1d(x):
@@ -117,7 +124,8 @@ def _newton_1d(fn: Callable, lo, hi, count: int, iterations: int, dtype) -> tupl
         x, _ = jax.lax.scan(step, x, None, length=iterations)
         return x, g(x), fn(x)
 
-    return jax.jit(jax.vmap(newton_1d))(x0)
+    # the starts are made in the same compiled program
+    return jax.jit(lambda: jax.vmap(newton_1d)(jnp.linspace(lo, hi, count, dtype=dtype)))()
 
 
 def _newton_nd(fn: Callable, lo, hi, count: int, iterations: int, seed: int, dtype) -> tuple:
@@ -152,21 +160,33 @@ def _deduplicate(xs: np.ndarray, gs: np.ndarray, merge: float) -> list[np.ndarra
     return kept
 
 
-def _point_1d(fn: Callable, xi: Any, x: jax.Array, tol: float) -> CriticalPoint:
-    return CriticalPoint(float(xi), float(fn(x)), _classify_1d(fn, x, tol))
+def _classify_1d(fn: Callable, x: np.ndarray, tol: float) -> tuple[np.ndarray, list[str]]:
+    """f at each stationary point ``x`` and its kind, by the first derivative of order 2 to
+    8 that does not vanish (relative to ``1 + |f|``): even order, a minimum or maximum by
+    its sign; odd, an inflection; none, or one not finite, "degenerate".
 
-
-def _classify_1d(fn: Callable, x: jax.Array, tol: float) -> str:
+    f and f'' at every point are one compiled program; a higher order is computed only for
+    the points still undecided, one program per order.
+    """
+    both = jax.jit(lambda x: (derivative(fn, 0)(x), derivative(fn, 2)(x)))
+    values, second = both(jnp.asarray(x))
+    values = np.asarray(values, np.float64)
+    scale = 1.0 + np.abs(values)
+    kinds = ["degenerate"] * len(values)
+    undecided = np.arange(len(values))
+    d = np.asarray(second, np.float64)
     for k in range(2, 9):
-        d = float(derivative(fn, k)(x))
-        scale = 1.0 + abs(float(derivative(fn, 0)(x)))
-        if not math.isfinite(d):
-            return "degenerate"
-        if abs(d) > tol * scale:
-            if k % 2 == 1:
-                return "inflection"
-            return "minimum" if d > 0 else "maximum"
-    return "degenerate"
+        if k > 2:
+            d = np.asarray(derivative(fn, k)(jnp.asarray(x[undecided])), np.float64)
+        finite = np.isfinite(d)
+        decided = ~finite | (np.abs(d) > tol * scale[undecided])
+        for i, dk, ok in zip(undecided[decided], d[decided], finite[decided], strict=True):
+            if ok:
+                kinds[i] = "inflection" if k % 2 == 1 else ("minimum" if dk > 0 else "maximum")
+        undecided = undecided[~decided]
+        if not undecided.size:
+            break
+    return values, kinds
 
 
 def _point_nd(xi: np.ndarray, value: float, hessian: np.ndarray) -> CriticalPoint:

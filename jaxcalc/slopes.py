@@ -81,7 +81,14 @@ def diagnose_slope(f: Callable, x: jax.Array, autodiff: jax.Array) -> SlopeDiagn
     the step shrinks (like ``h**-1/2`` for sqrt at 0). Comparing two steps (h and h/8)
     tells these apart without mistaking curvature (``1000 x^2`` at 0) or a large slope
     (``exp(x)`` at 20) for a problem. The round-off level ``eps |f| / h`` is allowed for.
+
+    The whole diagnosis is one compiled program (called eagerly, its two dozen operations
+    would each compile one of their own).
     """
+    return jax.jit(lambda x, autodiff: _diagnose(f, x, autodiff))(x, autodiff)
+
+
+def _diagnose(f: Callable, x: jax.Array, autodiff: jax.Array) -> SlopeDiagnosis:
     q = _quotients(f, x)
     eps = jnp.finfo(x.dtype).eps
     noise = 16 * eps * (jnp.abs(q.value) + 1.0) / q.step_fine

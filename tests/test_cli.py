@@ -278,6 +278,7 @@ def test_optimize_solves_booth(capsys, tmp_path):
     assert code == 0, err
     assert data["status_counts"] == {"converged": 16}
     assert data["final_value_quantiles"]["max"] < 1e-12  # the minimum of a sum of squares
+    assert data["settings"][0]["success_rate"] == 1.0  # f - 0 <= 1e-6 for every run
     assert target.stat().st_size > 1000
 
 
@@ -326,3 +327,166 @@ def test_objective_bad_input_table(capsys, tmp_path, monkeypatch, args, words):
     assert code == 2, err
     assert len(err.strip().splitlines()) == 1, err
     assert words in err
+
+
+# ----------------------------------------------------------------------------- issue 21
+
+
+def _fresh(code: str) -> str:
+    """stdout of ``code`` in a new interpreter on this checkout."""
+    import jaxcalc
+
+    root = str(Path(jaxcalc.__file__).resolve().parents[1])
+    env = dict(os.environ, PYTHONPATH=root, JAX_PLATFORMS="cpu")
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+_HEAVY = "print(sorted(m for m in ('jax', 'sympy', 'numpy', 'matplotlib') if m in sys.modules))"
+
+
+@pytest.mark.parametrize(
+    ("argv", "code"),
+    [(["--version"], 0), (["--help"], 0), (["diff", "--help"], 0), (["diff", "x^2", "--at"], 2)],
+)
+def test_commands_that_need_no_jax_do_not_import_it(argv, code):
+    out = _fresh(
+        "import contextlib, io, sys\n"
+        "from jaxcalc.cli import main\n"
+        "sink = io.StringIO()\n"
+        "with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):\n"
+        "    try:\n"
+        f"        code = main({argv!r})\n"
+        "    except SystemExit as stop:\n"
+        "        code = stop.code\n"
+        "print(code)\n" + _HEAVY
+    )
+    assert out.split("\n")[:2] == [str(code), "[]"]
+
+
+def test_import_jaxcalc_is_light_and_names_load_on_use():
+    out = _fresh(
+        "import sys\nimport jaxcalc\n" + _HEAVY + "\n"
+        "print(jaxcalc.derivative('3x^2 + 1')(2.0))\n"
+        "print('jax' in sys.modules, sorted(set(jaxcalc.__all__) - set(dir(jaxcalc))))\n"
+    )
+    assert out.split("\n")[:3] == ["[]", "12.0", "True []"]
+
+
+def test_version_prints_the_package_version():
+    proc = run("--version")
+    assert proc.returncode == 0
+    import jaxcalc
+
+    assert proc.stdout.strip() == f"jaxcalc {jaxcalc.__version__}"
+
+
+def test_help_text_order_limits_match_the_library():
+    from jaxcalc import calculus
+    from jaxcalc.cli import calculus_commands
+
+    assert calculus_commands.MAX_ORDER == calculus.MAX_ORDER
+    assert calculus_commands.MAX_NESTED_ORDER == calculus.MAX_NESTED_ORDER
+
+
+def test_optimize_json_holds_every_run_and_matches_the_trajectory(capsys):
+    import jax
+    import numpy as np
+
+    from jaxcalc import objectives, optimize
+
+    args = ("(x-2)^2 + 3*(y+1)^2", "--optimizer", "gd", "--starts", "5", "--steps", "400")
+    code, out, err = call(capsys, "optimize", *args, "--lr", "0.01,0.1", "--seed", "3", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    # the same job in Python: the JSON reports these runs, value for value
+    jax.config.update("jax_enable_x64", True)
+    try:
+        objective = objectives.get("(x-2)^2 + 3*(y+1)^2")
+        starts = objective.sample(jax.random.key(3), 5)
+        t = optimize(objective, "gd", starts, 400, seed=3, learning_rate=[0.01, 0.1])
+    finally:
+        jax.config.update("jax_enable_x64", False)
+    assert data["sweep"] == ["learning_rate"]
+    assert [s["hyperparameters"] for s in data["settings"]] == [
+        {"learning_rate": 0.01},
+        {"learning_rate": 0.1},
+    ]
+    for i, setting in enumerate(data["settings"]):
+        final = setting["final"]
+        np.testing.assert_allclose(final["x"], t.final_params[i], rtol=1e-12)
+        np.testing.assert_allclose(final["f"], t.final_values[i], rtol=1e-12, atol=1e-300)
+        assert final["status"] == t.status[i].tolist()
+        steps = np.where(t.event_step[i] >= 0, t.event_step[i], 400)
+        assert final["steps"] == steps.tolist()
+        assert final["function_evaluations"] == t.function_evaluations[i].tolist()
+        assert final["gradient_evaluations"] == t.gradient_evaluations[i].tolist()
+        assert setting["runs"] == 5 == sum(setting["status_counts"].values())
+    # closed form: the minimum is at (2, -1) with f = 0; gd at learning rate 0.1 contracts
+    # each coordinate by |1 - 2*0.1| and |1 - 6*0.1| per step, so every run converges there
+    fast = data["settings"][1]
+    assert fast["status_counts"] == {"converged": 5}
+    assert fast["success_rate"] is None  # an expression has no known f_opt
+    assert np.allclose(fast["best_per_status"]["converged"]["x"], [2.0, -1.0], atol=1e-6)
+
+
+def test_optimize_text_prints_best_point_per_status_and_setting(capsys):
+    code, out, err = call(
+        capsys,
+        "optimize",
+        "(x-2)^2 + 3*(y+1)^2",
+        "--optimizer",
+        "gd",
+        "--x0",
+        "0,0",
+        "--steps",
+        "400",
+        "--lr",
+        "1e-4,0.1",
+    )
+    assert code == 0, err
+    blocks = out.split("\n\n")
+    # 1e-4 for 400 steps moves x from 0 to 2 (1 - (1 - 2e-4)^400) = 0.15 and y from 0 to
+    # -(1 - (1 - 6e-4)^400) = -0.21; 0.1 converges to (2, -1)
+    slow = next(b for b in blocks if b.startswith("learning_rate=0.0001: 1 runs"))
+    assert "max_steps" in slow and "(0.153" in slow and ", -0.213" in slow
+    fast = next(b for b in blocks if b.startswith("learning_rate=0.1: 1 runs"))
+    assert "converged" in fast and "(2, -1)" in fast
+    assert "status: why a run stopped" in out
+
+
+def test_optimize_lr_and_hp_learning_rate_together_is_an_error(capsys):
+    args = ("booth", "--optimizer", "sgd", "--lr", "0.1", "--hp", "learning_rate=0.2")
+    code, _, err = call(capsys, "optimize", *args)
+    assert code == 2 and "give the learning rate once" in err
+    code, _, err = call(capsys, "optimize", "booth", "--optimizer", "sgd", "--lr", "0.1,x")
+    assert code == 2 and "comma-separated numbers" in err
+
+
+def test_cli_compilation_cache_matches_the_engines(tmp_path, monkeypatch):
+    import jax
+
+    from jaxcalc.cli import app
+    from jaxcalc.engine import enable_compilation_cache
+
+    names = (
+        "jax_compilation_cache_dir",
+        "jax_persistent_cache_min_compile_time_secs",
+        "jax_persistent_cache_min_entry_size_bytes",
+    )
+    saved = {n: getattr(jax.config, n) for n in names}
+    monkeypatch.setenv("JAXCALC_CACHE_DIR", str(tmp_path))
+    try:
+        app._enable_compilation_cache()
+        by_cli = {n: getattr(jax.config, n) for n in names}
+        for n, v in saved.items():
+            jax.config.update(n, v)
+        enable_compilation_cache()
+        assert {n: getattr(jax.config, n) for n in names} == by_cli
+        assert by_cli["jax_compilation_cache_dir"] == str(tmp_path)
+    finally:
+        for n, v in saved.items():
+            jax.config.update(n, v)

@@ -7,6 +7,7 @@ Expected values are the course's own printed answers and closed forms: d/dx (3x^
 import importlib.util
 import json
 import math
+import subprocess
 from pathlib import Path
 
 import jax
@@ -16,17 +17,38 @@ SCRIPT = Path(__file__).resolve().parents[1] / "experiments" / "course_calculus"
 
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory):
+def script():
     previous = bool(jax.config.jax_enable_x64)
     spec = importlib.util.spec_from_file_location("reproduce", SCRIPT)
     module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # the script enables float64, as the course computes
+    jax.config.update("jax_enable_x64", previous)
+    return module
+
+
+@pytest.fixture(scope="module")
+def results(script, tmp_path_factory):
+    previous = bool(jax.config.jax_enable_x64)
     out = tmp_path_factory.mktemp("course")
     try:
-        spec.loader.exec_module(module)  # the script enables float64, as the course computes
-        assert module.main(["--out", str(out)]) == 0
+        jax.config.update("jax_enable_x64", True)
+        assert script.main(["--out", str(out)]) == 0
     finally:
         jax.config.update("jax_enable_x64", previous)
     return out, json.loads((out / "results.json").read_text())
+
+
+def test_default_output_is_not_tracked_by_git(script):
+    # a plain run leaves the checkout clean: its folder is one git ignores
+    root = SCRIPT.parents[2]
+    if not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    target = script.DEFAULT_OUT / "results.json"
+    assert root in target.parents and SCRIPT.parent not in target.parents
+    ignored = subprocess.run(
+        ["git", "-C", str(root), "check-ignore", "-q", str(target)], check=False
+    )
+    assert ignored.returncode == 0, f"{target} is not ignored by git"
 
 
 def test_seed_example(results):

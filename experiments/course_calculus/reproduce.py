@@ -6,7 +6,13 @@ items, D2L's limit table for 3x^2 - 4x at 1, D2L calculus exercises 4, 7 and 8, 
 exercise 4. Prints every value, writes ``results.json`` and the figures.
 
 Usage:
-    python experiments/course_calculus/reproduce.py [--out DIR]
+    python experiments/course_calculus/reproduce.py             # into results/course_calculus/
+    python experiments/course_calculus/reproduce.py --out DIR   # into DIR
+    python experiments/course_calculus/reproduce.py --figures   # refresh the committed figures/
+
+By default nothing tracked by git is written: the output goes to the repository's
+``results/`` folder (ignored by git). ``--figures`` rewrites this study's committed
+``figures/`` (then commit them).
 """
 
 from __future__ import annotations
@@ -18,8 +24,10 @@ import sys
 from pathlib import Path
 
 import jax
+import matplotlib
 
 jax.config.update("jax_enable_x64", True)  # the course computes in Python floats (float64)
+matplotlib.use("Agg")  # figures go to files
 
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
@@ -29,6 +37,7 @@ import jaxcalc as jc  # noqa: E402
 from jaxcalc.plotting import plot_function, save_figure  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
+DEFAULT_OUT = HERE.parents[1] / "results" / "course_calculus"  # untracked (.gitignore)
 
 
 def section(title: str) -> None:
@@ -147,9 +156,20 @@ def exercises(out: Path, results: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=HERE / "figures", help="output folder")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        help="output folder (default results/course_calculus)",
+    )
+    where.add_argument(
+        "--figures",
+        action="store_true",
+        help=f"write into the committed {HERE.name}/figures/ (to refresh them)",
+    )
     args = parser.parse_args(argv)
-    out = args.out.resolve()
+    out = (HERE / "figures" if args.figures else args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     results: dict = {}
     seed_example(out, results)

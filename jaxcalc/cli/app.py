@@ -130,12 +130,31 @@ def _setup_numbers(args: argparse.Namespace) -> None:
     if getattr(args, "dtype", None) == "float64":
         jax.config.update("jax_enable_x64", True)
     jax.config.update("jax_default_matmul_precision", "highest")
-    if args.command in ("optimize", "run", "plan") and not os.environ.get("JAXCALC_NO_CACHE"):
-        from jaxcalc.engine import enable_compilation_cache
-
+    if args.command not in ("list", "report", "merge") and not os.environ.get("JAXCALC_NO_CACHE"):
         # compiled programs are reused across processes; an unwritable cache is no error
         with contextlib.suppress(OSError):
-            enable_compilation_cache()
+            _enable_compilation_cache()
+
+
+def _enable_compilation_cache() -> None:
+    """What :func:`jaxcalc.engine.enable_compilation_cache` does, without importing the
+    engine and the optimizers (a second, and more, before a calculus command's answer);
+    tests/test_cli.py checks that both set the same configuration."""
+    import jax
+
+    path = os.environ.get("JAXCALC_CACHE_DIR") or os.path.join(
+        os.path.expanduser("~"), ".cache", "jaxcalc", "xla"
+    )
+    os.makedirs(path, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", path)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+
+
+def _version() -> str:
+    from jaxcalc import __version__
+
+    return __version__
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -145,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Negative numbers and expressions that start with '-' can be typed as they are "
         "(jaxcalc diff '-x^2' --at -2e-1), or after '--': jaxcalc diff --at 1 -- '-x^2'.",
     )
+    parser.add_argument("--version", action="version", version=f"jaxcalc {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def command(

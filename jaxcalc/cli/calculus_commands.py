@@ -7,31 +7,23 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-import jax.numpy as jnp
-import sympy as sp
-
-from jaxcalc.calculus import (
-    MAX_NESTED_ORDER,
-    MAX_ORDER,
-    derivative,
-    gradient,
-    tangent_line,
-    taylor,
-)
 from jaxcalc.cli.common import (
     EXIT_OK,
     emit,
     json_number,
+    plotting,
     read_expression,
     read_points,
     read_range,
 )
-from jaxcalc.critical import critical_points
 from jaxcalc.errors import ConfigError
-from jaxcalc.expressions import symbolic
-from jaxcalc.expressions.symbolic import MAX_SYMBOLIC_NODES, Skipped, bounded, simplify, size
 from jaxcalc.formatting import format_number
-from jaxcalc.numerical import check_derivative
+
+# jaxcalc.calculus's MAX_ORDER and MAX_NESTED_ORDER, written out so that building the
+# parser (``--help``, usage errors) imports no JAX; tests/test_cli.py checks they agree.
+# The commands import JAX, sympy and the library when they run.
+MAX_ORDER = 30
+MAX_NESTED_ORDER = 6
 
 _ORDER_NOTE = (
     f"at most {MAX_NESTED_ORDER} for functions built on tan, asin, acos, softplus, ..., and "
@@ -148,16 +140,24 @@ def _derivative_values(expr, order: int, points: list) -> tuple[list, list[str],
     A point where f is not finite is outside f's domain, even when the derivative's formula
     gives a number there (log at -1): its value is NaN, never that number.
     """
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from jaxcalc.calculus import derivative, gradient
+
     d = derivative(expr, order) if expr.dim == 1 else gradient(expr)  # refuses a costly order
     if not points:
         return [], [], []
-    at = jnp.asarray(points)
-    f_finite = [bool(v) for v in jnp.isfinite(expr(at)).reshape(len(points))]
+    # one compiled program for f's finiteness and the derivatives at every point
+    f_and_d = jax.jit(lambda at: (jnp.isfinite(expr(at)).reshape(-1), d(at)))
+    f_ok, found = jax.device_get(f_and_d(np.asarray(points, np.float64)))
+    f_finite = [bool(v) for v in f_ok]
     if expr.dim == 1:
-        values: list = [float(v) for v in d(at)]
+        values: list = [float(v) for v in found]
         finite = [math.isfinite(v) for v in values]
     else:
-        values = [[float(c) for c in row] for row in d(at)]
+        values = [[float(c) for c in row] for row in found]
         finite = [all(math.isfinite(c) for c in row) for row in values]
     which = [
         "" if ok and defined else ("f" if not defined else "derivative")
@@ -173,6 +173,11 @@ def _derivative_values(expr, order: int, points: list) -> tuple[list, list[str],
 def _symbolic_derivative(expr, order: int) -> tuple[Any, str]:
     """sympy's derivative as text (simplified when that is cheap), and a note when it was
     left unsimplified or not computed; bounded in size and time (see jaxcalc.expressions)."""
+    import sympy as sp
+
+    from jaxcalc.expressions import symbolic
+    from jaxcalc.expressions.symbolic import Skipped, bounded, simplify
+
     found = bounded(lambda e: [sp.diff(e, s, order) for s in expr.symbols], expr.sympy)
     if isinstance(found, Skipped):
         texts = ["(not computed)"] * expr.dim
@@ -188,8 +193,10 @@ def _symbolic_derivative(expr, order: int) -> tuple[Any, str]:
     return text, "; ".join(dict.fromkeys(notes))
 
 
-def _shown(e: sp.Expr, limit: int = 2000) -> str:
+def _shown(e, limit: int = 2000) -> str:
     """The text of a sympy expression, cut when it would fill the screen."""
+    from jaxcalc.expressions.symbolic import MAX_SYMBOLIC_NODES, size
+
     if size(e) > MAX_SYMBOLIC_NODES:
         return f"(over {MAX_SYMBOLIC_NODES} terms; not shown)"
     text = str(e)
@@ -197,9 +204,8 @@ def _shown(e: sp.Expr, limit: int = 2000) -> str:
 
 
 def cmd_tangent(args: argparse.Namespace) -> int:
-    from jaxcalc.plotting import check_output_path, plot_function, save_figure, use_file_backend
+    from jaxcalc.calculus import tangent_line
 
-    use_file_backend()
     expr = read_expression(args)
     if expr.dim != 1:
         raise ConfigError(f"tangent needs a function of one variable; got {expr.variables}")
@@ -207,7 +213,7 @@ def cmd_tangent(args: argparse.Namespace) -> int:
     if args.range:
         read_range(args)
     if args.plot:
-        check_output_path(args.plot)
+        plotting().check_output_path(args.plot)
     t = tangent_line(expr, x0)
     payload = {
         "expression": expr.text,
@@ -222,8 +228,9 @@ def cmd_tangent(args: argparse.Namespace) -> int:
     text = t.equation
     if args.plot:
         lo, hi = read_range(args) if args.range else (x0 - 3.0, x0 + 3.0)
-        fig = plot_function(expr, (lo, hi), title=f"f(x) = {expr.sympy}", tangents=[t])
-        path = save_figure(fig, args.plot)
+        draw = plotting()
+        fig = draw.plot_function(expr, (lo, hi), title=f"f(x) = {expr.sympy}", tangents=[t])
+        path = draw.save_figure(fig, args.plot)
         payload["plot"] = str(path)
         text += f"\nplot written to {path}"
     emit(args, payload, text)
@@ -231,21 +238,21 @@ def cmd_tangent(args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from jaxcalc.plotting import check_output_path, plot_function, save_figure, use_file_backend
+    from jaxcalc.calculus import derivative, tangent_line, taylor
 
-    use_file_backend()
+    draw = plotting()
     expr = read_expression(args)
     if expr.dim != 1:
         raise ConfigError(f"plot draws functions of one variable; got {expr.variables}")
     lo, hi = read_range(args)
     if args.taylor_at is not None and not 0 <= args.order <= MAX_ORDER:
         raise ConfigError(f"--order {args.order}: must be 0 to {MAX_ORDER} (the limit)")
-    target = check_output_path(args.output)
+    target = draw.check_output_path(args.output)
     tangents = [tangent_line(expr, float(x)) for x in args.tangent_at or []]
     poly = None
     if args.taylor_at is not None:
         poly = taylor(expr, args.taylor_at, args.order)
-    fig = plot_function(
+    fig = draw.plot_function(
         derivative(expr, 0),
         (lo, hi),
         title=f"f(x) = {expr.sympy}",
@@ -253,12 +260,14 @@ def cmd_plot(args: argparse.Namespace) -> int:
         tangents=tangents,
         taylor=poly,
     )
-    path = save_figure(fig, target)
+    path = draw.save_figure(fig, target)
     emit(args, {"expression": expr.text, "output": str(path)}, f"plot written to {path}")
     return EXIT_OK
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from jaxcalc.numerical import check_derivative
+
     expr = read_expression(args)
     points = read_points(args, expr)
     if not points:
@@ -280,6 +289,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_critical(args: argparse.Namespace) -> int:
+    from jaxcalc.critical import critical_points
+
     expr = read_expression(args)
     lo, hi = read_range(args)
     if expr.dim == 1:

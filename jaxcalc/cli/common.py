@@ -31,6 +31,15 @@ def emit(args: argparse.Namespace, payload: dict[str, Any], text: str) -> None:
         print(text)
 
 
+def plotting():
+    """:mod:`jaxcalc.plotting`, imported when a command writes a figure, with matplotlib's
+    file backend (Agg) chosen first: the command line writes files and opens no window."""
+    from jaxcalc import plotting as module
+
+    module.use_file_backend()
+    return module
+
+
 INT64_MAX = 2**63 - 1
 
 

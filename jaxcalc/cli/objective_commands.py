@@ -7,23 +7,21 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-import jax
-import numpy as np
-
-from jaxcalc import optimize
 from jaxcalc.cli.common import (
     EXIT_OK,
+    cli_float,
     emit,
     json_number,
     parse_point,
+    plotting,
     read_key_values,
     seed_value,
 )
-from jaxcalc.engine import estimate
-from jaxcalc.engine.result import MAX_STEPS
 from jaxcalc.errors import ConfigError, ResourceError
 from jaxcalc.formatting import format_number
-from jaxcalc.optimizers import get_optimizer, optimizer_names
+
+# JAX, NumPy and the library are imported by the commands when they run, so that building
+# the parser (``--help``, usage errors) imports none of them.
 
 
 def add_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
@@ -58,7 +56,11 @@ def add_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
     p = command("optimize", "run an optimizer from many starts and summarise the runs")
     objective_arguments(p)
     p.add_argument("--optimizer", required=True, help="e.g. adam, sgd, bfgs, newton, lbfgs")
-    p.add_argument("--lr", type=float, help="learning rate")
+    p.add_argument(
+        "--lr",
+        type=_learning_rates,
+        help="learning rate; a,b,c sweeps (--lr 1e-3,1e-2: one summary row per value)",
+    )
     p.add_argument(
         "--hp",
         dest="param_hp",
@@ -78,12 +80,32 @@ def add_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--steps", type=int, default=1000)
     p.add_argument("--record-every", type=int, default=1)
     p.add_argument("--seed", type=seed_value, default=0, help="0 to 2^32 - 1 (default 0)")
+    p.add_argument(
+        "--target",
+        type=float,
+        default=1e-6,
+        help="a run succeeds when f - f_opt <= TARGET at a recorded step (default 1e-6, "
+        "as in configs); needs a known f_opt",
+    )
     p.add_argument("--plot", metavar="FILE", help="contour with paths (2-D) or curve (1-D)")
     p.set_defaults(run=cmd_optimize)
 
 
 #: run-steps from which optimize says beforehand that it will take a while (~10 s on 2 cores)
 LONG_RUN_STEPS = 500_000_000
+
+
+def _learning_rates(text: str) -> float | list[float]:
+    """``--lr``: one learning rate, or a comma-separated sweep of them."""
+    values = []
+    for part in text.split(","):
+        try:
+            values.append(cli_float(part))
+        except argparse.ArgumentTypeError as err:
+            raise argparse.ArgumentTypeError(
+                f"{err} (give a number or comma-separated numbers: 1e-3,1e-2)"
+            ) from None
+    return values[0] if len(values) == 1 else values
 
 
 def _count(text: str) -> int:
@@ -119,6 +141,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def _list_optimizers(args: argparse.Namespace) -> int:
+    from jaxcalc.optimizers import get_optimizer, optimizer_names
+
     rows = []
     for name in optimizer_names():
         opt = get_optimizer(name)
@@ -161,25 +185,25 @@ def _list_objectives(args: argparse.Namespace) -> int:
 
 
 def cmd_plot_objective(args: argparse.Namespace) -> int:
-    from jaxcalc.plotting import check_output_path, plot_objective, save_figure, use_file_backend
-
-    use_file_backend()
-    target = check_output_path(args.output)
+    draw = plotting()
+    target = draw.check_output_path(args.output)
     objective = build_objective(args)
-    fig = plot_objective(objective)
-    path = save_figure(fig, target)
+    fig = draw.plot_objective(objective)
+    path = draw.save_figure(fig, target)
     emit(args, {"objective": objective.name, "output": str(path)}, f"plot written to {path}")
     return EXIT_OK
 
 
 def cmd_optimize(args: argparse.Namespace) -> int:
-    from jaxcalc.plotting import check_output_path
+    from jaxcalc.engine import optimize
 
     if args.plot:
-        check_output_path(args.plot)
+        plotting().check_output_path(args.plot)
     objective = build_objective(args)
     hyper = dict(read_key_values(args.param_hp or [], "--hp"))
     if args.lr is not None:
+        if "learning_rate" in hyper:
+            raise ConfigError("--lr and --hp learning_rate=...: give the learning rate once")
         hyper["learning_rate"] = args.lr
     _check_job(args, objective, hyper)
     starts = _starts(args, objective)
@@ -192,7 +216,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         seed=args.seed,
         **hyper,
     )
-    payload, lines = _summary(t, objective, starts)
+    payload, lines = _summary(t, objective, starts, args.target)
     if args.plot:
         path = _plot_paths(t, objective, args.plot)
         payload["plot"] = str(path)
@@ -203,6 +227,9 @@ def cmd_optimize(args: argparse.Namespace) -> int:
 
 def _check_job(args: argparse.Namespace, objective, hyper: dict[str, Any]) -> None:
     """Refuse steps, record_every or a job too large for memory before any start is drawn."""
+    from jaxcalc.engine import estimate
+    from jaxcalc.engine.result import MAX_STEPS
+
     if not 1 <= args.steps <= MAX_STEPS:
         raise ConfigError(f"--steps {args.steps}: must be from 1 to {MAX_STEPS}")
     if not 1 <= args.record_every <= args.steps:
@@ -235,7 +262,10 @@ def _check_job(args: argparse.Namespace, objective, hyper: dict[str, Any]) -> No
         )
 
 
-def _starts(args: argparse.Namespace, objective) -> np.ndarray:
+def _starts(args: argparse.Namespace, objective):
+    import jax
+    import numpy as np
+
     if args.x0 is not None:
         return np.asarray([parse_point(args.x0, objective.dim, "--x0")])
     if args.starts < 1:
@@ -243,59 +273,180 @@ def _starts(args: argparse.Namespace, objective) -> np.ndarray:
     return np.asarray(objective.sample(jax.random.key(args.seed), args.starts))
 
 
-def _summary(t, objective, starts: np.ndarray) -> tuple[dict[str, Any], list[str]]:
-    """The JSON payload and the text lines of a finished ``optimize`` run."""
+STATUS_NOTE = (
+    "status: why a run stopped. converged: |grad f| <= gtol at a minimum; max_steps: it ran\n"
+    "  every step without meeting a stopping test (others: README, 'Each run ends with a status')"
+)
+SUCCESS_NOTE = (
+    "success: the share of runs with f - f_opt <= {target:g} (--target) at some recorded step,\n"
+    "  whatever their status: a max_steps run can succeed, a converged one at a local minimum not"
+)
+
+
+def _summary(t, objective, starts, target: float) -> tuple[dict[str, Any], list[str]]:
+    """The JSON payload and the text lines of a finished ``optimize`` run: one block per
+    setting of the sweep (a single block without one)."""
+    import numpy as np
+
     finals = np.asarray(t.final_values, np.float64).reshape(-1)
-    finite = finals[np.isfinite(finals)]
-    names = ("min", "q25", "median", "q75", "max")
-    levels = np.quantile(finite, [0, 0.25, 0.5, 0.75, 1]) if finite.size else []
-    quantiles = dict(zip(names, levels, strict=False))
-    payload = {
+    payload: dict[str, Any] = {
         "objective": objective.name,
+        "dim": objective.dim,
         "optimizer": t.optimizer,
         "hyperparameters": {
             k: (v.tolist() if hasattr(v, "tolist") else v)
             for k, v in t.hyperparameters.items()
             if isinstance(v, int | float | list) or hasattr(v, "tolist")
         },
+        "sweep": list(t.sweep),
         "starts": int(starts.shape[0]),
         "steps": t.steps,
+        "record_every": t.record_every,
         "f_opt": objective.f_opt,
-        "final_value_quantiles": {k: float(v) for k, v in quantiles.items()},
+        "target": target if objective.f_opt is not None else None,
         "status_counts": t.status_counts(),
+        "final_value_quantiles": _quantiles(finals),
+        "settings": [],
         "compile_seconds": t.compile_seconds,
         "run_seconds": t.run_seconds,
     }
-    lines = [
-        f"{t.optimizer} on {objective.name} (dim {objective.dim}): {starts.shape[0]} starts x "
-        f"{t.steps} steps",
-        "final value: " + ", ".join(f"{k} {format_number(v, 6)}" for k, v in quantiles.items()),
-        "status: " + ", ".join(f"{k} {v}" for k, v in sorted(t.status_counts().items())),
-        f"time: compile {t.compile_seconds:.2f} s, run {t.run_seconds:.3f} s",
-    ]
+    runs = int(starts.shape[0])
+    header = (
+        f"{t.optimizer} on {objective.name} (dim {objective.dim}): {runs} starts x {t.steps} steps"
+    )
+    if t.sweep:
+        settings = 1
+        for k in t.sweep:
+            settings *= len(t.hyperparameters[k])
+        header += f", {settings} settings ({' x '.join(t.sweep)} swept)"
+    lines = [header]
     if objective.f_opt is not None:
-        lines.insert(2, f"known minimum f_opt = {format_number(objective.f_opt, 8)}")
+        lines.append(f"known minimum f_opt = {format_number(objective.f_opt, 8)}")
+    for row, setting in zip(t.status_counts(by_setting=True), _settings(t), strict=True):
+        block, lines_of_setting = _setting_summary(t, objective, setting, row, target)
+        payload["settings"].append(block)
+        lines += ["", *lines_of_setting]
+    lines += ["", STATUS_NOTE]
+    if objective.f_opt is not None:
+        lines.append(SUCCESS_NOTE.format(target=target))
+    lines.append(f"time: compile {t.compile_seconds:.2f} s, run {t.run_seconds:.3f} s")
     return payload, lines
+
+
+def _quantiles(values) -> dict[str, float]:
+    """min, quartiles and max of the finite values (empty when there are none)."""
+    import numpy as np
+
+    finite = values[np.isfinite(values)]
+    if not finite.size:
+        return {}
+    levels = np.quantile(finite, [0, 0.25, 0.5, 0.75, 1])
+    return dict(zip(("min", "q25", "median", "q75", "max"), map(float, levels), strict=True))
+
+
+def _settings(t) -> list[tuple[dict[str, float], tuple[int, ...]]]:
+    """Each setting of the sweep (its swept values) and its index on the leading axes."""
+    import numpy as np
+
+    shape = t.status.shape[: len(t.sweep)]
+    return [
+        (
+            {
+                k: float(np.asarray(t.hyperparameters[k])[i])
+                for k, i in zip(t.sweep, index, strict=True)
+            },
+            index,
+        )
+        for index in np.ndindex(*shape)
+    ]
+
+
+def _setting_summary(t, objective, setting, row, target: float) -> tuple[dict[str, Any], list[str]]:
+    """One setting's JSON block and text lines: runs per status with the best run of each,
+    the success rate, the final values' quartiles, and every run's final x, f, status,
+    steps and evaluations (in the JSON)."""
+    import numpy as np
+
+    values, index = setting
+    status = np.asarray(t.status[index]).reshape(-1)
+    final_f = np.asarray(t.final_values[index], np.float64).reshape(-1)
+    final_x = np.asarray(t.final_params[index], np.float64).reshape(status.size, -1)
+    steps_run = np.where(t.event_step[index] >= 0, t.event_step[index], t.steps).reshape(-1)
+    f_evals = np.asarray(t.function_evaluations[index]).reshape(-1)
+    g_evals = np.asarray(t.gradient_evaluations[index]).reshape(-1)
+    quantiles = _quantiles(final_f)
+    best = {}
+    for name in dict.fromkeys(status.tolist()):
+        mine = np.flatnonzero((status == name) & np.isfinite(final_f))
+        if mine.size:
+            i = int(mine[np.argmin(final_f[mine])])
+            best[name] = {"start": i, "f": float(final_f[i]), "x": final_x[i].tolist()}
+        else:
+            best[name] = {"start": None, "f": None, "x": None}  # no finite final value
+    success = None
+    if objective.f_opt is not None:
+        recorded = np.asarray(t.values[index], np.float64).reshape(status.size, -1)
+        reached = (recorded - objective.f_opt <= target).any(axis=-1)
+        success = float(reached.mean())
+    block = {
+        "hyperparameters": values,
+        "runs": int(status.size),
+        "status_counts": {k: v for k, v in row.items() if k not in values and k != "runs" and v},
+        "success_rate": success,
+        "final_value_quantiles": quantiles,
+        "best_per_status": best,
+        "final": {
+            "x": [json_number(x) for x in final_x.tolist()],
+            "f": json_number(final_f.tolist()),
+            "status": status.tolist(),
+            "steps": steps_run.astype(int).tolist(),
+            "function_evaluations": f_evals.astype(int).tolist(),
+            "gradient_evaluations": g_evals.astype(int).tolist(),
+        },
+    }
+    title = ", ".join(f"{k}={format_number(v)}" for k, v in values.items()) or "all runs"
+    title += f": {status.size} runs"
+    if success is not None:
+        title += f", success {success:.2f}"
+    lines = [title, f"  {'status':<22} {'runs':>6}  {'best f':>14}  at x"]
+    for name, found in sorted(best.items(), key=lambda kv: -block["status_counts"][kv[0]]):
+        count = block["status_counts"][name]
+        if found["f"] is None:
+            lines.append(f"  {name:<22} {count:>6}  {'(not finite)':>14}")
+            continue
+        x = ", ".join(_number(v) for v in found["x"])
+        lines.append(f"  {name:<22} {count:>6}  {_number(found['f'], 8):>14}  ({x})")
+    if quantiles:
+        lines.append("  final f: " + ", ".join(f"{k} {_number(v)}" for k, v in quantiles.items()))
+    return block, lines
+
+
+def _number(value: float, digits: int = 6) -> str:
+    """A final value or coordinate to ``digits`` significant digits (never rounded to a
+    nearby integer: f = 1e-10 is not 0)."""
+    value = float(value)
+    return str(int(value)) if value.is_integer() else f"{value:.{digits}g}"
 
 
 def _plot_paths(t, objective, target: str):
     """The paths on the objective (above 2-D: on the slice through its minimiser, or
     through the best point found when no minimiser is known)."""
-    from jaxcalc.plotting import plot_objective, save_figure, use_file_backend
+    import numpy as np
 
-    use_file_backend()
+    draw = plotting()
     slice_at = None
     finals = np.asarray(t.final_values, np.float64).reshape(-1)
     if objective.dim > 2 and objective.minimizers is None and np.isfinite(finals).any():
         ends = np.asarray(t.final_params, np.float64).reshape(-1, objective.dim)
         slice_at = ends[int(np.nanargmin(np.where(np.isfinite(finals), finals, np.nan)))]
-    paths = t.params if t.params.ndim == 3 else t.params[None]
-    status = np.atleast_1d(t.status)
-    fig = plot_objective(
+    # every run of every setting of a sweep: (runs, records, dim)
+    paths = t.params.reshape(-1, *t.params.shape[-2:])
+    status = np.asarray(t.status).reshape(-1)
+    fig = draw.plot_objective(
         objective,
         paths=paths,
         statuses=status,
         title=f"{t.optimizer} on {objective.name}",
         slice_at=slice_at,
     )
-    return save_figure(fig, target)
+    return draw.save_figure(fig, target)

@@ -148,9 +148,36 @@ class Trajectory:
         """The step number of each record: ``0, record_every, 2*record_every, ...``."""
         return np.arange(self.values.shape[-1]) * self.record_every
 
-    def status_counts(self) -> dict[str, int]:
-        names, counts = np.unique(self.status, return_counts=True)
-        return {str(n): int(c) for n, c in zip(names, counts, strict=True)}
+    def status_counts(self, by_setting: bool = False) -> dict[str, int] | list[dict[str, Any]]:
+        """How many runs ended with each status.
+
+        Args:
+          by_setting: False (default): one ``{status: count}`` over every run of every
+            swept setting. True: one row per setting of the sweep, in sweep order (a single
+            row without a sweep): the swept hyperparameters' values, ``runs``, then a count
+            for every status that occurs in any setting (0 where none did), so the rows
+            make a table (``pandas.DataFrame(rows)``).
+
+        Example:
+          >>> t.status_counts(by_setting=True)  # learning_rate=[1e-3, 1e-1], 100 starts
+          [{'learning_rate': 0.001, 'runs': 100, 'converged': 3, 'max_steps': 97},
+           {'learning_rate': 0.1, 'runs': 100, 'converged': 100, 'max_steps': 0}]
+        """
+        if not by_setting:
+            names, counts = np.unique(self.status, return_counts=True)
+            return {str(n): int(c) for n, c in zip(names, counts, strict=True)}
+        present = [str(n) for n in np.unique(self.status)]
+        sweep_shape = self.status.shape[: len(self.sweep)]
+        rows = []
+        for index in np.ndindex(*sweep_shape):
+            runs = np.asarray(self.status[index]).reshape(-1)
+            setting = {
+                k: float(np.asarray(self.hyperparameters[k])[i])
+                for k, i in zip(self.sweep, index, strict=True)
+            }
+            counts = {name: int(np.count_nonzero(runs == name)) for name in present}
+            rows.append({**setting, "runs": int(runs.size), **counts})
+        return rows
 
     def to_numpy(self) -> dict[str, np.ndarray]:
         """Every array field, by name."""
