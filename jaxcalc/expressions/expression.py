@@ -16,6 +16,7 @@ import sympy as sp
 from jaxcalc.errors import ConfigError, ExpressionError
 from jaxcalc.expressions.builders import to_jax, to_sympy
 from jaxcalc.expressions.checker import Validator, syntax_message
+from jaxcalc.expressions.taylor import series
 from jaxcalc.expressions.tokens import (
     Token,
     check_literals,
@@ -89,6 +90,17 @@ class Expression:
         if value.shape != batch_shape:  # a constant expression still has one value per point
             value = jnp.broadcast_to(value, batch_shape) + jnp.zeros(batch_shape, x.dtype)
         return value.astype(jnp.result_type(value.dtype, x.dtype))
+
+    def series(self, x0: jax.Array, order: int, scale: float = 1.0) -> jax.Array:
+        """The Taylor coefficients ``f^(k)(x0) scale^k / k!``, ``k = 0 .. order``, of an
+        expression of one variable at the scalar ``x0``, by truncated Taylor arithmetic
+        (:mod:`jaxcalc.expressions.taylor`). Traceable: jit and vmap it."""
+        if self.dim != 1:
+            raise ConfigError(f"expression `{self.text}` has {self.dim} variables; series takes 1")
+        x0 = jnp.asarray(x0)
+        if not jnp.issubdtype(x0.dtype, jnp.inexact):
+            x0 = x0.astype(jnp.result_type(float))
+        return series(self._tree, self.variables[0], x0, order, scale)
 
     def __str__(self) -> str:
         return str(self.sympy)
