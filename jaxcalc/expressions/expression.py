@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import sympy as sp
 
 from jaxcalc.errors import ConfigError, ExpressionError
-from jaxcalc.expressions.builders import to_jax, to_sympy
+from jaxcalc.expressions.builders import first_nan, to_jax, to_sympy
 from jaxcalc.expressions.checker import Validator, syntax_message
 from jaxcalc.expressions.taylor import series
 from jaxcalc.expressions.tokens import (
@@ -101,6 +101,23 @@ class Expression:
         if not jnp.issubdtype(x0.dtype, jnp.inexact):
             x0 = x0.astype(jnp.result_type(float))
         return series(self._tree, self.variables[0], x0, order, scale)
+
+    def undefined_part(self, x: Any) -> str | None:
+        """Where the expression becomes NaN at the one point ``x``: the innermost part that
+        is NaN although its arguments are not, e.g. ``"log(-1) (argument -1)"``; None when
+        no part is."""
+        x = jnp.asarray(x, jnp.result_type(float))
+        if self.dim == 1:
+            env = {self.variables[0]: x.reshape(())}
+        else:
+            env = {name: x.reshape(-1)[i] for i, name in enumerate(self.variables)}
+        found = first_nan(self._tree, env)
+        if found is None:
+            return None
+        node, values = found
+        text = ast.unparse(node).replace("**", "^")
+        shown = ", ".join(f"{v:.6g}" for v in values)
+        return f"{text} (argument{'s' if len(values) > 1 else ''} {shown})"
 
     def __str__(self) -> str:
         return str(self.sympy)
