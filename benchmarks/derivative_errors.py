@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import math
+import os
 import platform
 import time
 import warnings
@@ -146,7 +147,7 @@ def main() -> None:
     started = time.perf_counter()
     print("jaxcalc numeric_derivative: error estimates against actual errors")
     print(f"date      {datetime.datetime.now(datetime.UTC).isoformat(timespec='seconds')}")
-    print(f"machine   {platform.machine()}, {jax.device_count()} JAX CPU device(s), {platform.system()}")
+    print(f"machine   {platform.machine()}, {os.cpu_count()} CPUs, {platform.system()}")
     print(
         f"versions  jaxcalc {jaxcalc.__version__}, jax {jax.__version__}, numpy {np.__version__}, "
         f"scipy {scipy.__version__}, numdifftools {nd.__version__}"
@@ -177,10 +178,11 @@ def main() -> None:
                 f"estimate {r['estimate']:.2e}"
             )
     rows32 = []
-    for _, name, f, x, exact in families["numdifftools example functions"]:
+    for _, _name, f, x, exact in families["numdifftools example functions"]:
         value, estimate = jaxcalc_result(f, x, jnp.float32)
-        rows32.append({"value": value, "estimate": estimate, "exact": exact,
-                       "error": abs(value - exact)})
+        rows32.append(
+            {"value": value, "estimate": estimate, "exact": exact, "error": abs(value - exact)}
+        )
     summarise("numdifftools functions, float32", rows32)
     summarise("all float64 cases", everything)
     print(f"\ntotal wall time {time.perf_counter() - started:.0f} s")

@@ -220,7 +220,9 @@ def _exp(a: _Series) -> _Series:
     def body(k, b):
         return b.at[k].set(_term(ja, b, k) / k)
 
-    return _Series(lax.fori_loop(1, a.c.shape[0], body, jnp.zeros_like(a.c).at[0].set(jnp.exp(a.c[0]))))
+    return _Series(
+        lax.fori_loop(1, a.c.shape[0], body, jnp.zeros_like(a.c).at[0].set(jnp.exp(a.c[0])))
+    )
 
 
 def _log_base(scale: float, value: Callable) -> Callable:
