@@ -394,7 +394,7 @@ def test_s2_critical_in_ten_variables_answers_quickly(capsys):
 def test_s2_help_states_the_order_cap(capsys, command):
     with pytest.raises(SystemExit):
         run_cli(capsys, command, "--help")
-    assert "to 30" in " ".join(capsys.readouterr().out.split())
+    assert "to 40" in " ".join(capsys.readouterr().out.split())
 
 
 # ------------------------------------------------ issue section 6: what people type
