@@ -598,6 +598,152 @@ def jax_rows_orders(settings: Settings, dispatch: str) -> list[list[Row]]:
 
 
 # ----------------------------------------------------------------------------------------
+# Section 5: orders 5, 10, 20, 40 of every function of the expression language
+
+
+HIGH_ORDERS = (5, 10, 20, 40)
+# One point inside each function's domain; then compositions.
+LANGUAGE = [
+    ("sin(x)", 0.7),
+    ("cos(x)", 0.7),
+    ("tan(x)", 0.4),
+    ("asin(x)", 0.3),
+    ("acos(x)", -0.4),
+    ("atan(x)", 0.8),
+    ("sinh(x)", 0.5),
+    ("cosh(x)", -0.5),
+    ("tanh(x)", 0.3),
+    ("asinh(x)", 0.6),
+    ("acosh(x)", 1.7),
+    ("atanh(x)", -0.3),
+    ("exp(x)", 0.9),
+    ("log(x)", 1.4),
+    ("log2(x)", 0.8),
+    ("log10(x)", 2.5),
+    ("sqrt(x)", 1.3),
+    ("cbrt(x)", -0.8),
+    ("abs(x)", -0.6),
+    ("sign(x)", 0.4),
+    ("erf(x)", 0.6),
+    ("sigmoid(x)", -0.9),
+    ("relu(x)", 0.6),
+    ("softplus(x)", 0.7),
+    ("min(x, 1 - x^2)", 0.9),
+    ("max(x, 1 - x^2)", 0.9),
+    ("x^2.5", 1.1),
+    ("2^x", 0.5),
+    ("x^x", 1.2),
+    ("sin(x)/cos(x)", 0.6),
+    ("exp(sin(x)) * log(1 + x^2)", 0.4),
+    ("sqrt(1 + x^2) * atan(x) / (2 + tanh(x))", 0.9),
+]
+# The path used before truncated Taylor arithmetic (jet on the same function as a
+# callable), timed for the compositions whose primitives all have jet rules.
+JET_PEERS = {"sin(x)/cos(x)": (5, 10, 20), "exp(sin(x)) * log(1 + x^2)": (5, 10)}
+
+
+def _first_call(make: Callable[[], Callable[[], Any]]) -> tuple[Callable[[], Any], float, float]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    call = make()
+    ready(call())
+    return call, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def _coefficient_error(got: float, text: str, x0: float, k: int) -> float:
+    """|got - exact| / max(k!, |exact|): the error of the Taylor coefficient f^(k)/k!
+    relative to max(1, its size); exact = sympy's derivative with 50 digits."""
+    expr = jaxcalc.parse(text).sympy
+    sym = jaxcalc.parse(text).symbols[0]
+    value = sp.diff(expr, sym, k).subs(sym, sp.Rational(repr(x0))).evalf(50)
+    exact = float(sp.re(value))
+    return abs(got - exact) / max(math.factorial(k), abs(exact))
+
+
+def high_order_rows(points: int, rounds: int) -> list[dict]:
+    """Each function at each order: first call (parse, trace, compile, run on ``points``
+    points; wall and CPU seconds), steady time per call, and the coefficient error."""
+    rows = []
+    with jax.enable_x64(True):
+        for text, x0 in LANGUAGE:
+            x = jax_input(np.linspace(x0 - 0.05, x0 + 0.05, points))
+            for k in HIGH_ORDERS:
+                progress(f"{text} order {k}")
+
+                def make(text=text, k=k, x=x):
+                    d = jaxcalc.derivative(jaxcalc.parse(text), k)  # a fresh compilation
+                    return lambda: d(x)
+
+                call, wall, cpu = _first_call(make)
+                times = [
+                    timeit.Timer(lambda call=call: ready(call())).timeit(1) for _ in range(rounds)
+                ]
+                got = float(jaxcalc.derivative(text, k)(x0))
+                err = _coefficient_error(got, text, x0, k) if k <= 10 else math.nan
+                rows.append(
+                    {
+                        "text": text,
+                        "order": k,
+                        "method": "jaxcalc.derivative",
+                        "wall": wall,
+                        "cpu": cpu,
+                        "run": statistics.median(times),
+                        "err": err,
+                    }
+                )
+            for k in JET_PEERS.get(text, ()):
+                progress(f"{text} order {k}, jet")
+                expr = jaxcalc.parse(text)
+
+                def make_jet(expr=expr, k=k, x=x):
+                    g = jax.jit(jax.vmap(taylor_jet(lambda v: expr(v), k)))
+                    return lambda: g(x)
+
+                call, wall, cpu = _first_call(make_jet)
+                times = [
+                    timeit.Timer(lambda call=call: ready(call())).timeit(1) for _ in range(rounds)
+                ]
+                rows.append(
+                    {
+                        "text": text,
+                        "order": k,
+                        "method": "jet, as before",
+                        "wall": wall,
+                        "cpu": cpu,
+                        "run": statistics.median(times),
+                        "err": math.nan,
+                    }
+                )
+    return rows
+
+
+def print_high_orders(rows: list[dict], points: int) -> None:
+    print(
+        f"\n5. Orders 5-40 of every function of the expression language, float64, {points} "
+        "points\n   1st call = parse + trace + compile + run (wall, and CPU time of this "
+        "process);\n   run = median steady call; coef err = |f^(k) - sympy 50 digits| / "
+        "max(k!, |f^(k)|) (k <= 10)"
+    )
+    print(
+        f"  {'function':<50} {'order':>5} {'method':<20} {'1st wall':>9} {'1st cpu':>8} "
+        f"{'run':>10} {'coef err':>9}"
+    )
+    print("  " + "-" * 118)
+    for r in rows:
+        print(
+            f"  {r['text']:<50} {r['order']:>5} {r['method']:<20} {r['wall']:>8.2f}s "
+            f"{r['cpu']:>7.2f}s {fmt_time(r['run']):>10} {fmt_err(r['err']):>9}"
+        )
+    ours = [r for r in rows if r["method"] == "jaxcalc.derivative"]
+    for k in HIGH_ORDERS:
+        at_k = [r for r in ours if r["order"] == k]
+        worst = max(at_k, key=lambda r: r["cpu"])
+        print(
+            f"  order {k:>2}: slowest 1st call {worst['cpu']:.2f} s CPU "
+            f"({worst['wall']:.2f} s wall), {worst['text']}"
+        )
+
+
+# ----------------------------------------------------------------------------------------
 # Report
 
 
@@ -744,10 +890,19 @@ def run_jax_pass(settings: Settings, dispatch: str, rosen_ref, numpy_rows) -> di
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: small, few repeats")
+    parser.add_argument(
+        "--high-orders", action="store_true", help="only table 5: orders 5-40 of every function"
+    )
     args = parser.parse_args(argv)
     settings = QUICK if args.quick else FULL
     warnings.filterwarnings("ignore", category=RuntimeWarning)
     started = time.perf_counter()
+    if args.high_orders:
+        header(settings, args.quick)
+        points = 100 if args.quick else 1000
+        print_high_orders(high_order_rows(points, 3 if args.quick else 11), points)
+        print(f"\ntotal wall time {time.perf_counter() - started:.0f} s")
+        return
 
     if not jax.config.values["jax_cpu_enable_async_dispatch"]:
         raise SystemExit("start with the default jax_cpu_enable_async_dispatch=True")

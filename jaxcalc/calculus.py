@@ -29,6 +29,7 @@ import numpy as np
 from jax.experimental import jet
 
 from jaxcalc.errors import ConfigError
+from jaxcalc.expressions import Expression
 from jaxcalc.formatting import format_number
 from jaxcalc.functions import as_function, float_array
 from jaxcalc.slopes import SLOPE_KINK, SLOPE_NONFINITE_VALUE, SLOPE_OK, diagnose_slope
@@ -49,14 +50,18 @@ __all__ = [
     "taylor",
 ]
 
-# Order 1 is reverse mode (jax.grad); orders 2 to 4 nested forward mode (jax.jvp), which
-# is as fast as Taylor mode there and 4-9x more accurate; higher orders use Taylor mode
-# (jax.experimental.jet), whose compile time stays flat (nested modes took 5-10 s to
-# compile at order 8). Measured in benchmarks/derivatives.py (docs/benchmarks.md).
+# Order 1 is reverse mode (jax.grad) and order 2 nested forward mode (jax.jvp). Above,
+# an expression of one variable is evaluated in truncated Taylor arithmetic
+# (jaxcalc.expressions.taylor: a rule for every function of the language, one compiled
+# program whose size does not grow with the order). A Python callable takes nested
+# forward mode up to order 4 (as fast as Taylor mode there and 4-9x more accurate), then
+# Taylor mode (jax.experimental.jet), whose compile time stays flat. Measured in
+# benchmarks/derivatives.py (docs/benchmarks.md).
 _NESTED_MAX_ORDER = 4
+_SERIES_MIN_ORDER = 3
 
 # The highest derivative order: past it float64 coefficients f^(k)(x0)/k! mean little.
-MAX_ORDER = 30
+MAX_ORDER = 40
 # What an order costs to compile, in nonlinear operations of f times a factor of the order:
 # n^2 in Taylor mode (sin nested 20 deep: 7 s at order 8, 37 s at order 12; a sum of 59
 # sines: 10 s at order 5), 2^n in nested forward mode (tan nested 20 deep: 40 s at order
@@ -128,12 +133,48 @@ def _highest_nested(ops: int) -> int:
     return max(k for k in range(2, MAX_NESTED_ORDER + 1) if k == 2 or ops * 2**k <= NESTED_BUDGET)
 
 
+def _by_series(f: Callable, order: int) -> bool:
+    """Whether the ``order``-th derivative of ``f`` comes from truncated Taylor arithmetic."""
+    return isinstance(f, Expression) and f.dim == 1 and order >= _SERIES_MIN_ORDER
+
+
+def series_scale(order: int) -> float:
+    """The power of two nearest ``(order!)^(1/order)``: the series of ``f(x0 + s t)`` has
+    ``c_k = f^(k) s^k / k!`` near ``f^(k)``, so high orders stay in range in float32."""
+    if order < 1:
+        return 1.0
+    return 2.0 ** round(math.lgamma(order + 1) / order / math.log(2))
+
+
+def _series_derivative(f: Expression, order: int) -> Callable:
+    scale = series_scale(order)
+    factor = math.exp(math.lgamma(order + 1) - order * math.log(scale))  # k! / s^k
+
+    def scalar(x):
+        return f.series(x, order, scale)[order] * jnp.asarray(factor, x.dtype)
+
+    return scalar
+
+
 def _scalar_derivative(f: Callable, order: int) -> Callable:
-    """The ``order``-th derivative of a scalar function, as a scalar function."""
+    """The ``order``-th derivative of a scalar function, as a scalar function; NaN at every
+    point where ``f`` itself is NaN (outside its domain), whatever autodiff would give."""
     if order == 0:
         return f
+    if _by_series(f, order):
+        return _series_derivative(f, order)
     if order == 1:
-        return jax.grad(f)
+
+        def first(x):
+            value, slope = jax.value_and_grad(f)(x)
+            return jnp.where(jnp.isnan(value), jnp.nan, slope)
+
+        return first
+    d = _unmasked_derivative(f, order)
+    return lambda x: jnp.where(jnp.isnan(f(x)), jnp.nan, d(x))
+
+
+def _unmasked_derivative(f: Callable, order: int) -> Callable:
     if _mode(f, order) == "nested":
         d = f
         for _ in range(order):
@@ -322,7 +363,17 @@ def gradient(f: Callable | str, *, event_ndim: int | None = 1) -> Callable:
     :func:`jaxcalc.optimize` reads ``x0`` (see :mod:`jaxcalc.trees`).
     """
     fn = _point_function(f)
-    return _on_trees(fn, jax.grad(fn), _map_points(jax.grad(fn), event_ndim))
+
+    def masked(x):
+        value, g = jax.value_and_grad(fn)(x)
+        return _nan_where(value, g)
+
+    return _on_trees(fn, masked, _map_points(masked, event_ndim))
+
+
+def _nan_where(value: jax.Array, tree: Any) -> Any:
+    """``tree`` with every leaf NaN where the function's ``value`` is NaN."""
+    return jax.tree.map(lambda leaf: jnp.where(jnp.isnan(value), jnp.nan, leaf), tree)
 
 
 def jacobian(f: Callable | str, *, event_ndim: int | None = 1) -> Callable:
@@ -341,7 +392,12 @@ def hessian(f: Callable | str, *, event_ndim: int | None = 1) -> Callable:
     batch of points).
     """
     fn = _point_function(f)
-    return _on_trees(fn, jax.hessian(fn), _map_points(jax.hessian(fn), event_ndim))
+    h = jax.hessian(fn)
+
+    def masked(x):
+        return _nan_where(fn(x), h(x))
+
+    return _on_trees(fn, masked, _map_points(masked, event_ndim))
 
 
 def hvp(f: Callable | str, *, event_ndim: int | None = 1) -> Callable:
@@ -356,7 +412,7 @@ def hvp(f: Callable | str, *, event_ndim: int | None = 1) -> Callable:
 
     def one(x, v):
         v = jax.tree.map(lambda a, b: jnp.asarray(b, jnp.result_type(a)), x, v)
-        return jax.jvp(jax.grad(fn), (x,), (v,))[1]
+        return _nan_where(fn(x), jax.jvp(jax.grad(fn), (x,), (v,))[1])
 
     if event_ndim is None:
         return _on_trees(fn, one, jax.jit(one))
@@ -381,7 +437,8 @@ def directional_derivative(f: Callable | str, v: Any, *, event_ndim: int | None 
     direction = float_array(v)
 
     def one(x):
-        return jax.jvp(fn, (x,), (direction.astype(x.dtype),))[1]
+        value, slope = jax.jvp(fn, (x,), (direction.astype(x.dtype),))
+        return _nan_where(value, slope)
 
     return _map_points(one, event_ndim)
 
@@ -529,8 +586,9 @@ class Taylor:
 def taylor(f: Callable | str, x0: float, order: int) -> Taylor:
     """The Taylor polynomial of order ``order`` of a scalar function at ``x0``.
 
-    All coefficients come from one Taylor-mode pass (``jax.experimental.jet``), falling
-    back to repeated forward mode for primitives without a Taylor rule.
+    All coefficients come from one pass: truncated Taylor arithmetic for an expression
+    (:mod:`jaxcalc.expressions.taylor`), Taylor mode (``jax.experimental.jet``) for a
+    callable, falling back to repeated forward mode for primitives without a Taylor rule.
 
     Example:
       >>> t = taylor("exp(x)", 0.0, 3)
@@ -542,6 +600,11 @@ def taylor(f: Callable | str, x0: float, order: int) -> Taylor:
     x = float_array(x0)
     if x.ndim != 0:
         raise ConfigError(f"taylor expands at one point; got x0 of shape {x.shape}")
+    if order >= 1 and isinstance(fn, Expression):
+        scale = series_scale(order)
+        c = np.asarray(jax.jit(lambda p: fn.series(p, order, scale))(x), np.float64)
+        coefficients = c / scale ** np.arange(order + 1, dtype=np.float64)
+        return Taylor(x0=float(x), coefficients=coefficients)
     if order >= 2 and _mode(fn, order) == "taylor":
         series = [jnp.ones_like(x)] + [jnp.zeros_like(x)] * (order - 1)
         y0, terms = jax.jit(lambda p: jet.jet(fn, (p,), (series,)))(x)

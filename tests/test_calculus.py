@@ -672,3 +672,89 @@ def test_himmelblau_four_minima(x64):
 def test_critical_points_refuses_an_empty_interval():
     with pytest.raises(ValueError):
         critical_points("x^2", 1.0, -1.0)
+
+
+# ----------------------------------------------------------------------------------------
+# High orders of every function of the expression language (truncated Taylor arithmetic),
+# against sympy's derivative evaluated with 50 digits
+
+LANGUAGE = [
+    ("sin(x)", 0.7),
+    ("cos(x)", 0.7),
+    ("tan(x)", 0.4),
+    ("asin(x)", 0.3),
+    ("acos(x)", -0.4),
+    ("atan(x)", 0.8),
+    ("sinh(x)", 0.5),
+    ("cosh(x)", -0.5),
+    ("tanh(x)", 0.3),
+    ("asinh(x)", 0.6),
+    ("acosh(x)", 1.7),
+    ("atanh(x)", -0.3),
+    ("exp(x)", 0.9),
+    ("log(x)", 1.4),
+    ("log2(x)", 0.8),
+    ("log10(x)", 2.5),
+    ("sqrt(x)", 1.3),
+    ("cbrt(x)", -0.8),
+    ("abs(x)", -0.6),
+    ("sign(x)", 0.4),
+    ("erf(x)", 0.6),
+    ("sigmoid(x)", -0.9),
+    ("relu(x)", 0.6),
+    ("softplus(x)", 0.7),
+    ("min(x, 1 - x^2)", 0.9),
+    ("max(x, 1 - x^2)", 0.9),
+    ("x^2.5", 1.1),
+    ("2^x", 0.5),
+    ("x^x", 1.2),
+    ("x^-3", 0.8),
+    ("x^7", -1.1),
+    ("sin(x)/cos(x)", 0.6),
+    ("exp(sin(x)) * log(1 + x^2)", 0.4),
+    ("atan(x) / (2 + tanh(x))", 0.9),
+    ("relu(x) + abs(x)", -0.7),
+]
+
+
+def sympy_derivative_50_digits(expr: sp.Expr, x0: float, order: int) -> float:
+    value = sp.diff(expr, X, order).subs(X, sp.Rational(repr(x0))).evalf(50)
+    return float(sp.re(value))
+
+
+@pytest.mark.parametrize(("text", "x0"), LANGUAGE, ids=[t for t, _ in LANGUAGE])
+def test_high_orders_of_every_function_match_sympy_with_50_digits(x64, text, x0):
+    from jaxcalc import parse
+
+    expr = parse(text).sympy
+    for order in (10,):
+        got = float(derivative(text, order)(x0))
+        expected = sympy_derivative_50_digits(expr, x0, order)
+        # compared as Taylor coefficients f^(k)/k!, relative to max(1, |coefficient|)
+        scale = math.factorial(order) * max(1.0, abs(expected) / math.factorial(order))
+        assert abs(got - expected) <= 1e-10 * scale, (order, got, expected)
+
+
+def test_taylor_coefficients_to_order_20_match_sympy(x64):
+    t = taylor("tan(x)", 0.0, 20)
+    series = sp.series(sp.tan(X), X, 0, 21).removeO()
+    expected = [float(series.coeff(X, k)) for k in range(21)]
+    np.testing.assert_allclose(t.coefficients, expected, rtol=1e-13, atol=1e-15)
+
+
+def test_high_orders_in_float32(x32):
+    for text, x0 in [("tan(x)", 0.4), ("atan(x)", 0.8), ("softplus(x)", 0.7)]:
+        expr = sp.sympify(text.replace("softplus(x)", "log(1 + exp(x))"), locals={"x": X})
+        got = float(derivative(text, 8)(np.float32(x0)))
+        expected = sympy_derivative_50_digits(expr, x0, 8)
+        assert abs(got - expected) <= 1e-4 * max(math.factorial(8), abs(expected))
+
+
+def test_order_40_is_allowed_and_order_41_refused(x64):
+    # d^40/dx^40 sin(x) = sin(x); exp(2x) gives 2^40 exp(2x)
+    assert float(derivative("sin(x)", 40)(0.3)) == pytest.approx(math.sin(0.3), rel=1e-12)
+    assert float(derivative("exp(2*x)", 40)(0.1)) == pytest.approx(
+        2.0**40 * math.exp(0.2), rel=1e-12
+    )
+    with pytest.raises(ValueError, match="limit of 40"):
+        derivative("sin(x)", 41)

@@ -15,9 +15,12 @@ import jax.numpy as jnp
 import numdifftools as nd
 import numpy as np
 import pytest
+import scipy.differentiate as sd
 from jaxcalc_testing import precision
+from numdifftools.example_functions import FUN_DICT
+from scipy import special, stats
 
-from jaxcalc import check_derivative, limit_table, numeric_derivative
+from jaxcalc import check_derivative, derivative, gradient, hessian, limit_table, numeric_derivative
 
 EPS64 = float(np.finfo(np.float64).eps)
 EPS32 = float(np.finfo(np.float32).eps)
@@ -61,7 +64,11 @@ def test_numeric_derivative_sin_at_1(x64):
     backward = float(numeric_derivative(jnp.sin, 1.0, method="backward"))
     assert abs(forward - math.cos(1.0)) < 1e-7
     assert abs(backward - math.cos(1.0)) < 1e-7
-    # a one-sided quotient errs by about -/+ f''(1) h / 2 = -/+ sin(1) h / 2: opposite signs
+    # at one fixed step, a one-sided quotient errs by about -/+ f''(1) h / 2 = -/+ sin(1) h / 2:
+    # opposite signs
+    h = math.sqrt(EPS64)
+    forward = float(numeric_derivative(jnp.sin, 1.0, h, method="forward"))
+    backward = float(numeric_derivative(jnp.sin, 1.0, h, method="backward"))
     assert forward < math.cos(1.0) < backward
 
 
@@ -358,3 +365,118 @@ def test_check_autodiff_and_sympy_are_right_where_differences_are_not(x64, text,
     c = check_derivative(text, x)
     assert c.autodiff == pytest.approx(slope, rel=1e-12, abs=1e-9)
     assert c.symbolic == pytest.approx(slope, rel=1e-12, abs=1e-9)
+
+
+# ----------------------------------------------------------------------------------------
+# The adaptive default step: small |x|, domains that end at 0, honest error estimates
+
+NEAR_ZERO = {
+    "log": (jnp.log, lambda x: 1 / x, np.log),
+    "sqrt": (jnp.sqrt, lambda x: 0.5 / np.sqrt(x), np.sqrt),
+    "reciprocal": (lambda x: 1 / x, lambda x: -1 / x**2, lambda x: 1 / x),
+    "x^-1.5": (lambda x: x**-1.5, lambda x: -1.5 * x**-2.5, lambda x: x**-1.5),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NEAR_ZERO))
+def test_small_x_keeps_its_accuracy_and_never_steps_past_zero(x64, name):
+    # scipy.differentiate with an initial step of x/2 is the reference the step must match
+    f, df, f_np = NEAR_ZERO[name]
+    xs = np.array([1e-3, 1e-5, 1e-6, 1e-9, 1e-12])
+    result = numeric_derivative(f, jnp.asarray(xs), estimate_error=True)
+    true = df(xs)
+    relative = np.abs(np.asarray(result.value) - true) / np.abs(true)
+    assert np.all(relative < 1e-10), relative
+    assert np.all(np.asarray(result.error) >= np.abs(np.asarray(result.value) - true))
+    scipy_rel = np.array(
+        [
+            abs(sd.derivative(f_np, x, initial_step=x / 2).df - t) / abs(t)
+            for x, t in zip(xs, true, strict=True)
+        ]
+    )
+    assert np.all(relative <= 10 * scipy_rel + 1e-13)
+
+
+def test_small_x_in_float32(x32):
+    xs = jnp.asarray([1e-3, 1e-5, 1e-6], jnp.float32)
+    got = np.asarray(numeric_derivative(jnp.log, xs), np.float64)
+    true = 1 / np.asarray(xs, np.float64)
+    assert np.all(np.abs(got - true) / true < 1e-4)
+
+
+def _coverage_cases():
+    """numdifftools' example functions (with their exact derivatives) and three of
+    scipy.differentiate's test cases: a small sample of benchmarks/derivative_errors.py."""
+    cases = []
+    with np.errstate(all="ignore"):
+        for _, make in sorted(FUN_DICT.items()):
+            f, df = make(0), make(1)
+            for x in (-0.9, -1e-3, 1e-5, 0.5, 3.0):
+                if np.isfinite(f(x)) and np.isfinite(df(x)):
+                    cases.append((f, x, float(df(x))))
+    cases += [(special.ndtr, float(x), float(stats.norm.pdf(x))) for x in (-0.05, 0.6, 1.05)]
+    for dist in (stats.gamma(2.5), stats.beta(2.0, 3.5), stats.t(4.0)):
+        x = float(dist.median()) + 0.1
+        cases.append((dist.cdf, x, float(dist.pdf(x))))
+    cases.append((lambda x: x**99 - 1, 7.0, 99 * 7.0**98))
+    return cases
+
+
+def test_error_estimate_covers_the_actual_error_in_95_percent_of_cases(x64):
+    covered, total = 0, 0
+    for f, x, exact in _coverage_cases():
+        with np.errstate(all="ignore"):
+            r = numeric_derivative(
+                lambda v, f=f: jnp.asarray(f(np.asarray(v))), x, estimate_error=True
+            )
+        assert np.isfinite(float(r.value)), (f, x)
+        total += 1
+        covered += float(r.error) >= abs(float(r.value) - exact)
+        # and the estimate is an estimate, not a blanket: within 1e-6 of the size of f'
+        assert float(r.error) <= 1e-6 * max(1.0, abs(exact)), (f, x, float(r.error))
+    assert total > 80 and covered / total >= 0.95, (covered, total)
+
+
+def test_a_step_past_the_end_of_the_domain_is_never_used(x64):
+    # just right of 1, a step reaching past 1 gives NaN for log(x - 1), and finite but wrong
+    # quotients for the pole of 1/(x - 1): neither may be used
+    x = jnp.asarray([1.001, 1.0 + 1e-6])
+    for f, df in [
+        (lambda v: jnp.log(v - 1), lambda v: 1 / (v - 1)),
+        (lambda v: 1 / (v - 1), lambda v: -1 / (v - 1) ** 2),
+    ]:
+        r = numeric_derivative(f, x, estimate_error=True)
+        true = df(np.asarray(x))
+        err = np.abs(np.asarray(r.value) - true)
+        assert np.all(err <= np.asarray(r.error)) and np.all(err / np.abs(true) < 1e-3)
+
+
+# ----------------------------------------------------------------------------------------
+# A function that is NaN at x has NaN derivatives of every order, and check says why
+
+NAN_AT_X = [
+    pytest.param("x + log(-1)", 1.0, "log(-1)", id="nan-constant-term"),
+    pytest.param("log(x)", -1.0, "log(x)", id="outside-the-domain"),
+    pytest.param("x^2 * sqrt(x - 2)", 1.0, "sqrt(x - 2)", id="inner-part"),
+]
+
+
+@pytest.mark.parametrize(("text", "x", "part"), NAN_AT_X)
+def test_nan_function_has_nan_derivatives_of_every_order(x64, text, x, part):
+    for order in range(0, 8):
+        assert math.isnan(float(derivative(text, order)(x))), order
+    assert math.isnan(float(numeric_derivative(text, x)))
+    c = check_derivative(text, x)
+    assert math.isnan(c.autodiff) and math.isnan(c.finite_difference) and not c.differentiable
+    assert any(part in issue and "NaN" in issue for issue in c.issues), c.issues
+
+
+def test_nan_callable_has_nan_derivatives_and_gradient(x64):
+    assert math.isnan(float(derivative(lambda x: x + jnp.log(-1.0), 1)(2.0)))
+    assert math.isnan(float(derivative(lambda x: x + jnp.log(-1.0), 5)(2.0)))
+    g = gradient("x1 + 3*x2 + log(-1)")(jnp.asarray([1.0, 2.0]))
+    assert np.all(np.isnan(np.asarray(g)))
+    h = hessian(lambda v: jnp.sum(v**2) + jnp.sqrt(v[0]))(jnp.asarray([-1.0, 2.0]))
+    assert np.all(np.isnan(np.asarray(h)))
+    # where f is defined the gradient is untouched
+    np.testing.assert_allclose(gradient("x1 + 3*x2")(jnp.asarray([1.0, 2.0])), [1.0, 3.0])

@@ -364,14 +364,14 @@ def test_s2_bounded_returns_a_note_when_out_of_time():
             ("plot", "sin(x)", "--taylor-at", "0", "--order", "100000", "-o", "t.png"),
             id="s2-taylor-order-100000",
         ),
-        pytest.param(("diff", nested_sin(20), "--order", "30"), id="s2-order-too-costly"),
+        pytest.param(("diff", nested_sin(20), "--order", "41"), id="s2-order-above-the-cap"),
     ],
 )
 def test_s2_orders_are_capped_with_a_clear_error(capsys, args):
     start = time.process_time()
     err = cli_error(capsys, *args)
     assert time.process_time() - start < 5
-    assert "to 30" in err or "limit of 30" in err or "highest order for it is 6" in err
+    assert "to 40" in err or "limit of 40" in err
 
 
 def test_s2_critical_in_ten_variables_answers_quickly(capsys):
@@ -394,7 +394,7 @@ def test_s2_critical_in_ten_variables_answers_quickly(capsys):
 def test_s2_help_states_the_order_cap(capsys, command):
     with pytest.raises(SystemExit):
         run_cli(capsys, command, "--help")
-    assert "to 30" in " ".join(capsys.readouterr().out.split())
+    assert "to 40" in " ".join(capsys.readouterr().out.split())
 
 
 # ------------------------------------------------ issue section 6: what people type

@@ -72,3 +72,25 @@ def integer_exponent(node: ast.AST) -> int | None:
     if isinstance(node, ast.Constant) and type(node.value) is int:
         return sign * node.value
     return None
+
+
+def first_nan(node: ast.AST, env: dict[str, jax.Array]) -> tuple[ast.AST, list[float]] | None:
+    """The innermost part of the expression that is NaN although its arguments are not
+    (``log(-1)``, ``sqrt(x - 2)`` at 1, ``0/0``), with its argument values; None when no
+    part is (``env`` holds scalar values)."""
+    if isinstance(node, ast.Call):
+        parts, args = node.args, node.args
+    elif isinstance(node, ast.BinOp):
+        parts, args = [node.left, node.right], [node.left, node.right]
+    elif isinstance(node, ast.UnaryOp):
+        parts, args = [node.operand], [node.operand]
+    else:
+        return None
+    for part in parts:
+        found = first_nan(part, env)
+        if found is not None:
+            return found
+    if not bool(jnp.isnan(to_jax(node, env))):
+        return None
+    values = [float(to_jax(a, env)) for a in args]
+    return None if any(v != v for v in values) else (node, values)

@@ -14,8 +14,9 @@ import jax.numpy as jnp
 import sympy as sp
 
 from jaxcalc.errors import ConfigError, ExpressionError
-from jaxcalc.expressions.builders import to_jax, to_sympy
+from jaxcalc.expressions.builders import first_nan, to_jax, to_sympy
 from jaxcalc.expressions.checker import Validator, syntax_message
+from jaxcalc.expressions.taylor import series
 from jaxcalc.expressions.tokens import (
     Token,
     check_literals,
@@ -89,6 +90,34 @@ class Expression:
         if value.shape != batch_shape:  # a constant expression still has one value per point
             value = jnp.broadcast_to(value, batch_shape) + jnp.zeros(batch_shape, x.dtype)
         return value.astype(jnp.result_type(value.dtype, x.dtype))
+
+    def series(self, x0: jax.Array, order: int, scale: float = 1.0) -> jax.Array:
+        """The Taylor coefficients ``f^(k)(x0) scale^k / k!``, ``k = 0 .. order``, of an
+        expression of one variable at the scalar ``x0``, by truncated Taylor arithmetic
+        (:mod:`jaxcalc.expressions.taylor`). Traceable: jit and vmap it."""
+        if self.dim != 1:
+            raise ConfigError(f"expression `{self.text}` has {self.dim} variables; series takes 1")
+        x0 = jnp.asarray(x0)
+        if not jnp.issubdtype(x0.dtype, jnp.inexact):
+            x0 = x0.astype(jnp.result_type(float))
+        return series(self._tree, self.variables[0], x0, order, scale)
+
+    def undefined_part(self, x: Any) -> str | None:
+        """Where the expression becomes NaN at the one point ``x``: the innermost part that
+        is NaN although its arguments are not, e.g. ``"log(-1) (argument -1)"``; None when
+        no part is."""
+        x = jnp.asarray(x, jnp.result_type(float))
+        if self.dim == 1:
+            env = {self.variables[0]: x.reshape(())}
+        else:
+            env = {name: x.reshape(-1)[i] for i, name in enumerate(self.variables)}
+        found = first_nan(self._tree, env)
+        if found is None:
+            return None
+        node, values = found
+        text = ast.unparse(node).replace("**", "^")
+        shown = ", ".join(f"{v:.6g}" for v in values)
+        return f"{text} (argument{'s' if len(values) > 1 else ''} {shown})"
 
     def __str__(self) -> str:
         return str(self.sympy)
