@@ -8,7 +8,7 @@ by central differences of the gradient) and classified by the Hessian's eigenval
 script prints, per problem, the distinct stationary values (to 17 significant digits, the
 float64 value), their kind (min / saddle) and a float64 point.
 
-Run: PYTHONPATH=. python benchmarks/mgh_minima.py [numbers...]
+Run: PYTHONPATH=. python benchmarks/mgh_minima.py [--starts K] [numbers...]
 The numbers in jaxcalc/objectives/mgh_minima.py come from this script.
 """
 
@@ -101,13 +101,13 @@ def candidates(problem, obj, count=12, seed=0):
     return [x for x in out if np.all(np.isfinite(x)) and np.max(np.abs(x)) < 1e8]
 
 
-def main(numbers):
+def main(numbers, count=12):
     for problem in PROBLEMS:
         if numbers and problem.number not in numbers:
             continue
         obj = get(problem.name)
         seen = []
-        for x in candidates(problem, obj):
+        for x in candidates(problem, obj, count):
             fx = float(obj(x))
             if any(abs(fx - s[1]) <= 1e-9 * max(1.0, abs(s[1])) for s in seen):
                 continue
@@ -134,4 +134,11 @@ def main(numbers):
 
 
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]])
+    # ``--starts K``: K random starts besides MGH's (default 12)
+    args = sys.argv[1:]
+    count = 12
+    if "--starts" in args:
+        at = args.index("--starts")
+        count = int(args[at + 1])
+        del args[at : at + 2]
+    main([int(a) for a in args], count)
