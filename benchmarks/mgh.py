@@ -4,6 +4,10 @@ Run from the repository root::
 
     python benchmarks/mgh.py                 # all 35 problems, a few minutes on 2 cores
     python benchmarks/mgh.py --problems 1 4 6 --steps 500 --out /tmp/mgh.md
+    # in two processes: each saves its rows, then one renders them all
+    python benchmarks/mgh.py --problems 1 ... 17 --save a.json
+    python benchmarks/mgh.py --problems 18 ... 35 --save b.json
+    python benchmarks/mgh.py --merge a.json b.json
 
 From MGH's standard start of every problem, in float64, it runs jaxcalc's ``gd_armijo``,
 ``newton``, ``bfgs``, ``dfp``, ``sr1``, ``lbfgs`` (on f) and ``gauss_newton``,
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import platform
 import sys
 import time
@@ -127,7 +132,24 @@ def main() -> None:
     parser.add_argument("--problems", type=int, nargs="*", default=None)
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--out", default="docs/mgh.md")
+    parser.add_argument("--save", default=None, help="also save the rows as JSON")
+    parser.add_argument("--merge", nargs="*", default=None, help="render saved rows")
     args = parser.parse_args()
+    if args.merge:
+        rows, seconds = {}, 0.0
+        for path in args.merge:
+            with open(path, encoding="utf-8") as saved:
+                data = json.load(saved)
+            seconds += data["seconds"]
+            rows.update(
+                {(int(k.split("|")[0]), k.split("|")[1]): v for k, v in data["rows"].items()}
+            )
+        problems = [p for p in PROBLEMS if (p.number, "bfgs") in rows]
+        text = render(problems, rows, args, seconds)
+        with open(args.out, "w", encoding="utf-8") as out:
+            out.write(text)
+        print(text.split("## Per problem")[0])
+        return
     problems = [p for p in PROBLEMS if not args.problems or p.number in args.problems]
     started = time.perf_counter()
     rows: dict[tuple[int, str], dict] = {}
@@ -144,10 +166,20 @@ def main() -> None:
             row = rows[p.number, method]
             row["ok"] = reached(row["f"], target)
             row["false"] = method in JAXCALC + RESIDUAL and false_converged(row, p.number)
-        print(f"({p.number}) {p.name}: " + ", ".join(
-            f"{m} {'ok' if rows[p.number, m]['ok'] else '--'}" for m in JAXCALC + RESIDUAL + SCIPY
-        ), flush=True)
+        print(
+            f"({p.number}) {p.name}: "
+            + ", ".join(
+                f"{m} {'ok' if rows[p.number, m]['ok'] else '--'}"
+                for m in JAXCALC + RESIDUAL + SCIPY
+            ),
+            flush=True,
+        )
     seconds = time.perf_counter() - started
+    if args.save:
+        with open(args.save, "w", encoding="utf-8") as saved:
+            json.dump(
+                {"seconds": seconds, "rows": {f"{k[0]}|{k[1]}": v for k, v in rows.items()}}, saved
+            )
     text = render(problems, rows, args, seconds)
     with open(args.out, "w", encoding="utf-8") as out:
         out.write(text)
@@ -164,7 +196,8 @@ def render(problems, rows, args, seconds) -> str:
         + "`). Machine: 2 cores, CPU. "
         f"Versions: jaxcalc {jaxcalc.__version__}, jax {jax.__version__}, "
         f"scipy {scipy.__version__}, numpy {np.__version__}, Python {platform.python_version()}. "
-        f"Date: {datetime.date(2026, 12, 3)}. Run time {seconds:.0f} s.",
+        f"Date: {datetime.date(2026, 12, 3)}. Run time {seconds:.0f} s (CPU shared with other "
+        "jobs; the times are not a speed measurement).",
         "",
         "Problems: J. J. Moré, B. S. Garbow and K. E. Hillstrom, Testing unconstrained "
         "optimization software, ACM TOMS 7(1), 17-41, 1981, from their standard starts "
@@ -186,7 +219,11 @@ def render(problems, rows, args, seconds) -> str:
         lines.append(
             f"| {ours} / {theirs} | {len(a)} | {len(b)} | {_numbers(b - a)} | {_numbers(a - b)} |"
         )
-    lines += ["", "| method | solves | converged | false converged (must be 0) |", "|---|---|---|---|"]
+    lines += [
+        "",
+        "| method | solves | converged | false converged (must be 0) |",
+        "|---|---|---|---|",
+    ]
     for m in JAXCALC + RESIDUAL:
         solved = sum(rows[p.number, m]["ok"] for p in problems)
         conv = sum(rows[p.number, m]["status"] == "converged" for p in problems)

@@ -82,7 +82,9 @@ def refine(problem, x0, iterations=12):
 def candidates(problem, obj, count=12, seed=0):
     rng = np.random.default_rng(seed)
     lo, hi = obj.lower, obj.upper
-    starts = [np.array(problem.start)] + [lo + rng.random(problem.n) * (hi - lo) for _ in range(count)]
+    starts = [np.array(problem.start)] + [
+        lo + rng.random(problem.n) * (hi - lo) for _ in range(count)
+    ]
     fun = jax.jit(obj.residuals)
     jac = jax.jit(jax.jacfwd(obj.residuals))
     f = jax.jit(obj)
@@ -90,13 +92,26 @@ def candidates(problem, obj, count=12, seed=0):
     out = []
     for x0 in starts:
         try:
-            res = least_squares(lambda x: np.asarray(fun(x)), x0, jac=lambda x: np.asarray(jac(x)),
-                                method="lm", xtol=1e-15, ftol=1e-15, gtol=1e-15, max_nfev=20000)
+            res = least_squares(
+                lambda x: np.asarray(fun(x)),
+                x0,
+                jac=lambda x: np.asarray(jac(x)),
+                method="lm",
+                xtol=1e-15,
+                ftol=1e-15,
+                gtol=1e-15,
+                max_nfev=20000,
+            )
             out.append(res.x)
         except Exception:  # a start where the residuals overflow
             pass
-        res = minimize(lambda x: float(f(x)), x0, jac=lambda x: np.asarray(g(x)), method="BFGS",
-                       options={"gtol": 1e-12, "maxiter": 20000})
+        res = minimize(
+            lambda x: float(f(x)),
+            x0,
+            jac=lambda x: np.asarray(g(x)),
+            method="BFGS",
+            options={"gtol": 1e-12, "maxiter": 20000},
+        )
         out.append(res.x)
     return [x for x in out if np.all(np.isfinite(x)) and np.max(np.abs(x)) < 1e8]
 
@@ -121,11 +136,21 @@ def main(numbers, count=12):
                 continue
             scale = max(abs(e) for e in eig)
             low = min(eig)
-            kind = "min" if low > 1e-20 * scale else ("saddle" if low < -1e-20 * scale else "singular")
+            kind = (
+                "min" if low > 1e-20 * scale else ("saddle" if low < -1e-20 * scale else "singular")
+            )
             if any(abs(float(fr) - s[1]) <= 1e-12 * max(1.0, abs(s[1])) for s in seen):
                 continue
-            seen.append(([float(v) for v in xr], float(fr), kind,
-                         mpmath.nstr(fr, 25), mpmath.nstr(low, 5), mpmath.nstr(scale, 5)))
+            seen.append(
+                (
+                    [float(v) for v in xr],
+                    float(fr),
+                    kind,
+                    mpmath.nstr(fr, 25),
+                    mpmath.nstr(low, 5),
+                    mpmath.nstr(scale, 5),
+                )
+            )
         print(f"== ({problem.number}) {problem.name}")
         for s in sorted(seen, key=lambda s: s[1]):
             print("   ", repr(s[1]), *s[2:])

@@ -89,9 +89,7 @@ def _plateau(fun, x: jax.Array, f0: jax.Array, v: jax.Array) -> jax.Array:
     scale = jnp.abs(f0)
     diagonal = jnp.full_like(x, 1.0 / jnp.sqrt(jnp.asarray(x.shape[0], x.dtype)))
     g = jax.grad(fun)(x)
-    change = jnp.max(
-        jnp.abs(jnp.stack([fun(x + d) for d in (v, -v, diagonal, -diagonal)]) - f0)
-    )
+    change = jnp.max(jnp.abs(jnp.stack([fun(x + d) for d in (v, -v, diagonal, -diagonal)]) - f0))
     flat_gradient = jnp.sqrt(jnp.vdot(g, g)) < eps * scale
     return (scale > 0) & flat_gradient & (change <= 4 * eps * scale)
 

@@ -98,9 +98,7 @@ MINIMA: dict[int, Minimum] = {
         printed="f = 87.9458...",
     ),
     11: Minimum(0.0, printed="f = 0 at (50, 25, 1.5)"),
-    12: Minimum(
-        0.0, printed="f = 0 at (1, 10, 1), (10, 1, -1) and wherever x1 = x2, x3 = 0"
-    ),
+    12: Minimum(0.0, printed="f = 0 at (1, 10, 1), (10, 1, -1) and wherever x1 = x2, x3 = 0"),
     13: Minimum(0.0, printed="f = 0 at the origin"),
     14: Minimum(0.0, printed="f = 0 at (1, 1, 1, 1)"),
     15: Minimum(

@@ -4,7 +4,6 @@ digits and against scipy."""
 
 from __future__ import annotations
 
-import re
 from fractions import Fraction
 
 import jax
