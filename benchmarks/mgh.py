@@ -166,6 +166,8 @@ def main() -> None:
             row = rows[p.number, method]
             row["ok"] = reached(row["f"], target)
             row["false"] = method in JAXCALC + RESIDUAL and false_converged(row, p.number)
+        if args.save:  # after every problem, so a stopped run keeps what it did
+            _save(args.save, rows, time.perf_counter() - started)
         print(
             f"({p.number}) {p.name}: "
             + ", ".join(
@@ -263,6 +265,11 @@ def render(problems, rows, args, seconds) -> str:
             )
         lines.append("")
     return "\n".join(lines)
+
+
+def _save(path: str, rows: dict, seconds: float) -> None:
+    with open(path, "w", encoding="utf-8") as saved:
+        json.dump({"seconds": seconds, "rows": {f"{k[0]}|{k[1]}": v for k, v in rows.items()}}, saved)
 
 
 def _numbers(numbers: set[int]) -> str:
