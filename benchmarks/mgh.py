@@ -269,7 +269,9 @@ def render(problems, rows, args, seconds) -> str:
 
 def _save(path: str, rows: dict, seconds: float) -> None:
     with open(path, "w", encoding="utf-8") as saved:
-        json.dump({"seconds": seconds, "rows": {f"{k[0]}|{k[1]}": v for k, v in rows.items()}}, saved)
+        json.dump(
+            {"seconds": seconds, "rows": {f"{k[0]}|{k[1]}": v for k, v in rows.items()}}, saved
+        )
 
 
 def _numbers(numbers: set[int]) -> str:
