@@ -1,5 +1,5 @@
 """The curvature check where runs stop: a 'converged' run at a maximum or saddle becomes
-'non_minimum', a flat start at a verified minimum 'converged'."""
+'non_minimum', one on a plateau 'stalled', a flat start at a verified minimum 'converged'."""
 
 from __future__ import annotations
 
@@ -68,6 +68,9 @@ def curvature_check(fun, final_params: jax.Array, status: jax.Array) -> jax.Arra
         positive = checkable & (low > tol)
         status = jnp.where((status == CODE["converged"]) & negative, CODE["non_minimum"], status)
         status = jnp.where(
+            (status == CODE["converged"]) & _plateau(fun, x, f0, v), CODE["stalled"], status
+        )
+        status = jnp.where(
             status == CODE["flat_start"],
             jnp.where(
                 positive, CODE["converged"], jnp.where(negative, CODE["non_minimum"], status)
@@ -77,6 +80,18 @@ def curvature_check(fun, final_params: jax.Array, status: jax.Array) -> jax.Arra
         return status.astype(jnp.int32)
 
     return jax.vmap(one)(final_params, status)
+
+
+def _plateau(fun, x: jax.Array, f0: jax.Array, v: jax.Array) -> jax.Array:
+    """Whether f is nonzero and constant to rounding within a unit distance of ``x`` (the
+    gradient, and f along ``v`` and along the diagonal, both ways)."""
+    eps = jnp.finfo(x.dtype).eps
+    scale = jnp.abs(f0)
+    diagonal = jnp.full_like(x, 1.0 / jnp.sqrt(jnp.asarray(x.shape[0], x.dtype)))
+    g = jax.grad(fun)(x)
+    change = jnp.max(jnp.abs(jnp.stack([fun(x + d) for d in (v, -v, diagonal, -diagonal)]) - f0))
+    flat_gradient = jnp.sqrt(jnp.vdot(g, g)) < eps * scale
+    return (scale > 0) & flat_gradient & (change <= 4 * eps * scale)
 
 
 def curvature_program(fun, shape, dtype, sharding):

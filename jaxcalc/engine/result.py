@@ -4,7 +4,8 @@ Statuses (``Trajectory.status``), each with one example:
 
 ``converged``
     ``|grad f| <= gtol`` at a point where the Hessian (checked when ``dim <= 32``) has no
-    negative eigenvalue: ``gd`` on ``x^2`` from 1 (learning rate 0.1).
+    negative eigenvalue and f is not flat to rounding (see ``stalled``): ``gd`` on ``x^2``
+    from 1 (learning rate 0.1).
 ``max_steps``
     ran all ``steps`` without meeting a stopping test: ``gd`` on Rosenbrock from
     ``(-1.2, 1)`` for 50 steps at learning rate 1e-5.
@@ -22,7 +23,11 @@ Statuses (``Trajectory.status``), each with one example:
 ``stalled``
     the method could make no progress (its line search found no acceptable step, or the
     point did not move) for ``patience`` consecutive steps: ``gd`` on ``x^2`` from 1 in
-    float32 at learning rate 1e-12 (each step rounds back to the same point).
+    float32 at learning rate 1e-12 (each step rounds back to the same point). Also a run
+    that met the gradient test on a plateau (checked with the Hessian, ``dim <= 32``): f
+    nonzero and constant to rounding within a unit distance, its gradient below
+    ``eps |f|``, where f, the gradient and the curvature underflowed rather than vanished
+    at a minimum: ``gd`` on ``1 - exp(-x^2)`` from 7.
 ``domain_error_at_start``
     f or its gradient is not finite at the start, outside f's domain: ``x - log(x)`` from
     ``x = -1`` (NaN) or ``x = 0`` (a pole).

@@ -2,7 +2,8 @@
 
 Importing this package registers the built-in families, in this order: the course's
 functions, the classic test functions, BBOB, the constrained problems and the
-least-squares problems (:func:`names` lists them in that order).
+least-squares problems and the Moré-Garbow-Hillstrom set (:func:`names` lists them in
+that order).
 
 >>> from jaxcalc import objectives
 >>> rosen = objectives.get("rosenbrock", dim=5)
@@ -10,7 +11,7 @@ least-squares problems (:func:`names` lists them in that order).
 0.0
 """
 
-from jaxcalc.objectives import bbob_registry, classic, constrained_problems, course, residual
+from jaxcalc.objectives import bbob_registry, classic, constrained_problems, course, mgh, residual
 from jaxcalc.objectives.base import Objective
 from jaxcalc.objectives.constrained_problems import constrained
 from jaxcalc.objectives.data import DataObjective, data_objective, load_dataset
@@ -42,7 +43,7 @@ __all__ = [
     "spec",
 ]
 
-for _family in (course, classic, bbob_registry, constrained_problems, residual):
+for _family in (course, classic, bbob_registry, constrained_problems, residual, mgh):
     for _spec in _family.SPECS:
         register(_spec)
 del _family, _spec

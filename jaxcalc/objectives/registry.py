@@ -1,7 +1,8 @@
 """Names -> objectives: the spec of a registered objective, ``register``, ``names``, ``get``.
 
 The lowest module of :mod:`jaxcalc.objectives`: it imports no family. Each family module
-(``course``, ``classic``, ``bbob_registry``, ``constrained_problems``, ``residual``) lists
+(``course``, ``classic``, ``bbob_registry``, ``constrained_problems``, ``residual``,
+``mgh``) lists
 its :class:`ObjectiveSpec` objects in ``SPECS``, and :mod:`jaxcalc.objectives` registers
 them here in that order when it is imported. ``get`` also turns an expression string into
 an objective and, only when asked to explicitly (``allow_code=True``), loads a Python
@@ -35,7 +36,8 @@ class ObjectiveSpec:
       default_dim: the dimension used when ``get`` is given none.
       dims: the allowed dimensions: None for any ``dim >= min_dim``, else a tuple.
       min_dim: the smallest dimension when ``dims`` is None.
-      family: "course", "classic", "bbob", "constrained", "least_squares" or "user".
+      family: "course", "classic", "bbob", "constrained", "least_squares", "mgh" or
+        "user".
       params: the keyword parameters the factory accepts, with their defaults.
     """
 

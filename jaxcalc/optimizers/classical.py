@@ -18,20 +18,21 @@ from jaxcalc.optimizers.line_search import backtracking
 from jaxcalc.optimizers.protocol import Evaluations, Fun, Optimizer, Requires, StepResult
 from jaxcalc.optimizers.registry import register
 
-__all__ = ["BFGS", "GradientDescent", "GradientDescentArmijo", "Newton"]
+__all__ = ["BFGS", "GradientDescent", "GradientDescentArmijo", "Newton", "first_step"]
 
 _NW = "J. Nocedal and S. J. Wright, Numerical Optimization, 2nd ed., Springer, 2006"
 
 
-def _full_step_search(fun, x, value, grad, direction, hyper, options):
-    """Backtracking from the full step t = 1 (Newton and quasi-Newton directions)."""
+def _full_step_search(fun, x, value, grad, direction, hyper, options, initial_step=1.0):
+    """Backtracking from the full step t = 1 (Newton and quasi-Newton directions), or from
+    ``initial_step`` where the direction carries no curvature information."""
     return backtracking(
         fun,
         x,
         value,
         grad,
         direction,
-        initial_step=1.0,
+        initial_step=initial_step,
         c1=hyper["c1"],
         shrink=hyper["shrink"],
         max_trials=options["max_trials"],
@@ -110,9 +111,16 @@ class Newton(Optimizer):
     """Newton's method with the exact Hessian, modified to be positive definite, and a
     backtracking line search starting at the full step.
 
-    Direction: solve ``(H + tau I) d = -g`` where ``tau = max(0, min_curvature - lambda_min(H))``,
-    so ``d`` is a descent direction even where ``H`` is singular or indefinite; on a convex
-    quadratic ``tau = 0`` and the first full step lands on the minimiser. The engine still
+    Direction: ``d = -V diag(1 / mu) V^T g`` from the eigendecomposition ``H = V diag(lambda)
+    V^T``, with ``mu_i = max(|lambda_i|, floor)`` and ``floor = max(min_curvature, 16 eps)
+    * max(1, max_i |lambda_i|)``: negative eigenvalues are replaced by their magnitude and
+    near-zero ones raised to the floor (N&W section 3.4), so ``d`` is a descent direction
+    even where ``H`` is singular or indefinite; on a convex quadratic ``mu = lambda`` and the
+    first full step lands on the minimiser. The floor is relative to the largest eigenvalue
+    but small (1e-14 in float64): a floor of 1e-8 of it, as before, bent the step on
+    badly scaled problems whose Hessian has a condition number above 1e8 (MGH's Brown
+    badly scaled problem, condition ~1e11 along the way, ran out of steps; it now ends in 9
+    iterations, as scipy's Newton-CG does in 4). The engine still
     checks the curvature where a run stops: a run started on a stationary point that is a
     maximum or saddle gets the status "non_minimum".
 
@@ -124,7 +132,7 @@ class Newton(Optimizer):
 
     name: str = "newton"
     defaults: Mapping[str, float | None] = field(
-        default_factory=lambda: {"c1": 1e-4, "shrink": 0.5, "min_curvature": 1e-8}
+        default_factory=lambda: {"c1": 1e-4, "shrink": 0.5, "min_curvature": 1e-14}
     )
     options: Mapping[str, Any] = field(default_factory=lambda: {"max_trials": 30})
     reference: str = f"{_NW}, Algorithm 3.2"
@@ -137,8 +145,9 @@ class Newton(Optimizer):
         hess = 0.5 * (hess + hess.T)
         eigenvalues, vectors = jnp.linalg.eigh(hess)
         scale = jnp.maximum(1.0, jnp.max(jnp.abs(eigenvalues)))
-        floor = hyper["min_curvature"] * scale
-        shifted = jnp.maximum(eigenvalues, floor)  # the modified Hessian's eigenvalues
+        eps = jnp.finfo(x.dtype).eps
+        floor = jnp.maximum(hyper["min_curvature"], 16 * eps) * scale
+        shifted = jnp.maximum(jnp.abs(eigenvalues), floor)  # the modified Hessian's eigenvalues
         direction = -(vectors @ ((vectors.T @ grad) / shifted))
         search = _full_step_search(fun, x, value, grad, direction, hyper, self.options)
         x_new = x + search.step * direction
@@ -154,6 +163,18 @@ class Newton(Optimizer):
         return dim * dim
 
 
+def first_step(grad: jax.Array) -> jax.Array:
+    """The first trial step along ``-g`` before any curvature is known: ``min(1, 1/|g|)``,
+    so the first trial point lies at most a unit distance away (scipy's BFGS takes the
+    same first step: its line search starts at ``1.01 * 2 * (f - f_prev) / (g.d)`` with the
+    guess ``f_prev = f + |g|/2``). From a badly scaled start, where ``|g|`` is 1e10, a
+    full step along ``-g`` overshoots by ten orders of magnitude and thirty halvings
+    cannot recover; this step can.
+    """
+    norm = jnp.sqrt(jnp.vdot(grad, grad))
+    return jnp.minimum(1.0, 1.0 / jnp.where(norm > 0, norm, 1.0)).astype(grad.dtype)
+
+
 class BFGSState(NamedTuple):
     inverse_hessian: jax.Array
 
@@ -163,10 +184,12 @@ class BFGS(Optimizer):
     """BFGS: a dense inverse-Hessian estimate, updated from each step and gradient change.
 
     Direction ``d = -H g``; step from a backtracking line search (full step first); update
-    ``H <- (I - rho s y^T) H (I - rho y s^T) + rho s s^T`` with ``rho = 1 / y.s``. The first
-    ``H`` is scaled by ``y.s / y.y`` (Nocedal & Wright eq. 6.20). When ``y.s`` is not
-    positive or ``d`` is not a descent direction, ``H`` is reset to the identity for that
-    run only, and the reset is counted.
+    ``H <- (I - rho s y^T) H (I - rho y s^T) + rho s s^T`` with ``rho = 1 / y.s``. While
+    ``H`` is the identity (the first step, and after a reset), the line search starts from
+    the step :func:`first_step`, ``min(1, 1/|g|)``, not 1; before the first update ``H``
+    is scaled by ``y.s / y.y`` (Nocedal & Wright eq. 6.20). When ``y.s`` is not positive or
+    ``d`` is not a descent direction, ``H`` is reset to the identity for that run only,
+    and the reset is counted.
 
     Reference: Nocedal & Wright (2006), Algorithm 6.1 and section 6.1.
     """
@@ -188,13 +211,14 @@ class BFGS(Optimizer):
         descent = jnp.vdot(direction, grad) < 0
         h = jnp.where(descent, h, identity)
         direction = jnp.where(descent, direction, -grad)
-        search = _full_step_search(fun, x, value, grad, direction, hyper, self.options)
+        first = jnp.all(h == identity)
+        initial = jnp.where(first, first_step(grad), 1.0)
+        search = _full_step_search(fun, x, value, grad, direction, hyper, self.options, initial)
         s = search.step * direction
         x_new = x + s
         value_new, grad_new = jax.value_and_grad(fun)(x_new)
         y = grad_new - grad
         ys = jnp.vdot(y, s)
-        first = jnp.all(h == identity)
         h = jnp.where(first & (ys > 0), identity * ys / jnp.maximum(jnp.vdot(y, y), 1e-300), h)
         rho = 1.0 / jnp.where(ys > 0, ys, 1.0)
         left = identity - rho * jnp.outer(s, y)

@@ -32,6 +32,11 @@ by the SVD) at the current point when
   no step can show a decrease any more, ``x`` minimises ``f`` to working precision. (With
   a zero residual the model predicts about ``f`` itself, so this never fires early.)
 
+and in both cases ``r`` is orthogonal to every column of ``J`` within ``eps^(1/4)`` (the
+cosine test of MINPACK's ``gtol``, loosely: at a minimum the cosines are about
+``eps cond(J)``). Without it Gauss-Newton stopped as converged on MGH's Gulf problem at
+f = 0.49 with ``|grad f| = 2.5e3``, where its step had become small.
+
 At a minimum with a non-zero residual the gradient test is often out of reach in floating
 point (``grad f = 2 J^T r`` is a sum of products of size ``|J| |r|``); these tests are not.
 ``xtol`` defaults to 1e-10 in float64 and 1e-5 in float32.
@@ -99,9 +104,14 @@ def _gauss_newton_step(
     direction = jnp.linalg.lstsq(jac, -r)[0]
     xtol = _xtol(hyper, x)
     small = jnp.all(jnp.abs(direction) <= xtol * (jnp.abs(x) + xtol))
+    # MINPACK's orthogonality test, loosely: r within eps^(1/4) of orthogonal to every
+    # column of J (the cosines at a minimum are ~eps cond(J))
+    column_norms = jnp.sqrt(jnp.sum(jac * jac, axis=0))
+    cosines = jnp.abs(jac.T @ r) / jnp.maximum(column_norms * jnp.linalg.norm(r), 1e-300)
+    orthogonal = jnp.all(cosines <= jnp.finfo(x.dtype).eps ** 0.25)
     predicted = jnp.sum(jnp.square(jac @ direction))
     at_floor = predicted <= 16 * jnp.finfo(x.dtype).eps * value
-    return direction, small | at_floor
+    return direction, (small | at_floor) & orthogonal
 
 
 class LeastSquaresState(NamedTuple):

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxcalc.optimizers.classical import _full_step_search
+from jaxcalc.optimizers.classical import _full_step_search, first_step
 from jaxcalc.optimizers.line_search import LineSearchResult
 from jaxcalc.optimizers.protocol import Evaluations, Fun, Optimizer, StepResult
 from jaxcalc.optimizers.registry import register
@@ -118,13 +118,15 @@ class _Move(NamedTuple):
 
 def _move(fun, x, value, grad, inverse_hessian, hyper, options) -> _Move:
     """``d = -H g`` (``H`` reset to the identity when that is not a descent direction),
-    a backtracking line search from the full step along ``d``, and ``s``, ``y``."""
+    a backtracking line search from the full step along ``d`` (from ``min(1, 1/|g|)``
+    while ``H`` is the identity, as BFGS), and ``s``, ``y``."""
     identity = jnp.eye(x.shape[0], dtype=x.dtype)
     direction = -inverse_hessian @ grad
     descent = jnp.vdot(direction, grad) < 0
     h = jnp.where(descent, inverse_hessian, identity)
     direction = jnp.where(descent, direction, -grad)
-    search = _full_step_search(fun, x, value, grad, direction, hyper, options)
+    initial = jnp.where(jnp.all(h == identity), first_step(grad), 1.0)
+    search = _full_step_search(fun, x, value, grad, direction, hyper, options, initial)
     s = search.step * direction
     x_new = x + s
     value_new, grad_new = jax.value_and_grad(fun)(x_new)

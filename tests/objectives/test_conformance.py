@@ -92,7 +92,7 @@ def test_metadata(name):
     assert obj.bounds.shape == (obj.dim, 2)
     assert np.all(np.isfinite(obj.bounds)) and np.all(obj.lower < obj.upper)
     assert obj.citation
-    assert s.family in {"course", "classic", "bbob", "least_squares", "constrained", "user"}
+    assert s.family in {"course", "classic", "bbob", "least_squares", "constrained", "mgh", "user"}
     if obj.unbounded:
         assert obj.f_opt is None
     if obj.x_opt is not None:
