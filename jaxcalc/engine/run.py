@@ -353,8 +353,9 @@ def optimize(
       chunk_size: force chunks of this many runs.
       cpu_threads: on a one-device CPU backend, how many chunks of a job of >= 4e6
         run-steps run at once, one per thread (default: ``$JAXCALC_CPU_THREADS``, else the
-        cores this process may use; 1 runs one chunk; see docs/devices.md). Results are
-        identical to the bit whatever the number.
+        cores this process may use; 1 runs one chunk; see docs/devices.md). On a CPU,
+        results are identical to the bit whatever the number, the chunk size and the
+        memory budget (``extras["bit_reproducible"]``).
       **hyperparameters: the optimizer's hyperparameters by name. A list sweeps that
         hyperparameter: each list adds a leading axis, in the order given, and all values
         run in the same compiled program (changing values never recompiles).
@@ -461,7 +462,12 @@ def optimize_many(
         program=layout.method.name,
         steps=steps,
         record_every=record_every,
-        extras={"seed": seed, "gtol": limits.gtol, "dtype": str(starts.dtype)},
+        extras={
+            "seed": seed,
+            "gtol": limits.gtol,
+            "dtype": str(starts.dtype),
+            "bit_reproducible": cache.bit_reproducible(),
+        },
         compile_seconds=compile_seconds + check_compile,
         run_seconds=run_seconds + check_run,
         devices=job.n_dev,
