@@ -37,11 +37,12 @@ from jaxcalc.optimizers import Optimizer
 __all__ = ["estimate", "optimize", "optimize_many", "precompile", "precompile_many"]
 
 # XLA's newer CPU fusion emitters run an Adam step 1.6-1.7x faster but take about twice as
-# long to compile (benchmarks/engine_internals.py measures both). Break-even is near 2e7
-# run-steps; jobs up to 4e6 get the older emitters, where the compile is most of the wall
-# time. A stacked program's compile grows with its methods while its run time barely
-# does, so it is judged by the run-steps per method.
-QUICK_COMPILE_RUN_STEPS = 4_000_000
+# long to compile (benchmarks/engine_internals.py measures both). The two emitters round
+# some runs differently (newton, cma_es, augmented_lagrangian), so the choice depends on
+# the steps per run, never on the number of runs: a run gives the same bits alone or among
+# 100,000 (docs/devices.md). Runs of fewer steps get the older emitters, where the compile
+# is most of the wall time.
+QUICK_COMPILE_STEPS = 1000
 
 
 @dataclass
@@ -142,7 +143,7 @@ def _job(
         replicated=replicated,
         shape_key=(key, shape, str(dtype), n_dev),
         check_key=("curvature", key[0], shape, str(dtype), n_dev),
-        quick_compile=runs * steps <= QUICK_COMPILE_RUN_STEPS * len(layout.grids),
+        quick_compile=steps < QUICK_COMPILE_STEPS,
         curvature=check_curvature
         and method.curvature_check
         and d <= curvature.CURVATURE_CHECK_MAX_DIM,
