@@ -6,6 +6,8 @@ combination of swept hyperparameters, and records the path. The runs are indepen
 lanes of one compiled program (a loop over steps, ``vmap`` over runs): a run that
 converges freezes with its counts intact, and a run that goes non-finite stops at its last
 finite point with the step where it failed; no run can change another run's numbers.
+On a CPU a run's bits do not depend on the batch, chunk, thread or device that computed
+it (:func:`bit_reproducible`; ``Trajectory.extras["bit_reproducible"]`` records it).
 
 Modules, in the order a call passes through them: ``options`` (arguments checked and
 resolved), ``plan`` (sweep grid, memory, chunks), ``program`` (the compiled loop),
@@ -15,7 +17,7 @@ points). ``hypergradient`` differentiates whole runs with respect to their
 hyperparameters.
 """
 
-from jaxcalc.engine.cache import enable_compilation_cache
+from jaxcalc.engine.cache import bit_reproducible, enable_compilation_cache
 from jaxcalc.engine.hypergradient import HyperGradient, hypergradient
 from jaxcalc.engine.plan import MAX_RUNS, JobEstimate, estimate_bytes
 from jaxcalc.engine.result import STATUSES, Trajectory
@@ -27,6 +29,7 @@ __all__ = [
     "HyperGradient",
     "JobEstimate",
     "Trajectory",
+    "bit_reproducible",
     "enable_compilation_cache",
     "estimate",
     "estimate_bytes",

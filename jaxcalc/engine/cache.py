@@ -7,6 +7,7 @@ The caches are shared by threads (an experiment compiles its next group with
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import threading
@@ -17,7 +18,7 @@ import numpy as np
 
 from jaxcalc.optimizers import Optimizer
 
-__all__ = ["enable_compilation_cache"]
+__all__ = ["bit_reproducible", "enable_compilation_cache"]
 
 COMPILED: dict[Any, Any] = {}  # compiled programs, least recently used first
 COMPILED_KEEP = 64
@@ -60,14 +61,57 @@ def enable_compilation_cache(directory: str | None = None) -> str:
     return path
 
 
+# Two choices XLA:CPU makes by the size of an array would make a run's bits depend on the
+# batch it is computed in (4,000 runs against the same 100 alone), so the engine turns
+# both off:
+# - it hands reductions and small dots to the YNNPACK library, which splits and orders a
+#   sum by the shape of the whole array: one run's ``jnp.dot`` or ``jnp.sum`` inside a
+#   method rounds differently in a batch of 32 runs and of 4,000 (an empty list of fusion
+#   kinds keeps them in XLA's own emitters, which reduce each run in one fixed order);
+# - it cuts a large loop into partitions for its thread pool, and the lanes at a
+#   partition's edges run in scalar remainder code (other roundings) instead of the
+#   vector body (one partition keeps every lane in the same code).
+# With both off, a run's bits depend on its own inputs only (tests/test_reproducibility.py).
+DETERMINISTIC_CPU_OPTIONS = {
+    "xla_cpu_experimental_ynn_fusion_type": "",
+    "xla_cpu_parallel_codegen_split_count": 1,
+}
+
+
+@functools.cache
+def _options_accepted() -> bool:
+    """Whether this XLA knows :data:`DETERMINISTIC_CPU_OPTIONS` (checked once, on a
+    one-line program)."""
+    lowered = jax.jit(lambda x: x + 1).lower(np.zeros((), np.float32))
+    try:
+        lowered.compile(compiler_options=DETERMINISTIC_CPU_OPTIONS)
+    except Exception:  # an XLA without these options
+        return False
+    return True
+
+
+def bit_reproducible() -> bool:
+    """Whether the engine's programs give every run the same bits however the runs are
+    batched, chunked, threaded or sharded: on a CPU whose XLA takes
+    :data:`DETERMINISTIC_CPU_OPTIONS`. Not on a GPU or TPU, whose reductions are split by
+    the shape of the whole array (see docs/devices.md)."""
+    return jax.default_backend() == "cpu" and _options_accepted()
+
+
 def compile_program(lowered, quick: bool):
-    """Compile; ``quick`` asks XLA for its older CPU emitters (half the compile time)."""
-    if quick and jax.default_backend() == "cpu":
-        try:
-            return lowered.compile(compiler_options={"xla_cpu_use_fusion_emitters": False})
-        except Exception:  # an XLA without this option: compile as usual
-            pass
-    return lowered.compile()
+    """Compile; on a CPU with :data:`DETERMINISTIC_CPU_OPTIONS` (when this XLA has them),
+    and ``quick`` asks XLA for its older CPU emitters (half the compile time; the same
+    bits)."""
+    if jax.default_backend() != "cpu":
+        return lowered.compile()
+    options = dict(DETERMINISTIC_CPU_OPTIONS) if _options_accepted() else {}
+    if quick:
+        options["xla_cpu_use_fusion_emitters"] = False
+    try:
+        return lowered.compile(compiler_options=options)
+    except Exception:  # an XLA without the emitters option: compile as usual
+        options.pop("xla_cpu_use_fusion_emitters", None)
+        return lowered.compile(compiler_options=options)
 
 
 def take(cache: dict[Any, Any], key: Any) -> Any:

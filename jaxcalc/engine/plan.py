@@ -348,14 +348,14 @@ def plan_chunks(
     """Chunks that fit the memory budget, shared out between the CPU's cores.
 
     Every device gets a whole number of ``LANE_BLOCK`` lanes (the batch is padded with
-    copies of its last run, dropped afterwards). XLA vectorises the run axis; a lane
-    computed in the vector body and one in a scalar remainder loop may round differently
-    (fused multiply-adds), so without padding a run's last bits would depend on the batch
-    size. Padded, a run gives the same bits alone, in any batch, on any number of devices
-    or workers; and batches of 1 to 32 runs share one compiled program. (A memory budget
-    too small for 32 runs per device keeps its chunks unpadded.) The block is 32 lanes:
-    with 16, a run in a 48- or 80-lane batch and the same run in 16-lane chunks differed
-    in the last bit (measured on an AVX-512 CPU, float32 and float64, adam, gd, bfgs).
+    copies of its last run, dropped afterwards), whatever the memory budget. XLA
+    vectorises the run axis; a lane computed in the vector body and one in a scalar
+    remainder loop may round differently (its vector ``exp``, ``log`` and ``sin`` are
+    other polynomials than the scalar ones), so without padding a run's last bits would
+    depend on the batch size. Padded, and compiled with
+    :data:`jaxcalc.engine.cache.DETERMINISTIC_CPU_OPTIONS`, a run gives the same bits
+    alone, in any batch, in any chunk, on any number of devices or workers; and batches
+    of 1 to 32 runs share one compiled program.
     """
     # On a one-device CPU backend, a large job's chunks run at once, one per core (XLA:CPU
     # runs this loop's kernels on one thread; see cpu_workers)
@@ -363,8 +363,6 @@ def plan_chunks(
     fits = max(1, budget // workers // per_run)
     chunk = chunk_size or min(runs, fits)
     quantum = LANE_BLOCK * n_dev
-    if chunk_size is None and fits < quantum:
-        quantum = n_dev
     if workers > 1 and fits * workers >= runs:  # equal shares, rounded up to whole blocks
         chunk = math.ceil(runs / workers / quantum) * quantum
     elif chunk >= runs:

@@ -40,11 +40,12 @@ from jaxcalc.trees import FlatObjective, Template, is_tree, split_starts
 __all__ = ["estimate", "optimize", "optimize_many", "precompile", "precompile_many"]
 
 # XLA's newer CPU fusion emitters run an Adam step 1.6-1.7x faster but take about twice as
-# long to compile (benchmarks/engine_internals.py measures both). Break-even is near 2e7
-# run-steps; jobs up to 4e6 get the older emitters, where the compile is most of the wall
-# time. A stacked program's compile grows with its methods while its run time barely
-# does, so it is judged by the run-steps per method.
-QUICK_COMPILE_RUN_STEPS = 4_000_000
+# long to compile (benchmarks/engine_internals.py measures both). The two emitters round
+# some runs differently (newton, cma_es, augmented_lagrangian), so the choice depends on
+# the steps per run, never on the number of runs: a run gives the same bits alone or among
+# 100,000 (docs/devices.md). Runs of fewer steps get the older emitters, where the compile
+# is most of the wall time.
+QUICK_COMPILE_STEPS = 1000
 
 
 @dataclass
@@ -146,7 +147,7 @@ def _job(
         replicated=replicated,
         shape_key=(key, shape, str(dtype), n_dev),
         check_key=("curvature", key[0], shape, str(dtype), n_dev),
-        quick_compile=runs * steps <= QUICK_COMPILE_RUN_STEPS * len(layout.grids),
+        quick_compile=steps < QUICK_COMPILE_STEPS,
         curvature=check_curvature
         and method.curvature_check
         and d <= curvature.CURVATURE_CHECK_MAX_DIM,
@@ -222,6 +223,10 @@ def _run_chunks(job: _Job, compiled) -> tuple[list[dict[str, Any]], np.ndarray |
         return out
 
     t0 = time.perf_counter()
+    if workers > 1 and "lapack_" in compiled.as_text():
+        # two executions of a program with LAPACK calls at once can wait on each other
+        # for ever (levenberg_marquardt's QR on XLA:CPU, jaxlib 0.10.2): one at a time
+        workers = 1
     if workers > 1:
         with ThreadPoolExecutor(workers, thread_name_prefix="jaxcalc-run") as pool:
             outs = list(pool.map(execute, range(len(bounds))))
@@ -360,8 +365,9 @@ def optimize(
       chunk_size: force chunks of this many runs.
       cpu_threads: on a one-device CPU backend, how many chunks of a job of >= 4e6
         run-steps run at once, one per thread (default: ``$JAXCALC_CPU_THREADS``, else the
-        cores this process may use; 1 runs one chunk; see docs/devices.md). Results are
-        identical to the bit whatever the number.
+        cores this process may use; 1 runs one chunk; see docs/devices.md). On a CPU,
+        results are identical to the bit whatever the number, the chunk size and the
+        memory budget (``extras["bit_reproducible"]``).
       **hyperparameters: the optimizer's hyperparameters by name. A list sweeps that
         hyperparameter: each list adds a leading axis, in the order given, and all values
         run in the same compiled program (changing values never recompiles).
@@ -484,7 +490,12 @@ def optimize_many(
         program=layout.method.name,
         steps=steps,
         record_every=record_every,
-        extras={"seed": seed, "gtol": limits.gtol, "dtype": str(starts.dtype)},
+        extras={
+            "seed": seed,
+            "gtol": limits.gtol,
+            "dtype": str(starts.dtype),
+            "bit_reproducible": cache.bit_reproducible(),
+        },
         compile_seconds=compile_seconds + check_compile,
         run_seconds=run_seconds + check_run,
         devices=job.n_dev,

@@ -58,8 +58,12 @@ def _versions() -> dict[str, str]:
 def _platform() -> dict[str, Any]:
     import jax
 
+    from jaxcalc.engine import bit_reproducible
+
     return {
         "backend": jax.default_backend(),
+        # a run's bits independent of batch, chunks, threads, devices (docs/devices.md)
+        "bit_reproducible": bit_reproducible(),
         "devices": [str(d) for d in jax.devices()],
         "x64": bool(jax.config.jax_enable_x64),
         "matmul_precision": str(jax.config.jax_default_matmul_precision),
