@@ -73,7 +73,12 @@ def run_experiment(
       computes and only process 0 writes to ``out_dir``.
       shard: compute only this shard's batches of groups (:mod:`~jaxcalc.pipeline.shard`);
         its groups' numbers are those of the unsharded run, and ``jaxcalc merge`` joins
-        the shards' folders into the results of one run. A shard draws no report.
+        the shards' folders into the results of one run. A shard draws no report. A
+        config with ``[tuning]`` cannot be sharded.
+
+    A config with ``[tuning]`` runs in two stages (:mod:`~jaxcalc.pipeline.tuning`): the
+    search into ``tuning/`` and ``tuning.csv``, then the comparison with the chosen
+    settings into ``out_dir``.
 
     Returns:
       The absolute path of the output folder.
@@ -82,6 +87,14 @@ def run_experiment(
       RunInterrupted: after Ctrl-C or SIGTERM, once the finished groups, tables, manifest
         and report are written (a ``KeyboardInterrupt``).
     """
+    tuning = getattr(config, "tuning", None)
+    if tuning is not None and tuning.chosen is None:  # tune first, then compare
+        from jaxcalc.pipeline.tuning import run_tuned
+
+        return run_tuned(
+            config, out_dir, overwrite=overwrite, resume=resume, progress=progress,
+            display=display, report=report, shard=shard,
+        )  # fmt: skip
     if distributed.is_distributed() and not distributed.is_writer():
         # a run over several processes: every process computes (the programs span all
         # their devices); only process 0 writes, the others into a folder they remove
