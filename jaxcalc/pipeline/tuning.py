@@ -32,6 +32,7 @@ from jaxcalc.pipeline.config.schema import MAX_SWEEP, ExperimentConfig
 from jaxcalc.pipeline.config.validate_tuning import tuning_objectives
 from jaxcalc.pipeline.folder import OutputFolder
 from jaxcalc.pipeline.results import read_csv, read_manifest, write_csv
+from jaxcalc.pipeline.tables import tidy_rows
 from jaxcalc.pipeline.tuning_space import (
     SETTING,
     Tabulated,
@@ -172,7 +173,9 @@ def criterion_rows(
         names = list(columns)
         n = len(columns[names[0]])
         mine = [row for row in runs if row["optimizer"] == label]
-        tabulated = f"hp_{SETTING}" in (mine[0] if mine else {})
+        tabulated = any(
+            o.label == label and isinstance(o.optimizer, Tabulated) for o in stage.optimizers
+        )
         rows = []
         for i in range(n):
             if tabulated:
@@ -280,7 +283,7 @@ def run_tuned(
     rows = criterion_rows(
         stage, search_settings(config), read_csv(tuning_out / "runs.csv"), config.tuning.criterion
     )
-    write_csv(out / TUNING_FILE, rows)
+    write_csv(out / TUNING_FILE, tidy_rows(rows, lead=("optimizer", "setting"), tail=()))
     comparison = comparison_stage(config, chosen_settings(rows))
     again = resume and _has_manifest(out)
     return run_experiment(
