@@ -89,12 +89,7 @@ def run_experiment(
     """
     tuning = getattr(config, "tuning", None)
     if tuning is not None and tuning.chosen is None:  # tune first, then compare
-        from jaxcalc.pipeline.tuning import run_tuned
-
-        return run_tuned(
-            config, out_dir, overwrite=overwrite, resume=resume, progress=progress,
-            display=display, report=report, shard=shard,
-        )  # fmt: skip
+        return _run_tuned(config, out_dir, overwrite, resume, progress, display, report, shard)
     if distributed.is_distributed() and not distributed.is_writer():
         # a run over several processes: every process computes (the programs span all
         # their devices); only process 0 writes, the others into a folder they remove
@@ -103,6 +98,23 @@ def run_experiment(
         return Path(out_dir).expanduser().resolve()
     folder = OutputFolder(out_dir, overwrite=overwrite, resume=resume)
     return _run(config, folder, progress, display, report, shard)
+
+
+def _run_tuned(config, out_dir, overwrite, resume, progress, display, report, shard) -> Path:
+    """The tuning stage into ``out_dir/tuning``, the choice into ``tuning.csv``, then the
+    comparison with the chosen settings (:mod:`~jaxcalc.pipeline.tuning`); ``resume``
+    continues whichever stage was cut short."""
+    from jaxcalc.pipeline import tuning
+
+    out = tuning.prepare_folder(out_dir, overwrite, resume, shard)
+    stage = tuning.tuning_stage(config)
+    again = tuning.resumes(out / tuning.TUNING_DIR, resume)
+    run_experiment(stage, out / tuning.TUNING_DIR, overwrite=not again, resume=again,
+                   progress=progress, display=display, report=False)  # fmt: skip
+    comparison = tuning.record_choice(config, stage, out)
+    again = tuning.resumes(out, resume)
+    return run_experiment(comparison, out, overwrite=not again, resume=again,
+                          progress=progress, display=display, report=report)  # fmt: skip
 
 
 def _run(

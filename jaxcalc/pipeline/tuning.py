@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -48,7 +48,9 @@ __all__ = [
     "comparison_stage",
     "criterion_rows",
     "criterion_value",
-    "run_tuned",
+    "prepare_folder",
+    "record_choice",
+    "resumes",
     "search_settings",
     "tuning_stage",
 ]
@@ -244,22 +246,22 @@ def chosen_settings(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     return out
 
 
-def run_tuned(
-    config: ExperimentConfig,
-    out_dir: str | Path,
-    *,
-    overwrite: bool = False,
-    resume: bool = False,
-    progress: Callable[[str], None] | None = None,
-    display: str = "auto",
-    report: bool = True,
-    shard: Any = None,
-) -> Path:
-    """Tune, then compare (see the module docstring); arguments as
-    :func:`~jaxcalc.pipeline.run_experiment`. ``--resume`` continues whichever stage was
-    cut short."""
-    from jaxcalc.pipeline.run import run_experiment
+def record_choice(config: ExperimentConfig, stage: ExperimentConfig, out: Path):
+    """After the tuning stage (its results in ``out/tuning``): write ``out/tuning.csv``
+    and return the comparison stage with the chosen settings."""
+    rows = criterion_rows(
+        stage,
+        search_settings(config),
+        read_csv(out / TUNING_DIR / "runs.csv"),
+        config.tuning.criterion,
+    )
+    write_csv(out / TUNING_FILE, tidy_rows(rows, lead=("optimizer", "setting"), tail=()))
+    return comparison_stage(config, chosen_settings(rows))
 
+
+def prepare_folder(out_dir: str | Path, overwrite: bool, resume: bool, shard: Any) -> Path:
+    """The results folder of a tuned run, checked (refused when it holds results and
+    neither ``overwrite`` nor ``resume`` is given); a shard is refused."""
     if shard is not None:
         raise ConfigError(
             "tuning: a config with [tuning] cannot be sharded (the comparison depends on "
@@ -268,33 +270,12 @@ def run_tuned(
     out = OutputFolder(out_dir, overwrite=overwrite, resume=resume).check().path
     if overwrite:
         (out / TUNING_FILE).unlink(missing_ok=True)
-    stage = tuning_stage(config)
-    tuning_out = out / TUNING_DIR
-    again = resume and _has_manifest(tuning_out)
-    run_experiment(
-        stage,
-        tuning_out,
-        overwrite=not again,
-        resume=again,
-        progress=progress,
-        display=display,
-        report=False,
-    )
-    rows = criterion_rows(
-        stage, search_settings(config), read_csv(tuning_out / "runs.csv"), config.tuning.criterion
-    )
-    write_csv(out / TUNING_FILE, tidy_rows(rows, lead=("optimizer", "setting"), tail=()))
-    comparison = comparison_stage(config, chosen_settings(rows))
-    again = resume and _has_manifest(out)
-    return run_experiment(
-        comparison,
-        out,
-        overwrite=not again,
-        resume=again,
-        progress=progress,
-        display=display,
-        report=report,
-    )
+    return out
+
+
+def resumes(folder: Path, resume: bool) -> bool:
+    """Whether a stage continues the run in ``folder`` (asked, and one was started)."""
+    return resume and _has_manifest(folder)
 
 
 def _has_manifest(folder: Path) -> bool:
