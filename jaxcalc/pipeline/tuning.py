@@ -261,11 +261,19 @@ def record_choice(config: ExperimentConfig, stage: ExperimentConfig, out: Path):
 
 def prepare_folder(out_dir: str | Path, overwrite: bool, resume: bool, shard: Any) -> Path:
     """The results folder of a tuned run, checked (refused when it holds results and
-    neither ``overwrite`` nor ``resume`` is given); a shard is refused."""
+    neither ``overwrite`` nor ``resume`` is given); a shard, or a run over several
+    processes, is refused."""
+    from jaxcalc.engine import distributed
+
     if shard is not None:
         raise ConfigError(
             "tuning: a config with [tuning] cannot be sharded (the comparison depends on "
             "every tuning run); run it without --shard"
+        )
+    if distributed.is_distributed():
+        raise ConfigError(
+            "tuning: a config with [tuning] runs in one process (the comparison depends on "
+            "every tuning run); run it without --coordinator"
         )
     out = OutputFolder(out_dir, overwrite=overwrite, resume=resume).check().path
     if overwrite:

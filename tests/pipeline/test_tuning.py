@@ -253,3 +253,11 @@ def test_cli_refusals_are_one_line_and_exit_2(tmp_path, capsys):
     assert code == 2 and "cannot be sharded" in err and "Traceback" not in err
     code, _, err = run_cli(capsys, "plan", str(path), "--shards", "2")
     assert code == 2 and "cannot be sharded" in err
+
+
+def test_a_run_over_several_processes_is_refused(tmp_path, monkeypatch):
+    from jaxcalc.engine import distributed
+
+    monkeypatch.setattr(distributed, "is_distributed", lambda: True)
+    with pytest.raises(ConfigError, match=r"runs in one process"):
+        run_experiment(parse_config(CONFIG), tmp_path / "out", display="off")
