@@ -89,7 +89,8 @@ class GroupPlan:
     One objective object per objective, named by its label (the engine caches compiled
     programs by the objective's identity, and its curvature check is one program per
     objective), with its starts: the config's points, or ``starts.count`` samples in its
-    bounds from the seed folded with the objective's index.
+    bounds from the seed folded with the objective's index (from each of ``starts.seeds``
+    in turn, in a tuning stage).
     """
 
     def __init__(self, config: Any):
@@ -115,9 +116,16 @@ class GroupPlan:
             dtype = np.float64 if config.dtype == "float64" else np.float32
             if config.starts.points:
                 starts = np.asarray(config.starts.points, dtype)
-            else:
-                key = jax.random.fold_in(jax.random.key(config.seed), i)
-                starts = np.asarray(objective.sample(key, config.starts.count, dtype))
+            else:  # count starts from each seed (a tuning stage's seeds, else the seed)
+                parts = [
+                    np.asarray(
+                        objective.sample(
+                            jax.random.fold_in(jax.random.key(seed), i), config.starts.count, dtype
+                        )
+                    )
+                    for seed in config.starts.seeds or (config.seed,)
+                ]
+                starts = parts[0] if len(parts) == 1 else np.concatenate(parts)
             self._objectives[i] = (objective, starts)
         return self._objectives[i]
 
@@ -224,7 +232,11 @@ def estimate_run(config: Any) -> RunEstimate:
     over the engine's runs cap raises its ``ResourceError`` here."""
     from jaxcalc.engine import estimate
 
-    n_starts = len(config.starts.points) if config.starts.points else config.starts.count
+    n_starts = (
+        len(config.starts.points)
+        if config.starts.points
+        else config.starts.count * len(config.starts.seeds or (config.seed,))
+    )
     groups, per_objective = [], {}
     for i, o_cfg in enumerate(config.objectives):
         objective = o_cfg.build()

@@ -73,7 +73,12 @@ def run_experiment(
       computes and only process 0 writes to ``out_dir``.
       shard: compute only this shard's batches of groups (:mod:`~jaxcalc.pipeline.shard`);
         its groups' numbers are those of the unsharded run, and ``jaxcalc merge`` joins
-        the shards' folders into the results of one run. A shard draws no report.
+        the shards' folders into the results of one run. A shard draws no report. A
+        config with ``[tuning]`` cannot be sharded.
+
+    A config with ``[tuning]`` runs in two stages (:mod:`~jaxcalc.pipeline.tuning`): the
+    search into ``tuning/`` and ``tuning.csv``, then the comparison with the chosen
+    settings into ``out_dir``.
 
     Returns:
       The absolute path of the output folder.
@@ -82,6 +87,9 @@ def run_experiment(
       RunInterrupted: after Ctrl-C or SIGTERM, once the finished groups, tables, manifest
         and report are written (a ``KeyboardInterrupt``).
     """
+    tuning = getattr(config, "tuning", None)
+    if tuning is not None and tuning.chosen is None:  # tune first, then compare
+        return _run_tuned(config, out_dir, overwrite, resume, progress, display, report, shard)
     if distributed.is_distributed() and not distributed.is_writer():
         # a run over several processes: every process computes (the programs span all
         # their devices); only process 0 writes, the others into a folder they remove
@@ -90,6 +98,23 @@ def run_experiment(
         return Path(out_dir).expanduser().resolve()
     folder = OutputFolder(out_dir, overwrite=overwrite, resume=resume)
     return _run(config, folder, progress, display, report, shard)
+
+
+def _run_tuned(config, out_dir, overwrite, resume, progress, display, report, shard) -> Path:
+    """The tuning stage into ``out_dir/tuning``, the choice into ``tuning.csv``, then the
+    comparison with the chosen settings (:mod:`~jaxcalc.pipeline.tuning`); ``resume``
+    continues whichever stage was cut short."""
+    from jaxcalc.pipeline import tuning
+
+    out = tuning.prepare_folder(out_dir, overwrite, resume, shard)
+    stage = tuning.tuning_stage(config)
+    again = tuning.resumes(out / tuning.TUNING_DIR, resume)
+    run_experiment(stage, out / tuning.TUNING_DIR, overwrite=not again, resume=again,
+                   progress=progress, display=display, report=False)  # fmt: skip
+    comparison = tuning.record_choice(config, stage, out)
+    again = tuning.resumes(out, resume)
+    return run_experiment(comparison, out, overwrite=not again, resume=again,
+                          progress=progress, display=display, report=report)  # fmt: skip
 
 
 def _run(

@@ -220,6 +220,11 @@ def plan_shards(config: object, count: int, measured: dict | None = None) -> Sha
     """
     from jaxcalc.pipeline.plan import GroupPlan, estimate_run
 
+    if count > 1 and getattr(config, "tuning", None) is not None:
+        raise ConfigError(
+            "plan: a config with [tuning] cannot be sharded (the comparison depends on "
+            "every tuning run); plan it with --shards 1"
+        )
     plan = GroupPlan(config)
     per_group = estimate_run(config).groups
     shards = []

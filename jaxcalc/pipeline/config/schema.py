@@ -34,7 +34,7 @@ OPTIMIZE_KEYS = ("steps", "record_every", "gtol", "patience", "f_limit", "x_limi
                  "chunk_size", "check_curvature")  # fmt: skip
 BUDGET_KEYS = ("budget", "budget_per_dim", "gradient_cost")  # omitted from to_dict when unset
 TOP_KEYS = ("name", "description", "seed", "dtype", "starts", "run", "objectives",
-            "optimizers", "output")  # fmt: skip
+            "optimizers", "output", "tuning")  # fmt: skip
 STARTS_KEYS = ("count", "points")
 RUN_KEYS = (*OPTIMIZE_KEYS[:2], "target", *OPTIMIZE_KEYS[2:], *BUDGET_KEYS)
 #: the keys of an objective from data (name = "logistic_regression", ...)
@@ -43,6 +43,12 @@ DATA_KEYS = ("dataset", "batch_size", "l2", "hidden", "activation", "heldout", "
 OBJECTIVE_KEYS = ("name", "expression", "label", "dim", "params", "bounds", "x_opt", "f_opt",
                   "variables", "constraints", *DATA_KEYS)  # fmt: skip
 OPTIMIZER_KEYS = ("name", "chain", "label")  # plus its own hyperparameters and options
+#: the keys of ``[tuning]`` (``space`` holds one table per tuned optimizer's label)
+TUNING_KEYS = ("method", "budget", "seeds", "criterion", "instances", "samples", "space")
+TUNING_METHODS = ("grid", "random", "sobol")
+TUNING_CRITERIA = ("median_final_gap", "success_rate", "ert")
+#: the keys of a range in ``[tuning.space.<label>]`` (random and sobol sampling)
+RANGE_KEYS = ("low", "high", "log")
 OUTPUT_KEYS = ("dir", "metrics", "figure_formats", "confidence", "bootstrap_samples",
                "fixed_budgets")  # fmt: skip
 #: formats a report can draw its figures in; PNG is always drawn (report.md shows it)
@@ -65,10 +71,19 @@ class StartsConfig:
       points: explicit starts used for every objective instead of sampling, each a tuple of
         ``dim`` floats; None: ``count`` starts sampled uniformly in each objective's bounds
         from the experiment's seed.
+      seeds: set only in a tuning stage (:mod:`jaxcalc.pipeline.tuning`): ``count`` starts
+        are sampled from each of these seeds, one after the other, instead of from ``seed``.
     """
 
     count: int = 100
     points: tuple[tuple[float, ...], ...] | None = None
+    seeds: tuple[int, ...] | None = None
+
+
+def start_seeds(config: Any) -> tuple[int, ...]:
+    """The seeds the starts are sampled from: ``starts.seeds`` (a tuning stage's), else
+    the experiment's ``seed``."""
+    return config.starts.seeds or (config.seed,)
 
 
 @dataclass(frozen=True)
@@ -313,6 +328,69 @@ class OutputConfig:
 
 
 @dataclass(frozen=True)
+class Range:
+    """A hyperparameter's range for random or Sobol sampling: uniform in ``[low, high]``,
+    or log-uniform (uniform in ``log``) with ``log``."""
+
+    low: float
+    high: float
+    log: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"low": self.low, "high": self.high, "log": self.log}
+
+
+@dataclass(frozen=True)
+class TuningConfig:
+    """``[tuning]``: search each listed optimizer's hyperparameters, then compare.
+
+    Attributes:
+      method: "grid" (every combination of the listed values), "random" or "sobol"
+        (points sampled in the ranges).
+      budget: evaluations per optimizer for the whole search.
+      seeds: the tuning stage's seeds (its starts and runs); the comparison uses ``seed``,
+        which must not be one of them.
+      criterion: "median_final_gap" (lowest wins), "success_rate" (highest) or "ert"
+        (lowest), over every run of a setting on every tuning objective.
+      instances: the tuning instances of objectives that have instances (BBOB), disjoint
+        from the comparison's; None when no objective has instances.
+      samples: random and sobol: the number of settings (None: as many as the budget buys).
+      space: per optimizer label, each tuned hyperparameter's values (a tuple, for grid)
+        or :class:`Range` (random, sobol), in the order given.
+      chosen: set in the comparison stage only: per optimizer label, the chosen value of
+        each tuned hyperparameter (None: the search has not run).
+    """
+
+    method: str
+    budget: int
+    seeds: tuple[int, ...]
+    criterion: str
+    space: Mapping[str, Mapping[str, tuple[float, ...] | Range]]
+    instances: tuple[int, ...] | None = None
+    samples: int | None = None
+    chosen: Mapping[str, Mapping[str, float]] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {
+            "method": self.method,
+            "budget": self.budget,
+            "seeds": list(self.seeds),
+            "criterion": self.criterion,
+            "instances": list(self.instances) if self.instances is not None else None,
+            "samples": self.samples,
+            "space": {
+                label: {
+                    k: (v.to_dict() if isinstance(v, Range) else list(v)) for k, v in hp.items()
+                }
+                for label, hp in self.space.items()
+            },
+        }
+        if self.chosen is not None:
+            data["chosen"] = {label: dict(hp) for label, hp in self.chosen.items()}
+        return data
+
+
+@dataclass(frozen=True)
 class ExperimentConfig:
     """A validated experiment.
 
@@ -321,6 +399,7 @@ class ExperimentConfig:
       seed: the seed for sampling starts (0 to 2^32-1).
       dtype: "float32" or "float64" (see :func:`apply_dtype`).
       starts, run, objectives, optimizers, output: the sections.
+      tuning: ``[tuning]`` (None: no tuning stage); see :mod:`jaxcalc.pipeline.tuning`.
       description: free text.
       source_path: the config file (absolute), or None for text.
       source_text: the file's text as read.
@@ -337,6 +416,7 @@ class ExperimentConfig:
     objectives: tuple[ObjectiveConfig, ...]
     optimizers: tuple[OptimizerConfig, ...]
     output: OutputConfig = OutputConfig()
+    tuning: TuningConfig | None = None
     description: str = ""
     source_path: Path | None = None
     source_text: str = field(default="", repr=False)
@@ -346,17 +426,20 @@ class ExperimentConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """The normalised config (defaults filled in, ints in float slots as floats): JSON-able."""
-        return {
+        starts: dict[str, Any] = {
+            "count": self.starts.count,
+            "points": [list(p) for p in self.starts.points]
+            if self.starts.points is not None
+            else None,
+        }
+        if self.starts.seeds:  # a tuning stage's: configs without keep their hash
+            starts["seeds"] = list(self.starts.seeds)
+        data = {
             "name": self.name,
             "description": self.description,
             "seed": self.seed,
             "dtype": self.dtype,
-            "starts": {
-                "count": self.starts.count,
-                "points": [list(p) for p in self.starts.points]
-                if self.starts.points is not None
-                else None,
-            },
+            "starts": starts,
             "run": _run_dict(self.run),
             "objectives": [o.to_dict() for o in self.objectives],
             "optimizers": [o.to_dict() for o in self.optimizers],
@@ -366,6 +449,9 @@ class ExperimentConfig:
                 "overrides": list(self.overrides),
             },
         }
+        if self.tuning is not None:
+            data["tuning"] = self.tuning.to_dict()
+        return data
 
     def hash(self) -> str:
         """sha256 (hex) of what determines the results: ``to_dict()`` without ``output``,

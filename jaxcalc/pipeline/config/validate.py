@@ -8,6 +8,7 @@ the config carries them (``ObjectiveConfig.objective``, ``OptimizerConfig.optimi
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from pathlib import Path
@@ -38,6 +39,7 @@ from jaxcalc.pipeline.config.schema import (
     StartsConfig,
 )
 from jaxcalc.pipeline.config.validate_objectives import check_unique_labels, read_objectives
+from jaxcalc.pipeline.config.validate_tuning import read_tuning
 
 __all__ = ["read_experiment"]
 
@@ -68,7 +70,7 @@ def read_experiment(r: Reader, raw: dict, default_name: str, base: Path) -> Expe
     budgeted = "budget" in run_table or "budget_per_dim" in run_table
     optimizers = read_optimizers(r, raw.get("optimizers"), None if budgeted else run.steps)
     output = read_output(r, raw.get("output", {}), base, run, starts)
-    return ExperimentConfig(
+    config = ExperimentConfig(
         name=name or "",
         seed=seed if seed is not None else 0,
         dtype=dtype or "float32",
@@ -79,6 +81,9 @@ def read_experiment(r: Reader, raw: dict, default_name: str, base: Path) -> Expe
         output=output,
         description=description or "",
     )
+    if "tuning" in raw and not r.problems:  # the search space names valid optimizers
+        config = dataclasses.replace(config, tuning=read_tuning(r, raw["tuning"], config))
+    return config
 
 
 def read_starts(

@@ -19,6 +19,7 @@ from jaxcalc.pipeline.report.figures import ReportData, objective_section
 from jaxcalc.pipeline.report.html import report_html
 from jaxcalc.pipeline.report.inputs import read_groups, read_metadata, read_summary
 from jaxcalc.pipeline.report.markdown import report_text
+from jaxcalc.pipeline.report.tuning import tuning_section
 from jaxcalc.pipeline.results import write_text
 
 __all__ = ["build_report"]
@@ -70,7 +71,8 @@ def build_report(folder: str | Path, *, status: str | None = None) -> Path:
             plt.close("all")
     try:
         extra = across_objectives(data) + comparison_sections(data, by_objective)
-        text = report_text(meta, data.summary, sections, extra, data.target)
+        tuning = tuning_section(data)
+        text = report_text(meta, data.summary, sections, extra, data.target, tuning)
     except _BAD_CONTENTS as err:
         raise OutputError(
             f"{folder / 'summary.csv'}: unexpected contents ({type(err).__name__}: {err}); "

@@ -73,8 +73,8 @@ def _budget_text(run_cfg: dict[str, Any]) -> list[str]:
     ]
 
 
-def report_text(meta, summary, sections, extra, target) -> str:
-    """The text of report.md."""
+def report_text(meta, summary, sections, extra, target, tuning=()) -> str:
+    """The text of report.md (``tuning``: the lines of its "Tuning" section, if any)."""
     done, total = len(meta.get("groups", [])), meta.get("groups_total")
     lines = [
         f"# {meta['name']}",
@@ -105,6 +105,7 @@ def report_text(meta, summary, sections, extra, target) -> str:
         "",
         *_report_table(meta, summary),
         "",
+        *tuning,
         "## Objectives",
         "",
         *sections,
