@@ -7,6 +7,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from jaxcalc.cli import side
 from jaxcalc.cli.common import (
     EXIT_OK,
     emit,
@@ -24,6 +25,10 @@ from jaxcalc.formatting import format_number
 # The commands import JAX, sympy and the library when they run.
 MAX_ORDER = 40
 MAX_NESTED_ORDER = 6
+
+# how long a command waits for its symbolic part: sympy's import, then steps that are
+# each bounded by jaxcalc.expressions.symbolic.SYMBOLIC_SECONDS (2 s)
+SIDE_SECONDS = 10.0
 
 _ORDER_NOTE = "every function of the language has a Taylor rule, so any order is one pass"
 
@@ -45,7 +50,7 @@ def add_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
         default=1,
         help=f"derivative order, 1 to {MAX_ORDER} (default 1); {_ORDER_NOTE}",
     )
-    p.set_defaults(run=cmd_diff)
+    p.set_defaults(run=cmd_diff, prepare=prepare_diff)
 
     p = command("tangent", "tangent line of f at x0")
     p.add_argument("expression")
@@ -74,23 +79,38 @@ def add_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--at", nargs="+", action="extend", required=True, metavar="X", help="may be repeated"
     )
-    p.set_defaults(run=cmd_check)
+    p.set_defaults(run=cmd_check, prepare=prepare_check)
 
     p = command("critical", "stationary points and their kind in an interval (or box)")
     p.add_argument("expression")
     p.add_argument("--range", nargs=2, type=float, required=True, metavar=("A", "B"))
-    p.set_defaults(run=cmd_critical)
+    p.set_defaults(run=cmd_critical, prepare=prepare_critical)
 
 
-def cmd_diff(args: argparse.Namespace) -> int:
+def prepare_diff(args: argparse.Namespace) -> None:
+    """Read and check the input, and start the symbolic part beside the numeric one."""
     expr = read_expression(args)
     if not 1 <= args.order <= MAX_ORDER:
         raise ConfigError(f"--order {args.order}: must be a positive integer, 1 to {MAX_ORDER}")
     if expr.dim != 1 and args.order != 1:
         raise ConfigError("--order: functions of several variables support order 1 only")
-    points = read_points(args, expr)
-    values, flags, which = _derivative_values(expr, args.order, points)  # before sympy
-    derivative_text, note = _symbolic_derivative(expr, args.order)
+    args.parsed = expr, read_points(args, expr)
+    args.side = side.start(_diff_symbolic, expr, args.order)
+
+
+def _diff_symbolic(expr, order: int) -> tuple[str, Any, str]:
+    """f as text, its derivative (or gradient) as text, and a note (see _symbolic_derivative)."""
+    return (_shown(expr.sympy), *_symbolic_derivative(expr, order))
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    if not hasattr(args, "parsed"):  # called without main()
+        prepare_diff(args)
+    expr, points = args.parsed
+    values, flags, which = _derivative_values(expr, args.order, points)
+    f_text, derivative_text, note = args.side.result(
+        timeout=SIDE_SECONDS, too_slow=_too_slow(expr, "symbolic derivative not computed")
+    )
     payload = {
         "expression": expr.text,
         "variables": list(expr.variables),
@@ -104,7 +124,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     if note:
         payload["note"] = note
     prime = "'" * args.order if args.order <= 3 else f"^({args.order})"
-    lines = [f"f(x) = {_shown(expr.sympy)}"]
+    lines = [f"f(x) = {f_text}"]
     if expr.dim == 1:
         lines.append(f"f{prime}(x) = {derivative_text}")
     else:
@@ -128,6 +148,13 @@ _NOTES = {
     "derivative": "  (not finite: f or its derivative is undefined here)",
     "f": "  (undefined: f({at}) is not finite, so {at} is outside f's domain)",
 }
+
+
+def _too_slow(expr, what: str) -> tuple[str, Any, str]:
+    missing = "(not computed)"
+    return expr.text, missing if expr.dim == 1 else [missing] * expr.dim, (
+        f"{what}: sympy took over {SIDE_SECONDS:g} s"
+    )
 
 
 def _derivative_values(expr, order: int, points: list) -> tuple[list, list[str], list[str]]:
@@ -262,14 +289,34 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_check(args: argparse.Namespace) -> int:
-    from jaxcalc.numerical import check_derivative
-
+def prepare_check(args: argparse.Namespace) -> None:
+    """Read and check the input, and start sympy's derivatives at the points beside."""
     expr = read_expression(args)
     points = read_points(args, expr)
     if not points:
         raise ConfigError("check: give at least one point with --at")
-    checks = [check_derivative(expr, x) for x in points]
+    args.parsed = expr, points
+    args.side = side.start(_sympy_references, expr, points)
+
+
+def _sympy_references(expr, points: list) -> list:
+    import numpy as np
+
+    from jaxcalc.expressions.symbolic import gradient_at
+
+    return [gradient_at(expr, np.atleast_1d(np.asarray(x, np.float64))) for x in points]
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from jaxcalc.numerical import check_derivative
+
+    if not hasattr(args, "parsed"):  # called without main()
+        prepare_check(args)
+    expr, points = args.parsed
+    references = args.side.result(timeout=SIDE_SECONDS, too_slow=[None] * len(points))
+    checks = [
+        check_derivative(expr, x, reference=r) for x, r in zip(points, references, strict=True)
+    ]
     payload = {"expression": expr.text, "checks": [c.as_dict() for c in checks]}
     lines = []
     for c in checks:
@@ -285,15 +332,28 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def prepare_critical(args: argparse.Namespace) -> None:
+    """Read and check the input, and start sympy's form of f (for the heading) beside."""
+    expr = read_expression(args)
+    args.parsed = expr, read_range(args)
+    args.side = side.start(_sympy_text, expr)
+
+
+def _sympy_text(expr) -> str:
+    return str(expr.sympy)
+
+
 def cmd_critical(args: argparse.Namespace) -> int:
     from jaxcalc.critical import critical_points
 
-    expr = read_expression(args)
-    lo, hi = read_range(args)
+    if not hasattr(args, "parsed"):  # called without main()
+        prepare_critical(args)
+    expr, (lo, hi) = args.parsed
     if expr.dim == 1:
         found = critical_points(expr, lo, hi)
     else:
         found = critical_points(expr, [lo] * expr.dim, [hi] * expr.dim)
+    shown_f = args.side.result(timeout=SIDE_SECONDS, too_slow=expr.text)
     rows = [
         {
             "x": p.x if isinstance(p.x, float) else [float(v) for v in p.x],
@@ -302,7 +362,7 @@ def cmd_critical(args: argparse.Namespace) -> int:
         }
         for p in found
     ]
-    lines = [f"stationary points of {expr.sympy} in [{lo}, {hi}]" + ("" if rows else ": none")]
+    lines = [f"stationary points of {shown_f} in [{lo}, {hi}]" + ("" if rows else ": none")]
     for p in found:
         shown = (
             format_number(p.x, 8)
