@@ -10,7 +10,6 @@ points where they disagree or where the function is not differentiable.
 from __future__ import annotations
 
 import math
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple

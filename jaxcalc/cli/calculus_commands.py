@@ -152,8 +152,10 @@ _NOTES = {
 
 def _too_slow(expr, what: str) -> tuple[str, Any, str]:
     missing = "(not computed)"
-    return expr.text, missing if expr.dim == 1 else [missing] * expr.dim, (
-        f"{what}: sympy took over {SIDE_SECONDS:g} s"
+    return (
+        expr.text,
+        missing if expr.dim == 1 else [missing] * expr.dim,
+        (f"{what}: sympy took over {SIDE_SECONDS:g} s"),
     )
 
 

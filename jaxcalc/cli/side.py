@@ -81,11 +81,7 @@ def start(work: Callable[..., Any], *args: Any) -> SideWork:
     """Begin ``work(*args)`` in a forked child when that is safe (POSIX, JAX not imported
     yet, not disabled by ``JAXCALC_NO_FORK``); otherwise defer it to :meth:`SideWork.result`.
     ``work`` must return picklable values and touch no shared state (files, stdout)."""
-    if (
-        not hasattr(os, "fork")
-        or "jax" in sys.modules
-        or os.environ.get("JAXCALC_NO_FORK")
-    ):
+    if not hasattr(os, "fork") or "jax" in sys.modules or os.environ.get("JAXCALC_NO_FORK"):
         return SideWork(work, args, None, None)
     sys.stdout.flush()
     sys.stderr.flush()
