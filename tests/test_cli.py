@@ -585,3 +585,31 @@ def test_side_work_answers_stops_and_reraises():
     # here JAX is imported: the work is done in this process, when its result is asked for
     work = side.start(sorted, [2, 1])
     assert work._pid is None and work.result(1, "late") == [1, 2]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("plot", "sin(x)", "--derivative", "--tangent-at", "1", "--taylor-at", "0", "--order", "5"),
+        ("tangent", "x^3 - 1/x", "--at", "1"),
+    ],
+)
+def test_figure_drawn_in_a_child_is_the_same_file(tmp_path, args):
+    # the child draws from values this process computed: the same picture as drawing here
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    files = []
+    for name, extra in (("forked", {}), ("alone", {"JAXCALC_NO_FORK": "1"})):
+        out = tmp_path / f"{name}.png"
+        flag = "-o" if args[0] == "plot" else "--plot"
+        proc = subprocess.run(
+            [sys.executable, "-c", _SIDE_PROBE, *args, flag, str(out)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=dict(env, **extra),
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert str(out) in proc.stdout
+        files.append(out.read_bytes())
+    assert files[0] == files[1]
+    assert files[0][:8] == b"\x89PNG\r\n\x1a\n"
