@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -24,6 +24,9 @@ __all__ = ["TEMPORARY_SUFFIX", "orphan_temporaries", "probe_writable", "write_at
 #: the name of a temporary file is ``.<target name>.<random><TEMPORARY_SUFFIX>``
 TEMPORARY_SUFFIX = ".tmp"
 _PROBE_PREFIX = ".jaxcalc-probe-"
+
+
+FIGURE_FORMATS = (".png", ".svg", ".pdf")
 
 
 def probe_writable(folder: str | os.PathLike) -> None:
@@ -113,3 +116,20 @@ def _fsync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def check_output_path(path: str | os.PathLike, formats: Sequence[str] = FIGURE_FORMATS) -> Path:
+    """Resolve ``path`` and check, before any computing, that a figure can be written there."""
+    target = Path(path).expanduser().resolve()
+    if target.suffix.lower() not in formats:
+        raise OutputError(
+            f"{path}: unknown figure format {target.suffix or '(none)'!r}; "
+            f"use one of {', '.join(formats)}"
+        )
+    if target.is_dir():
+        raise OutputError(f"{target} is a directory; give a file name such as plot.png")
+    parent = target.parent
+    if not parent.is_dir():
+        raise OutputError(f"cannot write {target}: folder {parent} does not exist")
+    probe_writable(parent)
+    return target

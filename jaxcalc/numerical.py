@@ -10,7 +10,6 @@ points where they disagree or where the function is not differentiable.
 from __future__ import annotations
 
 import math
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -22,7 +21,7 @@ import numpy as np
 from jaxcalc.calculus import derivative, gradient
 from jaxcalc.errors import ConfigError, ExpressionError
 from jaxcalc.expressions import Expression
-from jaxcalc.expressions.symbolic import Skipped, bounded
+from jaxcalc.expressions.symbolic import gradient_at
 from jaxcalc.formatting import format_number
 from jaxcalc.functions import as_function, float_array
 from jaxcalc.slopes import (
@@ -338,33 +337,6 @@ class DerivativeCheck:
         }
 
 
-# Expressions whose sympy reference once ran out of time: not tried again at other points.
-_TOO_SLOW_FOR_SYMPY: weakref.WeakSet = weakref.WeakSet()
-
-
-def _symbolic_derivative(expr: Expression, point: np.ndarray) -> np.ndarray | None:
-    """sympy's gradient at ``point``; None when sympy would take too long (it is a
-    reference, bounded in size and time by :func:`jaxcalc.expressions.symbolic.bounded`)."""
-    import sympy as sp
-
-    if expr in _TOO_SLOW_FOR_SYMPY:
-        return None
-    subs = dict(zip(expr.symbols, (sp.Float(float(v), 30) for v in point), strict=True))
-
-    def partial(e, s) -> complex:
-        try:
-            return complex(sp.diff(e, s).evalf(30, subs=subs))
-        except (TypeError, ValueError, ZeroDivisionError):
-            return complex(math.nan)
-
-    values = bounded(lambda e: [partial(e, s) for s in expr.symbols], expr.sympy)
-    if isinstance(values, Skipped):
-        _TOO_SLOW_FOR_SYMPY.add(expr)
-        return None
-    out = [v.real if abs(v.imag) <= 1e-12 * (1 + abs(v.real)) else math.nan for v in values]
-    return np.asarray(out)
-
-
 def _along(fn: Callable, point: jax.Array, i: int) -> Callable:
     """f as a function of coordinate ``i`` alone, the others held at ``point``: elementwise
     over an array of values of that coordinate."""
@@ -465,7 +437,38 @@ def _complex_at(fn: Callable, x: jax.Array) -> bool:
     return z is not None and math.isfinite(abs(z)) and abs(z.imag) > 0
 
 
-def check_derivative(f: Callable | str, x: Any, *, rtol: float | None = None) -> DerivativeCheck:
+def _check_numbers(fn: Callable, vector: bool, x: jax.Array) -> tuple:
+    """The numbers :func:`check_derivative` compares at a point: f, autodiff, and per
+    coordinate the finite difference with its error estimate and the slope diagnosis
+    (left, right, code). Compiled as one program (:data:`_check_program`): called op by op
+    they would compile a dozen small programs each."""
+    point = jnp.atleast_1d(x)
+    autodiff = gradient(fn)(point) if vector else jnp.atleast_1d(derivative(fn)(x))
+    rows = []
+    for i in range(point.shape[0]):
+        line = _along(fn, point, i) if vector else fn
+        diag = diagnose_slope(line, point[i], autodiff[i])
+        estimate = adaptive_derivative(line, point[i], "central")
+        rows.append((estimate.value, estimate.error, diag.left, diag.right, diag.code))
+    columns = [jnp.stack(c) for c in zip(*rows, strict=True)]
+    return (jnp.reshape(fn(x), ()), autodiff, *columns)
+
+
+# keyed by the function (by identity) and the shape: further points reuse the program
+_check_program = jax.jit(_check_numbers, static_argnums=(0, 1))
+
+
+def _checked_numbers(fn: Callable, vector: bool, x: jax.Array) -> tuple:
+    try:
+        hash(fn)
+    except TypeError:  # an unhashable callable: compiled for this call alone
+        return jax.jit(lambda x: _check_numbers(fn, vector, x))(x)
+    return _check_program(fn, vector, x)
+
+
+def check_derivative(
+    f: Callable | str, x: Any, *, rtol: float | None = None, reference: Any = "sympy"
+) -> DerivativeCheck:
     """Compare symbolic, automatic and finite-difference derivatives at ``x``, and diagnose.
 
     Works for scalar functions of one variable (``x`` a number) and of a vector (``x`` of
@@ -473,6 +476,10 @@ def check_derivative(f: Callable | str, x: Any, *, rtol: float | None = None) ->
     (one-sided quotients that disagree: ``abs`` at 0 gives left -1, right 1, while autodiff
     returns its convention 1.0), infinite slopes (``sqrt`` at 0), NaN gradients (the
     2-norm at 0) and disagreements beyond ``rtol`` (default ``sqrt(eps)``-based).
+
+    For an expression, sympy's derivative at ``x`` is the reference
+    (:func:`jaxcalc.expressions.symbolic.gradient_at`); ``reference`` may give it instead,
+    already computed (one value per coordinate, or None for no reference).
 
     Example:
       >>> c = check_derivative("abs(x)", 0.0)
@@ -495,26 +502,18 @@ def check_derivative(f: Callable | str, x: Any, *, rtol: float | None = None) ->
             )
     dt = x.dtype
     rtol = rtol if rtol is not None else (1e-3 if dt == jnp.float32 else 1e-6)
-    value = float(fn(x))
-    point = jnp.atleast_1d(x)
-    autodiff = gradient(fn)(point) if vector else jnp.atleast_1d(derivative(fn)(x))
-    rows = []
-    for i in range(point.shape[0]):
-        line = _along(fn, point, i) if vector else fn
-        diag = diagnose_slope(line, point[i], autodiff[i])
-        estimate = numeric_derivative(line, point[i], estimate_error=True)
-        rows.append((diag, estimate))
-    ad = np.asarray(autodiff, np.float64)
-    fd = np.asarray([float(e.value) for _, e in rows])
-    fd_err = np.asarray([float(e.error) for _, e in rows])
-    left = np.asarray([float(d.left) for d, _ in rows])
-    right = np.asarray([float(d.right) for d, _ in rows])
-    codes = [int(d.code) for d, _ in rows]
-    symbolic = (
-        _symbolic_derivative(fn, np.asarray(point, np.float64))
-        if isinstance(fn, Expression)
-        else None
+    value, ad, fd, fd_err, left, right, codes = (
+        np.asarray(a, np.float64) if a.ndim else float(a)
+        for a in jax.device_get(_checked_numbers(fn, vector, x))
     )
+    codes = [int(c) for c in codes]
+    point = jnp.atleast_1d(x)
+    if not isinstance(fn, Expression):
+        symbolic = None
+    elif isinstance(reference, str) and reference == "sympy":
+        symbolic = gradient_at(fn, np.asarray(point, np.float64))
+    else:
+        symbolic = None if reference is None else np.asarray(reference, np.float64).reshape(-1)
 
     where = f"x = {format_number(float(x))}" if not vector else f"x = {np.asarray(x).tolist()}"
     issues = _value_issues(fn, x, value, where)

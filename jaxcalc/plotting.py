@@ -26,8 +26,8 @@ from matplotlib.colors import to_rgb
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 from matplotlib.transforms import ScaledTranslation
 
-from jaxcalc.errors import ConfigError, OutputError
-from jaxcalc.files import probe_writable, write_atomically
+from jaxcalc.errors import ConfigError
+from jaxcalc.files import FIGURE_FORMATS, check_output_path, write_atomically
 
 __all__ = [
     "FIGURE_FORMATS",
@@ -45,7 +45,6 @@ __all__ = [
     "use_file_backend",
 ]
 
-FIGURE_FORMATS = (".png", ".svg", ".pdf")
 
 #: Okabe & Ito (2008), "Color Universal Design": eight colours told apart with any of the
 #: common colour-vision deficiencies; yellow last, as it is faint on white
@@ -144,23 +143,6 @@ def _new_axes(ax: plt.Axes | None, figsize: tuple[float, float]) -> tuple[Any, p
         return ax.figure, ax
     fig, ax = plt.subplots(figsize=figsize)
     return fig, ax
-
-
-def check_output_path(path: str | os.PathLike, formats: Sequence[str] = FIGURE_FORMATS) -> Path:
-    """Resolve ``path`` and check, before any computing, that a figure can be written there."""
-    target = Path(path).expanduser().resolve()
-    if target.suffix.lower() not in formats:
-        raise OutputError(
-            f"{path}: unknown figure format {target.suffix or '(none)'!r}; "
-            f"use one of {', '.join(formats)}"
-        )
-    if target.is_dir():
-        raise OutputError(f"{target} is a directory; give a file name such as plot.png")
-    parent = target.parent
-    if not parent.is_dir():
-        raise OutputError(f"cannot write {target}: folder {parent} does not exist")
-    probe_writable(parent)
-    return target
 
 
 def save_figure(fig: Any, path: str | os.PathLike, *, also: Sequence[str] = ()) -> Path:

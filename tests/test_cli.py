@@ -11,6 +11,7 @@ import math
 import os
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -490,3 +491,125 @@ def test_cli_compilation_cache_matches_the_engines(tmp_path, monkeypatch):
     finally:
         for n, v in saved.items():
             jax.config.update(n, v)
+
+
+# ------------------------------------------------------------- symbolic work beside JAX
+
+_SIDE_PROBE = """
+import sys
+from jaxcalc.cli.app import main
+code = main(sys.argv[1:])
+print("sympy imported here:", "sympy" in sys.modules, file=sys.stderr)
+raise SystemExit(code)
+"""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("diff", "sin(x)/cos(x)", "--at", "0.5", "1"),
+        ("diff", "x*y^2 + exp(x)", "--at", "1,2"),
+        ("check", "abs(x)", "--at", "0", "--at", "1"),
+        ("critical", "x^3 - 3x", "--range", "-3", "3"),
+    ],
+)
+def test_symbolic_part_in_a_child_gives_the_same_answer(args):
+    # forked (the default in a new process) against computed in the process itself
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    forked = subprocess.run(
+        [sys.executable, "-c", _SIDE_PROBE, *args, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    alone = subprocess.run(
+        [sys.executable, "-c", _SIDE_PROBE, *args, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(env, JAXCALC_NO_FORK="1"),
+    )
+    assert forked.returncode == alone.returncode == 0, forked.stderr + alone.stderr
+    assert json.loads(forked.stdout) == json.loads(alone.stdout)
+    # the command's own process never imports sympy when the child does the symbolic part
+    assert "sympy imported here: False" in forked.stderr
+    assert "sympy imported here: True" in alone.stderr
+
+
+def test_parsing_imports_neither_jax_nor_sympy():
+    code = (
+        "import sys; from jaxcalc.expressions import parse; "
+        "e = parse('3x^2 + sin(x) * pi', dtype='float64'); "
+        "print('jax' in sys.modules, 'sympy' in sys.modules); "
+        "print(e.sympy); print(float(e(2.0)))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    imported, text, value = proc.stdout.split("\n")[:3]
+    assert imported == "False False"
+    assert text == "3*x**2 + pi*sin(x)"
+    assert math.isclose(float(value), 12 + math.pi * math.sin(2.0), rel_tol=1e-6)
+
+
+def test_side_work_answers_stops_and_reraises():
+    from jaxcalc.cli import side
+
+    # in a new process, where JAX is not imported yet, the work runs in a child
+    code = textwrap.dedent(
+        """
+        import time
+        from jaxcalc.cli import side
+
+        def slow(seconds):
+            time.sleep(seconds)
+            return "done"
+
+        def fails():
+            raise ValueError("no such thing")
+
+        w = side.start(slow, 0.0)
+        print(w._pid is not None, w.result(30, "late"))
+        w = side.start(slow, 30)
+        t = time.monotonic()
+        print(w.result(0.5, "late"), time.monotonic() - t < 5)
+        try:
+            side.start(fails).result(30, "late")
+        except ValueError as err:
+            print("raised", err)
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split("\n")[:3] == ["True done", "late True", "raised no such thing"]
+    # here JAX is imported: the work is done in this process, when its result is asked for
+    work = side.start(sorted, [2, 1])
+    assert work._pid is None and work.result(1, "late") == [1, 2]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("plot", "sin(x)", "--derivative", "--tangent-at", "1", "--taylor-at", "0", "--order", "5"),
+        ("tangent", "x^3 - 1/x", "--at", "1"),
+    ],
+)
+def test_figure_drawn_in_a_child_is_the_same_file(tmp_path, args):
+    # the child draws from values this process computed: the same picture as drawing here
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    files = []
+    for name, extra in (("forked", {}), ("alone", {"JAXCALC_NO_FORK": "1"})):
+        out = tmp_path / f"{name}.png"
+        flag = "-o" if args[0] == "plot" else "--plot"
+        proc = subprocess.run(
+            [sys.executable, "-c", _SIDE_PROBE, *args, flag, str(out)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=dict(env, **extra),
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert str(out) in proc.stdout
+        files.append(out.read_bytes())
+    assert files[0] == files[1]
+    assert files[0][:8] == b"\x89PNG\r\n\x1a\n"

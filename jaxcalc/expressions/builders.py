@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import ast
-
-import jax
-import jax.numpy as jnp
-import sympy as sp
+from typing import TYPE_CHECKING
 
 from jaxcalc.expressions.vocabulary import ARITHMETIC, CONSTANTS, FUNCTIONS
 
+if TYPE_CHECKING:
+    import jax
+    import sympy as sp
+
 
 def to_sympy(node: ast.AST, symbols: dict[str, sp.Symbol]) -> sp.Expr:
+    import sympy as sp
+
     if isinstance(node, ast.Constant):
         if type(node.value) is int:
             return sp.Integer(node.value)
         return sp.Rational(repr(node.value))
     if isinstance(node, ast.Name):
-        return CONSTANTS[node.id][1] if node.id in CONSTANTS else symbols[node.id]
+        return CONSTANTS[node.id].sympy if node.id in CONSTANTS else symbols[node.id]
     if isinstance(node, ast.UnaryOp):
         operand = to_sympy(node.operand, symbols)
         return -operand if isinstance(node.op, ast.USub) else operand
@@ -34,6 +37,8 @@ def _exact_power_is_costly(base: sp.Expr, exponent: sp.Expr) -> bool:
     is a fraction of three million digits (sympy re-evaluates even an unevaluated power when
     it multiplies it). Powers of integers are bounded by the checker (the value fits the
     dtype, so a few hundred digits) and small integer powers stay exact."""
+    import sympy as sp
+
     if not (base.is_number and exponent.is_number):
         return False
     if not any(r.q != 1 for r in base.atoms(sp.Rational)):
@@ -42,11 +47,13 @@ def _exact_power_is_costly(base: sp.Expr, exponent: sp.Expr) -> bool:
 
 
 def to_jax(node: ast.AST, env: dict[str, jax.Array]) -> jax.Array:
+    import jax.numpy as jnp
+
     if isinstance(node, ast.Constant):
         return jnp.asarray(float(node.value))  # weakly typed: follows the input's dtype
     if isinstance(node, ast.Name):
         if node.id in CONSTANTS:
-            return jnp.asarray(CONSTANTS[node.id][0])
+            return jnp.asarray(CONSTANTS[node.id].value)
         return env[node.id]
     if isinstance(node, ast.UnaryOp):
         operand = to_jax(node.operand, env)
@@ -78,6 +85,8 @@ def first_nan(node: ast.AST, env: dict[str, jax.Array]) -> tuple[ast.AST, list[f
     """The innermost part of the expression that is NaN although its arguments are not
     (``log(-1)``, ``sqrt(x - 2)`` at 1, ``0/0``), with its argument values; None when no
     part is (``env`` holds scalar values)."""
+    import jax.numpy as jnp
+
     if isinstance(node, ast.Call):
         parts, args = node.args, node.args
     elif isinstance(node, ast.BinOp):

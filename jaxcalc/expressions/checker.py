@@ -185,7 +185,7 @@ def _number(node: ast.AST) -> float:
     if isinstance(node, ast.Constant):
         return float(node.value)
     if isinstance(node, ast.Name):
-        return CONSTANTS[node.id][0]
+        return CONSTANTS[node.id].value
     if isinstance(node, ast.UnaryOp):
         value = _number(node.operand)
         return -value if isinstance(node.op, ast.USub) else value

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-import jax
-import jax.numpy as jnp
-import sympy as sp
+from typing import TYPE_CHECKING, Any
 
 from jaxcalc.errors import ConfigError, ExpressionError
 from jaxcalc.expressions.builders import first_nan, to_jax, to_sympy
 from jaxcalc.expressions.checker import Validator, syntax_message
-from jaxcalc.expressions.taylor import series
 from jaxcalc.expressions.tokens import (
     Token,
     check_literals,
@@ -27,6 +23,10 @@ from jaxcalc.expressions.tokens import (
     tokenize,
 )
 from jaxcalc.expressions.vocabulary import MAX_LENGTH
+
+if TYPE_CHECKING:
+    import jax
+    import sympy as sp
 
 __all__ = ["Expression", "ExpressionWarning", "parse"]
 
@@ -52,14 +52,27 @@ class Expression:
     Calling it: with one variable, ``f(x)`` is elementwise over any shape; with ``n > 1``
     variables, ``f(v)`` takes ``v`` of shape ``(..., n)`` and returns shape ``(...)``.
     Integer inputs are cast to JAX's default float dtype.
+
+    Parsing imports neither JAX nor sympy: the JAX function is built when the expression
+    is first called, and the sympy twin when ``sympy`` or ``symbols`` is first read.
     """
 
     text: str
     variables: tuple[str, ...]
-    sympy: sp.Expr = field(repr=False)
-    symbols: tuple[sp.Symbol, ...] = field(repr=False)
     _tree: ast.AST = field(repr=False)
     _constant: bool = field(repr=False, default=False)
+
+    @functools.cached_property
+    def symbols(self) -> tuple[sp.Symbol, ...]:
+        """The sympy symbols of ``variables``, in the same order (real)."""
+        import sympy as sp
+
+        return tuple(sp.Symbol(name, real=True) for name in self.variables)
+
+    @functools.cached_property
+    def sympy(self) -> sp.Expr:
+        """The sympy expression, built from the validated tree (never from the text)."""
+        return to_sympy(self._tree, dict(zip(self.variables, self.symbols, strict=True)))
 
     @property
     def dim(self) -> int:
@@ -72,6 +85,8 @@ class Expression:
         return self._constant
 
     def __call__(self, x: Any) -> jax.Array:
+        import jax.numpy as jnp
+
         x = jnp.asarray(x)
         if not jnp.issubdtype(x.dtype, jnp.inexact):
             x = x.astype(jnp.result_type(float))
@@ -95,6 +110,10 @@ class Expression:
         """The Taylor coefficients ``f^(k)(x0) scale^k / k!``, ``k = 0 .. order``, of an
         expression of one variable at the scalar ``x0``, by truncated Taylor arithmetic
         (:mod:`jaxcalc.expressions.taylor`). Traceable: jit and vmap it."""
+        import jax.numpy as jnp
+
+        from jaxcalc.expressions.taylor import series
+
         if self.dim != 1:
             raise ConfigError(f"expression `{self.text}` has {self.dim} variables; series takes 1")
         x0 = jnp.asarray(x0)
@@ -106,6 +125,8 @@ class Expression:
         """Where the expression becomes NaN at the one point ``x``: the innermost part that
         is NaN although its arguments are not, e.g. ``"log(-1) (argument -1)"``; None when
         no part is."""
+        import jax.numpy as jnp
+
         x = jnp.asarray(x, jnp.result_type(float))
         if self.dim == 1:
             env = {self.variables[0]: x.reshape(())}
@@ -118,6 +139,13 @@ class Expression:
         text = ast.unparse(node).replace("**", "^")
         shown = ", ".join(f"{v:.6g}" for v in values)
         return f"{text} (argument{'s' if len(values) > 1 else ''} {shown})"
+
+    @property
+    def __wrapped__(self) -> Any:
+        # What JAX (and inspect) read a traced function's name, source line and signature
+        # from: the evaluation method. Without it JAX asks for str(self), which builds the
+        # sympy form, and so imports sympy, in every program that traces an expression.
+        return self.__call__
 
     def __str__(self) -> str:
         return str(self.sympy)
@@ -186,9 +214,7 @@ def parse(
             ExpressionWarning,
             stacklevel=2,
         )
-    symbols = tuple(sp.Symbol(name, real=True) for name in variables)
-    sym = to_sympy(tree, dict(zip(variables, symbols, strict=True)))
-    return Expression(stripped, tuple(variables), sym, symbols, tree, constant)
+    return Expression(stripped, tuple(variables), tree, constant)
 
 
 def _syntax_tree(text: str, stripped: str, dtype: Any) -> tuple[ast.AST, list[int]]:

@@ -10,14 +10,26 @@ thread of a Unix process (the command line); elsewhere only the size limit appli
 
 from __future__ import annotations
 
+import math
 import signal
 import threading
+import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sympy as sp
+if TYPE_CHECKING:
+    import numpy as np
+    import sympy as sp
 
-__all__ = ["MAX_SYMBOLIC_NODES", "SYMBOLIC_SECONDS", "Skipped", "bounded", "simplify", "size"]
+__all__ = [
+    "MAX_SYMBOLIC_NODES",
+    "SYMBOLIC_SECONDS",
+    "Skipped",
+    "bounded",
+    "gradient_at",
+    "simplify",
+    "size",
+]
 
 MAX_SYMBOLIC_NODES = 2000
 SYMBOLIC_SECONDS = 2.0
@@ -35,6 +47,8 @@ class _OutOfTime(BaseException):
 
 def size(expr: sp.Basic, limit: int = MAX_SYMBOLIC_NODES) -> int:
     """The number of nodes of ``expr``, counting no further than ``limit + 1``."""
+    import sympy as sp
+
     count = 0
     for _ in sp.preorder_traversal(expr):
         count += 1
@@ -46,6 +60,8 @@ def size(expr: sp.Basic, limit: int = MAX_SYMBOLIC_NODES) -> int:
 def bounded(work: Callable[..., Any], *args: Any, seconds: float | None = None) -> Any | Skipped:
     """``work(*args)``, or a :class:`Skipped` note when an argument is too large or the work
     takes longer than ``seconds`` (default :data:`SYMBOLIC_SECONDS`)."""
+    import sympy as sp
+
     seconds = SYMBOLIC_SECONDS if seconds is None else seconds
     for arg in args:
         if isinstance(arg, sp.Basic) and size(arg) > MAX_SYMBOLIC_NODES:
@@ -76,6 +92,12 @@ def bounded(work: Callable[..., Any], *args: Any, seconds: float | None = None) 
 def simplify(expr: sp.Expr, seconds: float | None = None) -> tuple[sp.Expr, Skipped | None]:
     """``sympy.simplify`` within the budget: the simplified form and None, or ``expr`` itself
     and the reason it was left as it is."""
+    import sympy as sp
+
+    # sympy.simplify imports sympy.physics.units on its first call, a quarter of a second:
+    # done here, before the clock starts, so that the budget measures simplifying
+    import sympy.physics.units  # noqa: F401
+
     if size(expr) > MAX_SYMBOLIC_NODES:
         return expr, Skipped(f"over {MAX_SYMBOLIC_NODES} terms")
     powers = [
@@ -85,3 +107,32 @@ def simplify(expr: sp.Expr, seconds: float | None = None) -> tuple[sp.Expr, Skip
         return expr, Skipped(f"a power above {MAX_SIMPLIFIED_POWER}")
     result = bounded(sp.simplify, expr, seconds=seconds)
     return (expr, result) if isinstance(result, Skipped) else (result, None)
+
+
+# Expressions whose sympy reference once ran out of time: not tried again at other points.
+_TOO_SLOW_FOR_SYMPY: weakref.WeakSet = weakref.WeakSet()
+
+
+def gradient_at(expr: Any, point: np.ndarray) -> np.ndarray | None:
+    """sympy's gradient of the expression at ``point`` (one value per variable, 30 digits,
+    rounded to float64; NaN where it is not real); None when sympy would take too long (it
+    is a reference, bounded in size and time by :func:`bounded`)."""
+    import numpy as np
+    import sympy as sp
+
+    if expr in _TOO_SLOW_FOR_SYMPY:
+        return None
+    subs = dict(zip(expr.symbols, (sp.Float(float(v), 30) for v in point), strict=True))
+
+    def partial(e, s) -> complex:
+        try:
+            return complex(sp.diff(e, s).evalf(30, subs=subs))
+        except (TypeError, ValueError, ZeroDivisionError):
+            return complex(math.nan)
+
+    values = bounded(lambda e: [partial(e, s) for s in expr.symbols], expr.sympy)
+    if isinstance(values, Skipped):
+        _TOO_SLOW_FOR_SYMPY.add(expr)
+        return None
+    out = [v.real if abs(v.imag) <= 1e-12 * (1 + abs(v.real)) else math.nan for v in values]
+    return np.asarray(out)

@@ -81,7 +81,7 @@ def _walk(node: ast.AST, env: dict, n: int, dtype) -> _Series | jax.Array:
         return jnp.asarray(float(node.value), dtype)
     if isinstance(node, ast.Name):
         if node.id in CONSTANTS:
-            return jnp.asarray(CONSTANTS[node.id][0], dtype)
+            return jnp.asarray(CONSTANTS[node.id].value, dtype)
         return env[node.id]
     if isinstance(node, ast.UnaryOp):
         operand = _walk(node.operand, env, n, dtype)

@@ -10,8 +10,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import jax.numpy as jnp
-
 from jaxcalc.errors import ExpressionError
 from jaxcalc.expressions.vocabulary import MAX_DEPTH, RESERVED
 
@@ -156,9 +154,20 @@ def _refuse_glued_name(text: str, number: re.Match, column: int) -> None:
 
 
 def float_limit(dtype: Any) -> tuple[str, float]:
-    """The working float dtype's name and largest finite value (default: JAX's default)."""
-    dtype = jnp.dtype(dtype) if dtype is not None else jnp.result_type(float)
-    return jnp.dtype(dtype).name, float(jnp.finfo(dtype).max)
+    """The working float dtype's name and largest finite value (default: JAX's default).
+    NumPy's own float dtypes are read without importing JAX."""
+    import numpy as np
+
+    try:
+        found = np.dtype(dtype) if dtype is not None else None
+    except TypeError:
+        found = None
+    if found is None or found.name not in ("float16", "float32", "float64"):
+        import jax.numpy as jnp
+
+        found = jnp.dtype(dtype) if dtype is not None else jnp.dtype(jnp.result_type(float))
+        return found.name, float(jnp.finfo(found).max)
+    return found.name, float(np.finfo(found).max)
 
 
 def check_nesting(text: str, tokens: list[Token]) -> None:
