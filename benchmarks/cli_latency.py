@@ -18,7 +18,9 @@ are timed interleaved, round after round, in an order rotated each round, so tha
 changes on a shared machine hit them alike; the table gives the median and the best
 (minimum) wall time and CPU time (user + system, from ``os.wait4``: less sensitive to
 other jobs on a shared machine than wall time), and each row's median minus the
-``import jax`` floor's median.
+``import jax`` floor's median. The calculus commands do their sympy and matplotlib part in
+a child process beside the JAX work: the CPU column counts both processes, and the wall
+column is what the user waits for.
 
 The persistent compilation cache is left as the user has it (on by default): the first
 round is untimed, so a calculus command's compiled programs are in the cache when the
