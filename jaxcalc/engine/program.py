@@ -207,17 +207,19 @@ class Program:
 
     def shuffled(self, hyper, n, epoch):
         """Every run's order of the training rows for ``epoch`` (n_train, N): a permutation
-        drawn from the run's data key ``fold_in(fold_in(key(seed), start), 1)``, so the
-        runs from one start see the same order under every hyperparameter setting (as they
-        share the optimizer's key) and different starts see different orders."""
+        drawn from the run's data key ``fold_in(fold_in(fold_in(key(seed), start), 1),
+        lane)``, where ``lane`` is the identity of the run's method and hyperparameters
+        (:func:`jaxcalc.engine.plan.lane_ids`): every run has its own order, the same
+        wherever the run sits in a job (alone, in a sweep, in a chunk or a shard)."""
         seed = jnp.broadcast_to(jnp.asarray(hyper.get("_seed", 0)), (n,))
         start = jnp.broadcast_to(jnp.asarray(hyper.get("_start", 0)), (n,))
+        lane = jnp.broadcast_to(jnp.asarray(hyper.get("_lane", 0)), (n,))
 
-        def one(s, i):
+        def one(s, i, j):
             key = jax.random.fold_in(jax.random.fold_in(jax.random.key(s), i), 1)
-            return self.fun.shuffle(key, epoch)
+            return self.fun.shuffle(jax.random.fold_in(key, j), epoch)
 
-        return jax.vmap(one, out_axes=-1)(seed, start)
+        return jax.vmap(one, out_axes=-1)(seed, start, lane)
 
     def next_order(self, order, k, hyper):
         """The order that batch ``k`` is read from: reshuffled when ``k`` starts an epoch
