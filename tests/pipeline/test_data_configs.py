@@ -90,3 +90,44 @@ def test_bad_keys_are_named(old, new, message):
     assert text in str(err.value) or message in str(err.value)
     if text:
         assert key in str(err.value)
+
+
+def test_epochs_set_each_objectives_steps_from_its_batch_size(tmp_path):
+    text = CONFIG.replace("steps = 20\n", "").replace("l2 = 1e-4", "l2 = 1e-4\nepochs = 2")
+    config = parse_config(text)
+    # 455 training rows: 14 batches of 32 and 3 of 128 per epoch, by hand
+    assert [o.fixed_steps() for o in config.objectives] == [28, 6]
+    assert config.to_dict()["objectives"][0]["epochs"] == 2
+    assert "epochs" not in parse_config(CONFIG).to_dict()["objectives"][0]  # hash kept
+    text = text.replace("[32, 128]", "128")
+    config = parse_config(text)
+    out = run_experiment(config, tmp_path / "out", progress=lambda s: None, report=False)
+    manifest = (out / "manifest.json").read_text()
+    assert '"steps": 6' in manifest
+    saved = np.load(out / "group_000.npz")
+    assert list(saved["recorded_steps"]) == [0, 6]  # record_every 10 clipped to the 6 steps
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("l2 = 1e-4", "l2 = 1e-4\nepochs = 2", "objectives[0].epochs: give either epochs"),
+        ("l2 = 1e-4", "l2 = 1e-4\nepochs = 0", "objectives[0].epochs: must be >= 1"),
+        ("steps = 20", "budget = 100", "objectives[0].epochs: give either epochs here or run.b"),
+    ],
+)
+def test_epochs_beside_steps_or_a_budget_is_refused(old, new, message):
+    text = CONFIG.replace(old, new)
+    if "epochs" not in text:
+        text = text.replace("l2 = 1e-4", "l2 = 1e-4\nepochs = 3")
+    key, _, says = message.partition(": ")
+    with pytest.raises(ConfigValidationError) as err:
+        parse_config(text)
+    assert key in str(err.value) and says in str(err.value)
+
+
+def test_epochs_on_an_objective_not_from_data_is_refused():
+    text = CONFIG + '[[objectives]]\nname = "rosenbrock"\nepochs = 5\n'
+    with pytest.raises(ConfigValidationError) as err:
+        parse_config(text.replace("steps = 20\n", ""))
+    assert "objectives[1].epochs  only for an objective from data" in str(err.value)
