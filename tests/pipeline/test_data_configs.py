@@ -131,3 +131,65 @@ def test_epochs_on_an_objective_not_from_data_is_refused():
     with pytest.raises(ConfigValidationError) as err:
         parse_config(text.replace("steps = 20\n", ""))
     assert "objectives[1].epochs  only for an objective from data" in str(err.value)
+
+
+SCHEDULED = """
+seed = 1
+[starts]
+count = 3
+[run]
+record_every = 4
+[[objectives]]
+name = "softmax_regression"
+dataset = "iris"
+batch_size = 30
+epochs = 3
+[[optimizers]]
+name = "sgd"
+learning_rate = {schedule = "cosine_decay", init_value = [0.5, 0.1], decay_steps = 12}
+[[optimizers]]
+name = "adam"
+learning_rate = 0.05
+"""
+
+
+@pytest.fixture(scope="module")
+def scheduled_run(tmp_path_factory):
+    """One small run of a data objective with a scheduled optimizer and a constant one,
+    its report drawn."""
+    config = parse_config(SCHEDULED)
+    out = tmp_path_factory.mktemp("scheduled") / "out"
+    return config, run_experiment(config, out, progress=lambda s: None)
+
+
+def test_schedule_values_are_saved_per_setting_and_record_as_optax_gives_them(scheduled_run):
+    import optax
+
+    config, out = scheduled_run
+    steps = config.objectives[0].fixed_steps()
+    assert steps == 12  # 120 training rows of iris, 4 batches of 30, 3 epochs
+    with open(out / "schedules.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {r["optimizer"] for r in rows} == {"sgd"}  # adam's rate is a constant
+    assert len(rows) == 2 * 3  # 2 settings x records at steps 4, 8, 12
+    for row in rows:
+        init = float(row["hp_learning_rate.init_value"])
+        step = int(row["step"])
+        # the value used by the last step before the record: optax's count step - 1
+        expected = float(optax.cosine_decay_schedule(init, 12)(step - 1))
+        assert row["hyperparameter"] == "learning_rate"
+        assert float(row["value"]) == pytest.approx(expected, rel=1e-6)
+    part = np.load(out / "group_000.npz")
+    assert part["schedule_learning_rate"].shape == (2, 4)
+    assert np.isnan(part["schedule_learning_rate"][:, 0]).all()
+    assert '"schedules": [\n        "learning_rate"' in (out / "manifest.json").read_text()
+
+
+def test_the_report_draws_the_schedules_and_the_held_out_metrics(scheduled_run):
+    _, out = scheduled_run
+    report = (out / "report.md").read_text()
+    label = "softmax_regression_iris"
+    assert f"figures/heldout_{label}.png" in report
+    assert "figures/schedules.png" in report
+    assert (out / "figures" / f"heldout_{label}.png").stat().st_size > 10_000
+    assert (out / "figures" / "schedules.png").stat().st_size > 10_000
