@@ -209,3 +209,56 @@ def test_the_trajectory_table_names_the_held_out_numbers():
     row = t.to_table()[1]
     assert row["final_heldout_accuracy"] == pytest.approx(t.recorded["heldout_accuracy"][1, -1])
     assert {"final_heldout_loss", "final_train_accuracy"} <= set(row)
+
+
+def test_a_line_search_on_minibatches_tries_the_batch_of_its_gradient_counted_by_hand(x64):
+    """gd_armijo on minibatches, replayed in a plain loop: each step backtracks on the
+    batch its gradient came from; every evaluation counts one minibatch."""
+    f = data_objective(
+        "logistic_regression", "synthetic_binary", rows=50, features=2, batch_size=10
+    )
+    x0 = f.starts(2, seed=3, init="normal", scale=0.5)
+    steps = 9  # two epochs and one step: a reshuffle inside the run
+    t = jc.optimize(f, "gd_armijo", x0, steps, initial_step=40.0, seed=2)
+    X, y = f.x_train, f.y_train
+
+    def loss(p, rows):
+        z = X[rows] @ p["w"] + p["b"]
+        return float(np.mean(np.logaddexp(0, z) - y[rows] * z))
+
+    def grad(p, rows):
+        z = X[rows] @ p["w"] + p["b"]
+        r = (1 / (1 + np.exp(-z)) - y[rows]) / len(rows)
+        return {"w": X[rows].T @ r, "b": np.sum(r)}
+
+    lane = zlib.crc32(b"gd_armijo|c1=0.0001;initial_step=40.0;shrink=0.5")
+    for j in range(2):
+        key = jax.random.fold_in(jax.random.fold_in(jax.random.key(2), j), 1)
+        key = jax.random.fold_in(key, lane)
+        orders = [
+            np.asarray(jax.random.permutation(jax.random.fold_in(key, e), 40)) for e in range(3)
+        ]
+
+        def batch(k, orders=orders):
+            epoch, b = divmod(k, 4)
+            return orders[epoch][b * 10 : (b + 1) * 10]
+
+        p = {k: np.asarray(v[j], np.float64) for k, v in x0.items()}
+        f_evals, trials_seen = 1, []  # the start: batch 0's loss and gradient
+        for k in range(1, steps + 1):
+            rows = batch(k - 1)
+            value, g = loss(p, rows), grad(p, rows)
+            slope = -(np.sum(g["w"] ** 2) + g["b"] ** 2)
+            step, trials = 40.0, 1
+            while True:
+                trial = {n: p[n] - step * g[n] for n in p}
+                if loss(trial, rows) <= value + 1e-4 * step * slope or trials == 30:
+                    break
+                step, trials = step * 0.5, trials + 1
+            p = trial
+            f_evals += trials + 1  # the trials, then the next batch at the new point
+            trials_seen.append(trials)
+        assert max(trials_seen) > 1  # the line search did backtrack
+        assert t.function_evaluations[j] == f_evals
+        assert t.gradient_evaluations[j] == 1 + steps
+        np.testing.assert_allclose(t.final_params_tree["w"][j], p["w"], rtol=1e-10)
