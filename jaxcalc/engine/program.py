@@ -319,7 +319,9 @@ class Program:
 
         zeros_state = [jnp.zeros(s.shape, s.dtype) for s in state_leaves]
         # a minibatch step also takes its batch's training rows (B,), per run
-        batch_one = (jnp.zeros((self.fun.minibatch.batch_size,), jnp.int32),) * self.minibatch
+        batch_one = ()
+        if self.minibatch:
+            batch_one = (jnp.zeros((self.fun.minibatch.batch_size,), jnp.int32),)
         step_args = (x_one, jnp.zeros((), x.dtype), x_one, *zeros_state, *flat_p, *batch_one)
         step_jaxpr, step_shape = jax.make_jaxpr(flat_step, return_shape=True)(*step_args)
         _, _, counts_shape = step_shape
@@ -328,7 +330,7 @@ class Program:
         while True:
             vary_step = depends(
                 step_jaxpr.jaxpr,
-                [True, True, True, *(not s for s in shared), *p_vary, *(True,) * self.minibatch],
+                [True, True, True, *(not s for s in shared), *p_vary, *(True for _ in batch_one)],
             )[: len(state_leaves)]
             now = [s and not v for s, v in zip(shared, vary_step, strict=True)]
             if now == shared:

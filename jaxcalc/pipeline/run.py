@@ -286,6 +286,11 @@ class _GroupWriter:
         entry["steps"] = int(t.steps)
         if t.hyperparameter_history:  # their values are in the part (schedules.csv)
             entry["schedules"] = list(t.hyperparameter_history)
+        minibatch = getattr(objective, "minibatch", None)
+        if minibatch is not None:  # what one evaluation is (docs/data_objectives.md)
+            entry["evaluation_unit"] = "minibatch"
+            entry["minibatch_rows"] = int(minibatch.batch_size)
+            entry["training_rows"] = int(minibatch.n_train)
         if budget is not None:
             entry["budget"] = budget.budget
         if len(batch.groups) > 1:  # one program for these groups; seconds shared by runs

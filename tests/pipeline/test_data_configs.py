@@ -4,6 +4,7 @@ columns of the runs table, and every problem named with its key."""
 from __future__ import annotations
 
 import csv
+import json
 
 import numpy as np
 import pytest
@@ -182,7 +183,16 @@ def test_schedule_values_are_saved_per_setting_and_record_as_optax_gives_them(sc
     part = np.load(out / "group_000.npz")
     assert part["schedule_learning_rate"].shape == (2, 4)
     assert np.isnan(part["schedule_learning_rate"][:, 0]).all()
-    assert '"schedules": [\n        "learning_rate"' in (out / "manifest.json").read_text()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["groups"][0]["schedules"] == ["learning_rate"]
+    # what one evaluation is: a minibatch of 30 of iris's 120 training rows
+    assert manifest["groups"][1]["evaluation_unit"] == "minibatch"
+    adam = manifest["groups"][1]
+    assert (adam["minibatch_rows"], adam["training_rows"]) == (30, 120)
+    with open(out / "runs.csv") as fh:
+        runs = list(csv.DictReader(fh))
+    # adam: one minibatch for the start, one per step
+    assert {r["function_evaluations"] for r in runs if r["optimizer"] == "adam"} == {"13"}
 
 
 def test_the_report_draws_the_schedules_and_the_held_out_metrics(scheduled_run):
