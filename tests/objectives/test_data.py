@@ -128,19 +128,19 @@ def test_a_runs_data_order_is_the_same_alone_in_a_sweep_and_beside_other_methods
     alone = jc.optimize(f, "sgd", x0, 25, learning_rate=0.1, seed=5, record_every=5)
     np.testing.assert_array_equal(swept.params[1], alone.params)
     np.testing.assert_array_equal(swept.values[1], alone.values)
-    # stacked in one program with another method
-    together = jc.optimize_many(
-        f,
-        [("adam", {"learning_rate": 0.01}), ("sgd", {"learning_rate": 0.1})],
-        x0,
-        25,
-        seed=5,
-        record_every=5,
-    )
-    np.testing.assert_array_equal(together[1].params, alone.params)
     # the same rate twice in a sweep is the same run, with the same order
     twice = jc.optimize(f, "sgd", x0, 25, learning_rate=[0.1, 0.1], seed=5, record_every=5)
     np.testing.assert_array_equal(twice.params[0], twice.params[1])
+    # stacked in one program after another method, a run keeps its identity
+    from jaxcalc.engine import plan
+    from jaxcalc.optimizers import get_optimizer
+
+    starts = np.zeros((3, f.dim), np.float32)
+    sgd = (get_optimizer("sgd"), {"learning_rate": 0.1})
+    together = plan.lay_out([(get_optimizer("adam"), {"learning_rate": 0.01}), sgd], starts, 5)
+    by_itself = plan.lay_out([sgd], starts, 5)
+    np.testing.assert_array_equal(together.run_hyper["_lane"][3:], by_itself.run_hyper["_lane"])
+    assert together.run_hyper["_lane"][0] != by_itself.run_hyper["_lane"][0]
 
 
 def test_heldout_metrics_match_sklearn_at_the_recorded_points(x64):
