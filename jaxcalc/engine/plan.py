@@ -4,7 +4,9 @@ estimate and budget, chunks, the chunks run at once on a CPU, and padding to lan
 from __future__ import annotations
 
 import math
+import numbers
 import os
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -218,6 +220,28 @@ def sweep_grid(
     return resolved, sweep, shape, flat
 
 
+def lane_ids(
+    method: Optimizer, resolved: Mapping[str, Any], flat: Mapping[str, np.ndarray], n_sweep: int
+) -> np.ndarray:
+    """Each sweep point's identity (n_sweep,) uint32: the CRC-32 of the text
+    ``"<method name>|<name>=<value>;..."``, every numeric hyperparameter in name order with
+    its value at that point as ``repr(float(value))``.
+
+    It depends on what a run is, never on where it sits in a job: the same method with the
+    same hyperparameters has the same identity in a sweep, alone, stacked with other
+    methods, in any shard. A minibatch objective's data order is drawn from it.
+    """
+    ids = np.empty((n_sweep,), np.uint32)
+    for point in range(n_sweep):
+        parts = []
+        for name in sorted(resolved):
+            value = flat[name][point] if name in flat else resolved[name]
+            if isinstance(value, numbers.Real | np.number) and not isinstance(value, str):
+                parts.append(f"{name}={float(value)!r}")
+        ids[point] = zlib.crc32(f"{method.name}|{';'.join(parts)}".encode())
+    return ids
+
+
 @dataclass(frozen=True)
 class Grid:
     """One optimizer's part of a job: its resolved and swept hyperparameters."""
@@ -238,7 +262,8 @@ class Layout:
       grids: each optimizer's part, in order; its runs are consecutive.
       run_x0: ``(runs, D)``, every start repeated for every sweep point.
       run_hyper: per-run inputs ``(runs,)``: swept values and the engine's ``_seed`` and
-        ``_start`` (from which each run's PRNG key is derived).
+        ``_start`` (from which each run's PRNG key is derived) and ``_lane`` (the run's
+        sweep point's identity, :func:`lane_ids`).
       shared_hyper: the hyperparameters shared by every run, as scalars.
       static_none: the hyperparameters that are not set.
     """
@@ -264,6 +289,7 @@ def lay_out(
     dtype = starts.dtype
     stacked = len(entries) > 1
     x0_parts, hyper_parts, start_parts, shared, nones, grids = [], [], [], {}, {}, []
+    lane_parts = []
     for i, (method, hyperparameters) in enumerate(entries):
         resolved, sweep, sweep_shape, flat = sweep_grid(method, hyperparameters)
         n_sweep = int(np.prod(sweep_shape)) if sweep else 1
@@ -272,6 +298,7 @@ def lay_out(
         x0_parts.append(np.tile(starts, (n_sweep, 1)))
         hyper_parts.append({rename(k): np.repeat(flat[k], n_starts) for k in sweep})
         start_parts.append(np.tile(np.arange(n_starts), n_sweep))
+        lane_parts.append(np.repeat(lane_ids(method, resolved, flat, n_sweep), n_starts))
         for k, v in resolved.items():
             if v is None:
                 nones[rename(k)] = None
@@ -297,6 +324,8 @@ def lay_out(
     # the engine's inputs of every run's key (Optimizer.init): the seed and the start's index
     run_hyper["_seed"] = np.full((runs,), int(seed), np.uint32)
     run_hyper["_start"] = np.concatenate(start_parts).astype(np.uint32)
+    # and each run's identity, from which a minibatch objective's data order is drawn
+    run_hyper["_lane"] = np.concatenate(lane_parts).astype(np.uint32)
     return Layout(method, tuple(grids), run_x0, run_hyper, shared, nones)
 
 

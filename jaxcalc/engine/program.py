@@ -207,17 +207,19 @@ class Program:
 
     def shuffled(self, hyper, n, epoch):
         """Every run's order of the training rows for ``epoch`` (n_train, N): a permutation
-        drawn from the run's data key ``fold_in(fold_in(key(seed), start), 1)``, so the
-        runs from one start see the same order under every hyperparameter setting (as they
-        share the optimizer's key) and different starts see different orders."""
+        drawn from the run's data key ``fold_in(fold_in(fold_in(key(seed), start), 1),
+        lane)``, where ``lane`` is the identity of the run's method and hyperparameters
+        (:func:`jaxcalc.engine.plan.lane_ids`): every run has its own order, the same
+        wherever the run sits in a job (alone, in a sweep, in a chunk or a shard)."""
         seed = jnp.broadcast_to(jnp.asarray(hyper.get("_seed", 0)), (n,))
         start = jnp.broadcast_to(jnp.asarray(hyper.get("_start", 0)), (n,))
+        lane = jnp.broadcast_to(jnp.asarray(hyper.get("_lane", 0)), (n,))
 
-        def one(s, i):
+        def one(s, i, j):
             key = jax.random.fold_in(jax.random.fold_in(jax.random.key(s), i), 1)
-            return self.fun.shuffle(key, epoch)
+            return self.fun.shuffle(jax.random.fold_in(key, j), epoch)
 
-        return jax.vmap(one, out_axes=-1)(seed, start)
+        return jax.vmap(one, out_axes=-1)(seed, start, lane)
 
     def next_order(self, order, k, hyper):
         """The order that batch ``k`` is read from: reshuffled when ``k`` starts an epoch
@@ -242,12 +244,24 @@ class Program:
         key = jax.random.fold_in(jax.random.key(seed), start)
         return self.method.init(self.fun, x0, public_hyper(hyper), key)
 
-    def step_parts(self, x, f, g, state, hp):
-        """One run's step: the new state and what the engine reads of the result."""
-        res = self.method.step(self.fun, x, f, g, state, hp)
+    def step_parts(self, x, f, g, state, hp, rows=None):
+        """One run's step: the new state and what the engine reads of the result.
+
+        With a minibatch objective, ``rows`` are the run's batch that ``f`` and ``g`` came
+        from: the method sees the minibatch loss on them (a line search tries its points on
+        the batch its gradient came from), and the engine's evaluation of the next batch
+        at the new point is counted here (the method's value there is not used).
+        """
+        fun = self.fun
+        if rows is not None:
+            fun = lambda p: self.fun.batch_loss(p, rows)  # noqa: E731
+        res = self.method.step(fun, x, f, g, state, hp)
         value, grad = res.value, res.grad
         extra = Evaluations.of()
-        if self.gradient_free:
+        if rows is not None:  # every evaluation counts one minibatch
+            extra = Evaluations.of(f=1, g=0 if self.gradient_free else 1)
+            value = grad = None
+        elif self.gradient_free:
             grad = None
             if value is None:
                 extra = Evaluations.of(f=1)
@@ -293,21 +307,30 @@ class Program:
         flat_p = [jnp.zeros((), jnp.asarray(hyper[k]).dtype) for k in public]
         p_vary = [hyper_axes[k] is not None for k in public]
 
+        n_state = len(state_leaves)
+
         def flat_step(x, f, g, *rest):
-            st = jax.tree.unflatten(state_tree, rest[: len(state_leaves)])
-            hp = {**dict(zip(public, rest[len(state_leaves) :], strict=True)), **nones}
-            new_state, out, counts = self.step_parts(x, f, g, st, hp)
+            st = jax.tree.unflatten(state_tree, rest[:n_state])
+            values = rest[n_state : n_state + len(public)]
+            hp = {**dict(zip(public, values, strict=True)), **nones}
+            rows = rest[n_state + len(public)] if self.minibatch else None
+            new_state, out, counts = self.step_parts(x, f, g, st, hp, rows)
             return jax.tree.leaves(new_state), out, counts
 
         zeros_state = [jnp.zeros(s.shape, s.dtype) for s in state_leaves]
-        step_args = (x_one, jnp.zeros((), x.dtype), x_one, *zeros_state, *flat_p)
+        # a minibatch step also takes its batch's training rows (B,), per run
+        batch_one = ()
+        if self.minibatch:
+            batch_one = (jnp.zeros((self.fun.minibatch.batch_size,), jnp.int32),)
+        step_args = (x_one, jnp.zeros((), x.dtype), x_one, *zeros_state, *flat_p, *batch_one)
         step_jaxpr, step_shape = jax.make_jaxpr(flat_step, return_shape=True)(*step_args)
         _, _, counts_shape = step_shape
         n_counts = len(jax.tree.leaves(counts_shape))
         n_outputs = len(step_jaxpr.jaxpr.outvars)
         while True:
             vary_step = depends(
-                step_jaxpr.jaxpr, [True, True, True, *(not s for s in shared), *p_vary]
+                step_jaxpr.jaxpr,
+                [True, True, True, *(not s for s in shared), *p_vary, *(True for _ in batch_one)],
             )[: len(state_leaves)]
             now = [s and not v for s, v in zip(shared, vary_step, strict=True)]
             if now == shared:
@@ -367,22 +390,27 @@ class Program:
 
     # -- one step: the method mapped over runs, then the engine's checks on rows ----------
 
-    def method_one(self, model: StepModel, x, f, g, state, hyper):
-        """One run's step, replayed from the traced jaxpr; constant counts left out."""
+    def method_one(self, model: StepModel, x, f, g, state, hyper, *used):
+        """One run's step, replayed from the traced jaxpr; constant counts left out.
+        ``used``: with a minibatch objective, the run's rows that f and g came from."""
         hp = public_hyper(hyper)
-        flat = model.step_fun(x, f, g, *jax.tree.leaves(state), *(hp[k] for k in model.public))
+        leaves = jax.tree.leaves(state)
+        flat = model.step_fun(x, f, g, *leaves, *(hp[k] for k in model.public), *used)
         new_leaves, out, counts = jax.tree.unflatten(model.step_tree, flat)
         new_state = jax.tree.unflatten(model.state_tree, new_leaves)
         return new_state, {**out, **{k: v for k, v in counts.items() if k not in model.static}}
 
-    def advance(self, model: StepModel, c, batch, hyper):
-        """Every run's next step, and the engine's tests on it, before anything is kept."""
+    def advance(self, model: StepModel, c, batch, hyper, used=None):
+        """Every run's next step, and the engine's tests on it, before anything is kept.
+        With a minibatch objective, ``used`` holds the rows (B, N) of every run's batch
+        that f and g came from, ``batch`` those of the next one."""
         limits, static = self.limits, model.static
+        used = () if used is None else (used,)
         state, res = jax.vmap(
             lambda *a: self.method_one(model, *a),
-            in_axes=(-1, -1, -1, model.state_axes, model.hyper_axes),
+            in_axes=(-1, -1, -1, model.state_axes, model.hyper_axes, *(-1,) * len(used)),
             out_axes=(model.state_axes, -1),
-        )(c["x"], c["f"], c["g"], c["state"], hyper)
+        )(c["x"], c["f"], c["g"], c["state"], hyper, *used)
         x_new = res["x"]
         if res["value"] is None or batch is not None:
             f_new, g_new = self.evaluate(x_new, batch)
@@ -420,11 +448,12 @@ class Program:
     def step(self, model: StepModel, c, k, hyper):
         """One exact step: the method, then every run's status, event step and counts."""
         limits = self.limits
-        order = batch = None
+        order = batch = used = None
         if self.minibatch:  # the gradient at the new point is batch k's, for step k + 1
+            used = self.batch_rows(c["order"], k - 1).astype(jnp.int32)  # f, g: batch k - 1
             order = self.next_order(c["order"], k, hyper)
             batch = self.batch_rows(order, k)
-        state, res, (x_new, f_new, g_new), tests = self.advance(model, c, batch, hyper)
+        state, res, (x_new, f_new, g_new), tests = self.advance(model, c, batch, hyper, used)
         finite, runaway, converged, failed, no_move = tests
         if limits.lower_bound is None:
             unbounded = finite & ((f_new < -limits.f_limit) | (runaway & (f_new < c["f"])))

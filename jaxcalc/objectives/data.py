@@ -20,7 +20,7 @@ Conventions (docs/data_objectives.md states them for users):
 - **Minibatches.** With ``batch_size`` set, each step's gradient is the minibatch loss's
   (penalty included). An epoch is ``n_train // batch_size`` steps (the last partial batch
   is dropped); each epoch reads the training rows in a fresh random order drawn from the
-  run's key, so runs from different starts see different orders. ``steps`` counts
+  run's data key (its seed, start and identity), so every run sees its own order. ``steps`` counts
   optimizer steps; :meth:`DataObjective.epoch_steps` turns epochs into steps.
 """
 

@@ -244,12 +244,17 @@ def alternative_record_costs(
     return record_costs(start_alt, total_alt, counts["steps_run"], arrays["recorded_steps"])
 
 
-def optimize_kwargs(run: Any, optimizer: Any, dim: int) -> dict[str, Any]:
+def optimize_kwargs(run: Any, optimizer: Any, dim: int, steps: int | None = None) -> dict[str, Any]:
     """The keyword arguments of :func:`jaxcalc.optimize` for one group: ``run``'s
     (:meth:`~jaxcalc.pipeline.config.RunConfig.optimize_kwargs`), with a budget's steps
-    (:func:`steps_for`) and ``record_every`` clipped to them."""
+    (:func:`steps_for`), or the objective's own ``steps`` (its epochs, see
+    :meth:`~jaxcalc.pipeline.config.ObjectiveConfig.fixed_steps`), and ``record_every``
+    clipped to them."""
     kwargs = run.optimize_kwargs()
-    if run.has_budget:
+    if steps is not None:
+        kwargs["steps"] = steps
+        kwargs["record_every"] = min(kwargs["record_every"], steps)
+    elif run.has_budget:
         steps = steps_for(run, optimizer, dim)
         kwargs["steps"] = steps
         kwargs["record_every"] = min(kwargs["record_every"], steps)

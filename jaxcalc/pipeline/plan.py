@@ -149,7 +149,7 @@ class GroupPlan:
                 starts=starts,
                 common={
                     "seed": self.config.seed,
-                    **budgets.optimize_kwargs(run, method, objective.dim),
+                    **budgets.optimize_kwargs(run, method, objective.dim, o_cfg.fixed_steps()),
                 },
                 hyper=hyper,
             )
@@ -242,7 +242,7 @@ def estimate_run(config: Any) -> RunEstimate:
         objective = o_cfg.build()
         for p_cfg in config.optimizers:
             method = p_cfg.build()
-            kwargs = budgets.optimize_kwargs(config.run, method, objective.dim)
+            kwargs = budgets.optimize_kwargs(config.run, method, objective.dim, o_cfg.fixed_steps())
             hyper = {
                 k: (list(v) if isinstance(v, tuple) else v)
                 for k, v in p_cfg.hyperparameters.items()

@@ -20,15 +20,17 @@ from jaxcalc.errors import OutputError
 from jaxcalc.pipeline.results import (
     MANIFEST_NAME,
     RESULTS_FORMAT,
+    SCHEDULE_PREFIX,
     figure_files,
     read_group_part,
     read_manifest,
+    read_npz,
     rows_to_columns,
     write_json,
     write_manifest,
 )
 
-__all__ = ["RESUME_VERSIONS", "RunRecord", "now"]
+__all__ = ["RESUME_VERSIONS", "RunRecord", "now", "schedule_rows"]
 
 #: versions that must match for ``--resume`` to add groups to an earlier run
 RESUME_VERSIONS = ("jaxcalc", "jax", "jaxlib")
@@ -204,3 +206,44 @@ class RunRecord:
             for k, v in entry.get("status_counts", {}).items():
                 counts[k] = counts.get(k, 0) + int(v)
         return dict(sorted(counts.items()))
+
+
+def schedule_rows(out: Path, finished: dict[int, Any]) -> list[dict[str, Any]]:
+    """The rows of ``schedules.csv``: every scheduled hyperparameter's value at every
+    record of every setting of the finished groups ``{index: (entry, ...)}`` (a manifest
+    entry lists its group's scheduled names under "schedules"; the values are read from
+    its part).
+
+    Columns: objective, optimizer, method, ``hp_<name>`` per swept hyperparameter,
+    hyperparameter, step (the record's step: steps taken), value (the one the last of
+    those steps used). The start (step 0), which no step produced, has no row.
+    """
+    rows: list[dict[str, Any]] = []
+    for g in sorted(finished):
+        entry = finished[g][0]
+        names = entry.get("schedules") or []
+        if not names:
+            continue
+        arrays = read_npz(out / entry["file"], (SCHEDULE_PREFIX, "recorded_steps"))
+        steps = np.asarray(arrays["recorded_steps"]).astype(int)
+        sweep = list(entry.get("sweep") or [])
+        values = [np.asarray(entry["sweep_values"][k], np.float64) for k in sweep]
+        grid = np.meshgrid(*values, indexing="ij") if sweep else []
+        head = {"objective": entry["objective"], "optimizer": entry["optimizer"]}
+        head["method"] = entry.get("method")
+        for name in names:
+            history = np.asarray(arrays[SCHEDULE_PREFIX + name], np.float64)
+            lead = history.shape[:-1]
+            for index in np.ndindex(*lead):
+                setting = {f"hp_{k}": float(v[index]) for k, v in zip(sweep, grid, strict=True)}
+                for i in range(1, history.shape[-1]):
+                    rows.append(
+                        {
+                            **head,
+                            **setting,
+                            "hyperparameter": name,
+                            "step": int(steps[i]),
+                            "value": float(history[index + (i,)]),
+                        }
+                    )
+    return rows

@@ -33,6 +33,7 @@ __all__ = [
     "MANIFEST_NAME",
     "RESULTS_FORMAT",
     "RUN_FILES",
+    "SCHEDULE_PREFIX",
     "columns_to_rows",
     "figure_files",
     "figure_stems",
@@ -73,10 +74,14 @@ RUN_FILES = (
     "runs.parquet",
     "tests.csv",
     "fixed_budget.csv",
+    "schedules.csv",
     "report.md",
     "report.html",
 )
 GROUP_PART = re.compile(r"group_\d{3,}\.npz")
+#: a group part's array of a scheduled hyperparameter's values: ``schedule_<name>``,
+#: ``sweep_shape + (R+1,)``, the value used by the step that produced each record (NaN at 0)
+SCHEDULE_PREFIX = "schedule_"
 FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
 _ROW_KEYS = ("summary_rows", "runs_rows")  # JSON text of a group's table rows, in its part
 
@@ -428,11 +433,12 @@ def read_csv(path: str | os.PathLike) -> list[dict[str, str]]:
 _REST = "\0rest"  # DictReader's key for the cells of a row beyond its header
 
 
-def read_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """The arrays of an ``.npz``; OutputError when it is missing, truncated or corrupt."""
+def read_npz(path: str | os.PathLike, prefix: str | tuple[str, ...] = "") -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` (only those whose names start with ``prefix``: the others
+    are not decompressed); OutputError when it is missing, truncated or corrupt."""
     try:
         with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
+            return {k: data[k] for k in data.files if k.startswith(prefix)}
     except FileNotFoundError:
         raise OutputError(f"not found: {path}") from None
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError) as err:

@@ -28,8 +28,13 @@ from jaxcalc.pipeline.folder import OutputFolder
 from jaxcalc.pipeline.interrupt import RunInterrupted, StopRequest
 from jaxcalc.pipeline.plan import Batch, Group, GroupPlan
 from jaxcalc.pipeline.progress import Progress
-from jaxcalc.pipeline.record import RunRecord, now
-from jaxcalc.pipeline.results import write_comparison_tables, write_group_part, write_tables
+from jaxcalc.pipeline.record import RunRecord, now, schedule_rows
+from jaxcalc.pipeline.results import (
+    write_comparison_tables,
+    write_csv,
+    write_group_part,
+    write_tables,
+)
 from jaxcalc.pipeline.shard import Shard, shard_batches
 
 __all__ = ["GROUP_FILE", "RunInterrupted", "run_experiment", "write_finished_tables"]
@@ -252,6 +257,9 @@ def write_finished_tables(out: Path, finished: dict[int, Any], *, runs: bool) ->
         write_comparison_tables(
             out, comparisons.test_rows(per_run), comparisons.fixed_budget_rows(per_run)
         )
+    scheduled = schedule_rows(out, finished) if runs else []
+    if scheduled:  # the schedules' values, from the parts of the groups that have them
+        write_csv(out / "schedules.csv", tables.tidy_rows(scheduled, tail=()))
 
 
 class _GroupWriter:
@@ -301,6 +309,13 @@ class _GroupWriter:
             "run_seconds": t.run_seconds,
         }
         entry["steps"] = int(t.steps)
+        if t.hyperparameter_history:  # their values are in the part (schedules.csv)
+            entry["schedules"] = list(t.hyperparameter_history)
+        minibatch = getattr(objective, "minibatch", None)
+        if minibatch is not None:  # what one evaluation is (docs/data_objectives.md)
+            entry["evaluation_unit"] = "minibatch"
+            entry["minibatch_rows"] = int(minibatch.batch_size)
+            entry["training_rows"] = int(minibatch.n_train)
         if budget is not None:
             entry["budget"] = budget.budget
         if len(batch.groups) > 1:  # one program for these groups; seconds shared by runs

@@ -29,7 +29,7 @@ import numpy as np
 from jaxcalc.errors import ConfigError
 from jaxcalc.pipeline import budget as budgets
 from jaxcalc.pipeline import metrics, stats, views
-from jaxcalc.pipeline.results import rows_to_columns
+from jaxcalc.pipeline.results import SCHEDULE_PREFIX, rows_to_columns
 
 __all__ = [
     "CONTOUR_POINTS",
@@ -548,6 +548,8 @@ def _saved_arrays(objective: Any, t: Any, g: _GroupRuns, budget) -> dict[str, np
         "hessian_evaluations": t.hessian_evaluations,
     }
     arrays.update({f"recorded_{k}": v for k, v in t.recorded.items()})
+    # each scheduled hyperparameter's value per setting at every record (see SCHEDULE_PREFIX)
+    arrays.update({SCHEDULE_PREFIX + k: v for k, v in t.hyperparameter_history.items()})
     if objective.dim == 2 and objective.minimizers is not None:  # path figures' background
         arrays["contour_f"] = contour_grid(objective)
     if budget is not None:

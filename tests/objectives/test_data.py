@@ -4,6 +4,8 @@ engine against an optax loop that reads the same rows, held-out metrics, bad inp
 
 from __future__ import annotations
 
+import zlib
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -70,7 +72,14 @@ def test_full_batch_gd_follows_an_optax_loop(x64):
         assert t.final_values[j] == pytest.approx(float(f(p)), rel=1e-12)
 
 
-def test_minibatch_steps_read_each_starts_rows_in_its_own_order_per_epoch(x64):
+def adam_lane(rate: float) -> int:
+    """The documented identity of an adam run: CRC-32 of its name and numeric
+    hyperparameters in name order, written out by hand here."""
+    text = f"adam|b1=0.9;b2=0.999;eps=1e-08;eps_root=0.0;learning_rate={rate!r}"
+    return zlib.crc32(text.encode())
+
+
+def test_minibatch_steps_read_each_runs_rows_in_its_own_order_per_epoch(x64):
     f = data_objective(
         "softmax_regression", "synthetic_multiclass", rows=100, features=3, batch_size=16
     )
@@ -84,20 +93,22 @@ def test_minibatch_steps_read_each_starts_rows_in_its_own_order_per_epoch(x64):
         z = X[rows] @ p["w"] + p["b"]
         return jnp.mean(jax.nn.logsumexp(z, -1) - z[jnp.arange(len(rows)), y[rows]])
 
-    orders = []
+    orders = {}
     for j in range(2):
-        # the documented data key of start j: fold_in(fold_in(key(seed), j), 1)
-        key = jax.random.fold_in(jax.random.fold_in(jax.random.key(7), j), 1)
-        orders.append(
-            [np.asarray(jax.random.permutation(jax.random.fold_in(key, e), 80)) for e in range(3)]
-        )
         for i, rate in enumerate((0.05, 0.01)):
+            # the documented data key of run (start j, lane):
+            # fold_in(fold_in(fold_in(key(seed), j), 1), lane)
+            key = jax.random.fold_in(jax.random.fold_in(jax.random.key(7), j), 1)
+            key = jax.random.fold_in(key, adam_lane(rate))
+            orders[i, j] = [
+                np.asarray(jax.random.permutation(jax.random.fold_in(key, e), 80)) for e in range(3)
+            ]
             p = jax.tree.map(lambda a, j=j: jnp.asarray(a[j]), x0)
             opt = optax.adam(rate)
             state = opt.init(p)
             for k in range(steps):
                 epoch, b = divmod(k, 5)
-                rows = orders[j][epoch][b * 16 : (b + 1) * 16]
+                rows = orders[i, j][epoch][b * 16 : (b + 1) * 16]
                 updates, state = opt.update(jax.grad(loss)(p, rows), state, p)
                 p = optax.apply_updates(p, updates)
             np.testing.assert_allclose(
@@ -105,7 +116,31 @@ def test_minibatch_steps_read_each_starts_rows_in_its_own_order_per_epoch(x64):
             )
             # the recorded value is the full training loss, not a minibatch's
             assert t.values[i, j, -1] == pytest.approx(float(f(p)), rel=1e-10)
-    assert not np.array_equal(orders[0][0], orders[1][0])
+    # every run its own order: two starts, and two settings from one start
+    assert not np.array_equal(orders[0, 0][0], orders[0, 1][0])
+    assert not np.array_equal(orders[0, 0][0], orders[1, 0][0])
+
+
+def test_a_runs_data_order_is_the_same_alone_in_a_sweep_and_beside_other_methods():
+    f = data_objective("logistic_regression", "synthetic_binary", rows=90, features=3, batch_size=8)
+    x0 = f.starts(3, seed=2, init="normal", scale=0.1)
+    swept = jc.optimize(f, "sgd", x0, 25, learning_rate=[0.3, 0.1], seed=5, record_every=5)
+    alone = jc.optimize(f, "sgd", x0, 25, learning_rate=0.1, seed=5, record_every=5)
+    np.testing.assert_array_equal(swept.params[1], alone.params)
+    np.testing.assert_array_equal(swept.values[1], alone.values)
+    # the same rate twice in a sweep is the same run, with the same order
+    twice = jc.optimize(f, "sgd", x0, 25, learning_rate=[0.1, 0.1], seed=5, record_every=5)
+    np.testing.assert_array_equal(twice.params[0], twice.params[1])
+    # stacked in one program after another method, a run keeps its identity
+    from jaxcalc.engine import plan
+    from jaxcalc.optimizers import get_optimizer
+
+    starts = np.zeros((3, f.dim), np.float32)
+    sgd = (get_optimizer("sgd"), {"learning_rate": 0.1})
+    together = plan.lay_out([(get_optimizer("adam"), {"learning_rate": 0.01}), sgd], starts, 5)
+    by_itself = plan.lay_out([sgd], starts, 5)
+    np.testing.assert_array_equal(together.run_hyper["_lane"][3:], by_itself.run_hyper["_lane"])
+    assert together.run_hyper["_lane"][0] != by_itself.run_hyper["_lane"][0]
 
 
 def test_heldout_metrics_match_sklearn_at_the_recorded_points(x64):
@@ -174,3 +209,56 @@ def test_the_trajectory_table_names_the_held_out_numbers():
     row = t.to_table()[1]
     assert row["final_heldout_accuracy"] == pytest.approx(t.recorded["heldout_accuracy"][1, -1])
     assert {"final_heldout_loss", "final_train_accuracy"} <= set(row)
+
+
+def test_a_line_search_on_minibatches_tries_the_batch_of_its_gradient_counted_by_hand(x64):
+    """gd_armijo on minibatches, replayed in a plain loop: each step backtracks on the
+    batch its gradient came from; every evaluation counts one minibatch."""
+    f = data_objective(
+        "logistic_regression", "synthetic_binary", rows=50, features=2, batch_size=10
+    )
+    x0 = f.starts(2, seed=3, init="normal", scale=0.5)
+    steps = 9  # two epochs and one step: a reshuffle inside the run
+    t = jc.optimize(f, "gd_armijo", x0, steps, initial_step=40.0, seed=2)
+    X, y = f.x_train, f.y_train
+
+    def loss(p, rows):
+        z = X[rows] @ p["w"] + p["b"]
+        return float(np.mean(np.logaddexp(0, z) - y[rows] * z))
+
+    def grad(p, rows):
+        z = X[rows] @ p["w"] + p["b"]
+        r = (1 / (1 + np.exp(-z)) - y[rows]) / len(rows)
+        return {"w": X[rows].T @ r, "b": np.sum(r)}
+
+    lane = zlib.crc32(b"gd_armijo|c1=0.0001;initial_step=40.0;shrink=0.5")
+    for j in range(2):
+        key = jax.random.fold_in(jax.random.fold_in(jax.random.key(2), j), 1)
+        key = jax.random.fold_in(key, lane)
+        orders = [
+            np.asarray(jax.random.permutation(jax.random.fold_in(key, e), 40)) for e in range(3)
+        ]
+
+        def batch(k, orders=orders):
+            epoch, b = divmod(k, 4)
+            return orders[epoch][b * 10 : (b + 1) * 10]
+
+        p = {k: np.asarray(v[j], np.float64) for k, v in x0.items()}
+        f_evals, trials_seen = 1, []  # the start: batch 0's loss and gradient
+        for k in range(1, steps + 1):
+            rows = batch(k - 1)
+            value, g = loss(p, rows), grad(p, rows)
+            slope = -(np.sum(g["w"] ** 2) + g["b"] ** 2)
+            step, trials = 40.0, 1
+            while True:
+                trial = {n: p[n] - step * g[n] for n in p}
+                if loss(trial, rows) <= value + 1e-4 * step * slope or trials == 30:
+                    break
+                step, trials = step * 0.5, trials + 1
+            p = trial
+            f_evals += trials + 1  # the trials, then the next batch at the new point
+            trials_seen.append(trials)
+        assert max(trials_seen) > 1  # the line search did backtrack
+        assert t.function_evaluations[j] == f_evals
+        assert t.gradient_evaluations[j] == 1 + steps
+        np.testing.assert_allclose(t.final_params_tree["w"][j], p["w"], rtol=1e-10)

@@ -41,7 +41,7 @@ RUN_KEYS = (*OPTIMIZE_KEYS[:2], "target", *OPTIMIZE_KEYS[2:], *BUDGET_KEYS)
 DATA_KEYS = ("dataset", "batch_size", "l2", "hidden", "activation", "heldout", "init", "rows",
              "features", "classes", "data_seed")  # fmt: skip
 OBJECTIVE_KEYS = ("name", "expression", "label", "dim", "params", "bounds", "x_opt", "f_opt",
-                  "variables", "constraints", *DATA_KEYS)  # fmt: skip
+                  "variables", "constraints", *DATA_KEYS, "epochs")  # fmt: skip
 OPTIMIZER_KEYS = ("name", "chain", "label")  # plus its own hyperparameters and options
 #: the keys of ``[tuning]`` (``space`` holds one table per tuned optimizer's label)
 TUNING_KEYS = ("method", "budget", "seeds", "criterion", "instances", "samples", "space")
@@ -172,6 +172,9 @@ class ObjectiveConfig:
         ``x1..xn`` above for registered names); empty: no constraints added.
       objective: the resolved :class:`~jaxcalc.objectives.Objective` (set by validation).
       family: the registry family ("classic", "bbob", ...); "user" for expressions.
+      epochs: an objective from data only: every run on it takes this many passes over
+        the training rows (``epochs * steps_per_epoch`` steps) instead of ``run.steps``;
+        None: ``run.steps``.
     """
 
     label: str
@@ -185,6 +188,7 @@ class ObjectiveConfig:
     variables: tuple[str, ...] | None = None
     constraints: tuple[str, ...] = ()
     data: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    epochs: int | None = None
     objective: Any = resolved()
     family: str = resolved("user")
 
@@ -192,6 +196,11 @@ class ObjectiveConfig:
         """The :class:`~jaxcalc.objectives.Objective` this entry describes: the one the
         validation resolved (``objective``), else a new one (:meth:`resolve`)."""
         return self.objective if self.objective is not None else self.resolve()
+
+    def fixed_steps(self) -> int | None:
+        """The steps of every run on this objective when it sets ``epochs`` (its
+        :meth:`~jaxcalc.objectives.data.DataObjective.epoch_steps`), else None."""
+        return None if self.epochs is None else self.build().epoch_steps(self.epochs)
 
     def resolve(self):
         """Build the :class:`~jaxcalc.objectives.Objective` this entry describes; with
@@ -240,6 +249,8 @@ class ObjectiveConfig:
             data["constraints"] = list(self.constraints)
         if self.data:
             data["data"] = {k: list(v) if isinstance(v, tuple) else v for k, v in self.data.items()}
+        if self.epochs is not None:  # only when given: configs without it keep their hash
+            data["epochs"] = self.epochs
         return data
 
 

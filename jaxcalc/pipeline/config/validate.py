@@ -68,7 +68,12 @@ def read_experiment(r: Reader, raw: dict, default_name: str, base: Path) -> Expe
     # with a budget, each optimizer's steps are known only when planning: the engine then
     # checks the schedules' values
     budgeted = "budget" in run_table or "budget_per_dim" in run_table
-    optimizers = read_optimizers(r, raw.get("optimizers"), None if budgeted else run.steps)
+    check_epochs(r, objectives, index, run_table)
+    # epochs set some objectives' steps: the engine checks the schedules for them too
+    by_epochs = any(o.epochs is not None for o in objectives)
+    optimizers = read_optimizers(
+        r, raw.get("optimizers"), None if budgeted or by_epochs else run.steps
+    )
     output = read_output(r, raw.get("output", {}), base, run, starts)
     config = ExperimentConfig(
         name=name or "",
@@ -84,6 +89,22 @@ def read_experiment(r: Reader, raw: dict, default_name: str, base: Path) -> Expe
     if "tuning" in raw and not r.problems:  # the search space names valid optimizers
         config = dataclasses.replace(config, tuning=read_tuning(r, raw["tuning"], config))
     return config
+
+
+def check_epochs(
+    r: Reader, objectives: tuple[ObjectiveConfig, ...], index: list[int], run_table: dict
+) -> None:
+    """A problem for each objective that sets ``epochs`` while ``[run]`` sets the steps
+    too (``steps``, or a budget): one of the two decides."""
+    given = [k for k in ("steps", "budget", "budget_per_dim") if k in run_table]
+    if not given:
+        return
+    for i in sorted({i for i, o in zip(index, objectives, strict=True) if o.epochs is not None}):
+        r.problem(
+            ("objectives", i, "epochs"),
+            f"give either epochs here or run.{given[0]}, not both: epochs set this "
+            f"objective's steps, run.{given[0]} every other objective's",
+        )
 
 
 def read_starts(

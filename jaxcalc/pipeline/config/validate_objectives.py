@@ -13,7 +13,7 @@ from typing import Any
 from jaxcalc.errors import ConfigError, ExpressionError
 from jaxcalc.pipeline.config.problems import Path_
 from jaxcalc.pipeline.config.reader import Reader, got, is_number, suggest
-from jaxcalc.pipeline.config.schema import OBJECTIVE_KEYS, ObjectiveConfig
+from jaxcalc.pipeline.config.schema import MAX_STEPS, OBJECTIVE_KEYS, ObjectiveConfig
 
 __all__ = ["check_unique_labels", "read_objectives"]
 
@@ -95,6 +95,12 @@ def read_objective(r: Reader, item: Any, path: Path_, dtype: str) -> ObjectiveCo
             f"(a formula); got {'both' if has_name else 'neither'}",
         )
         return None
+    if "epochs" in tbl:
+        r.problem(
+            path + ("epochs",),
+            "only for an objective from data (name = one of "
+            f"{', '.join(DATA_MODELS)}); give this objective's steps as run.steps",
+        )
     if has_expr:
         obj = read_expression_objective(r, tbl, path, dtype, label)
     else:
@@ -187,6 +193,7 @@ def read_data_objective(
             r.problem(path + ("hidden",), f"must be a list of widths >= 1, got {got(hidden)}")
         else:
             data["hidden"] = tuple(hidden)
+    epochs = r.integer(tbl, "epochs", path, None, 1, MAX_STEPS) if "epochs" in tbl else None
     sizes: list[int | None] = [None]
     if "batch_size" in tbl:
         v = tbl["batch_size"]
@@ -210,11 +217,20 @@ def read_data_objective(
             label=base if len(sizes) == 1 else f"{base}_b{size}",
             name=name,
             data=MappingProxyType(entry),
+            epochs=epochs,
         )
         resolved_obj = resolve_objective(r, obj, path, dtype)
         if resolved_obj is None:
             return []
-        out.append(dataclasses.replace(resolved_obj, dim=resolved_obj.objective.dim))
+        resolved_obj = dataclasses.replace(resolved_obj, dim=resolved_obj.objective.dim)
+        if epochs is not None and resolved_obj.fixed_steps() > MAX_STEPS:
+            r.problem(
+                path + ("epochs",),
+                f"{epochs} epochs are {resolved_obj.fixed_steps()} steps of "
+                f"'{resolved_obj.label}'; the limit is {MAX_STEPS} steps",
+            )
+            return []
+        out.append(resolved_obj)
     return out
 
 

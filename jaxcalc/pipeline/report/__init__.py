@@ -3,7 +3,8 @@ recomputes.
 
 ``jaxcalc report DIR`` calls :func:`build_report`, so figures and the report can be redrawn
 (after a change of style, or on another machine) from what a run saved. The figures of one
-objective are in :mod:`~.figures`, those across objectives in :mod:`~.across`, the text in
+objective are in :mod:`~.figures` (and, for training on data and schedules, in
+:mod:`~.training`), those across objectives in :mod:`~.across`, the text in
 :mod:`~.markdown`, and its self-contained HTML twin (figures inline, sortable tables) in
 :mod:`~.html`.
 """
@@ -19,6 +20,7 @@ from jaxcalc.pipeline.report.figures import ReportData, objective_section
 from jaxcalc.pipeline.report.html import report_html
 from jaxcalc.pipeline.report.inputs import read_groups, read_metadata, read_summary
 from jaxcalc.pipeline.report.markdown import report_text
+from jaxcalc.pipeline.report.training import heldout_figure, schedule_section
 from jaxcalc.pipeline.report.tuning import tuning_section
 from jaxcalc.pipeline.results import write_text
 
@@ -60,7 +62,11 @@ def build_report(folder: str | Path, *, status: str | None = None) -> Path:
     sections = []
     for name, groups in by_objective.items():
         try:
-            sections.append(objective_section(data, name, groups))
+            section = objective_section(data, name, groups)
+            heldout = heldout_figure(data, name, groups)  # an objective from data
+            if heldout is not None:
+                section += "\n" + data.link("held-out metrics", heldout) + "\n"
+            sections.append(section)
         except _BAD_CONTENTS as err:
             files = ", ".join(str(folder / group["file"]) for group, _ in groups)
             raise OutputError(
@@ -70,7 +76,11 @@ def build_report(folder: str | Path, *, status: str | None = None) -> Path:
         finally:
             plt.close("all")
     try:
-        extra = across_objectives(data) + comparison_sections(data, by_objective)
+        extra = (
+            schedule_section(data, by_objective)
+            + across_objectives(data)
+            + comparison_sections(data, by_objective)
+        )
         tuning = tuning_section(data)
         text = report_text(meta, data.summary, sections, extra, data.target, tuning)
     except _BAD_CONTENTS as err:
