@@ -37,6 +37,7 @@ class ReportData:
     ert_table: dict[str, dict[str, float]] = field(default_factory=dict)
     styles: dict[str, dict[str, Any]] = field(default_factory=dict)
     formats: tuple[str, ...] = ("png",)
+    saver: Any = None  # a FigureSaver (render.py); None: each figure saved here at once
 
     def __post_init__(self) -> None:
         """One colour per optimizer, decided once for every figure of the report."""
@@ -81,9 +82,11 @@ class ReportData:
 
     def save(self, fig: Any, name: str) -> Path:
         """Save ``fig`` as ``figures/name``; returns its path."""
+        path = self.figures / name
+        if self.saver is not None:
+            return self.saver.save(fig, path, also=self.formats[1:])
         from jaxcalc import plotting
 
-        path = self.figures / name
         plotting.save_figure(fig, path, also=self.formats[1:])
         return path
 
