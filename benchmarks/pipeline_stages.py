@@ -4,7 +4,8 @@ Each stage is timed by the CPU time of the thread that runs it (``time.thread_ti
 stage's figure holds no work of the engine's thread pool or of the background compile
 thread, and it means the same on a busy machine as on a quiet one. Stages nest: the rows
 indented under another are part of it. The last rows are the whole process's CPU time (all
-threads) and its wall time.
+threads), the CPU time of its child processes (the report's helper) and its wall
+time.
 
 Stages: importing jaxcalc and JAX, reading the config, the plan, compiling (the background
 thread's ``compile_batch``), running the engine (the main thread's share: dispatch and the
@@ -117,6 +118,9 @@ def profile(config_path: str, out: str, no_report: bool) -> None:
     for stage, seconds in _CPU.items():
         print(f"  {stage:34s} {seconds:7.2f} {_CALLS[stage] or '':>6}")
     print(f"  {'process, all threads':34s} {total_cpu:7.2f}")
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    helper = children.ru_utime + children.ru_stime
+    print(f"  {'child processes (report helper)':34s} {helper:7.2f}")
     print(f"  {'wall':34s} {wall:7.2f}")
     sys.stdout.flush()
 
