@@ -68,7 +68,8 @@ class FigureSaver:
         self._helper: subprocess.Popen | None = None
         self._sent: list[tuple[Any, list]] = []  # figures the helper has not confirmed
         alone = os.environ.get("JAXCALC_NO_REPORT_HELPER")
-        if figures >= HELPER_MIN_FIGURES and _cores() > 1 and not alone:
+        # (on Windows, select() cannot poll a pipe: the report draws alone there)
+        if figures >= HELPER_MIN_FIGURES and _cores() > 1 and not alone and os.name == "posix":
             self._start()
 
     def _start(self) -> None:
