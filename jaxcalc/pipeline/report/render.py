@@ -95,9 +95,11 @@ class FigureSaver:
         Raises:
           OutputError: a file cannot be written (from this process or the helper).
         """
-        from jaxcalc.plotting import figure_outputs
+        from jaxcalc import plotting
 
-        outputs = figure_outputs(path, also=also)
+        if self._helper is None:  # alone: as every other figure of jaxcalc is saved
+            return plotting.save_figure(fig, path, also=also)
+        outputs = plotting.figure_outputs(path, also=also)
         self._collect(block=False)
         if self._helper is not None and not self._sent:
             try:
