@@ -13,8 +13,13 @@ Peers, in this process:
   batched update over the 1000 starts, called 1000 times, the point and value kept every
   10 steps (what a researcher writes by hand; compile included).
 
+* ``jaxcalc run`` of each config issue 20 times (smoke, course, the grid), figures and
+  report included, in a new process: cold (an empty persistent compilation cache), then
+  warm (a rerun with that cache), with the engine's compute seconds and the rest.
+
 Usage:
     python benchmarks/experiments.py [--quick]
+    python benchmarks/experiments.py --pipeline [smoke course grid_benchmark] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -111,10 +116,109 @@ def optax_grid(config, steps: int) -> tuple[float, int]:
     return time.perf_counter() - t0, cells
 
 
+# -------------------------------------------------------------------------------------
+# Issue 20: each shipped config through the command line, cold and warm, in new processes
+
+#: the configs issue 20 times, with its wall-time targets in seconds (cold, warm)
+PIPELINE_TARGETS = {
+    "smoke": (5.0, None),
+    "course": (20.0, None),
+    "grid_benchmark": (15.0, 5.0),
+}
+
+
+def cli_run(config: Path, out: Path, cache: Path) -> tuple[float, float, float]:
+    """``jaxcalc run config`` (figures and report included) in a new process with the
+    persistent compilation cache in ``cache``: its wall seconds, its CPU seconds (all
+    threads) and the engine's compute seconds (run_seconds summed over summary.csv's
+    rows, a shared program counted once per group as the run records it)."""
+    import csv
+    import resource
+    import subprocess
+
+    env = dict(os.environ, JAXCALC_CACHE_DIR=str(cache))
+    env.pop("JAXCALC_NO_CACHE", None)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "jaxcalc", "run", str(config), "--out", str(out)]
+        + ["--overwrite", "--quiet"],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    with open(out / "summary.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    # a group's settings share its run seconds: count each group once
+    groups = {(r["objective"], r["optimizer"]): float(r["run_seconds"]) for r in rows}
+    return wall, cpu, sum(groups.values())
+
+
+def pipeline_rows(names: list[str], repeats: int) -> list[tuple[str, str, float, float, float]]:
+    """Cold (an empty persistent cache) and warm (a rerun with that cache) runs of each
+    config, each in a new process, ``repeats`` times; the median of each measure."""
+    import statistics
+
+    rows = []
+    root = Path(__file__).resolve().parent.parent / "configs"
+    for name in names:
+        measured: dict[str, list[tuple[float, float, float]]] = {"cold": [], "warm": []}
+        for _ in range(repeats):
+            with tempfile.TemporaryDirectory(prefix="jaxcalc-pipeline-") as tmp:
+                work = Path(tmp)
+                for kind in ("cold", "warm"):
+                    measured[kind].append(cli_run(root / f"{name}.toml", work / kind, work / "xla"))
+        for kind, runs in measured.items():
+            wall, cpu, compute = (statistics.median(m[i] for m in runs) for i in range(3))
+            rows.append((name, kind, wall, cpu, compute))
+    return rows
+
+
+def print_pipeline_rows(rows: list[tuple[str, str, float, float, float]], repeats: int) -> None:
+    print()
+    print(f"  jaxcalc run <config> (report included), new process each; median of {repeats}")
+    print(
+        f"  {'config':16s} {'cache':6s} {'wall s':>8s} {'CPU s':>8s} {'compute s':>10s} "
+        f"{'outside compute s':>18s} {'target s':>9s}"
+    )
+    for name, kind, wall, cpu, compute in rows:
+        cold, warm = PIPELINE_TARGETS.get(name, (None, None))
+        target = cold if kind == "cold" else warm
+        verdict = "" if target is None else f"{target:5.0f} {'met' if wall <= target else 'NOT'}"
+        print(
+            f"  {name:16s} {kind:6s} {wall:8.2f} {cpu:8.2f} {compute:10.2f} "
+            f"{wall - compute:18.2f} {verdict:>9s}"
+        )
+    print(
+        "  (compute s: the engine's run seconds, summed over groups; outside compute: wall "
+        "minus that, i.e. import, tracing, compiling, tables, statistics, figures, writing)"
+    )
+    sys.stdout.flush()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="100 steps: a smoke run")
+    parser.add_argument(
+        "--pipeline",
+        nargs="*",
+        metavar="CONFIG",
+        help="only the cold and warm `jaxcalc run` rows of these configs "
+        f"(default: {' '.join(PIPELINE_TARGETS)})",
+    )
+    parser.add_argument("--repeats", type=int, default=1, help="runs per pipeline row")
     args = parser.parse_args()
+    if args.pipeline is not None:
+        names = args.pipeline or list(PIPELINE_TARGETS)
+        print(f"# benchmarks/experiments.py --pipeline  {datetime.date.today()}")
+        print(
+            f"# {os.cpu_count()} cores, python {platform.python_version()}, jax {jax.__version__}"
+        )
+        print_pipeline_rows(pipeline_rows(names, args.repeats), args.repeats)
+        return
 
     config = load_config(CONFIG, overrides=["run.steps=100"] if args.quick else ())
     steps = config.run.steps
@@ -173,6 +277,8 @@ def main() -> None:
         f"warm: {peer_wall / warm[0]:.2f}x"
     )
     sys.stdout.flush()
+    if not args.quick:
+        print_pipeline_rows(pipeline_rows(list(PIPELINE_TARGETS), 1), 1)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ __all__ = [
     "FIGURE_FORMATS",
     "PALETTE",
     "check_output_path",
+    "figure_outputs",
     "legend_outside",
     "optimizer_styles",
     "plot_convergence",
@@ -145,6 +146,12 @@ def _new_axes(ax: plt.Axes | None, figsize: tuple[float, float]) -> tuple[Any, p
     return fig, ax
 
 
+#: zlib level 1 for PNG (matplotlib's default is 6): the same pixels, 2-4x faster to
+#: encode, and files of dense contour lines come out smaller (a 1900x1700 figure of sample
+#: paths on Rastrigin's contours: 0.6 s and 3.3 MB at 6, 0.18 s and 2.4 MB at 1)
+_PNG_OPTIONS = {"png": {"pil_kwargs": {"compress_level": 1}}}
+
+
 def save_figure(fig: Any, path: str | os.PathLike, *, also: Sequence[str] = ()) -> Path:
     """Save atomically: a temporary file in the same folder, then ``os.replace``.
 
@@ -156,23 +163,32 @@ def save_figure(fig: Any, path: str | os.PathLike, *, also: Sequence[str] = ()) 
     Returns:
       The path of the first file.
     """
+    outputs = figure_outputs(path, also=also)
+    try:
+        for out, options in outputs:
+            write_atomically(out, lambda h, options=options: fig.savefig(h, **options))
+        return outputs[0][0]
+    finally:
+        plt.close(fig)
+
+
+def figure_outputs(
+    path: str | os.PathLike, *, also: Sequence[str] = ()
+) -> list[tuple[Path, dict[str, Any]]]:
+    """The files :func:`save_figure` writes for ``path`` and ``also`` (each checked, as
+    :func:`check_output_path` does), each with its ``savefig`` keyword arguments."""
     target = check_output_path(path)
     extra = [
         check_output_path(target.with_suffix("." + f.lower().lstrip(".")))
         for f in also
         if "." + f.lower().lstrip(".") != target.suffix.lower()
     ]
-    try:
-        for out in (target, *extra):
-            write_atomically(
-                out,
-                lambda h, out=out: fig.savefig(
-                    h, format=out.suffix[1:].lower(), dpi=150, bbox_inches="tight"
-                ),
-            )
-        return target
-    finally:
-        plt.close(fig)
+    outputs = []
+    for out in (target, *extra):
+        kind = out.suffix[1:].lower()
+        options = {"format": kind, "dpi": 150, "bbox_inches": "tight"}
+        outputs.append((out, {**options, **_PNG_OPTIONS.get(kind, {})}))
+    return outputs
 
 
 def _robust_limits(y: np.ndarray) -> tuple[float, float] | None:

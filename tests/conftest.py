@@ -10,6 +10,9 @@ from jaxcalc_testing import precision
 # ~/.cache for the rest of the worker, so a later test could load a program compiled by
 # an earlier test run instead of compiling it. The cache tests use their own folders.
 os.environ.setdefault("JAXCALC_NO_CACHE", "1")
+# Reports are drawn in the test's own process: a helper process per report would add its
+# start-up to every test that draws one (tests/pipeline/test_report_render.py starts it).
+os.environ.setdefault("JAXCALC_NO_REPORT_HELPER", "1")
 
 
 @pytest.fixture

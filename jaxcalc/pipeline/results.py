@@ -285,6 +285,10 @@ def write_parquet_columns(path: str | os.PathLike, columns: Mapping[str, Sequenc
 _FLOAT_TAG = "$float"
 
 
+#: cells that JSON writes as they are
+_JSON_PLAIN = frozenset({str, int, bool, type(None)})
+
+
 def _encode_rows(value: Any) -> Any:
     kind = type(value)
     if kind is str or kind is int or kind is bool or value is None:  # most cells: at once
@@ -299,6 +303,17 @@ def _encode_rows(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return {_FLOAT_TAG: repr(value)}  # 'nan', 'inf' or '-inf'
     return value
+
+
+def _encode_column(values: Sequence[Any]) -> list[Any]:
+    """:func:`_encode_rows` of each cell of a column; a column of plain cells (the most
+    common: all strings and whole numbers, or all floats) without a call per cell."""
+    kinds = set(map(type, values))
+    if kinds <= _JSON_PLAIN:
+        return list(values)
+    if kinds == {float}:
+        return [v if math.isfinite(v) else {_FLOAT_TAG: repr(v)} for v in values]
+    return [_encode_rows(v) for v in values]
 
 
 def _decode_tag(obj: dict[str, Any]) -> Any:
@@ -322,10 +337,12 @@ def write_group_part(
     """One finished group as one atomically written part: its arrays and its table rows
     (``runs_rows`` may also be given as columns: the part holds the same rows)."""
     data = dict(arrays)
-    if isinstance(runs_rows, Mapping):
-        runs_rows = columns_to_rows(runs_rows)
-    for key, rows in zip(_ROW_KEYS, (summary_rows, runs_rows), strict=True):
-        text = json.dumps(_encode_rows(rows), allow_nan=False, separators=(",", ":"))
+    if isinstance(runs_rows, Mapping):  # encoded a column at a time: the same rows, faster
+        runs_rows = columns_to_rows({k: _encode_column(v) for k, v in runs_rows.items()})
+    else:
+        runs_rows = _encode_rows(runs_rows)
+    for key, rows in zip(_ROW_KEYS, (_encode_rows(summary_rows), runs_rows), strict=True):
+        text = json.dumps(rows, allow_nan=False, separators=(",", ":"))
         # UTF-8 bytes: a numpy string array holds at most 2**31 bytes (many runs' rows)
         data[key] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
     return write_npz(path, data)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from jaxcalc.errors import ConfigError
 
@@ -230,6 +231,17 @@ def bootstrap_intervals(
             raise ConfigError(f"{name}: bootstrap method must be 'percentile' or 'bca'")
         if statistic.method == "bca" and statistic.jackknife is None:
             raise ConfigError(f"{name}: a BCa interval needs the statistic's jackknife values")
+    # one BLAS thread: the statistics' matrix-vector products are too small to gain from
+    # more, and idle threads spin against the engine's own on a busy machine (each product
+    # is one dot per resample, so its bits do not depend on the thread count)
+    with threadpool_limits(1, "blas"):
+        return _intervals(statistics, n, confidence, samples, seed)
+
+
+def _intervals(
+    statistics: Mapping[str, Statistic], n: int, confidence: float, samples: int, seed: int
+) -> dict[str, Interval]:
+    """:func:`bootstrap_intervals` after its checks."""
     rng = np.random.default_rng(seed)
     batch = max(1, _BATCH_CELLS // n)
     values: dict[str, list[np.ndarray]] = {name: [] for name in statistics}

@@ -20,6 +20,7 @@ from jaxcalc.pipeline.report.figures import ReportData, objective_section
 from jaxcalc.pipeline.report.html import report_html
 from jaxcalc.pipeline.report.inputs import read_groups, read_metadata, read_summary
 from jaxcalc.pipeline.report.markdown import report_text
+from jaxcalc.pipeline.report.render import FigureSaver
 from jaxcalc.pipeline.report.training import heldout_figure, schedule_section
 from jaxcalc.pipeline.report.tuning import tuning_section
 from jaxcalc.pipeline.results import write_text
@@ -59,6 +60,22 @@ def build_report(folder: str | Path, *, status: str | None = None) -> Path:
         data.figures.mkdir(exist_ok=True)
     except OSError as err:
         raise OutputError(f"cannot create {data.figures}: {err.strerror or err}") from None
+    # two figures per objective and up to six across them, saved on two cores
+    data.saver = FigureSaver(2 * len(by_objective) + 4)
+    try:
+        text = _draw(data, by_objective)
+        data.saver.finish()  # every figure is written before the report that shows them
+    except BaseException:
+        data.saver.abandon()
+        raise
+    write_text(folder / "report.md", text)
+    write_text(folder / "report.html", report_html(text, folder))
+    return folder / "report.md"
+
+
+def _draw(data: ReportData, by_objective: dict) -> str:
+    """Draw every figure; returns report.md's text."""
+    folder, plt, meta = data.folder, data.plt, data.meta
     sections = []
     for name, groups in by_objective.items():
         try:
@@ -90,9 +107,7 @@ def build_report(folder: str | Path, *, status: str | None = None) -> Path:
         ) from None
     finally:
         plt.close("all")
-    write_text(folder / "report.md", text)
-    write_text(folder / "report.html", report_html(text, folder))
-    return folder / "report.md"
+    return text
 
 
 class _Figures:

@@ -1,0 +1,129 @@
+"""CPU seconds per stage of one ``jaxcalc run``, in this process.
+
+Each stage is timed by the CPU time of the thread that runs it (``time.thread_time``), so a
+stage's figure holds no work of the engine's thread pool or of the background compile
+thread, and it means the same on a busy machine as on a quiet one. Stages nest: the rows
+indented under another are part of it. The last rows are the whole process's CPU time (all
+threads), the CPU time of its child processes (the report's helper) and its wall
+time.
+
+Stages: importing jaxcalc and JAX, reading the config, the plan, compiling (the background
+thread's ``compile_batch``), running the engine (the main thread's share: dispatch and the
+host side), the summary rows (the bootstrap intervals apart), the group part files, the
+tables (summary.csv after each group; runs.csv, tests.csv and fixed_budget.csv at the end),
+the manifest, and the report by figure kind.
+
+Usage:
+    python benchmarks/pipeline_stages.py configs/grid_benchmark.toml [--cache DIR] [--no-report]
+
+``--cache DIR`` is the persistent compilation cache: an empty folder gives a cold run, a
+folder a run of the same config filled a warm one (default: a fresh folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import functools
+import os
+import resource
+import sys
+import tempfile
+import time
+
+_CPU = collections.defaultdict(float)
+_CALLS: collections.Counter = collections.Counter()
+
+
+def process_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(owner, name: str, stage: str) -> None:
+    """Add the calling thread's CPU time in ``owner.name`` to ``stage``."""
+    function = getattr(owner, name)
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        start = time.thread_time()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            _CPU[stage] += time.thread_time() - start
+            _CALLS[stage] += 1
+
+    setattr(owner, name, wrapper)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("config")
+    parser.add_argument("--cache", help="persistent compilation cache folder (default: new)")
+    parser.add_argument("--no-report", action="store_true", help="no figures and report")
+    args = parser.parse_args()
+
+    with contextlib.ExitStack() as stack:
+        temporary = functools.partial(tempfile.TemporaryDirectory, ignore_cleanup_errors=True)
+        cache = args.cache or stack.enter_context(temporary(prefix="jaxcalc-xla-"))
+        os.environ["JAXCALC_CACHE_DIR"] = cache
+        out = stack.enter_context(temporary(prefix="jaxcalc-stages-"))
+        profile(args.config, out, args.no_report)
+
+
+def profile(config_path: str, out: str, no_report: bool) -> None:
+    """Run ``jaxcalc run config_path --out out`` with every stage timed; print the table."""
+    start_cpu, start_wall = process_cpu(), time.perf_counter()
+    import jax  # noqa: F401
+
+    import jaxcalc  # noqa: F401
+    from jaxcalc.cli import app
+    from jaxcalc.pipeline import ahead, comparisons, config, plan, record, stats, tables
+    from jaxcalc.pipeline import report as report_package
+    from jaxcalc.pipeline import run as pipeline_run
+    from jaxcalc.pipeline.report import comparisons as report_comparisons
+    from jaxcalc.pipeline.report import figures
+
+    _CPU["import jax, jaxcalc, pipeline"] = process_cpu() - start_cpu
+    for owner, name, stage in (
+        (config, "load_config", "config"),
+        (plan.GroupPlan, "__init__", "plan"),
+        (plan.GroupPlan, "batch", "plan: batches"),
+        (ahead, "compile_batch", "compile (background thread)"),
+        (ahead.CompileAhead, "run", "engine run (main thread)"),
+        (tables, "summarise_group", "summary rows"),
+        (stats, "bootstrap_intervals", "  bootstrap intervals"),
+        (pipeline_run, "write_group_part", "group part files"),
+        (pipeline_run, "write_finished_tables", "tables"),
+        (comparisons, "test_rows", "  tests.csv rows"),
+        (comparisons, "fixed_budget_rows", "  fixed_budget.csv rows"),
+        (record.RunRecord, "save", "manifest"),
+        (report_package, "build_report", "report"),
+        (report_package, "read_groups", "  read part files"),
+        (figures, "_convergence", "  convergence figures"),
+        (figures, "_contour_with_paths", "  path figures"),
+        (report_package, "across_objectives", "  figures across objectives"),
+        (report_comparisons, "_tests_section", "  tests figure"),
+        (report_comparisons, "_fixed_budget_section", "  fixed-budget figure"),
+        (report_comparisons, "_more_wild_section", "  More-Wild profiles"),
+        (report_package, "report_html", "  report.html"),
+    ):
+        timed(owner, name, stage)
+    argv = ["run", config_path, "--out", out, "--overwrite", "--quiet"]
+    code = app.main(argv + (["--no-report"] if no_report else []))
+    total_cpu, wall = process_cpu() - start_cpu, time.perf_counter() - start_wall
+    print(f"# benchmarks/pipeline_stages.py {config_path} (exit {code})")
+    print(f"  {'stage':34s} {'CPU s':>7s} {'calls':>6s}")
+    for stage, seconds in _CPU.items():
+        print(f"  {stage:34s} {seconds:7.2f} {_CALLS[stage] or '':>6}")
+    print(f"  {'process, all threads':34s} {total_cpu:7.2f}")
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    helper = children.ru_utime + children.ru_stime
+    print(f"  {'child processes (report helper)':34s} {helper:7.2f}")
+    print(f"  {'wall':34s} {wall:7.2f}")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

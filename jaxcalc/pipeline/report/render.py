@@ -1,0 +1,184 @@
+"""Saving a report's figures on two cores: a helper process renders a figure while this
+one draws the next.
+
+Rendering (layout, drawing, PNG encoding) is nearly all of a figure's time and holds
+Python's lock, so a second thread would not help; a second process does. The helper is a
+new interpreter (never a fork of this one, which holds JAX's threads) that imports only
+matplotlib and :mod:`jaxcalc.files`, takes this process's ``rcParams``, and receives each
+figure pickled, with the files and ``savefig`` options :func:`jaxcalc.plotting.save_figure`
+would use: the same pixels, written atomically the same way. A figure goes to the helper
+when the helper is idle, otherwise it is rendered here, so the two share the work whatever
+the figures cost. A figure that does not pickle, or a helper that dies, is rendered here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import select
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from jaxcalc.errors import OutputError
+
+__all__ = ["FigureSaver", "HELPER_MIN_FIGURES"]
+
+#: a helper is started for reports of at least this many figures (it costs ~0.3 s of CPU)
+HELPER_MIN_FIGURES = 6
+
+_HELPER = r"""
+import pickle, sys
+import matplotlib
+from jaxcalc.files import write_atomically
+source, sink = sys.stdin.buffer, sys.stdout.buffer
+matplotlib.rcParams.update(pickle.load(source))
+while True:
+    try:
+        fig, outputs = pickle.load(source)
+    except EOFError:
+        break
+    try:
+        for path, options in outputs:
+            write_atomically(path, lambda h, options=options: fig.savefig(h, **options))
+        reply = None
+    except Exception as err:
+        reply = (type(err).__name__, str(err))
+    pickle.dump(reply, sink)
+    sink.flush()
+"""
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+class FigureSaver:
+    """Saves figures as :func:`jaxcalc.plotting.save_figure` does, on two cores when
+    ``figures`` (how many the report will save) is at least :data:`HELPER_MIN_FIGURES`, the
+    process may use more than one core and ``$JAXCALC_NO_REPORT_HELPER`` is not set.
+    :meth:`finish` waits for every figure."""
+
+    def __init__(self, figures: int):
+        self._helper: subprocess.Popen | None = None
+        self._sent: list[tuple[Any, list]] = []  # figures the helper has not confirmed
+        alone = os.environ.get("JAXCALC_NO_REPORT_HELPER")
+        # (on Windows, select() cannot poll a pipe: the report draws alone there)
+        if figures >= HELPER_MIN_FIGURES and _cores() > 1 and not alone and os.name == "posix":
+            self._start()
+
+    def _start(self) -> None:
+        import matplotlib
+
+        settings = {k: v for k, v in matplotlib.rcParams.items() if not k.startswith("backend")}
+        try:
+            helper = subprocess.Popen(
+                [sys.executable, "-c", _HELPER],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+            pickle.dump(settings, helper.stdin)
+            helper.stdin.flush()
+        except (OSError, pickle.PicklingError, TypeError, AttributeError):
+            return  # no helper: every figure is rendered here
+        self._helper = helper
+
+    def save(self, fig: Any, path: str | os.PathLike, also: tuple[str, ...] = ()) -> Path:
+        """Save ``fig`` at ``path`` (and its ``also`` formats); returns the first file's path.
+
+        Raises:
+          OutputError: a file cannot be written (from this process or the helper).
+        """
+        from jaxcalc import plotting
+
+        if self._helper is None:  # alone: as every other figure of jaxcalc is saved
+            return plotting.save_figure(fig, path, also=also)
+        outputs = plotting.figure_outputs(path, also=also)
+        self._collect(block=False)
+        if self._helper is not None and not self._sent:
+            try:
+                data = pickle.dumps((fig, outputs))
+            except Exception:  # an artist that does not pickle: render it here
+                data = None
+            if data is not None:
+                try:
+                    self._helper.stdin.write(data)
+                    self._helper.stdin.flush()
+                    self._sent.append((fig, outputs))
+                    return outputs[0][0]
+                except OSError:
+                    self._lost()
+        _render(fig, outputs)
+        return outputs[0][0]
+
+    def finish(self) -> None:
+        """Wait for the helper's figures and stop it.
+
+        Raises:
+          OutputError: the helper could not write a figure.
+        """
+        if self._helper is None:
+            return
+        try:
+            self._collect(block=True)
+        finally:
+            self._stop()
+
+    def abandon(self) -> None:
+        """Stop the helper without waiting (after an error or an interrupt)."""
+        if self._helper is not None:
+            with contextlib.suppress(OSError):
+                self._helper.kill()
+            self._stop()
+
+    def _collect(self, block: bool) -> None:
+        """Read the helper's replies (those ready, or with ``block`` all); raise the first
+        failure as an OutputError."""
+        while self._helper is not None and self._sent:
+            if not block:
+                ready, _, _ = select.select([self._helper.stdout], [], [], 0)
+                if not ready:
+                    return
+            try:
+                reply = pickle.load(self._helper.stdout)
+            except (EOFError, OSError, pickle.UnpicklingError):
+                self._lost()
+                return
+            self._sent.pop(0)
+            if reply is not None:
+                kind, message = reply
+                raise OutputError(message if kind == "OutputError" else f"{kind}: {message}")
+
+    def _lost(self) -> None:
+        """The helper died: render here what it had not confirmed, and go on alone."""
+        pending, self._sent = self._sent, []
+        self._stop()
+        for fig, outputs in pending:
+            _render(fig, outputs)
+
+    def _stop(self) -> None:
+        helper, self._helper = self._helper, None
+        if helper is None:
+            return
+        for stream in (helper.stdin, helper.stdout):
+            with contextlib.suppress(OSError):
+                stream.close()
+        try:
+            helper.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            helper.kill()
+            helper.wait()
+
+
+def _render(fig: Any, outputs: list) -> None:
+    """Write ``fig`` to each of ``outputs`` here, as the helper would."""
+    from jaxcalc.files import write_atomically
+
+    for out, options in outputs:
+        write_atomically(out, lambda h, options=options: fig.savefig(h, **options))

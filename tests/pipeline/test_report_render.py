@@ -1,0 +1,116 @@
+"""Figures saved by the report's helper process are the files this process would write.
+
+Oracle: the same report drawn with every figure saved in the test's own process (the
+helper off): every figure, report.md and report.html must be the same bytes. Also: a
+helper that cannot write a figure is one OutputError naming the file, and a helper that
+dies leaves its figure to this process.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from jaxcalc.errors import OutputError
+from jaxcalc.pipeline import load_config, run_experiment
+from jaxcalc.pipeline.report import build_report, render
+
+CONFIG = """
+name = "render"
+seed = 5
+dtype = "float32"
+
+[starts]
+count = 4
+
+[run]
+steps = 20
+record_every = 5
+target = 1e-6
+
+[[objectives]]
+name = "booth"
+
+[[optimizers]]
+name = "sgd"
+learning_rate = 0.05
+
+[[optimizers]]
+name = "adam"
+learning_rate = 0.1
+"""
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("render")
+    (folder / "render.toml").write_text(CONFIG)
+    config = load_config(folder / "render.toml")
+    return run_experiment(config, folder / "out", display="off", report=False)
+
+
+def _files(folder):
+    """The report's PNGs and text (an SVG twin differs from any other save of it:
+    matplotlib names its clip paths from a random salt)."""
+    names = sorted(p.name for p in (folder / "figures").glob("*.png"))
+    return {n: (folder / "figures" / n).read_bytes() for n in names} | {
+        n: (folder / n).read_bytes() for n in ("report.md", "report.html")
+    }
+
+
+@pytest.mark.slow  # a run and two reports: about 10 s of CPU
+def test_helper_writes_the_same_files_as_this_process(results, tmp_path, monkeypatch):
+    alone, helped = tmp_path / "alone", tmp_path / "helped"
+    shutil.copytree(results, alone)
+    shutil.copytree(results, helped)
+    build_report(alone)  # the suite's default: every figure saved here
+    started = []
+    monkeypatch.delenv("JAXCALC_NO_REPORT_HELPER", raising=False)
+    monkeypatch.setattr(render, "HELPER_MIN_FIGURES", 0)
+    monkeypatch.setattr(render, "_cores", lambda: 2)
+    start = render.FigureSaver._start
+    monkeypatch.setattr(
+        render.FigureSaver, "_start", lambda self: (start(self), started.append(self._helper))
+    )
+    build_report(helped)
+    assert started and started[0] is not None  # the helper ran
+    assert started[0].returncode == 0  # and stopped
+    expected = _files(alone)
+    assert len([n for n in expected if n.endswith(".png")]) >= 5
+    assert _files(helped) == expected
+
+
+def test_a_figure_the_helper_cannot_write_is_one_error_naming_it(tmp_path, monkeypatch):
+    from matplotlib.figure import Figure
+
+    from jaxcalc import plotting
+
+    monkeypatch.delenv("JAXCALC_NO_REPORT_HELPER", raising=False)
+    monkeypatch.setattr(render, "_cores", lambda: 2)
+    target = tmp_path / "missing" / "f.png"  # a folder the helper will not find
+    outputs = [(target, {"format": "png", "dpi": 50})]
+    monkeypatch.setattr(plotting, "figure_outputs", lambda path, also=(): outputs)
+    saver = render.FigureSaver(render.HELPER_MIN_FIGURES)
+    assert saver._helper is not None
+    fig = Figure()
+    fig.subplots().plot([0, 1], [1, 0])
+    assert saver.save(fig, target) == target  # handed to the helper
+    with pytest.raises(OutputError, match=r"missing/f\.png"):
+        saver.finish()
+    assert saver._helper is None and not target.parent.exists()
+
+
+def test_a_helper_that_dies_leaves_its_figure_to_this_process(tmp_path, monkeypatch):
+    from matplotlib.figure import Figure
+
+    monkeypatch.delenv("JAXCALC_NO_REPORT_HELPER", raising=False)
+    monkeypatch.setattr(render, "_cores", lambda: 2)
+    saver = render.FigureSaver(render.HELPER_MIN_FIGURES)
+    saver._helper.kill()
+    saver._helper.wait()
+    fig = Figure()
+    fig.subplots().plot([0, 1], [1, 0])
+    saver.save(fig, tmp_path / "f.png")
+    saver.finish()
+    assert (tmp_path / "f.png").read_bytes().startswith(b"\x89PNG")
