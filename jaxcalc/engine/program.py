@@ -15,7 +15,10 @@ per-run method is written for one run and mapped with ``vmap(..., axis -1)``, th
 is mapped the same way and differentiated *after* mapping (``vjp`` of the mapped function
 keeps the run axis last, where ``vmap`` of a gradient would transpose). Records are written
 time-major into one preallocated buffer ``(R+1, D+2, N)`` holding the point, f and the
-gradient norm.
+gradient norm; beside it, each run's best f so far at every record and, for a method whose
+per-step counts vary (line searches), its cumulative f, gradient and Hessian evaluations
+there (constant counts per step give them exactly from the step each run stopped at, on the
+host: :func:`jaxcalc.engine.result.static_record_counts`).
 
 Per step the engine carries only what it must: the point, f, the gradient, the state
 leaves that differ between runs, and the status, event step and failure count. A method
@@ -354,6 +357,8 @@ class Program:
         carry = {"x": x, "f": f0, "g": g0, "state": state0, "code": code0.astype(jnp.int32)}
         if order is not None:
             carry["order"] = order
+        else:  # the best f so far (a minibatch objective's is read from the records)
+            carry["best"] = f0
         if "evals" not in model.static:
             carry["evals"] = Evaluations(*(jnp.full((n,), v, jnp.int32) for v in self.init_evals))
         if "resets" not in model.static:
@@ -464,6 +469,8 @@ class Program:
         }
         if order is not None:
             out["order"] = order
+        else:  # fmin: a start outside the domain (NaN) has its first finite value as best
+            out["best"] = jnp.fmin(c["best"], out["f"])
         return self.counted(out, c, res, live)
 
     # -- the loop over records, and what it returns ----------------------------------------
@@ -471,22 +478,29 @@ class Program:
     def write(self, buffer, c, i):
         """Record row ``i``: every run's point, f and gradient norm (with a minibatch
         objective: the full training loss and its gradient's norm, and the objective's
-        recorded metrics into their own buffer)."""
+        recorded metrics into their own buffer), its best f so far and its counts.
+
+        ``buffer`` maps "main" to the records, and "extra", "best", "counts" (when kept)
+        to theirs."""
         f, g = c["f"], c["g"]
         if self.minibatch:
             f, g = self.evaluate(c["x"])
         # gradient-free: NaN (documented: no gradient was computed)
         norm = jnp.full_like(f, jnp.nan) if self.gradient_free else jnp.sqrt(rows(jnp.add, g * g))
-        row = jnp.concatenate([c["x"], f[None], norm[None]])
-        if not self.record_names:
-            return jax.lax.dynamic_update_index_in_dim(buffer, row, i, 0)
-        main, extra = buffer
-        metrics = jax.vmap(self.fun.record_metrics, in_axes=-1)(c["x"])
-        extra_row = jnp.stack([metrics[name].astype(f.dtype) for name in self.record_names])
-        return (
-            jax.lax.dynamic_update_index_in_dim(main, row, i, 0),
-            jax.lax.dynamic_update_index_in_dim(extra, extra_row, i, 0),
-        )
+        rows_now = {"main": jnp.concatenate([c["x"], f[None], norm[None]])}
+        if self.record_names:
+            metrics = jax.vmap(self.fun.record_metrics, in_axes=-1)(c["x"])
+            rows_now["extra"] = jnp.stack(
+                [metrics[name].astype(f.dtype) for name in self.record_names]
+            )
+        if "best" in buffer:
+            rows_now["best"] = c["best"]
+        if "counts" in buffer:
+            rows_now["counts"] = jnp.stack(list(c["evals"]))
+        return {
+            k: jax.lax.dynamic_update_index_in_dim(buffer[k], row, i, 0)
+            for k, row in rows_now.items()
+        }
 
     def record_loop(self, model: StepModel, carry, records_buffer, hyper):
         """Every step, recording every ``record_every`` steps (see below for the exit)."""
@@ -502,11 +516,15 @@ class Program:
             c = steps_loop(c, i * record_every, record_every)
             return c, self.write(buffer, c, i + 1)
 
+        n = carry["f"].shape[0]
+        buffers = {"main": records_buffer}
         if self.record_names:
-            n = carry["f"].shape[0]
-            extra = jnp.zeros((records + 1, len(self.record_names), n), carry["f"].dtype)
-            records_buffer = (records_buffer, extra)
-        buffer = self.write(records_buffer, carry, 0)
+            buffers["extra"] = jnp.zeros((records + 1, len(self.record_names), n), carry["f"].dtype)
+        if "best" in carry:
+            buffers["best"] = jnp.zeros((records + 1, n), carry["f"].dtype)
+        if "evals" in carry:  # counts that vary per step: one row of three per record
+            buffers["counts"] = jnp.zeros((records + 1, 3, n), jnp.int32)
+        buffer = self.write(buffers, carry, 0)
 
         # Record blocks until every run has stopped (a quasi-Newton batch often converges
         # in tens of steps; without the exit, the stopped runs' line searches would spin
@@ -534,8 +552,17 @@ class Program:
         status, event = unpack_codes(carry["code"], RUNNING)
         recorded = {}
         if self.record_names:
-            buffer, extra = buffer
+            extra = buffer["extra"]
             recorded = {f"record:{k}": extra[:, j].T for j, k in enumerate(self.record_names)}
+        if "best" in buffer:
+            recorded["best_values"] = buffer["best"].T
+        else:  # a minibatch objective: the best full training loss over the records
+            values = buffer["main"][:, carry["x"].shape[0]]
+            best = jax.lax.cummin(jnp.where(jnp.isnan(values), jnp.inf, values), axis=0)
+            recorded["best_values"] = jnp.where(jnp.isinf(best), values, best).T
+        if "counts" in buffer:
+            recorded["record_counts"] = buffer["counts"].transpose(2, 0, 1)
+        buffer = buffer["main"]
         final_values = carry["f"]
         if self.minibatch:  # statuses and the final value from the full training loss
             d = carry["x"].shape[0]

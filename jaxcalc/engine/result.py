@@ -53,7 +53,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["CODE", "STATUSES", "Trajectory", "pack_stopped", "unpack_codes"]
+__all__ = [
+    "CODE",
+    "STATUSES",
+    "Trajectory",
+    "pack_stopped",
+    "static_record_counts",
+    "unpack_codes",
+]
 
 STATUSES = (
     "max_steps",
@@ -88,6 +95,10 @@ class Trajectory:
       event_step: ``S + (B,)``: the step where the run converged, first went non-finite,
         diverged, stalled or proved unbounded; -1 for ``max_steps``.
       function_evaluations, gradient_evaluations, hessian_evaluations: ``S + (B,)``.
+      best_values: ``S + (B, R+1)``, the least f among the points the run stepped to up
+        to each record (the start included; a minibatch objective: among the records).
+      record_counts: ``S + (B, R+1, 3)`` ints, the run's cumulative f, gradient and
+        Hessian evaluations at each record (its totals after the last step).
       resets: ``S + (B,)``, curvature-model resets (BFGS).
       final_params: ``S + (B, D)`` after the last step; final_values: ``S + (B,)``.
       hyperparameters: every hyperparameter; swept ones as arrays of their sweep values.
@@ -134,6 +145,8 @@ class Trajectory:
     recorded: dict[str, np.ndarray] = field(default_factory=dict)
     param_tree: Any = None
     hyperparameter_history: dict[str, np.ndarray] = field(default_factory=dict)
+    best_values: np.ndarray | None = None
+    record_counts: np.ndarray | None = None
 
     @property
     def params_tree(self) -> Any:
@@ -200,6 +213,8 @@ class Trajectory:
                 "resets",
                 "final_params",
                 "final_values",
+                "best_values",
+                "record_counts",
             )
         }
 
@@ -355,6 +370,31 @@ def runs_first(out: dict[str, Any], keep: int) -> dict[str, np.ndarray]:
         else:
             host[name] = a[:keep]
     return host
+
+
+def static_record_counts(
+    merged: dict[str, np.ndarray],
+    start: tuple[int, int, int],
+    steps: int,
+    record_every: int,
+    records: int,
+) -> np.ndarray:
+    """Each run's cumulative (f, gradient, Hessian) evaluations at each record ``(N, R+1, 3)``
+    for a method whose counts per step are constants: ``start`` plus the same count for
+    every step taken up to the record (the steps a run took end at its event step)."""
+    event = np.asarray(merged["event_step"], np.int64)
+    taken = np.where(event >= 0, event, steps)
+    at = np.minimum(np.arange(records + 1)[None, :] * record_every, taken[:, None])
+    out = []
+    for name, first in zip(
+        ("function_evaluations", "gradient_evaluations", "hessian_evaluations"),
+        start,
+        strict=True,
+    ):
+        total = np.asarray(merged[name], np.int64)
+        per_step = np.where(taken > 0, (total - first) // np.maximum(taken, 1), 0)
+        out.append(first + per_step[:, None] * at)
+    return np.stack(out, axis=-1).astype(np.int32)
 
 
 def merge_chunks(pieces: list[dict[str, np.ndarray]], records: np.ndarray) -> dict:

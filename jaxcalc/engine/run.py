@@ -30,7 +30,14 @@ from jaxcalc.engine.options import (
     resolve_starts,
 )
 from jaxcalc.engine.program import Program
-from jaxcalc.engine.result import CODE, Trajectory, assemble, merge_chunks, runs_first
+from jaxcalc.engine.result import (
+    CODE,
+    Trajectory,
+    assemble,
+    merge_chunks,
+    runs_first,
+    static_record_counts,
+)
 from jaxcalc.engine.start import overflow_at_start
 from jaxcalc.errors import ConfigError
 from jaxcalc.optimizers import Optimizer
@@ -481,6 +488,10 @@ def optimize_many(
     pieces, check_compile, check_run = _checked_pieces(job, outs)
     del outs
     merged = pieces[0] if records is None else merge_chunks(pieces, records)
+    if "record_counts" not in merged:  # constant counts per step: exact from the totals
+        merged["record_counts"] = static_record_counts(
+            merged, job.program.init_evals, steps, record_every, steps // record_every
+        )
     trajectories = assemble(
         merged,
         layout.grids,
