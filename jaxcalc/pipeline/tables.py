@@ -356,10 +356,16 @@ class _GroupRuns:
 
 
 def _group_runs(t: Any, f_opt: float | None, target: float, budget) -> _GroupRuns:
-    """Hitting data, final values and statuses of every run (cut at ``budget`` if any)."""
+    """Hitting data, final values and statuses of every run (cut at ``budget`` if any).
+
+    A run reaches the target at the first record where its best value so far does; its
+    evaluations there are the counts the engine recorded (a trajectory without them, from
+    an older jaxcalc, has them apportioned from its totals)."""
     recorded = t.recorded_steps
     steps_run = np.where(t.event_step >= 0, t.event_step, t.steps)
-    precision = t.values - f_opt if f_opt is not None else np.full_like(t.values, np.nan)
+    best = t.values if getattr(t, "best_values", None) is None else t.best_values
+    precision = best - f_opt if f_opt is not None else np.full_like(t.values, np.nan)
+    exact = getattr(t, "record_counts", None)
     status, final, costs, values = t.status, t.final_values, None, t.values
     if budget is not None:
         costs, within, final, status, spent = budgets.cut_at_budget(t, budget, status, steps_run)
@@ -370,7 +376,12 @@ def _group_runs(t: Any, f_opt: float | None, target: float, budget) -> _GroupRun
         if f_opt is not None
         else np.full(t.status.shape, -1)
     )
-    if budget is None:
+    if budget is None and exact is not None:
+        first = np.argmax(np.nan_to_num(precision, nan=np.inf) <= target, axis=-1)
+        at_hit = np.take_along_axis(exact[..., 0], first[..., None], axis=-1)[..., 0]
+        evals_hit = np.where(hit >= 0, at_hit, -1)
+        spent = t.function_evaluations
+    elif budget is None:
         evals_hit = metrics.evaluations_at(hit, t.function_evaluations, steps_run)
         spent = t.function_evaluations
     else:
@@ -378,7 +389,12 @@ def _group_runs(t: Any, f_opt: float | None, target: float, budget) -> _GroupRun
         at_hit = np.take_along_axis(costs, first[..., None], axis=-1)[..., 0]
         evals_hit = np.where(hit >= 0, np.round(at_hit), -1)
     if costs is None:
-        at_records = views.record_evaluations(t.function_evaluations, steps_run, recorded)
+        at_records = views.record_evaluations(
+            t.function_evaluations,
+            steps_run,
+            recorded,
+            exact=None if exact is None else exact[..., 0],
+        )
     else:
         at_records = np.asarray(costs, np.float64)
     return _GroupRuns(status, final, hit, evals_hit, spent, steps_run, costs, values, at_records)
@@ -548,6 +564,8 @@ def _saved_arrays(objective: Any, t: Any, g: _GroupRuns, budget) -> dict[str, np
         "hessian_evaluations": t.hessian_evaluations,
     }
     arrays.update({f"recorded_{k}": v for k, v in t.recorded.items()})
+    if getattr(t, "record_counts", None) is not None:  # what exports need (docs/exports.md)
+        arrays.update(best_values=t.best_values, record_counts=t.record_counts)
     if objective.dim == 2 and objective.minimizers is not None:  # path figures' background
         arrays["contour_f"] = contour_grid(objective)
     if budget is not None:

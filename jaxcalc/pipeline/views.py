@@ -14,9 +14,9 @@ Plain NumPy over saved arrays (``docs/statistics.md`` defines each view):
 
 Runs are recorded every few steps, so a run's values between two records are unknown: each
 view reads the records (the best value found by an evaluation count is the best recorded
-by then). Without an evaluation budget, the engine keeps only each run's total
-evaluations; the evaluations at a record are apportioned linearly from it over the steps
-the run took (exact for methods with a fixed cost per step; as in
+by then). The engine records each run's evaluations at every record; results from an
+older jaxcalc, which kept only each run's total, have them apportioned linearly from it
+over the steps the run took (exact for methods with a fixed cost per step; as in
 :func:`jaxcalc.pipeline.metrics.evaluations_at`). With a budget, the costs per record are
 the budget's own.
 """
@@ -46,11 +46,19 @@ AOCC_RANGE = (-8.0, 2.0)
 
 
 def record_evaluations(
-    function_evaluations: np.ndarray, steps_run: np.ndarray, recorded_steps: np.ndarray
+    function_evaluations: np.ndarray,
+    steps_run: np.ndarray,
+    recorded_steps: np.ndarray,
+    exact: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Evaluations each run had spent at each record ``(runs, R+1)``: 1 at the start, then
-    its later evaluations spread evenly over the steps it ran, and its total after it
-    stopped (the apportioning approximation of the module docstring)."""
+    """Function evaluations each run had spent at each record ``(runs, R+1)``.
+
+    ``exact``: the counts the engine recorded ``(runs, R+1)``, returned as floats. Without
+    them (results of an older jaxcalc): 1 at the start, then the run's later evaluations
+    spread evenly over the steps it ran, and its total after it stopped (the apportioning
+    approximation of the module docstring)."""
+    if exact is not None:
+        return np.asarray(exact, np.float64)
     total = np.asarray(function_evaluations, np.float64)[..., None]
     steps = np.maximum(np.asarray(steps_run, np.float64), 1)[..., None]
     spread = 1 + (total - 1) / steps * np.asarray(recorded_steps, np.float64)

@@ -188,7 +188,10 @@ def _problems(data: ReportData, by_objective: dict[str, list]):
                     values = np.where(inside, values, np.nan)
                 else:
                     evals = views.record_evaluations(
-                        flat["function_evaluations"][s], flat["steps_run"][s], steps
+                        flat["function_evaluations"][s],
+                        flat["steps_run"][s],
+                        steps,
+                        exact=flat["record_counts"][s][..., 0] if "record_counts" in flat else None,
                     )
                 settings[label] = (values, evals)
         dim = int(groups[0][1]["bounds"].shape[0])
