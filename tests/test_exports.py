@@ -53,8 +53,9 @@ params = {{instance = {instance}}}
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    from jaxcalc.pipeline import load_config, run_experiment
     from jaxcalc_testing import precision
+
+    from jaxcalc.pipeline import load_config, run_experiment
 
     folder = tmp_path_factory.mktemp("export")
     config_path = folder / "tiny.toml"
@@ -104,7 +105,9 @@ def test_cocopp_reads_back_the_counts_and_best_values_of_runs_csv(results, tmp_p
             ds.finalfunvals, [max(float(r["precision"]), 0.0) for r in rows], rtol=1e-9, atol=1e-12
         )
         hits = [float(r["evaluations_to_target"]) for r in rows]
-        np.testing.assert_array_equal(ds.detEvals([TARGET])[0], [h if h >= 0 else np.nan for h in hits])
+        np.testing.assert_array_equal(
+            ds.detEvals([TARGET])[0], [h if h >= 0 else np.nan for h in hits]
+        )
         assert ds.detERT([TARGET])[0] == pytest.approx(_ert(rows))
         cut += sum(r["status"] == "budget_exhausted" for r in rows)
         # the reference algorithm shipped with cocopp (best 2009) on the same problem
@@ -142,7 +145,9 @@ def test_iohinspector_reads_back_the_counts_and_best_values_of_runs_csv(results,
         hits = [float(r["evaluations_to_target"]) for r in rows]
         first = [
             next((e for e, y in zip(r["evaluations"], r["raw_y"], strict=True) if y <= TARGET), -1)
-            for r in (runs.filter(runs["run_id"] == i).to_dict(as_series=False) for i in mine["run_id"])
+            for r in (
+                runs.filter(runs["run_id"] == i).to_dict(as_series=False) for i in mine["run_id"]
+            )
         ]
         assert first == hits
 
@@ -204,7 +209,9 @@ def test_record_counts_and_best_values_of_gradient_descent_by_hand(x64):
 
     # gd on x^2 at learning rate 1.05: x -> -1.1 x, so f grows by 1.21 a step and the
     # best value stays f(x0) = 1. One f and one gradient at the start and per step.
-    t = jaxcalc.optimize("x**2", "gd", np.array([[1.0]]), steps=6, record_every=2, learning_rate=1.05)
+    t = jaxcalc.optimize(
+        "x**2", "gd", np.array([[1.0]]), steps=6, record_every=2, learning_rate=1.05
+    )
     np.testing.assert_allclose(t.values[0], 1.21 ** np.array([0, 2, 4, 6]), rtol=1e-12)
     np.testing.assert_array_equal(t.best_values[0], [1, 1, 1, 1])
     np.testing.assert_array_equal(t.record_counts[0, :, 0], [1, 3, 5, 7])

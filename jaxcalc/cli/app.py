@@ -131,7 +131,8 @@ def _setup_numbers(args: argparse.Namespace) -> None:
     if getattr(args, "dtype", None) == "float64":
         jax.config.update("jax_enable_x64", True)
     jax.config.update("jax_default_matmul_precision", "highest")
-    if args.command not in ("list", "report", "merge", "export") and not os.environ.get("JAXCALC_NO_CACHE"):
+    compiles = args.command not in ("list", "report", "merge", "export")
+    if compiles and not os.environ.get("JAXCALC_NO_CACHE"):
         # compiled programs are reused across processes; an unwritable cache is no error
         with contextlib.suppress(OSError):
             _enable_compilation_cache()

@@ -125,7 +125,9 @@ def _settings(entry: dict[str, Any], shape: tuple[int, ...]) -> list[tuple[tuple
         return [((), label)]
     out = []
     for index in np.ndindex(*shape):
-        parts = [f"{k}={float(np.asarray(values[k])[i]):g}" for k, i in zip(sweep, index, strict=True)]
+        parts = [
+            f"{k}={float(np.asarray(values[k])[i]):g}" for k, i in zip(sweep, index, strict=True)
+        ]
         out.append((index, f"{label}_{'_'.join(parts)}"))
     return out
 
@@ -299,5 +301,5 @@ def require_whole_counts(source: ExportSource, fmt: str) -> None:
             raise OutputError(
                 f"{source.folder}: gradient_cost {source.gradient_cost} gives fractional "
                 f"evaluation counts, and {fmt} format counts whole evaluations; run the "
-                "experiment with an integer gradient_cost (or \"dim\") to export it"
+                'experiment with an integer gradient_cost (or "dim") to export it'
             )
