@@ -77,8 +77,8 @@ class SettingRuns:
       record_costs: with a budget, each run's cost at each record ``(runs, R+1)``; else None.
       record_values: f at each record ``(runs, R+1)`` (NaN past a budget), or None.
       record_evaluations: evaluations (costs, with a budget) at each record ``(runs, R+1)``,
-        apportioned from each run's total without a budget
-        (:func:`~jaxcalc.pipeline.views.record_evaluations`), or None.
+        as the engine counted them (:func:`~jaxcalc.pipeline.views.record_evaluations`),
+        or None.
       horizon: the evaluations up to which the areas (``ecdf_area``, ``aocc``) are measured.
     """
 

@@ -155,8 +155,8 @@ def _fixed_budget_section(data: ReportData, table: list[dict[str, str]]) -> list
         "quantiles 10, 25, 50, 75 and 90 over runs). Runs are recorded every few steps, so "
         "the best value is the best *recorded* by then"
         + (
-            "; without a budget, the evaluations at a record are apportioned from each run's "
-            "total over the steps it ran."
+            "; without a budget, the evaluations at a record are the function evaluations "
+            "the engine counted by then."
             if not data.budgeted
             else "."
         )
@@ -277,9 +277,7 @@ def _more_wild_section(data: ReportData, by_objective: dict[str, list]) -> list[
     if data.budgeted:
         text += " Records past the budget are not counted."
     else:
-        text += (
-            " Evaluations at a record are apportioned from each run's total over the steps it ran."
-        )
+        text += " Evaluations at a record are the function evaluations counted by then."
     return [
         "### Performance and data profiles",
         "",
