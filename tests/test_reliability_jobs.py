@@ -67,8 +67,8 @@ def test_S1_cli_two_million_starts_refused_with_estimate_limit_and_keys(capsys, 
     )
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and err.startswith("jaxcalc: error: optimize:")
-    # 2e6 runs x 1001 records x (2 + 2) float64 numbers, plus per-run outputs
-    assert "2000000 runs x 1001 records" in err and "59.9 GiB" in err
+    # 2e6 runs x 1001 records x (2 + 3) float64 numbers, plus per-run outputs
+    assert "2000000 runs x 1001 records" in err and "74.8 GiB" in err
     assert "limit is 1.0 GiB" in err
     assert "--starts" in err and "--record-every" in err
     every = int(re.search(r"--record-every (\d+) fits", err).group(1))
