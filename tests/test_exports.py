@@ -180,7 +180,8 @@ def test_results_without_per_record_counts_are_refused_by_the_cli(results, tmp_p
     shutil.copytree(results, old)
     part = old / "group_000.npz"
     arrays = read_npz(part)
-    del arrays["record_counts"], arrays["best_values"]
+    for key in ("record_counts", "step_counts", "best_values"):
+        arrays.pop(key, None)
     write_npz(part, arrays)
     for flag in ("--coco", "--ioh"):
         assert main(["export", flag, str(old), str(tmp_path / "out")]) == 2
@@ -214,9 +215,13 @@ def test_record_counts_and_best_values_of_gradient_descent_by_hand(x64):
     )
     np.testing.assert_allclose(t.values[0], 1.21 ** np.array([0, 2, 4, 6]), rtol=1e-12)
     np.testing.assert_array_equal(t.best_values[0], [1, 1, 1, 1])
-    np.testing.assert_array_equal(t.record_counts[0, :, 0], [1, 3, 5, 7])
-    np.testing.assert_array_equal(t.record_counts[0, :, 1], [1, 3, 5, 7])
-    np.testing.assert_array_equal(t.record_counts[0, :, 2], [0, 0, 0, 0])
+    counts = t.evaluations_at_records()
+    np.testing.assert_array_equal(counts[0, :, 0], [1, 3, 5, 7])
+    np.testing.assert_array_equal(counts[0, :, 1], [1, 3, 5, 7])
+    np.testing.assert_array_equal(counts[0, :, 2], [0, 0, 0, 0])
+    # a run that stops takes no more steps: x^2 from 0 is a flat start at step 0
+    flat = jaxcalc.optimize("x**2", "gd", np.array([[0.0]]), steps=4, record_every=2)
+    np.testing.assert_array_equal(flat.evaluations_at_records(0), [[1, 1, 1]])
 
 
 def test_record_counts_of_a_line_search_match_shorter_runs(x64):

@@ -14,11 +14,11 @@ is ``(D, N)``), so a step is a few fused elementwise passes over contiguous rows
 per-run method is written for one run and mapped with ``vmap(..., axis -1)``, the objective
 is mapped the same way and differentiated *after* mapping (``vjp`` of the mapped function
 keeps the run axis last, where ``vmap`` of a gradient would transpose). Records are written
-time-major into one preallocated buffer ``(R+1, D+2, N)`` holding the point, f and the
-gradient norm; beside it, each run's best f so far at every record and, for a method whose
-per-step counts vary (line searches), its cumulative f, gradient and Hessian evaluations
-there (constant counts per step give them exactly from the step each run stopped at, on the
-host: :func:`jaxcalc.engine.result.static_record_counts`).
+time-major into one preallocated buffer ``(R+1, D+3, N)`` holding the point, f, the
+gradient norm and the best f so far; beside it, for a method whose per-step counts vary
+(line searches), each run's cumulative f, gradient and Hessian evaluations at every record
+(constant counts per step give them exactly from the step each run stopped at:
+:meth:`jaxcalc.engine.result.Trajectory.evaluations_at_records`).
 
 Per step the engine carries only what it must: the point, f, the gradient, the state
 leaves that differ between runs, and the status, event step and failure count. A method
@@ -172,7 +172,7 @@ class Program:
         self.record_names = tuple(getattr(fun, "record_names", ()) or ())
 
     def record_buffer_shape(self, n: int, d: int) -> tuple[int, int, int]:
-        return (self.records + 1, d + 2, n)
+        return (self.records + 1, d + 3, n)
 
     def record_buffer(self, n: int, d: int, dtype) -> jax.Array:
         return jnp.zeros(self.record_buffer_shape(n, d), dtype)
@@ -183,7 +183,7 @@ class Program:
         model = self.model(x, hyper)
         carry = self.start(model, x, hyper)
         if records_buffer is None:
-            records_buffer = jnp.zeros((self.records + 1, d + 2, n), x.dtype)
+            records_buffer = jnp.zeros(self.record_buffer_shape(n, d), x.dtype)
         carry, buffer = self.record_loop(model, carry, records_buffer, hyper)
         return self.outputs(model, carry, buffer)
 
@@ -487,14 +487,14 @@ class Program:
             f, g = self.evaluate(c["x"])
         # gradient-free: NaN (documented: no gradient was computed)
         norm = jnp.full_like(f, jnp.nan) if self.gradient_free else jnp.sqrt(rows(jnp.add, g * g))
-        rows_now = {"main": jnp.concatenate([c["x"], f[None], norm[None]])}
+        # a minibatch objective's best value is read from the records at the end
+        best = c.get("best", f)
+        rows_now = {"main": jnp.concatenate([c["x"], f[None], norm[None], best[None]])}
         if self.record_names:
             metrics = jax.vmap(self.fun.record_metrics, in_axes=-1)(c["x"])
             rows_now["extra"] = jnp.stack(
                 [metrics[name].astype(f.dtype) for name in self.record_names]
             )
-        if "best" in buffer:
-            rows_now["best"] = c["best"]
         if "counts" in buffer:
             rows_now["counts"] = jnp.stack(list(c["evals"]))
         return {
@@ -520,8 +520,6 @@ class Program:
         buffers = {"main": records_buffer}
         if self.record_names:
             buffers["extra"] = jnp.zeros((records + 1, len(self.record_names), n), carry["f"].dtype)
-        if "best" in carry:
-            buffers["best"] = jnp.zeros((records + 1, n), carry["f"].dtype)
         if "evals" in carry:  # counts that vary per step: one row of three per record
             buffers["counts"] = jnp.zeros((records + 1, 3, n), jnp.int32)
         buffer = self.write(buffers, carry, 0)
@@ -554,15 +552,14 @@ class Program:
         if self.record_names:
             extra = buffer["extra"]
             recorded = {f"record:{k}": extra[:, j].T for j, k in enumerate(self.record_names)}
-        if "best" in buffer:
-            recorded["best_values"] = buffer["best"].T
-        else:  # a minibatch objective: the best full training loss over the records
-            values = buffer["main"][:, carry["x"].shape[0]]
-            best = jax.lax.cummin(jnp.where(jnp.isnan(values), jnp.inf, values), axis=0)
-            recorded["best_values"] = jnp.where(jnp.isinf(best), values, best).T
         if "counts" in buffer:
             recorded["record_counts"] = buffer["counts"].transpose(2, 0, 1)
         buffer = buffer["main"]
+        if "best" not in carry:  # a minibatch objective: the best full loss over the records
+            d = carry["x"].shape[0]
+            values = buffer[:, d]
+            best = jax.lax.cummin(jnp.where(jnp.isnan(values), jnp.inf, values), axis=0)
+            buffer = buffer.at[:, d + 2].set(jnp.where(jnp.isinf(best), values, best))
         final_values = carry["f"]
         if self.minibatch:  # statuses and the final value from the full training loss
             d = carry["x"].shape[0]

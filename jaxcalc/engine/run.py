@@ -36,7 +36,7 @@ from jaxcalc.engine.result import (
     assemble,
     merge_chunks,
     runs_first,
-    static_record_counts,
+    step_counts,
 )
 from jaxcalc.engine.start import overflow_at_start
 from jaxcalc.errors import ConfigError
@@ -488,10 +488,6 @@ def optimize_many(
     pieces, check_compile, check_run = _checked_pieces(job, outs)
     del outs
     merged = pieces[0] if records is None else merge_chunks(pieces, records)
-    if "record_counts" not in merged:  # constant counts per step: exact from the totals
-        merged["record_counts"] = static_record_counts(
-            merged, job.program.init_evals, steps, record_every, steps // record_every
-        )
     trajectories = assemble(
         merged,
         layout.grids,
@@ -516,6 +512,11 @@ def optimize_many(
         dataclasses.replace(t, hyperparameter_history=h) if h else t
         for t, h in zip(trajectories, histories, strict=True)
     ]
+    if "record_counts" not in merged:  # constant counts per step: exact from the totals
+        trajectories = [
+            dataclasses.replace(t, step_counts=step_counts(t, job.program.init_evals))
+            for t in trajectories
+        ]
     if template is not None:
         trajectories = [dataclasses.replace(t, param_tree=template) for t in trajectories]
     return trajectories

@@ -27,6 +27,7 @@ from jaxcalc.pipeline.results import (
     read_json,
     read_manifest,
 )
+from jaxcalc.pipeline.views import saved_record_counts
 
 __all__ = ["ExportRun", "ExportSource", "read_source", "require_whole_counts"]
 
@@ -203,12 +204,14 @@ def read_source(results: str | os.PathLike) -> ExportSource:
     for entry in entries:
         path = folder / str(entry.get("file"))
         arrays, _summary, rows = read_group_part(path)
-        if "record_counts" not in arrays or "best_values" not in arrays:
+        counts = saved_record_counts(arrays)
+        if counts is None or "best_values" not in arrays:
             raise OutputError(
                 f"{path} has no per-record evaluation counts (results of an older jaxcalc): "
                 "an export would have to guess them; run the experiment again to export it"
             )
         objective = objectives.get(entry.get("objective")) or {}
+        arrays["record_counts"] = counts
         runs.extend(_group_runs(entry, objective, arrays, rows, gradient_cost, left_out))
     return ExportSource(
         folder=folder,

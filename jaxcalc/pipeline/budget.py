@@ -187,7 +187,8 @@ def cut_at_budget(t: Any, budget: Budget, status: np.ndarray, steps_run: np.ndar
     at the budget, the statuses (``budget_exhausted`` for runs the budget cut, or that
     ran all their steps) and the evaluations spent (at most the budget)."""
     total = _total_cost(t, budget)
-    counts = getattr(t, "record_counts", None)
+    at_records = getattr(t, "evaluations_at_records", None)
+    counts = at_records() if at_records is not None else None
     if counts is not None:  # the engine's counts at each record: exact costs
         costs = evaluation_cost(
             counts[..., 0], counts[..., 1], counts[..., 2], budget.dim, budget.gradient_cost

@@ -365,7 +365,8 @@ def _group_runs(t: Any, f_opt: float | None, target: float, budget) -> _GroupRun
     steps_run = np.where(t.event_step >= 0, t.event_step, t.steps)
     best = t.values if getattr(t, "best_values", None) is None else t.best_values
     precision = best - f_opt if f_opt is not None else np.full_like(t.values, np.nan)
-    exact = getattr(t, "record_counts", None)
+    at_records = getattr(t, "evaluations_at_records", None)
+    exact = at_records(0) if at_records is not None else None  # f-evaluations
     status, final, costs, values = t.status, t.final_values, None, t.values
     if budget is not None:
         costs, within, final, status, spent = budgets.cut_at_budget(t, budget, status, steps_run)
@@ -378,7 +379,7 @@ def _group_runs(t: Any, f_opt: float | None, target: float, budget) -> _GroupRun
     )
     if budget is None and exact is not None:
         first = np.argmax(np.nan_to_num(precision, nan=np.inf) <= target, axis=-1)
-        at_hit = np.take_along_axis(exact[..., 0], first[..., None], axis=-1)[..., 0]
+        at_hit = np.take_along_axis(exact, first[..., None], axis=-1)[..., 0]
         evals_hit = np.where(hit >= 0, at_hit, -1)
         spent = t.function_evaluations
     elif budget is None:
@@ -393,7 +394,7 @@ def _group_runs(t: Any, f_opt: float | None, target: float, budget) -> _GroupRun
             t.function_evaluations,
             steps_run,
             recorded,
-            exact=None if exact is None else exact[..., 0],
+            exact=exact,
         )
     else:
         at_records = np.asarray(costs, np.float64)
@@ -564,8 +565,14 @@ def _saved_arrays(objective: Any, t: Any, g: _GroupRuns, budget) -> dict[str, np
         "hessian_evaluations": t.hessian_evaluations,
     }
     arrays.update({f"recorded_{k}": v for k, v in t.recorded.items()})
-    if getattr(t, "record_counts", None) is not None:  # what exports need (docs/exports.md)
-        arrays.update(best_values=t.best_values, record_counts=t.record_counts)
+    # what exports need (docs/exports.md): the best values and the counts at every record
+    # (a method with constant counts per step: those at the start and per step)
+    if getattr(t, "best_values", None) is not None:
+        arrays["best_values"] = t.best_values
+    if getattr(t, "record_counts", None) is not None:
+        arrays["record_counts"] = t.record_counts
+    elif getattr(t, "step_counts", None) is not None:
+        arrays["step_counts"] = t.step_counts
     if objective.dim == 2 and objective.minimizers is not None:  # path figures' background
         arrays["contour_f"] = contour_grid(objective)
     if budget is not None:

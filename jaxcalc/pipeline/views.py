@@ -39,6 +39,7 @@ __all__ = [
     "more_wild_evaluations",
     "performance_profile",
     "record_evaluations",
+    "saved_record_counts",
 ]
 
 #: the range of log10(f - f_opt) over which the AOCC is measured (COCO's targets' range)
@@ -63,6 +64,27 @@ def record_evaluations(
     steps = np.maximum(np.asarray(steps_run, np.float64), 1)[..., None]
     spread = 1 + (total - 1) / steps * np.asarray(recorded_steps, np.float64)
     return np.minimum(spread, np.maximum(total, 1))
+
+
+def saved_record_counts(arrays: dict[str, np.ndarray], kind: int | None = None):
+    """The counts at every record ``(..., R+1, 3)`` (or of one ``kind``: 0 f, 1 gradient,
+    2 Hessian) of a group's saved arrays: its ``record_counts``, or those its
+    ``step_counts`` give over its ``steps_run``; None when it has neither (results of an
+    older jaxcalc)."""
+    from jaxcalc.engine.result import counts_at_records
+
+    if "record_counts" in arrays:
+        counts = np.asarray(arrays["record_counts"])
+        return counts if kind is None else counts[..., kind]
+    if "step_counts" not in arrays:
+        return None
+    per = np.asarray(arrays["step_counts"])
+    kinds = range(3) if kind is None else [kind]
+    out = [
+        counts_at_records(per[0, k], per[1, k], arrays["steps_run"], arrays["recorded_steps"])
+        for k in kinds
+    ]
+    return np.stack(out, axis=-1) if kind is None else out[0]
 
 
 def best_so_far(values: np.ndarray) -> np.ndarray:

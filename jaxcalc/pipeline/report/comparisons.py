@@ -171,6 +171,16 @@ def _fixed_budget_section(data: ReportData, table: list[dict[str, str]]) -> list
 # Moré-Wild profiles
 
 
+def _saved_f_counts(arrays, flat, s: int):
+    """Setting ``s``'s function evaluations at every record, when the results hold them."""
+    saved = {"recorded_steps": arrays["recorded_steps"], "steps_run": flat["steps_run"][s]}
+    if "record_counts" in flat:
+        saved["record_counts"] = flat["record_counts"][s]
+    elif "step_counts" in arrays:
+        saved["step_counts"] = arrays["step_counts"]
+    return views.saved_record_counts(saved, 0)
+
+
 def _problems(data: ReportData, by_objective: dict[str, list]):
     """f(x0), f and evaluations at the records of every (objective, start) problem for
     every setting present on all objectives: (labels, f0, values, evaluations, dims)."""
@@ -191,7 +201,7 @@ def _problems(data: ReportData, by_objective: dict[str, list]):
                         flat["function_evaluations"][s],
                         flat["steps_run"][s],
                         steps,
-                        exact=flat["record_counts"][s][..., 0] if "record_counts" in flat else None,
+                        exact=_saved_f_counts(arrays, flat, s),
                     )
                 settings[label] = (values, evals)
         dim = int(groups[0][1]["bounds"].shape[0])
