@@ -237,3 +237,25 @@ def test_record_counts_of_a_line_search_match_shorter_runs(x64):
     assert (np.diff(long.record_counts, axis=1) >= 0).all()
     # a descent method: the best value so far is the value at the record
     np.testing.assert_array_equal(long.best_values, long.values)
+
+
+def test_a_runs_rows_by_hand():
+    from jaxcalc.exports.runs import _run_rows
+
+    # records at costs 1+1, 6, 10, 14 (f, g counted 1 each in 1-D); the best falls at the
+    # first two records after the start, then stays
+    counts = np.array([[1, 1, 0], [3, 3, 0], [5, 5, 0], [7, 7, 0]])
+    best = np.array([9.0, 4.0, 4.0, 4.0])
+    values = np.array([9.0, 4.0, 5.0, 6.0])
+    rows, trace = _run_rows(counts, best, values, 1, 1.0, None, 3.0, 16.0)
+    # evaluation 1 is f(x0); record 1 (6 evaluations) improves; the end (16 evaluations,
+    # 2 steps after the last record) found 3
+    assert rows == [(1.0, 9.0, 9.0), (6.0, 4.0, 4.0), (16.0, 3.0, 3.0)]
+    assert [r[0] for r in trace] == [1.0, 2.0, 6.0, 10.0, 14.0, 16.0]
+    # a budget of 11 keeps the records up to 10 evaluations; the run ends at the budget
+    # with the best value recorded within it
+    rows, trace = _run_rows(counts, best, values, 1, 1.0, 11.0, 3.0, 16.0)
+    assert rows == [(1.0, 9.0, 9.0), (6.0, 4.0, 4.0), (11.0, 4.0, 5.0)]
+    assert trace[-1] == (11.0, 4.0, 5.0)
+    # a start outside the domain: no finite value, no rows
+    assert _run_rows(counts, np.full(4, np.nan), values, 1, 1.0, None, 3.0, 16.0) is None
