@@ -34,6 +34,7 @@ FLOORS = {
     "plotting": 3,
     "engine": 4,
     "pipeline": 5,
+    "exports": 5,
     "cli": 6,
     "__main__": 6,
     "__init__": 7,  # the package's public face re-exports every floor

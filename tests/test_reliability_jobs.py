@@ -67,8 +67,8 @@ def test_S1_cli_two_million_starts_refused_with_estimate_limit_and_keys(capsys, 
     )
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and err.startswith("jaxcalc: error: optimize:")
-    # 2e6 runs x 1001 records x (2 + 2) float64 numbers, plus per-run outputs
-    assert "2000000 runs x 1001 records" in err and "59.9 GiB" in err
+    # 2e6 runs x 1001 records x (2 + 3) float64 numbers, plus per-run outputs
+    assert "2000000 runs x 1001 records" in err and "74.8 GiB" in err
     assert "limit is 1.0 GiB" in err
     assert "--starts" in err and "--record-every" in err
     every = int(re.search(r"--record-every (\d+) fits", err).group(1))
@@ -119,7 +119,8 @@ def test_S1_optimize_and_optimize_many_refuse_jobs_over_memory(small_memory):
 def test_S1_estimate_counts_records_dtype_and_sweeps():
     job = estimate([("adam", {"learning_rate": [0.1, 0.2, 0.3]})], 100, 1000, 2, record_every=10)
     assert (job.runs, job.records, job.itemsize) == (300, 101, 8)
-    assert job.result_bytes == 300 * (101 * 4 + 3 * 2 + 12) * 8
+    # per record: the 2-D point, f, the gradient norm and the best f so far
+    assert job.result_bytes == 300 * (101 * 5 + 3 * 2 + 12) * 8
     f32 = estimate([("adam", {})], 100, 1000, 2, dtype=np.float32)
     assert f32.itemsize == 4
 

@@ -21,6 +21,7 @@ from jaxcalc.cli import (
     calculus_commands,
     cluster_commands,
     experiment_commands,
+    export_commands,
     objective_commands,
 )
 from jaxcalc.cli.common import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, cli_float, cli_int
@@ -130,7 +131,8 @@ def _setup_numbers(args: argparse.Namespace) -> None:
     if getattr(args, "dtype", None) == "float64":
         jax.config.update("jax_enable_x64", True)
     jax.config.update("jax_default_matmul_precision", "highest")
-    if args.command not in ("list", "report", "merge") and not os.environ.get("JAXCALC_NO_CACHE"):
+    compiles = args.command not in ("list", "report", "merge", "export")
+    if compiles and not os.environ.get("JAXCALC_NO_CACHE"):
         # compiled programs are reused across processes; an unwritable cache is no error
         with contextlib.suppress(OSError):
             _enable_compilation_cache()
@@ -182,7 +184,13 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     # the order of the commands in ``jaxcalc --help``
-    for group in (calculus_commands, objective_commands, experiment_commands, cluster_commands):
+    for group in (
+        calculus_commands,
+        objective_commands,
+        experiment_commands,
+        export_commands,
+        cluster_commands,
+    ):
         group.add_commands(command)
     return parser
 

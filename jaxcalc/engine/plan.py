@@ -38,6 +38,9 @@ LANE_BLOCK = 32  # runs per device are padded to a multiple of this (see plan_ch
 PARALLEL_MIN_RUN_STEPS = 4_000_000  # smaller jobs run as one chunk (a few ms at most)
 MAX_RUNS = 100_000_000  # runs of one job: starts x sweep points, over every optimizer
 _PER_RUN_SCALARS = 12  # per-run outputs besides the records: status, counts, final value
+#: numbers per record and run besides the point: f, the gradient norm, the best f so far
+#: (a line-search method's counts, three int32, take about one more float64)
+_RECORD_NUMBERS = 3
 
 
 def estimate_bytes(
@@ -45,7 +48,7 @@ def estimate_bytes(
 ) -> int:
     """Memory of the outputs and working state of ``runs`` runs, in bytes."""
     records = steps // record_every + 1
-    per_run = records * (dim + 2) + 4 * dim + state_size + 16
+    per_run = records * (dim + _RECORD_NUMBERS) + 4 * dim + state_size + 16
     return int(runs * per_run * itemsize)
 
 
@@ -97,7 +100,7 @@ class JobEstimate:
 
     @property
     def result_bytes(self) -> int:
-        per_run = self.records * (self.dim + 2) + 3 * self.dim + _PER_RUN_SCALARS
+        per_run = self.records * (self.dim + _RECORD_NUMBERS) + 3 * self.dim + _PER_RUN_SCALARS
         return self.runs * per_run * self.itemsize
 
     @property
@@ -108,7 +111,7 @@ class JobEstimate:
 
     def summary(self) -> str:
         return (
-            f"{self.runs} runs x {self.records} records x {self.dim + 2} numbers "
+            f"{self.runs} runs x {self.records} records x {self.dim + _RECORD_NUMBERS} numbers "
             f"({self.dtype}): ~{format_bytes(self.result_bytes)} of results"
         )
 
@@ -149,7 +152,7 @@ def check_job(
     limit = host_budget() if limit is None else int(limit)
     if job.result_bytes <= limit:
         return
-    per_record = job.runs * (job.dim + 2) * job.itemsize
+    per_record = job.runs * (job.dim + _RECORD_NUMBERS) * job.itemsize
     fixed = job.runs * (3 * job.dim + _PER_RUN_SCALARS) * job.itemsize
     fits_records = (limit - fixed) // per_record if per_record else 0
     if fits_records >= 2:

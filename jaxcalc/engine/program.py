@@ -14,8 +14,11 @@ is ``(D, N)``), so a step is a few fused elementwise passes over contiguous rows
 per-run method is written for one run and mapped with ``vmap(..., axis -1)``, the objective
 is mapped the same way and differentiated *after* mapping (``vjp`` of the mapped function
 keeps the run axis last, where ``vmap`` of a gradient would transpose). Records are written
-time-major into one preallocated buffer ``(R+1, D+2, N)`` holding the point, f and the
-gradient norm.
+time-major into one preallocated buffer ``(R+1, D+3, N)`` holding the point, f, the
+gradient norm and the best f so far; beside it, for a method whose per-step counts vary
+(line searches), each run's cumulative f, gradient and Hessian evaluations at every record
+(constant counts per step give them exactly from the step each run stopped at:
+:meth:`jaxcalc.engine.result.Trajectory.evaluations_at_records`).
 
 Per step the engine carries only what it must: the point, f, the gradient, the state
 leaves that differ between runs, and the status, event step and failure count. A method
@@ -169,7 +172,7 @@ class Program:
         self.record_names = tuple(getattr(fun, "record_names", ()) or ())
 
     def record_buffer_shape(self, n: int, d: int) -> tuple[int, int, int]:
-        return (self.records + 1, d + 2, n)
+        return (self.records + 1, d + 3, n)
 
     def record_buffer(self, n: int, d: int, dtype) -> jax.Array:
         return jnp.zeros(self.record_buffer_shape(n, d), dtype)
@@ -180,7 +183,7 @@ class Program:
         model = self.model(x, hyper)
         carry = self.start(model, x, hyper)
         if records_buffer is None:
-            records_buffer = jnp.zeros((self.records + 1, d + 2, n), x.dtype)
+            records_buffer = jnp.zeros(self.record_buffer_shape(n, d), x.dtype)
         carry, buffer = self.record_loop(model, carry, records_buffer, hyper)
         return self.outputs(model, carry, buffer)
 
@@ -377,6 +380,8 @@ class Program:
         carry = {"x": x, "f": f0, "g": g0, "state": state0, "code": code0.astype(jnp.int32)}
         if order is not None:
             carry["order"] = order
+        else:  # the best f so far (a minibatch objective's is read from the records)
+            carry["best"] = f0
         if "evals" not in model.static:
             carry["evals"] = Evaluations(*(jnp.full((n,), v, jnp.int32) for v in self.init_evals))
         if "resets" not in model.static:
@@ -493,6 +498,8 @@ class Program:
         }
         if order is not None:
             out["order"] = order
+        else:  # fmin: a start outside the domain (NaN) has its first finite value as best
+            out["best"] = jnp.fmin(c["best"], out["f"])
         return self.counted(out, c, res, live)
 
     # -- the loop over records, and what it returns ----------------------------------------
@@ -500,22 +507,29 @@ class Program:
     def write(self, buffer, c, i):
         """Record row ``i``: every run's point, f and gradient norm (with a minibatch
         objective: the full training loss and its gradient's norm, and the objective's
-        recorded metrics into their own buffer)."""
+        recorded metrics into their own buffer), its best f so far and its counts.
+
+        ``buffer`` maps "main" to the records, and "extra", "best", "counts" (when kept)
+        to theirs."""
         f, g = c["f"], c["g"]
         if self.minibatch:
             f, g = self.evaluate(c["x"])
         # gradient-free: NaN (documented: no gradient was computed)
         norm = jnp.full_like(f, jnp.nan) if self.gradient_free else jnp.sqrt(rows(jnp.add, g * g))
-        row = jnp.concatenate([c["x"], f[None], norm[None]])
-        if not self.record_names:
-            return jax.lax.dynamic_update_index_in_dim(buffer, row, i, 0)
-        main, extra = buffer
-        metrics = jax.vmap(self.fun.record_metrics, in_axes=-1)(c["x"])
-        extra_row = jnp.stack([metrics[name].astype(f.dtype) for name in self.record_names])
-        return (
-            jax.lax.dynamic_update_index_in_dim(main, row, i, 0),
-            jax.lax.dynamic_update_index_in_dim(extra, extra_row, i, 0),
-        )
+        # a minibatch objective's best value is read from the records at the end
+        best = c.get("best", f)
+        rows_now = {"main": jnp.concatenate([c["x"], f[None], norm[None], best[None]])}
+        if self.record_names:
+            metrics = jax.vmap(self.fun.record_metrics, in_axes=-1)(c["x"])
+            rows_now["extra"] = jnp.stack(
+                [metrics[name].astype(f.dtype) for name in self.record_names]
+            )
+        if "counts" in buffer:
+            rows_now["counts"] = jnp.stack(list(c["evals"]))
+        return {
+            k: jax.lax.dynamic_update_index_in_dim(buffer[k], row, i, 0)
+            for k, row in rows_now.items()
+        }
 
     def record_loop(self, model: StepModel, carry, records_buffer, hyper):
         """Every step, recording every ``record_every`` steps (see below for the exit)."""
@@ -531,11 +545,13 @@ class Program:
             c = steps_loop(c, i * record_every, record_every)
             return c, self.write(buffer, c, i + 1)
 
+        n = carry["f"].shape[0]
+        buffers = {"main": records_buffer}
         if self.record_names:
-            n = carry["f"].shape[0]
-            extra = jnp.zeros((records + 1, len(self.record_names), n), carry["f"].dtype)
-            records_buffer = (records_buffer, extra)
-        buffer = self.write(records_buffer, carry, 0)
+            buffers["extra"] = jnp.zeros((records + 1, len(self.record_names), n), carry["f"].dtype)
+        if "evals" in carry:  # counts that vary per step: one row of three per record
+            buffers["counts"] = jnp.zeros((records + 1, 3, n), jnp.int32)
+        buffer = self.write(buffers, carry, 0)
 
         # Record blocks until every run has stopped (a quasi-Newton batch often converges
         # in tens of steps; without the exit, the stopped runs' line searches would spin
@@ -563,8 +579,16 @@ class Program:
         status, event = unpack_codes(carry["code"], RUNNING)
         recorded = {}
         if self.record_names:
-            buffer, extra = buffer
+            extra = buffer["extra"]
             recorded = {f"record:{k}": extra[:, j].T for j, k in enumerate(self.record_names)}
+        if "counts" in buffer:
+            recorded["record_counts"] = buffer["counts"].transpose(2, 0, 1)
+        buffer = buffer["main"]
+        if "best" not in carry:  # a minibatch objective: the best full loss over the records
+            d = carry["x"].shape[0]
+            values = buffer[:, d]
+            best = jax.lax.cummin(jnp.where(jnp.isnan(values), jnp.inf, values), axis=0)
+            buffer = buffer.at[:, d + 2].set(jnp.where(jnp.isinf(best), values, best))
         final_values = carry["f"]
         if self.minibatch:  # statuses and the final value from the full training loss
             d = carry["x"].shape[0]

@@ -53,7 +53,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["CODE", "STATUSES", "Trajectory", "pack_stopped", "unpack_codes"]
+__all__ = [
+    "CODE",
+    "STATUSES",
+    "Trajectory",
+    "pack_stopped",
+    "counts_at_records",
+    "step_counts",
+    "unpack_codes",
+]
 
 STATUSES = (
     "max_steps",
@@ -88,6 +96,14 @@ class Trajectory:
       event_step: ``S + (B,)``: the step where the run converged, first went non-finite,
         diverged, stalled or proved unbounded; -1 for ``max_steps``.
       function_evaluations, gradient_evaluations, hessian_evaluations: ``S + (B,)``.
+      best_values: ``S + (B, R+1)``, the least f among the points the run stepped to up
+        to each record (the start included; a minibatch objective: among the records).
+      record_counts: ``S + (B, R+1, 3)`` ints, the run's cumulative f, gradient and
+        Hessian evaluations at each record, for a method whose counts per step vary (line
+        searches); None for one with constant counts, whose :attr:`step_counts` give them
+        (:meth:`evaluations_at_records` gives them for both).
+      step_counts: ``(2, 3)``: the (f, gradient, Hessian) evaluations at the start and per
+        step of a method whose counts per step are constants; else None.
       resets: ``S + (B,)``, curvature-model resets (BFGS).
       final_params: ``S + (B, D)`` after the last step; final_values: ``S + (B,)``.
       hyperparameters: every hyperparameter; swept ones as arrays of their sweep values.
@@ -134,6 +150,27 @@ class Trajectory:
     recorded: dict[str, np.ndarray] = field(default_factory=dict)
     param_tree: Any = None
     hyperparameter_history: dict[str, np.ndarray] = field(default_factory=dict)
+    best_values: np.ndarray | None = None
+    record_counts: np.ndarray | None = None
+    step_counts: np.ndarray | None = None
+
+    def evaluations_at_records(self, kind: int | None = None) -> np.ndarray | None:
+        """Cumulative evaluations at each record: ``S + (B, R+1, 3)`` (f, gradient,
+        Hessian), or ``S + (B, R+1)`` of one ``kind`` (0, 1, 2); None when the trajectory
+        has no counts per record."""
+        if self.record_counts is not None:
+            return self.record_counts if kind is None else self.record_counts[..., kind]
+        if self.step_counts is None:
+            return None
+        taken = np.where(self.event_step >= 0, self.event_step, self.steps)
+        kinds = range(3) if kind is None else [kind]
+        out = [
+            counts_at_records(
+                self.step_counts[0, k], self.step_counts[1, k], taken, self.recorded_steps
+            )
+            for k in kinds
+        ]
+        return np.stack(out, axis=-1) if kind is None else out[0]
 
     @property
     def params_tree(self) -> Any:
@@ -200,6 +237,7 @@ class Trajectory:
                 "resets",
                 "final_params",
                 "final_values",
+                "best_values",
             )
         }
 
@@ -347,14 +385,43 @@ def runs_first(out: dict[str, Any], keep: int) -> dict[str, np.ndarray]:
     host = {}
     for name, value in out.items():
         a = np.asarray(value)
-        if name == "records":  # (R+1, D+2, N): the point, f, |grad f|
-            d = a.shape[1] - 2
+        if name == "records":  # (R+1, D+3, N): the point, f, |grad f|, best f so far
+            d = a.shape[1] - 3
             host["params"] = a[:, :d].transpose(2, 0, 1)[:keep]  # (N, R+1, D)
             host["values"] = a[:, d].T[:keep]  # (N, R+1)
             host["grad_norms"] = a[:, d + 1].T[:keep]
+            host["best_values"] = a[:, d + 2].T[:keep]
         else:
             host[name] = a[:keep]
     return host
+
+
+def counts_at_records(
+    start: np.ndarray, per_step: np.ndarray, steps_run: np.ndarray, recorded_steps: np.ndarray
+) -> np.ndarray:
+    """Cumulative counts at each record ``steps_run.shape + (R+1,)`` of a method whose count
+    per step is the constant ``per_step``: ``start`` plus ``per_step`` for every step taken
+    up to the record (a run takes no step after ``steps_run``)."""
+    at = np.minimum(np.asarray(recorded_steps)[(None,) * np.ndim(steps_run)], steps_run[..., None])
+    return (np.asarray(start) + np.asarray(per_step) * at).astype(np.int32)
+
+
+def step_counts(t: Trajectory, start: tuple[int, int, int]) -> np.ndarray:
+    """A trajectory's (f, gradient, Hessian) evaluations at the start (``start``, the
+    engine's) and per step ``(2, 3)``, for a method whose counts per step are constants,
+    from its totals."""
+    taken = np.where(t.event_step >= 0, t.event_step, t.steps).reshape(-1)
+    totals = [
+        np.asarray(getattr(t, name)).reshape(-1).astype(np.int64)
+        for name in ("function_evaluations", "gradient_evaluations", "hessian_evaluations")
+    ]
+    out = np.zeros((2, 3), np.int64)
+    out[0] = start
+    moved = np.flatnonzero(taken > 0)
+    if moved.size:
+        i = moved[0]
+        out[1] = [(total[i] - out[0, k]) // taken[i] for k, total in enumerate(totals)]
+    return out
 
 
 def merge_chunks(pieces: list[dict[str, np.ndarray]], records: np.ndarray) -> dict:

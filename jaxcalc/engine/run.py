@@ -30,7 +30,14 @@ from jaxcalc.engine.options import (
     resolve_starts,
 )
 from jaxcalc.engine.program import Program
-from jaxcalc.engine.result import CODE, Trajectory, assemble, merge_chunks, runs_first
+from jaxcalc.engine.result import (
+    CODE,
+    Trajectory,
+    assemble,
+    merge_chunks,
+    runs_first,
+    step_counts,
+)
 from jaxcalc.engine.start import overflow_at_start
 from jaxcalc.errors import ConfigError
 from jaxcalc.optimizers import Optimizer
@@ -505,6 +512,11 @@ def optimize_many(
         dataclasses.replace(t, hyperparameter_history=h) if h else t
         for t, h in zip(trajectories, histories, strict=True)
     ]
+    if "record_counts" not in merged:  # constant counts per step: exact from the totals
+        trajectories = [
+            dataclasses.replace(t, step_counts=step_counts(t, job.program.init_evals))
+            for t in trajectories
+        ]
     if template is not None:
         trajectories = [dataclasses.replace(t, param_tree=template) for t in trajectories]
     return trajectories

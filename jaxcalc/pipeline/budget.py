@@ -182,11 +182,19 @@ def _total_cost(t: Any, budget: Budget) -> np.ndarray:
 
 
 def cut_at_budget(t: Any, budget: Budget, status: np.ndarray, steps_run: np.ndarray):
-    """Each run's cost per record, which records lie within the budget, the final values
+    """Each run's cost per record (from the counts the engine recorded; apportioned from
+    the totals without them), which records lie within the budget, the final values
     at the budget, the statuses (``budget_exhausted`` for runs the budget cut, or that
     ran all their steps) and the evaluations spent (at most the budget)."""
     total = _total_cost(t, budget)
-    costs = record_costs(budget.start, total, steps_run, t.recorded_steps)
+    at_records = getattr(t, "evaluations_at_records", None)
+    counts = at_records() if at_records is not None else None
+    if counts is not None:  # the engine's counts at each record: exact costs
+        costs = evaluation_cost(
+            counts[..., 0], counts[..., 1], counts[..., 2], budget.dim, budget.gradient_cost
+        )
+    else:
+        costs = record_costs(budget.start, total, steps_run, t.recorded_steps)
     within = within_budget(costs, budget.budget)
     last = within.sum(axis=-1) - 1
     at_last = np.take_along_axis(t.values, last[..., None], axis=-1)[..., 0]

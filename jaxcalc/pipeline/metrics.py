@@ -7,8 +7,8 @@ Definitions (COCO: Hansen et al., "COCO: performance assessment", 2016/2022):
 
 * a run *reaches* a target ``t`` at the first recorded step where ``f - f_opt <= t``;
 * its *evaluations to target* are its function evaluations up to that step (the engine
-  records counts per run; up to a record, they are apportioned linearly from the run's
-  total over the steps it ran, exact for methods with a fixed cost per step);
+  counts them at every record; :func:`evaluations_at` apportions them linearly from a
+  run's total over the steps it ran, for results that have only totals);
 * ``ERT = (evaluations of all runs until they reached the target, or until they stopped)
   / (number of runs that reached it)``; infinite when none did.
 

@@ -267,11 +267,13 @@ def estimate_run(config: Any) -> RunEstimate:
 
 
 def _disk_bytes(job: Any) -> int:
-    """A group's part file and table rows: values, gradient norms, evaluation costs and a
-    sample of the paths, plus the per-run columns."""
+    """A group's part file and table rows: values, gradient norms, best values, evaluation
+    costs, the counts at every record (three int32) and a sample of the paths, plus the
+    per-run columns."""
     series = job.runs * job.records * job.itemsize
     paths = min(series * job.dim, _PARAMS_KEEP_BYTES)
-    return int(2 * series + job.runs * job.records * 8 + paths + job.runs * _DISK_PER_RUN)
+    per_record = job.runs * job.records * (8 + 12)
+    return int(3 * series + per_record + paths + job.runs * _DISK_PER_RUN)
 
 
 def check_run_estimate(

@@ -77,8 +77,8 @@ class SettingRuns:
       record_costs: with a budget, each run's cost at each record ``(runs, R+1)``; else None.
       record_values: f at each record ``(runs, R+1)`` (NaN past a budget), or None.
       record_evaluations: evaluations (costs, with a budget) at each record ``(runs, R+1)``,
-        apportioned from each run's total without a budget
-        (:func:`~jaxcalc.pipeline.views.record_evaluations`), or None.
+        as the engine counted them (:func:`~jaxcalc.pipeline.views.record_evaluations`),
+        or None.
       horizon: the evaluations up to which the areas (``ecdf_area``, ``aocc``) are measured.
     """
 
@@ -356,10 +356,17 @@ class _GroupRuns:
 
 
 def _group_runs(t: Any, f_opt: float | None, target: float, budget) -> _GroupRuns:
-    """Hitting data, final values and statuses of every run (cut at ``budget`` if any)."""
+    """Hitting data, final values and statuses of every run (cut at ``budget`` if any).
+
+    A run reaches the target at the first record where its best value so far does; its
+    evaluations there are the counts the engine recorded (a trajectory without them, from
+    an older jaxcalc, has them apportioned from its totals)."""
     recorded = t.recorded_steps
     steps_run = np.where(t.event_step >= 0, t.event_step, t.steps)
-    precision = t.values - f_opt if f_opt is not None else np.full_like(t.values, np.nan)
+    best = t.values if getattr(t, "best_values", None) is None else t.best_values
+    precision = best - f_opt if f_opt is not None else np.full_like(t.values, np.nan)
+    at_records = getattr(t, "evaluations_at_records", None)
+    exact = at_records(0) if at_records is not None else None  # f-evaluations
     status, final, costs, values = t.status, t.final_values, None, t.values
     if budget is not None:
         costs, within, final, status, spent = budgets.cut_at_budget(t, budget, status, steps_run)
@@ -370,7 +377,12 @@ def _group_runs(t: Any, f_opt: float | None, target: float, budget) -> _GroupRun
         if f_opt is not None
         else np.full(t.status.shape, -1)
     )
-    if budget is None:
+    if budget is None and exact is not None:
+        first = np.argmax(np.nan_to_num(precision, nan=np.inf) <= target, axis=-1)
+        at_hit = np.take_along_axis(exact, first[..., None], axis=-1)[..., 0]
+        evals_hit = np.where(hit >= 0, at_hit, -1)
+        spent = t.function_evaluations
+    elif budget is None:
         evals_hit = metrics.evaluations_at(hit, t.function_evaluations, steps_run)
         spent = t.function_evaluations
     else:
@@ -378,7 +390,12 @@ def _group_runs(t: Any, f_opt: float | None, target: float, budget) -> _GroupRun
         at_hit = np.take_along_axis(costs, first[..., None], axis=-1)[..., 0]
         evals_hit = np.where(hit >= 0, np.round(at_hit), -1)
     if costs is None:
-        at_records = views.record_evaluations(t.function_evaluations, steps_run, recorded)
+        at_records = views.record_evaluations(
+            t.function_evaluations,
+            steps_run,
+            recorded,
+            exact=exact,
+        )
     else:
         at_records = np.asarray(costs, np.float64)
     return _GroupRuns(status, final, hit, evals_hit, spent, steps_run, costs, values, at_records)
@@ -550,6 +567,14 @@ def _saved_arrays(objective: Any, t: Any, g: _GroupRuns, budget) -> dict[str, np
     arrays.update({f"recorded_{k}": v for k, v in t.recorded.items()})
     # each scheduled hyperparameter's value per setting at every record (see SCHEDULE_PREFIX)
     arrays.update({SCHEDULE_PREFIX + k: v for k, v in t.hyperparameter_history.items()})
+    # what exports need (docs/exports.md): the best values and the counts at every record
+    # (a method with constant counts per step: those at the start and per step)
+    if getattr(t, "best_values", None) is not None:
+        arrays["best_values"] = t.best_values
+    if getattr(t, "record_counts", None) is not None:
+        arrays["record_counts"] = t.record_counts
+    elif getattr(t, "step_counts", None) is not None:
+        arrays["step_counts"] = t.step_counts
     if objective.dim == 2 and objective.minimizers is not None:  # path figures' background
         arrays["contour_f"] = contour_grid(objective)
     if budget is not None:

@@ -14,9 +14,9 @@ Plain NumPy over saved arrays (``docs/statistics.md`` defines each view):
 
 Runs are recorded every few steps, so a run's values between two records are unknown: each
 view reads the records (the best value found by an evaluation count is the best recorded
-by then). Without an evaluation budget, the engine keeps only each run's total
-evaluations; the evaluations at a record are apportioned linearly from it over the steps
-the run took (exact for methods with a fixed cost per step; as in
+by then). The engine records each run's evaluations at every record; results from an
+older jaxcalc, which kept only each run's total, have them apportioned linearly from it
+over the steps the run took (exact for methods with a fixed cost per step; as in
 :func:`jaxcalc.pipeline.metrics.evaluations_at`). With a budget, the costs per record are
 the budget's own.
 """
@@ -39,6 +39,7 @@ __all__ = [
     "more_wild_evaluations",
     "performance_profile",
     "record_evaluations",
+    "saved_record_counts",
 ]
 
 #: the range of log10(f - f_opt) over which the AOCC is measured (COCO's targets' range)
@@ -46,15 +47,44 @@ AOCC_RANGE = (-8.0, 2.0)
 
 
 def record_evaluations(
-    function_evaluations: np.ndarray, steps_run: np.ndarray, recorded_steps: np.ndarray
+    function_evaluations: np.ndarray,
+    steps_run: np.ndarray,
+    recorded_steps: np.ndarray,
+    exact: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Evaluations each run had spent at each record ``(runs, R+1)``: 1 at the start, then
-    its later evaluations spread evenly over the steps it ran, and its total after it
-    stopped (the apportioning approximation of the module docstring)."""
+    """Function evaluations each run had spent at each record ``(runs, R+1)``.
+
+    ``exact``: the counts the engine recorded ``(runs, R+1)``, returned as floats. Without
+    them (results of an older jaxcalc): 1 at the start, then the run's later evaluations
+    spread evenly over the steps it ran, and its total after it stopped (the apportioning
+    approximation of the module docstring)."""
+    if exact is not None:
+        return np.asarray(exact, np.float64)
     total = np.asarray(function_evaluations, np.float64)[..., None]
     steps = np.maximum(np.asarray(steps_run, np.float64), 1)[..., None]
     spread = 1 + (total - 1) / steps * np.asarray(recorded_steps, np.float64)
     return np.minimum(spread, np.maximum(total, 1))
+
+
+def saved_record_counts(arrays: dict[str, np.ndarray], kind: int | None = None):
+    """The counts at every record ``(..., R+1, 3)`` (or of one ``kind``: 0 f, 1 gradient,
+    2 Hessian) of a group's saved arrays: its ``record_counts``, or those its
+    ``step_counts`` give over its ``steps_run``; None when it has neither (results of an
+    older jaxcalc)."""
+    from jaxcalc.engine.result import counts_at_records
+
+    if "record_counts" in arrays:
+        counts = np.asarray(arrays["record_counts"])
+        return counts if kind is None else counts[..., kind]
+    if "step_counts" not in arrays:
+        return None
+    per = np.asarray(arrays["step_counts"])
+    kinds = range(3) if kind is None else [kind]
+    out = [
+        counts_at_records(per[0, k], per[1, k], arrays["steps_run"], arrays["recorded_steps"])
+        for k in kinds
+    ]
+    return np.stack(out, axis=-1) if kind is None else out[0]
 
 
 def best_so_far(values: np.ndarray) -> np.ndarray:

@@ -155,8 +155,8 @@ def _fixed_budget_section(data: ReportData, table: list[dict[str, str]]) -> list
         "quantiles 10, 25, 50, 75 and 90 over runs). Runs are recorded every few steps, so "
         "the best value is the best *recorded* by then"
         + (
-            "; without a budget, the evaluations at a record are apportioned from each run's "
-            "total over the steps it ran."
+            "; without a budget, the evaluations at a record are the function evaluations "
+            "the engine counted by then."
             if not data.budgeted
             else "."
         )
@@ -169,6 +169,16 @@ def _fixed_budget_section(data: ReportData, table: list[dict[str, str]]) -> list
 
 # -------------------------------------------------------------------------------------
 # Moré-Wild profiles
+
+
+def _saved_f_counts(arrays, flat, s: int):
+    """Setting ``s``'s function evaluations at every record, when the results hold them."""
+    saved = {"recorded_steps": arrays["recorded_steps"], "steps_run": flat["steps_run"][s]}
+    if "record_counts" in flat:
+        saved["record_counts"] = flat["record_counts"][s]
+    elif "step_counts" in arrays:
+        saved["step_counts"] = arrays["step_counts"]
+    return views.saved_record_counts(saved, 0)
 
 
 def _problems(data: ReportData, by_objective: dict[str, list]):
@@ -188,7 +198,10 @@ def _problems(data: ReportData, by_objective: dict[str, list]):
                     values = np.where(inside, values, np.nan)
                 else:
                     evals = views.record_evaluations(
-                        flat["function_evaluations"][s], flat["steps_run"][s], steps
+                        flat["function_evaluations"][s],
+                        flat["steps_run"][s],
+                        steps,
+                        exact=_saved_f_counts(arrays, flat, s),
                     )
                 settings[label] = (values, evals)
         dim = int(groups[0][1]["bounds"].shape[0])
@@ -274,9 +287,7 @@ def _more_wild_section(data: ReportData, by_objective: dict[str, list]) -> list[
     if data.budgeted:
         text += " Records past the budget are not counted."
     else:
-        text += (
-            " Evaluations at a record are apportioned from each run's total over the steps it ran."
-        )
+        text += " Evaluations at a record are the function evaluations counted by then."
     return [
         "### Performance and data profiles",
         "",

@@ -136,6 +136,7 @@ def flat_settings(arrays: dict[str, np.ndarray], n_sweep: int) -> dict[str, np.n
         "gradient_evaluations",
         "hessian_evaluations",
         "record_evaluations",
+        "record_counts",
         "budget_status",
     )
     keys = ("values", "status", "function_evaluations", "steps_run", "params")
