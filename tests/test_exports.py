@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from jaxcalc_testing import run_cli
 
 from jaxcalc.errors import OutputError
 from jaxcalc.exports import export_coco, export_ioh
@@ -174,8 +175,6 @@ def test_an_experiment_without_bbob_objectives_is_one_error_for_coco(results, tm
 
 
 def test_results_without_per_record_counts_are_refused_by_the_cli(results, tmp_path, capsys):
-    from jaxcalc.cli import main
-
     old = tmp_path / "old"
     shutil.copytree(results, old)
     part = old / "group_000.npz"
@@ -184,21 +183,22 @@ def test_results_without_per_record_counts_are_refused_by_the_cli(results, tmp_p
         arrays.pop(key, None)
     write_npz(part, arrays)
     for flag in ("--coco", "--ioh"):
-        assert main(["export", flag, str(old), str(tmp_path / "out")]) == 2
-        message = capsys.readouterr().err.strip()
+        code, _, err = run_cli(capsys, "export", flag, str(old), str(tmp_path / "out"))
+        assert code == 2
+        message = err.strip()
         assert message.count("\n") == 0
         assert "group_000.npz has no per-record evaluation counts" in message
         assert not (tmp_path / "out").exists()
 
 
 def test_cli_export_writes_and_refuses_a_non_empty_out(results, tmp_path, capsys):
-    from jaxcalc.cli import main
-
-    assert main(["export", "--ioh", str(results), str(tmp_path / "ioh"), "--json"]) == 0
-    payload = json.loads(capsys.readouterr().out)
+    code, out, _ = run_cli(capsys, "export", "--ioh", str(results), str(tmp_path / "ioh"), "--json")
+    assert code == 0
+    payload = json.loads(out)
     assert payload["runs"] == 12 and payload["format"] == "ioh"
-    assert main(["export", "--coco", str(results), str(tmp_path / "ioh")]) == 2
-    assert "exists and is not empty" in capsys.readouterr().err
+    code, _, err = run_cli(capsys, "export", "--coco", str(results), str(tmp_path / "ioh"))
+    assert code == 2
+    assert "exists and is not empty" in err
 
 
 # -------------------------------------------------------------------------------------
