@@ -223,10 +223,6 @@ def _run_chunks(job: _Job, compiled) -> tuple[list[dict[str, Any]], np.ndarray |
         return out
 
     t0 = time.perf_counter()
-    if workers > 1 and "lapack_" in compiled.as_text():
-        # two executions of a program with LAPACK calls at once can wait on each other
-        # for ever (levenberg_marquardt's QR on XLA:CPU, jaxlib 0.10.2): one at a time
-        workers = 1
     if workers > 1:
         with ThreadPoolExecutor(workers, thread_name_prefix="jaxcalc-run") as pool:
             outs = list(pool.map(execute, range(len(bounds))))

@@ -77,6 +77,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxcalc.errors import ConfigError
+from jaxcalc.lapack import blocked
 from jaxcalc.optimizers.protocol import (
     Evaluations,
     Fun,
@@ -552,7 +553,7 @@ class CMAES(_Population):
         weights = jnp.asarray(sp.weights, dtype)
         m, sigma, cov = state.mean, state.sigma, state.covariance
 
-        eigenvalues, basis = jnp.linalg.eigh(cov)
+        eigenvalues, basis = blocked(jnp.linalg.eigh, n, n)(cov)
         scales = jnp.sqrt(jnp.maximum(eigenvalues, jnp.finfo(dtype).tiny))  # D's diagonal
         key, sub = jax.random.split(state.key)
         z = jax.random.normal(sub, (sp.population_size, n), dtype)
