@@ -564,7 +564,9 @@ class CMAES(_Population):
 
         y = y[jnp.argsort(values)]
         y_w = weights[: sp.mu] @ y[: sp.mu]
-        inv_sqrt = (basis / scales) @ basis.T  # C^(-1/2)
+        # C^(-1/2); times the reciprocals, which XLA:CPU makes of a division by a broadcast
+        # on one device but not in a program for several: the same bits on both
+        inv_sqrt = (basis * (1 / scales)) @ basis.T
 
         p_sigma = (1 - sp.c_sigma) * state.path_sigma + math.sqrt(
             sp.c_sigma * (2 - sp.c_sigma) * sp.mu_eff
