@@ -33,9 +33,9 @@ PARALLEL_WORK = 200_000
 
 def block_size(rows: int, cols: int) -> int:
     """Runs per LAPACK call for ``rows x cols`` matrices: the largest block whose work
-    stays under :data:`PARALLEL_WORK` by every cost jaxlib estimates (at most
-    ``10 m n max(m, n)`` flops a matrix, for the SVD and the eigensolvers)."""
-    per_matrix = 10 * rows * cols * max(rows, cols)
+    stays under :data:`PARALLEL_WORK` by every cost jaxlib estimates for a real matrix
+    (at most ``10 m n min(m, n)`` flops, the SVD's; ``10 n^3`` for the eigensolvers)."""
+    per_matrix = 10 * rows * cols * min(rows, cols)
     return max(1, (PARALLEL_WORK - 1) // max(per_matrix, 1))
 
 
