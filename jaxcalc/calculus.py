@@ -379,9 +379,33 @@ def _nan_where(value: jax.Array, tree: Any) -> Any:
 def jacobian(f: Callable | str, *, event_ndim: int | None = 1) -> Callable:
     """The Jacobian of ``g: R^n -> R^m``: shape ``(..., m, n)`` for points ``(..., n)``.
 
-    Reverse mode (``jax.jacrev``); for ``m > n`` consider ``jax.jacfwd`` directly.
+    Row ``i`` is NaN at every point where ``g_i`` is NaN (outside its domain), whatever
+    autodiff would give there (``log(x)`` at ``x < 0`` has the finite slope ``1/x``);
+    the other rows, and the other points of a batch, keep their values. Forward mode
+    (``jax.jacfwd``, one pass per coordinate of the point): in reverse mode the zero
+    weight of one component times the NaN slope of another (``sqrt`` at a negative
+    ``x2``) would turn every row's ``x2`` entry into NaN. For ``m`` much smaller than
+    ``n``, ``jax.jacrev`` directly is cheaper, without that guarantee.
+
+    Example:
+      >>> j = jacobian(lambda x: jnp.stack([jnp.log(x[0]), x[0] * x[1]]))
+      >>> j(jnp.array([-1.0, 2.0])).tolist()
+      [[nan, nan], [2.0, -1.0]]
     """
-    return _map_points(jax.jacrev(_point_function(f)), event_ndim)
+    fn = _point_function(f)
+    jac = jax.jacfwd(lambda x: (fn(x), fn(x)), has_aux=True)
+
+    def masked(x):
+        rows, value = jac(x)
+        return jax.tree.map(
+            lambda v, r: jnp.where(
+                jnp.isnan(v).reshape(v.shape + (1,) * (r.ndim - v.ndim)), jnp.nan, r
+            ),
+            value,
+            rows,
+        )
+
+    return _map_points(masked, event_ndim)
 
 
 def hessian(f: Callable | str, *, event_ndim: int | None = 1) -> Callable:

@@ -25,6 +25,7 @@ FLOORS = {
     "trees": 1,
     "constraints": 1,
     "nist_strd": 1,
+    "lapack": 1,
     "calculus": 2,
     "critical": 2,
     "numerical": 2,

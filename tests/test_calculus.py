@@ -353,6 +353,29 @@ def test_jacobian_of_a_nonlinear_map_matches_closed_form(x64):
         np.testing.assert_allclose(J, expected, rtol=1e-13, atol=1e-15)
 
 
+def test_jacobian_rows_are_nan_where_their_component_is_undefined(x64):
+    # g(x) = (log x1, sqrt x2, x1 x2): a row is NaN exactly where its component is NaN
+    # (log's autodiff slope 1/x1 is finite at x1 < 0); the other rows, and the other
+    # points of the batch, keep the closed form
+    def g(x):
+        return jnp.stack([jnp.log(x[0]), jnp.sqrt(x[1]), x[0] * x[1]])
+
+    points = np.array([[-1.0, 2.0], [2.0, -3.0], [0.5, 4.0], [-2.0, -5.0]])
+    got = np.asarray(jacobian(g)(points))
+    for (a, b), J in zip(points, got, strict=True):
+        rows = [[1 / a, 0.0], [0.0, 0.5 / np.sqrt(b) if b >= 0 else 0.0], [b, a]]
+        for defined, row, expected in zip([a > 0, b >= 0, True], J, rows, strict=True):
+            if defined:
+                np.testing.assert_allclose(row, expected, rtol=1e-14)
+            else:
+                assert np.isnan(row).all(), (a, b, row)
+    # one point alone, and an expression: the same rule
+    assert np.isnan(np.asarray(jacobian(g)(points[0]))[0]).all()
+    one = np.asarray(jacobian("log(x1) + x2")(np.array([[-1.0, 2.0], [4.0, 2.0]])))
+    assert np.isnan(one[0]).all()
+    np.testing.assert_allclose(one[1], [0.25, 1.0], rtol=1e-15)
+
+
 def test_d2l_gradient_of_a_quadratic_form(x64):
     rng = np.random.default_rng(4)
     n = 5

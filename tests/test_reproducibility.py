@@ -48,14 +48,6 @@ CASES = {
     "stacked": ("rosenbrock", ("adam", "sgd"), {"learning_rate": 0.01}, False),
 }
 
-# Left out of the device test (docs/devices.md): on forced host devices, the sharded
-# programs of gauss_newton and levenberg_marquardt can hang or abort (their devices'
-# LAPACK calls wait on each other at XLA's all-reduce of the loop's exit test, jaxlib
-# 0.10.2), and cma_es's sharded program rounds a third of its runs differently from one
-# device.
-DEVICE_CASES = [
-    case for case in CASES if case not in ("gauss_newton", "levenberg_marquardt", "cma_es")
-]
 
 # ---------------------------------------------------------------------------- the worker
 
@@ -251,9 +243,52 @@ def test_the_emitters_do_not_depend_on_the_number_of_runs(monkeypatch):
 def test_four_devices_give_the_bits_of_one(dtype, one_device, tmp_path):
     if one_device[0] != dtype:
         pytest.skip("compared in the other dtype's fixture")
-    four = _spawn(tmp_path, dtype, "big", devices=4, cases=",".join(DEVICE_CASES))
+    four = _spawn(tmp_path, dtype, "big", devices=4)
     assert _differences(_select(one_device[1], "big"), _select(four, "big")) == []
 
 
+# ------------------------------------------------ programs that call LAPACK, at once
+
+
+def finisher(runs: str) -> None:
+    """Run gauss_newton and levenberg_marquardt (LAPACK's SVD and QR in every step) from
+    ``runs`` starts, two chunks at once on one device or sharded on several."""
+    from jaxcalc import objectives, optimize
+    from jaxcalc.engine import plan
+
+    plan.PARALLEL_MIN_RUN_STEPS = 0
+    x = _starts(objectives.get("misra1a"), int(runs), "float32")
+    for method in ("gauss_newton", "levenberg_marquardt"):
+        t = optimize("misra1a", method, x, 4, check_curvature=False, cpu_threads=2)
+        print(method, t.devices, t.chunks, flush=True)
+
+
+@pytest.mark.parametrize("devices", [1, 4])
+def test_programs_that_call_lapack_finish_on_two_threads_and_four_devices(devices):
+    # 2048 runs: jaxlib 0.10.2 split each LAPACK call over XLA's thread pool and the
+    # process hung (two chunks at once) or aborted after 40 s (four devices); now each
+    # call runs on its own thread. A hang fails here after the timeout, not CI's.
+    env = dict(os.environ)
+    env.pop("JAXCALC_CPU_THREADS", None)
+    env["PYTHONPATH"] = os.pathsep.join([str(HERE.parents[1]), str(HERE.parent)])
+    if devices > 1:
+        flags = env.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={devices}"
+        env["XLA_FLAGS"] = flags.strip()
+    done = subprocess.run(
+        [sys.executable, str(HERE), "finish", "2048"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    chunks = 2 if devices == 1 else 1
+    for method in ("gauss_newton", "levenberg_marquardt"):
+        assert f"{method} {devices} {chunks}" in done.stdout, done.stdout
+
+
 if __name__ == "__main__":
-    worker(*sys.argv[1:])
+    if sys.argv[1] == "finish":
+        finisher(sys.argv[2])
+    else:
+        worker(*sys.argv[1:])

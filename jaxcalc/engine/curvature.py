@@ -10,6 +10,7 @@ import jax.numpy as jnp
 
 from jaxcalc.engine import cache
 from jaxcalc.engine.result import CODE
+from jaxcalc.lapack import blocked
 
 __all__ = ["CURVATURE_CHECK_MAX_DIM", "curvature_check", "curvature_program"]
 
@@ -38,7 +39,7 @@ def lowest_eigenpair(h: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
         axis = jnp.where(a <= c, jnp.array([1.0, 0.0], h.dtype), jnp.array([0.0, 1.0], h.dtype))
         v = jnp.where(norm > 0, v / jnp.where(norm > 0, norm, 1), axis)  # H = lambda I: any
         return low, v, jnp.abs(mean) + radius
-    eig, vectors = jnp.linalg.eigh(h)
+    eig, vectors = blocked(jnp.linalg.eigh, *h.shape)(h)
     return eig[0], vectors[:, 0], jnp.max(jnp.abs(eig))
 
 

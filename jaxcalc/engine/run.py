@@ -174,11 +174,38 @@ def _compiled(job: _Job) -> tuple[Any, float]:
             )
             lowered = jax.jit(job.batch, donate_argnums=3).lower(x_part, h_part, s_part, shape)
         else:
-            lowered = jax.jit(job.batch).lower(x_part, h_part, s_part)
+            lowered = jax.jit(_per_device(job, x_part, h_part, s_part)).lower(
+                x_part, h_part, s_part
+            )
         compiled = cache.compile_program(lowered, job.quick_compile)
         seconds += time.perf_counter() - t0
     cache.keep_compiled(job.shape_key, compiled)
     return compiled, seconds
+
+
+def _per_device(job: _Job, x_part, h_part, s_part):
+    """The job's program on several devices: each device runs the one-device program on
+    its own runs (``shard_map``), and the runs are gathered only at the end.
+
+    Left to XLA's partitioner, the program asked "is any run still going?" of every
+    device at each block of steps and at each pass of a method's inner loop (a line
+    search, Levenberg-Marquardt's damping trials): an all-reduce inside the loop, where
+    each device's thread waits for the slowest (on a CPU, on XLA's shared thread pool).
+    Without collectives, each device stops when its own runs have.
+    """
+    from jax.sharding import PartitionSpec
+
+    runs, shared = PartitionSpec("runs"), PartitionSpec()
+    shapes = jax.eval_shape(job.batch, x_part, h_part, s_part)
+    # every output has the runs first, except the records (R + 1, D + 2, N)
+    out_specs = {k: PartitionSpec(None, None, "runs") if k == "records" else runs for k in shapes}
+    return jax.shard_map(
+        job.batch,
+        mesh=job.sharding.mesh,
+        in_specs=(runs, {k: runs for k in h_part}, {k: shared for k in s_part}),
+        out_specs=out_specs,
+        check_vma=False,
+    )
 
 
 def _prepare_rest(job: _Job) -> None:
@@ -230,10 +257,6 @@ def _run_chunks(job: _Job, compiled) -> tuple[list[dict[str, Any]], np.ndarray |
         return out
 
     t0 = time.perf_counter()
-    if workers > 1 and "lapack_" in compiled.as_text():
-        # two executions of a program with LAPACK calls at once can wait on each other
-        # for ever (levenberg_marquardt's QR on XLA:CPU, jaxlib 0.10.2): one at a time
-        workers = 1
     if workers > 1:
         with ThreadPoolExecutor(workers, thread_name_prefix="jaxcalc-run") as pool:
             outs = list(pool.map(execute, range(len(bounds))))

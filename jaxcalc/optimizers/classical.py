@@ -14,6 +14,7 @@ from typing import Any, ClassVar, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from jaxcalc.lapack import blocked
 from jaxcalc.optimizers.line_search import backtracking
 from jaxcalc.optimizers.protocol import Evaluations, Fun, Optimizer, Requires, StepResult
 from jaxcalc.optimizers.registry import register
@@ -143,7 +144,7 @@ class Newton(Optimizer):
     def step(self, fun, x, value, grad, state, hyper) -> StepResult:
         hess = jax.hessian(fun)(x)
         hess = 0.5 * (hess + hess.T)
-        eigenvalues, vectors = jnp.linalg.eigh(hess)
+        eigenvalues, vectors = blocked(jnp.linalg.eigh, *hess.shape)(hess)
         scale = jnp.maximum(1.0, jnp.max(jnp.abs(eigenvalues)))
         eps = jnp.finfo(x.dtype).eps
         floor = jnp.maximum(hyper["min_curvature"], 16 * eps) * scale

@@ -53,6 +53,7 @@ from jaxcalc.constraints import (
     total_violation,
 )
 from jaxcalc.errors import ConfigError
+from jaxcalc.lapack import blocked
 from jaxcalc.optimizers.protocol import Evaluations, Fun, Optimizer, Requires, StepResult
 from jaxcalc.optimizers.registry import register
 
@@ -82,6 +83,12 @@ def _normalised_constraints(method: str, given: Any) -> tuple[Constraint | str, 
         if not isinstance(c, Constraint | str):
             raise ConfigError(f"{method}.constraints: not a constraint: {c!r}")
     return tuple(given)
+
+
+def _lstsq(a: jax.Array, b: jax.Array) -> jax.Array:
+    """The minimum-norm least-squares solution of ``a x = b`` (by the SVD; mapped over
+    runs, in blocks that LAPACK runs on the calling thread: :mod:`jaxcalc.lapack`)."""
+    return blocked(lambda a, b: jnp.linalg.lstsq(a, b)[0], *a.shape)(a, b)
 
 
 @dataclass(frozen=True)
@@ -357,14 +364,14 @@ class LagrangeNewton(_Constrained):
             return equality_values(found, z)
 
         a = jax.jacfwd(h_of)(x)
-        estimate = jnp.linalg.lstsq(a.T, -grad)[0]  # argmin |grad f + A^T lambda|
+        estimate = _lstsq(a.T, -grad)  # argmin |grad f + A^T lambda|
         lam = jnp.where(state.started, state.multipliers, estimate)
         n, m = x.shape[0], lam.shape[0]
         w = jax.hessian(fun)(x) + jax.hessian(lambda z: jnp.vdot(lam, h_of(z)))(x)
         w = 0.5 * (w + w.T)
         h = h_of(x)
         kkt = jnp.block([[w, a.T], [a, jnp.zeros((m, m), x.dtype)]])
-        solution = jnp.linalg.solve(kkt, -jnp.concatenate([grad, h]))
+        solution = blocked(jnp.linalg.solve, *kkt.shape)(kkt, -jnp.concatenate([grad, h]))
         p, lam_plus = solution[:n], solution[n:]
 
         nu = hyper["penalty"] + jnp.max(jnp.abs(lam_plus), initial=0.0)
@@ -417,7 +424,7 @@ class LagrangeNewton(_Constrained):
         at the final point (exact at a KKT point), as ``multiplier_0``, ``multiplier_1``..."""
         found = self._equalities(fun, x)
         a = jax.jacfwd(lambda z: equality_values(found, z))(x)
-        lam = jnp.linalg.lstsq(a.T, -jax.grad(fun)(x))[0]
+        lam = _lstsq(a.T, -jax.grad(fun)(x))
         return {
             "constraint_violation": total_violation(found, x),
             **_multipliers_metrics("multiplier", lam),

@@ -62,6 +62,7 @@ import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 
 from jaxcalc.errors import ConfigError
+from jaxcalc.lapack import blocked
 from jaxcalc.optimizers.classical import _full_step_search
 from jaxcalc.optimizers.protocol import Evaluations, Fun, Optimizer, Requires, StepResult
 from jaxcalc.optimizers.registry import register
@@ -101,7 +102,7 @@ def _gauss_newton_step(
 ) -> tuple[jax.Array, jax.Array]:
     """The Gauss-Newton step ``d`` (min-norm least-squares solution of ``J d = -r``) and
     the convergence test of the module docstring."""
-    direction = jnp.linalg.lstsq(jac, -r)[0]
+    direction = blocked(lambda a, b: jnp.linalg.lstsq(a, b)[0], *jac.shape)(jac, -r)
     xtol = _xtol(hyper, x)
     small = jnp.all(jnp.abs(direction) <= xtol * (jnp.abs(x) + xtol))
     # MINPACK's orthogonality test, loosely: r within eps^(1/4) of orthogonal to every
@@ -253,11 +254,14 @@ class LevenbergMarquardt(Optimizer):
         d = x.shape[0]
         big = jnp.asarray(jnp.finfo(x.dtype).max, x.dtype) ** 0.5  # keeps mu * D finite
 
+        def least_squares(a, b):
+            q, upper = jnp.linalg.qr(a, mode="reduced")
+            return jsl.solve_triangular(upper, q.T @ b, lower=False)
+
         def solve(mu):
             stacked = jnp.concatenate([jac, jnp.diag(jnp.sqrt(mu * scale))])
             rhs = jnp.concatenate([-r, jnp.zeros(d, x.dtype)])
-            q, upper = jnp.linalg.qr(stacked, mode="reduced")
-            return jsl.solve_triangular(upper, q.T @ rhs, lower=False)
+            return blocked(least_squares, *stacked.shape)(stacked, rhs)
 
         def trial(carry):
             k, mu, nu, *_ = carry

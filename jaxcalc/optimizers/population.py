@@ -77,6 +77,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxcalc.errors import ConfigError
+from jaxcalc.lapack import blocked
 from jaxcalc.optimizers.protocol import (
     Evaluations,
     Fun,
@@ -552,7 +553,7 @@ class CMAES(_Population):
         weights = jnp.asarray(sp.weights, dtype)
         m, sigma, cov = state.mean, state.sigma, state.covariance
 
-        eigenvalues, basis = jnp.linalg.eigh(cov)
+        eigenvalues, basis = blocked(jnp.linalg.eigh, n, n)(cov)
         scales = jnp.sqrt(jnp.maximum(eigenvalues, jnp.finfo(dtype).tiny))  # D's diagonal
         key, sub = jax.random.split(state.key)
         z = jax.random.normal(sub, (sp.population_size, n), dtype)
@@ -563,7 +564,9 @@ class CMAES(_Population):
 
         y = y[jnp.argsort(values)]
         y_w = weights[: sp.mu] @ y[: sp.mu]
-        inv_sqrt = (basis / scales) @ basis.T  # C^(-1/2)
+        # C^(-1/2); times the reciprocals, which XLA:CPU makes of a division by a broadcast
+        # on one device but not in a program for several: the same bits on both
+        inv_sqrt = (basis * (1 / scales)) @ basis.T
 
         p_sigma = (1 - sp.c_sigma) * state.path_sigma + math.sqrt(
             sp.c_sigma * (2 - sp.c_sigma) * sp.mu_eff
