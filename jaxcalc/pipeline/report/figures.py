@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from jaxcalc.pipeline import budget as budgets
+from jaxcalc.pipeline import views
 from jaxcalc.pipeline.results import figure_stems
 
 __all__ = ["ReportData", "objective_section", "setting_labels"]
@@ -188,8 +189,13 @@ def _draw_setting(data: ReportData, curves: _Curves, group, arrays, flat, s: int
         curves.notes.append(f"{label}: {int(bad.sum())} of {bad.size} runs diverged")
     y = np.where(np.isfinite(y), y, np.nan)
     q25, med, q75 = np.nanquantile(y, [0.25, 0.5, 0.75], axis=0)
-    per_step = (flat["function_evaluations"][s] - 1) / np.maximum(flat["steps_run"][s], 1)
-    evals = 1 + np.median(per_step) * steps
+    exact = views.saved_record_counts(arrays, 0)  # f-evaluations at every record
+    if exact is not None:
+        evals_runs = np.asarray(exact, np.float64).reshape(flat["status"].shape + (-1,))[s]
+    else:  # results of an older jaxcalc: each run's evaluations spread over its steps
+        per_step = (flat["function_evaluations"][s] - 1) / np.maximum(flat["steps_run"][s], 1)
+        evals_runs = 1 + np.outer(per_step, steps)
+    evals = np.median(evals_runs, axis=0)
     with_costs = data.budgeted and "record_evaluations" in flat
     if with_costs:
         costs = flat["record_evaluations"][s].astype(np.float64)
@@ -210,7 +216,6 @@ def _draw_setting(data: ReportData, curves: _Curves, group, arrays, flat, s: int
     if curves.known and with_costs:
         data.ecdf_runs.append(_budget_runs(data, group, arrays, flat, s, label, y))
     elif curves.known:
-        evals_runs = 1 + np.outer(per_step, steps)
         data.ecdf_data.setdefault(label, []).append((y, evals_runs))
 
 
