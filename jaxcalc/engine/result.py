@@ -3,9 +3,11 @@
 Statuses (``Trajectory.status``), each with one example:
 
 ``converged``
-    ``|grad f| <= gtol`` at a point where the Hessian (checked when ``dim <= 32``) has no
-    negative eigenvalue and f is not flat to rounding (see ``stalled``): ``gd`` on ``x^2``
-    from 1 (learning rate 0.1).
+    ``|grad f| <= gtol * max(1, |f|)`` (relative to f's size where ``|f| > 1``; see
+    :func:`first_order`) at a point where the Hessian (checked when ``dim <= 32``) has no
+    negative eigenvalue and f is not flat to rounding (checked in every dimension; see
+    ``stalled``): ``gd`` on ``x^2`` from 1 (learning rate 0.1). Above 32 dimensions a
+    saddle or maximum can be reported ``converged``.
 ``max_steps``
     ran all ``steps`` without meeting a stopping test: ``gd`` on Rosenbrock from
     ``(-1.2, 1)`` for 50 steps at learning rate 1e-5.
@@ -24,10 +26,10 @@ Statuses (``Trajectory.status``), each with one example:
     the method could make no progress (its line search found no acceptable step, or the
     point did not move) for ``patience`` consecutive steps: ``gd`` on ``x^2`` from 1 in
     float32 at learning rate 1e-12 (each step rounds back to the same point). Also a run
-    that met the gradient test on a plateau (checked with the Hessian, ``dim <= 32``): f
-    nonzero and constant to rounding within a unit distance, its gradient below
-    ``eps |f|``, where f, the gradient and the curvature underflowed rather than vanished
-    at a minimum: ``gd`` on ``1 - exp(-x^2)`` from 7.
+    that met the gradient test on a plateau (in any dimension): f nonzero and constant to
+    rounding a unit step away in four directions, its gradient below ``eps |f|``, where
+    f, the gradient and the curvature underflowed rather than vanished at a minimum:
+    ``gd`` on ``1 - exp(-x^2)`` from 7.
 ``domain_error_at_start``
     f or its gradient is not finite at the start, outside f's domain: ``x - log(x)`` from
     ``x = -1`` (NaN) or ``x = 0`` (a pole).
@@ -53,7 +55,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["CODE", "STATUSES", "Trajectory", "pack_stopped", "unpack_codes"]
+__all__ = ["CODE", "STATUSES", "Trajectory", "first_order", "pack_stopped", "unpack_codes"]
 
 STATUSES = (
     "max_steps",
@@ -323,6 +325,20 @@ def _short(value: Any) -> str:
     if isinstance(value, float | np.floating):
         return f"{float(value):.4g}"
     return str(value)
+
+
+def first_order(squared_norm: jax.Array, value: jax.Array, gtol: float) -> jax.Array:
+    """The first-order test ``|grad f| <= gtol * max(1, |f|)``, from ``|grad f|^2``.
+
+    Relative to f's size where ``|f| > 1``, absolute where ``|f| <= 1``: the relative
+    gradient of Dennis and Schnabel (Numerical Methods for Unconstrained Optimization,
+    1983, section 7.2) with a typical f of 1, and the test of :mod:`jaxcalc.critical`
+    (``1 + |f|``) to a factor of 2. Where ``|f| > 1``, f times a constant passes the test
+    at the same points; an absolute test would ask of f = 1e6 + x^2 a gradient that f's
+    rounding (``eps |f|``) cannot show. A gradient whose square overflows fails the test.
+    """
+    bound = gtol * jnp.maximum(1.0, jnp.abs(value))
+    return (squared_norm <= bound * bound) & (squared_norm < jnp.inf)
 
 
 def pack_stopped(status: jax.Array, step: Any) -> jax.Array:
