@@ -48,7 +48,7 @@ def lowest_eigenpair(h: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
 
 def curvature_check(fun, final_params: jax.Array, status: jax.Array) -> jax.Array:
     """Turn 'converged' (and 'flat_start') into 'non_minimum' / 'converged' by the Hessian,
-and 'converged' on a plateau into 'stalled' (only the last above ``CURVATURE_CHECK_MAX_DIM``).
+    and 'converged' on a plateau into 'stalled' (only this above ``CURVATURE_CHECK_MAX_DIM``).
 
     A point is a maximum or saddle when the Hessian has an eigenvalue below ``-tol`` *and* f
     confirms it: f decreases along that eigenvector, a step ``h`` to either side (``h``
