@@ -3,8 +3,8 @@
 Statuses (``Trajectory.status``), each with one example:
 
 ``converged``
-    ``|grad f| <= gtol * max(1, |f|)`` (relative to f's size where ``|f| > 1``; see
-    :func:`first_order`) at a point where the Hessian (checked when ``dim <= 32``) has no
+    ``|grad f| <= gtol * max(1, |f| / max(1, max_i |x_i|))`` (absolute, or relative to f's
+    size; see :func:`first_order`) at a point where the Hessian (checked when ``dim <= 32``) has no
     negative eigenvalue and f is not flat to rounding (checked in every dimension; see
     ``stalled``): ``gd`` on ``x^2`` from 1 (learning rate 0.1). Above 32 dimensions a
     saddle or maximum can be reported ``converged``.
@@ -327,17 +327,23 @@ def _short(value: Any) -> str:
     return str(value)
 
 
-def first_order(squared_norm: jax.Array, value: jax.Array, gtol: float) -> jax.Array:
-    """The first-order test ``|grad f| <= gtol * max(1, |f|)``, from ``|grad f|^2``.
+def first_order(
+    squared_norm: jax.Array, value: jax.Array, x_size: jax.Array, gtol: float
+) -> jax.Array:
+    """The first-order test, from ``|grad f|^2``, f and ``max_i |x_i|``::
 
-    Relative to f's size where ``|f| > 1``, absolute where ``|f| <= 1``: the relative
-    gradient of Dennis and Schnabel (Numerical Methods for Unconstrained Optimization,
-    1983, section 7.2) with a typical f of 1, and the test of :mod:`jaxcalc.critical`
-    (``1 + |f|``) to a factor of 2. Where ``|f| > 1``, f times a constant passes the test
-    at the same points; an absolute test would ask of f = 1e6 + x^2 a gradient that f's
-    rounding (``eps |f|``) cannot show. A gradient whose square overflows fails the test.
+        |grad f| <= gtol * max(1, |f| / max(1, max_i |x_i|))
+
+    Either the absolute test ``|grad f| <= gtol``, or Dennis and Schnabel's relative
+    gradient (Numerical Methods for Unconstrained Optimization, 1983, section 7.2), in norms
+    and with typical sizes 1: ``|grad f| max(1, |x|) / max(1, |f|) <= gtol``. The relative
+    test lets f be known only to its rounding, ``eps |f|``: on ``f = c (1 + x^2)`` it holds
+    at the same points for every ``c >= 1``, where an absolute test asks ``c = 1e6`` for a
+    gradient 1e6 times finer. Scaling by ``|x|`` keeps it from holding far out on a function
+    that grows, such as ``x^2`` at ``x = 1e9`` (``|f| / |x|`` is then ``|grad f| / 2``).
+    A gradient whose square overflows fails the test.
     """
-    bound = gtol * jnp.maximum(1.0, jnp.abs(value))
+    bound = gtol * jnp.maximum(1.0, jnp.abs(value) / jnp.maximum(1.0, x_size))
     return (squared_norm <= bound * bound) & (squared_norm < jnp.inf)
 
 

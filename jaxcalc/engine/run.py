@@ -351,8 +351,9 @@ def optimize(
       record_every: record the point, value and gradient norm every this many steps.
       seed: the seed of stochastic optimizers (population methods, annealing): start ``i``
         draws from ``fold_in(key(seed), i)`` under every hyperparameter setting.
-      gtol: convergence when ``|grad f| <= gtol * max(1, |f|)`` (default 1e-5 in float32,
-        1e-8 in float64).
+      gtol: convergence when ``|grad f| <= gtol * max(1, |f| / max(1, max_i |x_i|))``
+        (see :func:`~jaxcalc.engine.result.first_order`; default 1e-5 in float32, 1e-8 in
+        float64).
       f_limit: ``f < -f_limit`` means unbounded below (default 1e30 in float64, 1e20 in float32).
       x_limit: ``max|x| > x_limit`` means the run ran away (default 1e15 / 1e10). On an
         objective with a lower bound (:attr:`Objective.floor`: its declared ``lower_bound``

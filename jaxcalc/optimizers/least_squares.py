@@ -19,7 +19,7 @@ Jacobian, at the new point, and returns f and ``grad f = 2 J^T r`` there: the en
 not evaluate again. The Jacobian at the start is computed by ``init``; it stands for the
 gradient evaluation the engine counts at the start.
 
-Stopping: besides the engine's gradient test (``|grad f| <= gtol max(1, |f|)``), both methods report
+Stopping: besides the engine's gradient test (``|grad f| <= gtol``), both methods report
 convergence from the Gauss-Newton step ``d`` (the least-squares solution of ``J d = -r``,
 by the SVD) at the current point when
 
