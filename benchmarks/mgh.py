@@ -273,6 +273,21 @@ def render(problems, rows, args, seconds) -> str:
         "local minima of Bard, Kowalik-Osborne, Trigonometric, ...) converged truly but did not "
         "reach f*; so do scipy's.",
         "",
+        "Stopping: jaxcalc's runs stop on the engine's first-order test, "
+        "`|grad f| <= gtol * max(1, |f| / max(1, max_i |x_i|))`: absolute, or Dennis and "
+        "Schnabel's relative gradient (f known to its rounding, `eps |f|`), scaled by `|x|` so "
+        "that it cannot hold far out on a function that grows. scipy's BFGS and L-BFGS-B test "
+        "the largest gradient component (projected) against gtol, absolutely; Newton-CG the "
+        "step's size. A run meeting the test is then checked: a Hessian with a negative "
+        "eigenvalue makes it `non_minimum`, f flat to rounding around it `stalled`.",
+        "",
+        "`gd_armijo` is steepest descent with backtracking from `initial_step` (1) at every "
+        "step. It converges linearly, at a rate set by the Hessian's condition number; most "
+        "MGH problems are badly conditioned, so 3000 steps reach f* on about a third of them. "
+        "That is the method, not a fault, and none of its `converged` is false. Nocedal and "
+        "Wright's first trial step from the previous step's (section 3.5) is not used: a "
+        "schedule of `initial_step` sets each step's first trial exactly.",
+        "",
         "## Per problem",
         "",
         "Each cell: f reached, `*` if it reached f*, status, iterations / evaluations.",
