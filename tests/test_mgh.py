@@ -1,7 +1,7 @@
 """'converged' means converged, on the Moré-Garbow-Hillstrom problems: the cases that
 failed (a plateau called converged, BFGS stuck at a badly scaled start, Newton out of steps
-on a badly scaled problem), a saddle reported as such, and no false 'converged' on a
-sample of the set (the whole set: benchmarks/mgh.py, docs/mgh.md)."""
+on badly scaled problems or stopped at a saddle), a saddle reported as such, and no false
+'converged' on a sample of the set (the whole set: benchmarks/mgh.py, docs/mgh.md)."""
 
 from __future__ import annotations
 
@@ -117,6 +117,26 @@ def test_the_saddle_mgh_print_for_biggs_exp6_is_non_minimum():
     saddle += [5.186561551993452, 1.7114159947195875, 1.08225833923108]
     t = jaxcalc.optimize("mgh18_biggs_exp6", "newton", saddle, 5)
     assert str(t.status) == "non_minimum"
+
+
+@pytest.mark.parametrize(("number", "steps"), [(3, 150), (18, 120)])
+def test_newton_solves_powell_badly_scaled_and_biggs_exp6(number, steps):
+    """Powell badly scaled: the Hessian's condition reaches 2e17 and the floored
+    eigenvalues shortened every step (f = 2e-9 after 3000 steps); Biggs EXP6: Newton
+    stopped at the saddle f = 5.66e-3. scipy's trust-exact solves both; so does newton now
+    (91 and 60 steps), to f* computed with 80 digits."""
+    t = jaxcalc.optimize(PROBLEMS[number - 1].name, "newton", _start(number), steps)
+    assert str(t.status) == "converged"
+    assert _reached(float(t.final_values), MINIMA[number].f_opt)
+
+
+def test_newton_leaves_a_saddle_it_starts_beside():
+    """On x^2 - y^2 from (3, 0) the gradient has no y part: the modified Newton step lands
+    on the saddle (0, 0). The step of negative curvature moves y off 0, and f, unbounded
+    below, runs off."""
+    t = jaxcalc.optimize("x**2 - y**2", "newton", [3.0, 0.0], 200)
+    assert str(t.status) == "unbounded"
+    assert float(t.final_values) < -1e20
 
 
 SAMPLE = (2, 3, 6, 8, 15, 17, 18, 26)

@@ -274,8 +274,9 @@ def _starts(args: argparse.Namespace, objective):
 
 
 STATUS_NOTE = (
-    "status: why a run stopped. converged: |grad f| <= gtol at a minimum; max_steps: it ran\n"
-    "  every step without meeting a stopping test (others: README, 'Each run ends with a status')"
+    "status: why a run stopped. converged: |grad f| <= gtol (or relative to f) at a minimum;\n"
+    "  max_steps: it ran every step without meeting a stopping test (others: README, 'Each run\n"
+    "  ends with a status')"
 )
 SUCCESS_NOTE = (
     "success: the share of runs with f - f_opt <= {target:g} (--target) at some recorded step,\n"

@@ -1,5 +1,9 @@
 """The curvature check where runs stop: a 'converged' run at a maximum or saddle becomes
-'non_minimum', one on a plateau 'stalled', a flat start at a verified minimum 'converged'."""
+'non_minimum', one on a plateau 'stalled', a flat start at a verified minimum 'converged'.
+
+The Hessian is formed only up to ``CURVATURE_CHECK_MAX_DIM`` dimensions; above it only the
+plateau test runs (it needs f and one gradient), so a plateau is never 'converged' in any
+dimension, while a saddle or maximum above it can still be reported 'converged'."""
 
 from __future__ import annotations
 
@@ -44,7 +48,8 @@ def lowest_eigenpair(h: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
 
 
 def curvature_check(fun, final_params: jax.Array, status: jax.Array) -> jax.Array:
-    """Turn 'converged' (and 'flat_start') into 'non_minimum' / 'converged' by the Hessian.
+    """Turn 'converged' (and 'flat_start') into 'non_minimum' / 'converged' by the Hessian,
+    and 'converged' on a plateau into 'stalled' (only this above ``CURVATURE_CHECK_MAX_DIM``).
 
     A point is a maximum or saddle when the Hessian has an eigenvalue below ``-tol`` *and* f
     confirms it: f decreases along that eigenvector, a step ``h`` to either side (``h``
@@ -53,6 +58,9 @@ def curvature_check(fun, final_params: jax.Array, status: jax.Array) -> jax.Arra
     oscillating T_osz transform: eigenvalues of -2e6 within 3e-12 of the optimum) from having
     their minima called saddles.
     """
+
+    if final_params.shape[-1] > CURVATURE_CHECK_MAX_DIM:
+        return jax.vmap(partial(_plateau_only, fun))(final_params, status)
 
     def one(x, status):
         f0 = fun(x)
@@ -81,6 +89,20 @@ def curvature_check(fun, final_params: jax.Array, status: jax.Array) -> jax.Arra
         return status.astype(jnp.int32)
 
     return jax.vmap(one)(final_params, status)
+
+
+def _plateau_only(fun, x: jax.Array, status: jax.Array) -> jax.Array:
+    """Above ``CURVATURE_CHECK_MAX_DIM``: no Hessian, only the plateau test, along the
+    diagonal and the alternating-sign diagonal (a unit step each way). A 'converged' run on
+    a plateau becomes 'stalled'; a saddle or maximum stays 'converged' and a flat start
+    stays 'flat_start'."""
+    n = x.shape[0]
+    alternating = jnp.where(jnp.arange(n) % 2 == 0, 1.0, -1.0).astype(x.dtype)
+    alternating = alternating / jnp.sqrt(jnp.asarray(n, x.dtype))
+    flat = _plateau(fun, x, fun(x), alternating)
+    return jnp.where((status == CODE["converged"]) & flat, CODE["stalled"], status).astype(
+        jnp.int32
+    )
 
 
 def _plateau(fun, x: jax.Array, f0: jax.Array, v: jax.Array) -> jax.Array:

@@ -40,7 +40,7 @@ import numpy as np
 from jax.extend.core import Literal, jaxpr_as_fun
 
 from jaxcalc.engine.options import Limits
-from jaxcalc.engine.result import CODE, pack_stopped, unpack_codes
+from jaxcalc.engine.result import CODE, first_order, pack_stopped, unpack_codes
 from jaxcalc.optimizers import Evaluations, Optimizer
 
 __all__ = ["Program", "public_hyper"]
@@ -425,12 +425,13 @@ class Program:
         finite = jnp.isfinite(f_new) & rows(
             jnp.logical_and, jnp.isfinite(g_new) & jnp.isfinite(x_new)
         )
-        runaway = rows(jnp.maximum, jnp.abs(x_new)) > limits.x_limit
+        x_size = rows(jnp.maximum, jnp.abs(x_new))
+        runaway = x_size > limits.x_limit
         if self.gradient_free or self.minibatch:  # a minibatch gradient is no test of f's
             converged = jnp.zeros(f_new.shape, bool)
             no_move = converged
         else:
-            converged = rows(jnp.add, g_new * g_new) <= limits.gtol**2
+            converged = first_order(rows(jnp.add, g_new * g_new), f_new, x_size, limits.gtol)
             no_move = rows(jnp.logical_and, x_new == c["x"])
         own = res.get("converged", static.get("converged"))
         if own is not None:
@@ -599,7 +600,8 @@ class Program:
                 norm = jnp.sqrt(rows(jnp.add, g_full * g_full))
             finite = jnp.isfinite(final_values) & jnp.isfinite(norm)
             running = status == RUNNING
-            flat = norm <= self.limits.gtol
+            x_size = rows(jnp.maximum, jnp.abs(carry["x"]))
+            flat = first_order(norm * norm, final_values, x_size, self.limits.gtol)
             status = jnp.where(running & finite & flat, CODE["converged"], status)
             status = jnp.where(running & ~finite, CODE["diverged_nonfinite"], status)
             event = jnp.where(running & (~finite | flat), self.steps, event)

@@ -3,9 +3,11 @@
 Statuses (``Trajectory.status``), each with one example:
 
 ``converged``
-    ``|grad f| <= gtol`` at a point where the Hessian (checked when ``dim <= 32``) has no
-    negative eigenvalue and f is not flat to rounding (see ``stalled``): ``gd`` on ``x^2``
-    from 1 (learning rate 0.1).
+    ``|grad f| <= gtol * max(1, |f| / max(1, max_i |x_i|))`` (absolute, or relative to f's
+    size; see :func:`first_order`) at a point where the Hessian (checked when ``dim <= 32``) has no
+    negative eigenvalue and f is not flat to rounding (checked in every dimension; see
+    ``stalled``): ``gd`` on ``x^2`` from 1 (learning rate 0.1). Above 32 dimensions a
+    saddle or maximum can be reported ``converged``.
 ``max_steps``
     ran all ``steps`` without meeting a stopping test: ``gd`` on Rosenbrock from
     ``(-1.2, 1)`` for 50 steps at learning rate 1e-5.
@@ -24,10 +26,10 @@ Statuses (``Trajectory.status``), each with one example:
     the method could make no progress (its line search found no acceptable step, or the
     point did not move) for ``patience`` consecutive steps: ``gd`` on ``x^2`` from 1 in
     float32 at learning rate 1e-12 (each step rounds back to the same point). Also a run
-    that met the gradient test on a plateau (checked with the Hessian, ``dim <= 32``): f
-    nonzero and constant to rounding within a unit distance, its gradient below
-    ``eps |f|``, where f, the gradient and the curvature underflowed rather than vanished
-    at a minimum: ``gd`` on ``1 - exp(-x^2)`` from 7.
+    that met the gradient test on a plateau (in any dimension): f nonzero and constant to
+    rounding a unit step away in four directions, its gradient below ``eps |f|``, where
+    f, the gradient and the curvature underflowed rather than vanished at a minimum:
+    ``gd`` on ``1 - exp(-x^2)`` from 7.
 ``domain_error_at_start``
     f or its gradient is not finite at the start, outside f's domain: ``x - log(x)`` from
     ``x = -1`` (NaN) or ``x = 0`` (a pole).
@@ -57,8 +59,9 @@ __all__ = [
     "CODE",
     "STATUSES",
     "Trajectory",
-    "pack_stopped",
     "counts_at_records",
+    "first_order",
+    "pack_stopped",
     "step_counts",
     "unpack_codes",
 ]
@@ -361,6 +364,26 @@ def _short(value: Any) -> str:
     if isinstance(value, float | np.floating):
         return f"{float(value):.4g}"
     return str(value)
+
+
+def first_order(
+    squared_norm: jax.Array, value: jax.Array, x_size: jax.Array, gtol: float
+) -> jax.Array:
+    """The first-order test, from ``|grad f|^2``, f and ``max_i |x_i|``::
+
+        |grad f| <= gtol * max(1, |f| / max(1, max_i |x_i|))
+
+    Either the absolute test ``|grad f| <= gtol``, or Dennis and Schnabel's relative
+    gradient (Numerical Methods for Unconstrained Optimization, 1983, section 7.2), in norms
+    and with typical sizes 1: ``|grad f| max(1, |x|) / max(1, |f|) <= gtol``. The relative
+    test lets f be known only to its rounding, ``eps |f|``: on ``f = c (1 + x^2)`` it holds
+    at the same points for every ``c >= 1``, where an absolute test asks ``c = 1e6`` for a
+    gradient 1e6 times finer. Scaling by ``|x|`` keeps it from holding far out on a function
+    that grows, such as ``x^2`` at ``x = 1e9`` (``|f| / |x|`` is then ``|grad f| / 2``).
+    A gradient whose square overflows fails the test.
+    """
+    bound = gtol * jnp.maximum(1.0, jnp.abs(value) / jnp.maximum(1.0, x_size))
+    return (squared_norm <= bound * bound) & (squared_norm < jnp.inf)
 
 
 def pack_stopped(status: jax.Array, step: Any) -> jax.Array:

@@ -155,9 +155,7 @@ def _job(
         shape_key=(key, shape, str(dtype), n_dev),
         check_key=("curvature", key[0], shape, str(dtype), n_dev),
         quick_compile=steps < QUICK_COMPILE_STEPS,
-        curvature=check_curvature
-        and method.curvature_check
-        and d <= curvature.CURVATURE_CHECK_MAX_DIM,
+        curvature=check_curvature and method.curvature_check,
     )
 
 
@@ -383,13 +381,17 @@ def optimize(
       record_every: record the point, value and gradient norm every this many steps.
       seed: the seed of stochastic optimizers (population methods, annealing): start ``i``
         draws from ``fold_in(key(seed), i)`` under every hyperparameter setting.
-      gtol: convergence when ``|grad f| <= gtol`` (default 1e-5 in float32, 1e-8 in float64).
+      gtol: convergence when ``|grad f| <= gtol * max(1, |f| / max(1, max_i |x_i|))``
+        (see :func:`~jaxcalc.engine.result.first_order`; default 1e-5 in float32, 1e-8 in
+        float64).
       f_limit: ``f < -f_limit`` means unbounded below (default 1e30 in float64, 1e20 in float32).
       x_limit: ``max|x| > x_limit`` means the run ran away (default 1e15 / 1e10). On an
         objective with a lower bound (:attr:`Objective.floor`: its declared ``lower_bound``
         or its ``f_opt``) a run that ran away is ``diverged``, never ``unbounded``.
       patience: consecutive failed or zero steps before a run is "stalled".
-      check_curvature: check the Hessian where runs stop (only for ``D <= 32``).
+      check_curvature: check where 'converged' runs stop: the Hessian for ``D <= 32``
+        (a maximum or saddle becomes 'non_minimum'), and for every ``D`` f around the point
+        (a plateau becomes 'stalled').
       memory_budget: bytes the outputs may take (default: 40% of free memory, or half of
         free device memory on an accelerator); above it, runs are computed in chunks.
       chunk_size: force chunks of this many runs.

@@ -24,7 +24,7 @@ Each reports ``constraint_violation`` per run (``Trajectory.metrics``).
 
 Multiplier convention: ``L(x, lambda, mu) = f(x) + lambda.h(x) + mu.g(x)``, ``mu >= 0``.
 
-Stopping: besides the engine's ``|grad f| <= gtol`` (right where no constraint is active),
+Stopping: besides the engine's gradient test (right where no constraint is active),
 each method reports its own first-order (KKT) test with the hyperparameter ``tol``
 (default 1e-8; never below 100 machine epsilons, so 1.2e-5 in float32). The engine's
 curvature check looks at the Hessian of f alone: where f's Hessian is indefinite at a
