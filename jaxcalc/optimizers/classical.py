@@ -107,11 +107,11 @@ class GradientDescentArmijo(Optimizer):
         return 0
 
 
-@dataclass(frozen=True)
 def _cho_solve(factor: jax.Array, b: jax.Array) -> jax.Array:
     return jax.scipy.linalg.cho_solve((factor, True), b)
 
 
+@dataclass(frozen=True)
 class Newton(Optimizer):
     """Newton's method with the exact Hessian, modified to be positive definite, and a
     backtracking line search starting at the full step.
