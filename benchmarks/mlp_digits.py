@@ -18,18 +18,27 @@ Three peers run the same lanes in the same process:
    the held-out loss and both accuracies at the start and the end.
 2. ``hand-written``: ``jit(vmap(train))`` where ``train`` is a ``lax.scan`` over epochs of a
    ``lax.scan`` over minibatches with ``optax.adam``, the loss written out by hand, the
-   same orders of the rows (the same keys), the final full training loss only.
+   same orders of the rows (the same per-lane keys as the engine's: a lane's seed, start
+   and identity, the CRC-32 of its method and hyperparameters), the final full training
+   loss only.
    At the start and the end it computes what jaxcalc records there: the full training
    loss and its gradient's norm, both accuracies and the held-out loss.
+   It runs twice: compiled with XLA's defaults, and with the options jaxcalc compiles
+   with (``jaxcalc.engine.cache.DETERMINISTIC_CPU_OPTIONS``), so the two rows tell what
+   bit-reproducibility costs this program apart from what the engine does.
 3. ``python loop``: for each lane, a Python loop over steps calling a jitted
    ``value_and_grad`` and optax's update: timed on a subset of lanes and extrapolated to
    all lanes (marked ``*``).
 
 Timing: compile apart from run (jaxcalc reports its own; the hand-written program is
 lowered and compiled explicitly); the run is the median of ``--repeats`` runs after the
-compile. Memory: the process's peak resident set size after each peer (``ru_maxrss``,
-monotone, so each row shows the peak so far) and jaxcalc's own estimate of its outputs.
-The final losses of jaxcalc and the hand-written program are compared lane by lane.
+compile, in wall time and in the process's CPU time (on a shared machine the CPU-time
+ratio is the steadier one). Memory: the process's peak resident set size after each peer
+(``ru_maxrss``, monotone, so each row shows the peak so far) and jaxcalc's own estimate
+of its outputs.
+The final losses of jaxcalc and the hand-written program are compared lane by lane, and
+set beside how far the hand-written program's own final losses move when every start is
+moved by one ulp (float32 rounding amplified by training).
 """
 
 from __future__ import annotations
@@ -41,6 +50,7 @@ import platform
 import resource
 import statistics
 import time
+import zlib
 
 import jax
 import jax.numpy as jnp
@@ -48,10 +58,26 @@ import numpy as np
 import optax
 
 import jaxcalc as jc
+from jaxcalc.engine.cache import DETERMINISTIC_CPU_OPTIONS
 from jaxcalc.objectives import data_objective
 
 EPOCHS = 10
 BATCH = 64
+
+
+def lane_id(lr: float) -> int:
+    """The engine's identity of an adam lane (``jaxcalc.engine.plan.lane_ids``), from which
+    its minibatch order is drawn: the CRC-32 of the method's name and numeric
+    hyperparameters in name order."""
+    text = f"adam|b1=0.9;b2=0.999;eps=1e-08;eps_root=0.0;learning_rate={float(lr)!r}"
+    return zlib.crc32(text.encode())
+
+
+def order_key(seed, start, lane):
+    """A lane's data key, as the engine draws it:
+    ``fold_in(fold_in(fold_in(key(seed), start), 1), lane)``."""
+    key = jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), start), 1)
+    return jax.random.fold_in(key, lane)
 
 
 def peak_mb() -> float:
@@ -81,8 +107,8 @@ def hand_written(objective):
     n = X.shape[0]
     per_epoch = n // BATCH
 
-    def train(params, lr, seed, start):
-        key = jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), start), 1)
+    def train(params, lr, seed, start, lane):
+        key = order_key(seed, start, lane)
         opt = optax.adam(lr)
 
         def epoch(carry, e):
@@ -116,7 +142,7 @@ def python_loop(objective, params, lr, start, seed):
     n = X.shape[0]
     opt = optax.adam(lr)
     state = opt.init(params)
-    key = jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), start), 1)
+    key = order_key(seed, start, lane_id(lr))
     for e in range(EPOCHS):
         perm = np.asarray(jax.random.permutation(jax.random.fold_in(key, e), n))
         for b in range(n // BATCH):
@@ -159,33 +185,53 @@ def main() -> None:
     rows = []
 
     # 1. jaxcalc
-    runs = []
+    runs, cpus = [], []
     for _ in range(args.repeats + 1):
+        c0 = time.process_time()
         t = jc.optimize(objective, "adam", x0, steps, learning_rate=rates, record_every=steps)
+        cpus.append(time.process_time() - c0)
         runs.append(t)
     compile_s = runs[0].compile_seconds
     run_s = statistics.median(r.run_seconds for r in runs[1:])
+    cpu_s = statistics.median(cpus[1:])
     ours = runs[-1].final_values  # (rates, seeds)
     estimate = jc.engine.estimate(
         [("adam", {"learning_rate": rates})], seeds, steps, 4810, record_every=steps, check=False
     )
-    rows.append(("jaxcalc", compile_s, run_s, peak_mb()))
+    rows.append(("jaxcalc", compile_s, run_s, cpu_s, peak_mb()))
 
     # 2. hand-written jit(vmap(scan))
     lane_params = jax.tree.map(lambda a: np.tile(a, (len(rates),) + (1,) * (a.ndim - 1)), x0)
     lane_lr = np.repeat(np.asarray(rates, np.float32), seeds)
     lane_start = np.tile(np.arange(seeds), len(rates)).astype(np.uint32)
     lane_seed = np.zeros(lanes, np.uint32)
+    lane_ids = np.repeat([lane_id(lr) for lr in rates], seeds).astype(np.uint32)
+    inputs = (lane_params, lane_lr, lane_seed, lane_start, lane_ids)
     fn = hand_written(objective)
-    t0 = time.perf_counter()
-    compiled = fn.lower(lane_params, lane_lr, lane_seed, lane_start).compile()
-    hand_compile = time.perf_counter() - t0
-    times = []
-    for _ in range(args.repeats):
+    finals = []
+    # with XLA's defaults, and with the options jaxcalc compiles with (bit-reproducible)
+    for name, options in (
+        ("hand-written jit(vmap(scan))", {}),
+        ("hand-written, jaxcalc's XLA options", DETERMINISTIC_CPU_OPTIONS),
+    ):
         t0 = time.perf_counter()
-        theirs = jax.block_until_ready(compiled(lane_params, lane_lr, lane_seed, lane_start))
-        times.append(time.perf_counter() - t0)
-    rows.append(("hand-written jit(vmap(scan))", hand_compile, statistics.median(times), peak_mb()))
+        lowered = fn.lower(*inputs)
+        compiled = lowered.compile(compiler_options=options)
+        hand_compile = time.perf_counter() - t0
+        times, hand_cpus = [], []
+        for _ in range(args.repeats):
+            t0, c0 = time.perf_counter(), time.process_time()
+            theirs = jax.block_until_ready(compiled(*inputs))
+            times.append(time.perf_counter() - t0)
+            hand_cpus.append(time.process_time() - c0)
+        run = statistics.median(times)
+        rows.append((name, hand_compile, run, statistics.median(hand_cpus), peak_mb()))
+        finals.append(np.asarray(theirs[1][0]).reshape(len(rates), seeds))
+    # how far float32 rounding alone moves the hand-written program's final losses: the
+    # same program from starts one ulp away
+    nudged = jax.tree.map(lambda a: np.nextafter(a, np.inf, dtype=np.float32), lane_params)
+    moved = jax.block_until_ready(compiled(nudged, *inputs[1:]))
+    moved = np.asarray(moved[1][0]).reshape(len(rates), seeds)
     heldout_gap = np.max(
         np.abs(
             runs[-1].recorded["heldout_loss"][..., -1]
@@ -197,15 +243,15 @@ def main() -> None:
     # 3. Python loop over optax, on a subset of lanes, extrapolated
     subset = [(i % len(rates), i % seeds) for i in range(args.loop_lanes)]
     python_loop(objective, jax.tree.map(lambda a: jnp.asarray(a[0]), x0), rates[0], 0, 0)  # warm
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     loop_losses = []
     for r, s in subset:
         params = jax.tree.map(lambda a, s=s: jnp.asarray(a[s]), x0)
         loop_losses.append(python_loop(objective, params, rates[r], s, 0))
     loop_s = (time.perf_counter() - t0) / len(subset) * lanes
-    rows.append(
-        (f"python loop over optax* ({len(subset)} lanes timed)", float("nan"), loop_s, peak_mb())
-    )
+    loop_cpu = (time.process_time() - c0) / len(subset) * lanes
+    name = f"python loop over optax* ({len(subset)} lanes timed)"
+    rows.append((name, float("nan"), loop_s, loop_cpu, peak_mb()))
 
     finite = np.isfinite(ours) & np.isfinite(theirs)
     gaps = np.abs(ours - theirs)[finite] / np.maximum(1.0, np.abs(theirs[finite]))
@@ -213,18 +259,22 @@ def main() -> None:
     by_rate = np.max(np.where(finite, np.abs(ours - theirs), 0.0), axis=1)
     loop_gap = max(abs(loop_losses[i] - theirs[r, s]) for i, (r, s) in enumerate(subset))
     print()
-    print("| peer | compile (s) | run (s) | lane-steps/s | run ratio vs jaxcalc | peak RSS (MB) |")
-    print("|---|---|---|---|---|---|")
-    for name, comp, run, mem in rows:
-        ratio = run / run_s
+    print(
+        "| peer | compile (s) | run (s) | lane-steps/s | run ratio vs jaxcalc | run CPU (s) "
+        "| CPU ratio vs jaxcalc | peak RSS (MB) |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for name, comp, run, cpu, mem in rows:
         print(
-            f"| {name} | {comp:.2f} | {run:.2f} | {lanes * steps / run:,.0f} | {ratio:.2f}x | "
-            f"{mem:,.0f} |"
+            f"| {name} | {comp:.2f} | {run:.2f} | {lanes * steps / run:,.0f} | "
+            f"{run / run_s:.2f}x | {cpu:.2f} | {cpu / cpu_s:.2f}x | {mem:,.0f} |"
         )
     print()
     print(
-        f"jaxcalc / hand-written speed: {rows[1][2] / run_s:.2f}x (goal >= 0.9x); "
-        f"jaxcalc / python loop: {loop_s / run_s:.1f}x (goal >= 5x)"
+        f"jaxcalc / hand-written speed: {rows[1][2] / run_s:.2f}x (goal >= 0.9x; with "
+        f"jaxcalc's XLA options {rows[2][2] / run_s:.2f}x; in CPU time {rows[1][3] / cpu_s:.2f}x "
+        f"and {rows[2][3] / cpu_s:.2f}x); jaxcalc / python loop: {loop_s / run_s:.1f}x "
+        f"(goal >= 5x)"
     )
     print(f"jaxcalc's estimate of its outputs: {estimate.result_bytes / 1e6:.1f} MB")
     print(
@@ -237,6 +287,15 @@ def main() -> None:
         + ", ".join(f"{r:.1e}: {g:.1e}" for r, g in zip(rates, by_rate, strict=True))
     )
     print(f"final held-out loss, jaxcalc vs hand-written: max abs. gap {heldout_gap:.2e}")
+    nudge_gap = np.max(np.where(np.isfinite(moved), np.abs(moved - theirs), 0.0), axis=1)
+    options_gap = np.max(np.abs(finals[0] - finals[1]), axis=1, where=finite, initial=0.0)
+    print(
+        "float32 rounding alone, max gap per learning rate: hand-written with XLA's defaults "
+        "against jaxcalc's options: "
+        + ", ".join(f"{r:.1e}: {g:.1e}" for r, g in zip(rates, options_gap, strict=True))
+        + "; against itself from starts one ulp away: "
+        + ", ".join(f"{r:.1e}: {g:.1e}" for r, g in zip(rates, nudge_gap, strict=True))
+    )
     print(f"statuses: {runs[-1].status_counts()}")
 
 

@@ -18,7 +18,11 @@ time-major into one preallocated buffer ``(R+1, D+3, N)`` holding the point, f, 
 gradient norm and the best f so far; beside it, for a method whose per-step counts vary
 (line searches), each run's cumulative f, gradient and Hessian evaluations at every record
 (constant counts per step give them exactly from the step each run stopped at:
-:meth:`jaxcalc.engine.result.Trajectory.evaluations_at_records`).
+:meth:`jaxcalc.engine.result.Trajectory.evaluations_at_records`). A model on a pytree of
+:data:`RUNS_FIRST_DIM` or more numbers (an MLP's weight matrices) keeps the runs axis
+*first* inside the loop instead (``x`` is ``(N, D)``; the records stay runs-last): its
+per-run matrix products want each run's matrices contiguous, and runs-last, every step
+would transpose every run's weights in and its gradient out (a third of an MLP step's time).
 
 Per step the engine carries only what it must: the point, f, the gradient, the state
 leaves that differ between runs, and the status, event step and failure count. A method
@@ -46,15 +50,20 @@ from jaxcalc.optimizers import Evaluations, Optimizer
 __all__ = ["Program", "public_hyper"]
 
 _UNROLL_ROWS = 16  # reductions over the coordinates are unrolled up to this dimension
+RUNS_FIRST_DIM = 256  # pytree objectives of this many numbers keep the runs axis first
 RUNNING = CODE["max_steps"]  # a run that has not stopped has this status until the end
 
 
-def rows(op, a: jax.Array) -> jax.Array:
-    """Reduce a runs-last array (D, N) over its coordinates with ``op`` (add, max, and).
+def rows(op, a: jax.Array, axis: int = -1) -> jax.Array:
+    """Reduce an array of points (D, N) over its coordinates with ``op`` (add, max, and);
+    ``axis`` is the runs axis (-1, or 0 for points (N, D)).
 
     For small D the reduction is written as D-1 elementwise ops, which XLA fuses with their
     producers; a reduce over axis 0 would be a kernel (and a library call) of its own.
     """
+    if axis == 0:
+        reducer = {jnp.add: jnp.sum, jnp.maximum: jnp.max, jnp.logical_and: jnp.all}[op]
+        return reducer(a, axis=1)
     if a.shape[0] <= _UNROLL_ROWS:
         out = a[0]
         for i in range(1, a.shape[0]):
@@ -170,6 +179,27 @@ class Program:
         # training loss and the objective's other recorded metrics (held-out loss, ...)
         self.minibatch = getattr(fun, "minibatch", None) is not None
         self.record_names = tuple(getattr(fun, "record_names", ()) or ())
+        self.axis = -1  # the runs axis of points in the loop (see runs_axis)
+
+    def runs_axis(self, d: int) -> int:
+        """The runs axis of points inside the loop: 0 for a pytree objective of
+        :data:`RUNS_FIRST_DIM` or more numbers, else -1 (see the module docstring)."""
+        pytree = getattr(self.fun, "template", None) is not None
+        return 0 if pytree and d >= RUNS_FIRST_DIM else -1
+
+    def rows(self, op, a: jax.Array) -> jax.Array:
+        """:func:`rows` over this program's points."""
+        return rows(op, a, self.axis)
+
+    def where(self, take: jax.Array, new: jax.Array, old: jax.Array) -> jax.Array:
+        """``new`` where ``take`` (one flag per run), else ``old``, along the runs axis."""
+        if self.axis == 0 and jnp.ndim(new) > 1:
+            take = take.reshape((-1,) + (1,) * (jnp.ndim(new) - 1))
+        return jnp.where(take, new, old)
+
+    def runs_last(self, x: jax.Array) -> jax.Array:
+        """Points (D, N), whatever the loop's layout."""
+        return x.T if self.axis == 0 else x
 
     def record_buffer_shape(self, n: int, d: int) -> tuple[int, int, int]:
         return (self.records + 1, d + 3, n)
@@ -178,8 +208,9 @@ class Program:
         return jnp.zeros(self.record_buffer_shape(n, d), dtype)
 
     def __call__(self, x0s, hyper, records_buffer=None):
-        x = x0s.T  # (D, N): runs last
-        d, n = x.shape
+        n, d = x0s.shape
+        self.axis = self.runs_axis(d)
+        x = x0s if self.axis == 0 else x0s.T  # (D, N): runs last, unless a large pytree
         model = self.model(x, hyper)
         carry = self.start(model, x, hyper)
         if records_buffer is None:
@@ -190,16 +221,16 @@ class Program:
     # -- pieces ----------------------------------------------------------------------------
 
     def evaluate(self, x_rows, batch=None):
-        """f (N,) and its gradient (D, N) at the runs-last points (D, N).
+        """f (N,) and its gradient (D, N) at the points (D, N) (or (N, D), runs first).
 
         With a minibatch objective and ``batch``, the training rows of each run's minibatch
         (B, N), the minibatch loss there instead (see :meth:`batch_rows`).
         """
         if batch is not None:
-            mapped = jax.vmap(self.fun.batch_loss, in_axes=(-1, -1))
+            mapped = jax.vmap(self.fun.batch_loss, in_axes=(self.axis, -1))
             f_rows = lambda xr: mapped(xr, batch)  # noqa: E731
         else:
-            f_rows = jax.vmap(self.fun, in_axes=-1)
+            f_rows = jax.vmap(self.fun, in_axes=self.axis)
         if self.gradient_free:
             return f_rows(x_rows), jnp.zeros_like(x_rows)
         value, pullback = jax.vjp(f_rows, x_rows)
@@ -288,7 +319,7 @@ class Program:
         its zoom line search costs as much as XLA's compile of the whole program.
         """
         method = self.method
-        d = x.shape[0]
+        d = self.runs_last(x).shape[0]
         hyper_axes = {k: (None if v is None or jnp.ndim(v) == 0 else -1) for k, v in hyper.items()}
         nones = {k: None for k, v in hyper.items() if v is None}  # "not set" (static)
         x_one = jnp.zeros((d,), x.dtype)
@@ -356,7 +387,7 @@ class Program:
             public=public,
             state_tree=state_tree,
             n_leaves=len(state_leaves),
-            state_axes=jax.tree.unflatten(state_tree, [None if s else -1 for s in shared]),
+            state_axes=jax.tree.unflatten(state_tree, [None if s else self.axis for s in shared]),
             step_fun=jaxpr_as_fun(step_jaxpr),
             step_tree=jax.tree.structure(step_shape),
             static=static,
@@ -364,16 +395,19 @@ class Program:
 
     def start(self, model: StepModel, x, hyper) -> dict[str, Any]:
         """The loop's carry at the start: f and the gradient there, the state, the codes."""
-        n = x.shape[1]
+        n = x.shape[self.axis]
         order = None
         if self.minibatch:
             order = self.shuffled(hyper, n, 0)
         f0, g0 = self.evaluate(x, None if order is None else self.batch_rows(order, 0))
         state0 = jax.vmap(
-            self.init_one, in_axes=(-1, model.hyper_axes), out_axes=model.state_axes, axis_size=n
+            self.init_one,
+            in_axes=(self.axis, model.hyper_axes),
+            out_axes=model.state_axes,
+            axis_size=n,
         )(x, hyper)
-        finite0 = jnp.isfinite(f0) & rows(jnp.logical_and, jnp.isfinite(g0) & jnp.isfinite(x))
-        flat0 = finite0 & rows(jnp.logical_and, g0 == 0) & (not self.gradient_free)
+        finite0 = jnp.isfinite(f0) & self.rows(jnp.logical_and, jnp.isfinite(g0) & jnp.isfinite(x))
+        flat0 = finite0 & self.rows(jnp.logical_and, g0 == 0) & (not self.gradient_free)
         status0 = jnp.where(finite0, RUNNING, CODE["domain_error_at_start"])
         status0 = jnp.where(flat0, CODE["flat_start"], status0).astype(jnp.int32)
         code0 = jnp.where(status0 == RUNNING, 0, pack_stopped(status0, 0))
@@ -413,8 +447,15 @@ class Program:
         used = () if used is None else (used,)
         state, res = jax.vmap(
             lambda *a: self.method_one(model, *a),
-            in_axes=(-1, -1, -1, model.state_axes, model.hyper_axes, *(-1,) * len(used)),
-            out_axes=(model.state_axes, -1),
+            in_axes=(
+                self.axis,
+                -1,
+                self.axis,
+                model.state_axes,
+                model.hyper_axes,
+                *(-1,) * len(used),
+            ),
+            out_axes=(model.state_axes, self.axis),
         )(c["x"], c["f"], c["g"], c["state"], hyper, *used)
         x_new = res["x"]
         if res["value"] is None or batch is not None:
@@ -422,17 +463,17 @@ class Program:
         else:
             f_new = res["value"]
             g_new = jnp.zeros_like(x_new) if self.gradient_free else res["grad"]
-        finite = jnp.isfinite(f_new) & rows(
+        finite = jnp.isfinite(f_new) & self.rows(
             jnp.logical_and, jnp.isfinite(g_new) & jnp.isfinite(x_new)
         )
-        x_size = rows(jnp.maximum, jnp.abs(x_new))
+        x_size = self.rows(jnp.maximum, jnp.abs(x_new))
         runaway = x_size > limits.x_limit
         if self.gradient_free or self.minibatch:  # a minibatch gradient is no test of f's
             converged = jnp.zeros(f_new.shape, bool)
             no_move = converged
         else:
-            converged = first_order(rows(jnp.add, g_new * g_new), f_new, x_size, limits.gtol)
-            no_move = rows(jnp.logical_and, x_new == c["x"])
+            converged = first_order(self.rows(jnp.add, g_new * g_new), f_new, x_size, limits.gtol)
+            no_move = self.rows(jnp.logical_and, x_new == c["x"])
         own = res.get("converged", static.get("converged"))
         if own is not None:
             converged = converged | jnp.asarray(own)
@@ -489,10 +530,10 @@ class Program:
         # code, which XLA computes once, rather than from the tests on x, f and g.)
         take = live & (code != pack_stopped(jnp.int32(CODE["diverged_nonfinite"]), k))
         out = {
-            "x": jnp.where(take, x_new, c["x"]),
+            "x": self.where(take, x_new, c["x"]),
             "f": jnp.where(take, f_new, c["f"]),
-            "g": jnp.where(take, g_new, c["g"]),
-            "state": jax.tree.map(lambda new, old: jnp.where(take, new, old), state, c["state"])
+            "g": self.where(take, g_new, c["g"]),
+            "state": jax.tree.map(lambda new, old: self.where(take, new, old), state, c["state"])
             if self.method.final_state
             else state,
             "code": code,
@@ -516,12 +557,15 @@ class Program:
         if self.minibatch:
             f, g = self.evaluate(c["x"])
         # gradient-free: NaN (documented: no gradient was computed)
-        norm = jnp.full_like(f, jnp.nan) if self.gradient_free else jnp.sqrt(rows(jnp.add, g * g))
+        norm = (
+            jnp.full_like(f, jnp.nan) if self.gradient_free else jnp.sqrt(self.rows(jnp.add, g * g))
+        )
         # a minibatch objective's best value is read from the records at the end
         best = c.get("best", f)
-        rows_now = {"main": jnp.concatenate([c["x"], f[None], norm[None], best[None]])}
+        point = self.runs_last(c["x"])
+        rows_now = {"main": jnp.concatenate([point, f[None], norm[None], best[None]])}
         if self.record_names:
-            metrics = jax.vmap(self.fun.record_metrics, in_axes=-1)(c["x"])
+            metrics = jax.vmap(self.fun.record_metrics, in_axes=self.axis)(c["x"])
             rows_now["extra"] = jnp.stack(
                 [metrics[name].astype(f.dtype) for name in self.record_names]
             )
@@ -586,21 +630,21 @@ class Program:
             recorded["record_counts"] = buffer["counts"].transpose(2, 0, 1)
         buffer = buffer["main"]
         if "best" not in carry:  # a minibatch objective: the best full loss over the records
-            d = carry["x"].shape[0]
+            d = self.runs_last(carry["x"]).shape[0]
             values = buffer[:, d]
             best = jax.lax.cummin(jnp.where(jnp.isnan(values), jnp.inf, values), axis=0)
             buffer = buffer.at[:, d + 2].set(jnp.where(jnp.isinf(best), values, best))
         final_values = carry["f"]
         if self.minibatch:  # statuses and the final value from the full training loss
-            d = carry["x"].shape[0]
+            d = self.runs_last(carry["x"]).shape[0]
             if self.remainder == 0:  # the last record is at the final point: read it
                 final_values, norm = buffer[-1, d], buffer[-1, d + 1]
             else:
                 final_values, g_full = self.evaluate(carry["x"])
-                norm = jnp.sqrt(rows(jnp.add, g_full * g_full))
+                norm = jnp.sqrt(self.rows(jnp.add, g_full * g_full))
             finite = jnp.isfinite(final_values) & jnp.isfinite(norm)
             running = status == RUNNING
-            x_size = rows(jnp.maximum, jnp.abs(carry["x"]))
+            x_size = self.rows(jnp.maximum, jnp.abs(carry["x"]))
             flat = first_order(norm * norm, final_values, x_size, self.limits.gtol)
             status = jnp.where(running & finite & flat, CODE["converged"], status)
             status = jnp.where(running & ~finite, CODE["diverged_nonfinite"], status)
@@ -621,7 +665,7 @@ class Program:
             resets = (int(static["resets"]) * taken).astype(jnp.int32)
         metrics = jax.vmap(
             lambda x, st: self.method.final_metrics(self.fun, x, st),
-            in_axes=(-1, model.state_axes),
+            in_axes=(self.axis, model.state_axes),
         )(carry["x"], carry["state"])
         return {
             "records": buffer,
@@ -631,7 +675,7 @@ class Program:
             "gradient_evaluations": evals.g,
             "hessian_evaluations": evals.h,
             "resets": resets,
-            "final_params": carry["x"].T,
+            "final_params": self.runs_last(carry["x"]).T,
             "final_values": final_values,
             **{f"metric:{k}": v for k, v in metrics.items()},
             **recorded,

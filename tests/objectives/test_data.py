@@ -16,6 +16,7 @@ pytest.importorskip("sklearn")
 from sklearn.metrics import accuracy_score, log_loss  # noqa: E402
 
 import jaxcalc as jc  # noqa: E402
+from jaxcalc.engine import program  # noqa: E402
 from jaxcalc.objectives import data_objective  # noqa: E402
 
 
@@ -263,3 +264,53 @@ def test_a_line_search_on_minibatches_tries_the_batch_of_its_gradient_counted_by
         assert t.function_evaluations[j] == f_evals
         assert t.gradient_evaluations[j] == 1 + steps
         np.testing.assert_allclose(t.final_params_tree["w"][j], p["w"], rtol=1e-10)
+
+
+def test_a_model_of_many_numbers_follows_an_optax_loop_with_the_same_bits_alone(x64):
+    # 310 numbers: the engine keeps such a model's runs axis first (RUNS_FIRST_DIM)
+    f = data_objective("mlp", "digits", hidden=(4,), batch_size=256)
+    assert f.template.size >= program.RUNS_FIRST_DIM
+    x0 = f.starts(2, seed=3)
+    steps = f.epoch_steps(2)
+    # the third rate runs away at the first step; 34 runs, so padded to 64 lanes
+    rates = [0.01, 0.003, 1e30, *np.geomspace(1e-4, 1e-2, 14)]
+    t = jc.optimize(f, "adam", x0, steps, learning_rate=rates, record_every=5)
+    X, y = jnp.asarray(f.x_train), jnp.asarray(f.y_train)
+
+    def loss(p, rows):
+        z = jax.nn.relu(X[rows] @ p[0]["w"] + p[0]["b"]) @ p[1]["w"] + p[1]["b"]
+        return jnp.mean(jax.nn.logsumexp(z, -1) - z[jnp.arange(len(rows)), y[rows]])
+
+    grad = jax.jit(jax.grad(loss))
+    for j in range(2):
+        for i, rate in enumerate(rates[:2]):
+            key = jax.random.fold_in(jax.random.fold_in(jax.random.key(0), j), 1)
+            key = jax.random.fold_in(key, adam_lane(rate))
+            orders = [jax.random.permutation(jax.random.fold_in(key, e), f.n_train) for e in (0, 1)]
+            p = jax.tree.map(lambda a, j=j: jnp.asarray(a[j]), x0)
+            opt = optax.adam(rate)
+            state = opt.init(p)
+            for k in range(steps):
+                epoch, b = divmod(k, f.minibatch.steps_per_epoch)
+                rows = orders[epoch][b * 256 : (b + 1) * 256]
+                updates, state = opt.update(grad(p, rows), state, p)
+                p = optax.apply_updates(p, updates)
+            for ours, theirs in zip(
+                jax.tree.leaves(jax.tree.map(lambda a, i=i, j=j: a[i, j], t.final_params_tree)),
+                jax.tree.leaves(p),
+                strict=True,
+            ):
+                np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+            assert t.values[i, j, -1] == pytest.approx(float(f(p)), rel=1e-10)
+    assert list(t.status[:2].ravel()) == ["max_steps"] * 4
+    assert list(t.status[2]) == ["diverged"] * 2
+    assert list(t.event_step[2]) == [1, 1]
+    # the first rate's two runs alone (padded to 32 lanes) have the bits they had among 34
+    alone = jc.optimize(f, "adam", x0, steps, learning_rate=rates[:1], record_every=5)
+    for field in ("params", "values", "grad_norms", "final_params", "status", "event_step"):
+        assert np.asarray(getattr(alone, field))[0, 0].tobytes() == (
+            np.asarray(getattr(t, field))[0, 0].tobytes()
+        ), field
+    assert alone.recorded["heldout_loss"][0, 0].tobytes() == (
+        t.recorded["heldout_loss"][0, 0].tobytes()
+    )
