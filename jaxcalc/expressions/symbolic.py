@@ -37,6 +37,10 @@ SYMBOLIC_SECONDS = 2.0
 MAX_SIMPLIFIED_POWER = 40
 
 
+# how often the alarm repeats after the budget, until the work has stopped
+_REPEAT_SECONDS = 0.1
+
+
 class Skipped(str):
     """Why a symbolic step was skipped (a str, so it prints as the note)."""
 
@@ -73,17 +77,26 @@ def bounded(work: Callable[..., Any], *args: Any, seconds: float | None = None) 
     if signal.getitimer(signal.ITIMER_REAL)[0] > 0:  # someone else's alarm is running
         return work(*args)
 
+    active = [True]
+
     def alarm(signum, frame):
-        raise _OutOfTime
+        if active[0]:
+            raise _OutOfTime
 
     previous = signal.signal(signal.SIGALRM, alarm)
     try:
-        signal.setitimer(signal.ITIMER_REAL, seconds)
+        # the alarm repeats until the work is stopped: an exception raised while Python
+        # runs a finaliser or a weakref callback is printed and dropped, and one alarm
+        # could be lost so
+        signal.setitimer(signal.ITIMER_REAL, seconds, _REPEAT_SECONDS)
         try:
             return work(*args)
         finally:
+            active[0] = False
             signal.setitimer(signal.ITIMER_REAL, 0)
     except _OutOfTime:
+        active[0] = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
         return Skipped(f"took over {seconds:g} s")
     finally:
         signal.signal(signal.SIGALRM, previous)
