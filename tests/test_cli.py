@@ -577,11 +577,27 @@ def test_side_work_answers_stops_and_reraises():
             side.start(fails).result(30, "late")
         except ValueError as err:
             print("raised", err)
+
+        # ready() runs in the child before the value is sent (the clock is the system's)
+        prepared = {}
+        def ready(tag):
+            prepared[tag] = time.monotonic()
+        def work(sent_at, tag):
+            return prepared[tag] < sent_at
+        w = side.start(work, "t", receives=True, ready=ready)
+        time.sleep(0.5)
+        w.send(time.monotonic())
+        print("ready first", w.result(30, "late"))
         """
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split("\n")[:3] == ["True done", "late True", "raised no such thing"]
+    assert proc.stdout.split("\n")[:4] == [
+        "True done",
+        "late True",
+        "raised no such thing",
+        "ready first True",
+    ]
     # here JAX is imported: the work is done in this process, when its result is asked for
     work = side.start(sorted, [2, 1])
     assert work._pid is None and work.result(1, "late") == [1, 2]

@@ -242,7 +242,7 @@ def prepare_tangent(args: argparse.Namespace) -> None:
     args.parsed = expr, x0
     if args.plot:
         target = check_output_path(args.plot)
-        args.side = side.start(_draw_function, expr, target, receives=True)
+        args.side = side.start(_draw_function, expr, target, receives=True, ready=_ready_to_draw)
 
 
 def cmd_tangent(args: argparse.Namespace) -> int:
@@ -293,7 +293,7 @@ def prepare_plot(args: argparse.Namespace) -> None:
         raise ConfigError(f"--order {args.order}: must be 0 to {MAX_ORDER} (the limit)")
     target = check_output_path(args.output)
     args.parsed = expr, target
-    args.side = side.start(_draw_function, expr, target, receives=True)
+    args.side = side.start(_draw_function, expr, target, receives=True, ready=_ready_to_draw)
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
@@ -364,6 +364,19 @@ def _drawn_taylor(poly, grid) -> Any:
         return None
     coefficients = np.asarray(poly.coefficients, np.float64)
     return _Curve(poly(grid), order=poly.order, x0=float(poly.x0), coefficients=coefficients)
+
+
+def _ready_to_draw(expr, target) -> None:
+    """What a drawing needs before its values: matplotlib and its fonts, and the title's
+    symbolic form (sympy)."""
+    plotting()
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()  # the first text drawn loads the fonts
+    ax.set_title("f(x)")
+    fig.canvas.draw()
+    plt.close(fig)
+    expr.sympy  # noqa: B018 - a cached property: computed now, read when drawing
 
 
 def _draw_function(picture: dict, expr, target) -> str:

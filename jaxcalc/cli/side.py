@@ -30,8 +30,9 @@ class SideWork:
     """The result of ``work(*args)``, computed in a child process or on demand here.
 
     Work started with ``receives=True`` first waits for one value from this process
-    (:meth:`send`) and is called as ``work(value, *args)``: a drawing that imports
-    matplotlib while this process computes what it draws.
+    (:meth:`send`) and is called as ``work(value, *args)``; ``ready(*args)``, when given,
+    runs in the child before that wait: a drawing imports matplotlib and sets up what
+    does not depend on the values while this process computes them.
     """
 
     def __init__(
@@ -101,10 +102,17 @@ class SideWork:
                 os.waitpid(pid, 0)
 
 
-def start(work: Callable[..., Any], *args: Any, receives: bool = False) -> SideWork:
+def start(
+    work: Callable[..., Any],
+    *args: Any,
+    receives: bool = False,
+    ready: Callable[..., Any] | None = None,
+) -> SideWork:
     """Begin ``work(*args)`` in a forked child when that is safe (POSIX, JAX not imported
     yet, not disabled by ``JAXCALC_NO_FORK``); otherwise defer it to :meth:`SideWork.result`.
-    ``work`` must return picklable values and touch no shared state (files, stdout)."""
+    ``work`` must return picklable values and touch no shared state (files, stdout).
+    ``ready(*args)`` (with ``receives``) prepares in the child before the value arrives; it
+    is skipped when the work runs in this process, where it would only add to the wait."""
     if not hasattr(os, "fork") or "jax" in sys.modules or os.environ.get("JAXCALC_NO_FORK"):
         return SideWork(work, args, None, None)
     sys.stdout.flush()
@@ -120,6 +128,8 @@ def start(work: Callable[..., Any], *args: Any, receives: bool = False) -> SideW
                 given = ()
                 if receives:
                     os.close(inbox_write)
+                    if ready is not None:
+                        ready(*args)
                     with os.fdopen(inbox_read, "rb") as inbox:
                         data = inbox.read()
                     if not data:  # the parent stopped before sending
