@@ -7,11 +7,10 @@ symbolic, automatic and finite-difference derivatives side by side and diagnoses
 points where they disagree or where the function is not differentiable.
 """
 
+from jaxcalc.numerical.checks import DerivativeCheck, check_derivative
 from jaxcalc.numerical.differences import (
-    DerivativeCheck,
     LimitTable,
     NumericDerivative,
-    check_derivative,
     limit_table,
     numeric_derivative,
 )
