@@ -33,6 +33,7 @@ from jaxcalc.optimizers.population import (
     SimulatedAnnealing,
 )
 from jaxcalc.optimizers.optax_adapter import OPTAX_NAMES, OptaxOptimizer, optax_optimizer
+from jaxcalc.optimizers.wrapped import Wrapped
 from jaxcalc.optimizers.schedules import SCHEDULE_NAMES, Schedule, Scheduled, schedule
 from jaxcalc.optimizers.transformations import (
     TransformationOptimizer,
@@ -76,6 +77,7 @@ __all__ = [
     "StepCost",
     "StepResult",
     "TransformationOptimizer",
+    "Wrapped",
     "as_optimizer",
     "chain_optimizer",
     "check_hyperparameters",

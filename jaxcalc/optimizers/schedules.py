@@ -26,7 +26,6 @@ optax optimizer's learning rate does.
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import inspect
 import math
@@ -41,7 +40,8 @@ import numpy as np
 import optax
 
 from jaxcalc.errors import ConfigError
-from jaxcalc.optimizers.protocol import _RANGES, Optimizer, StepCost, StepResult
+from jaxcalc.optimizers.protocol import _RANGES, Optimizer, StepResult
+from jaxcalc.optimizers.wrapped import Wrapped
 
 __all__ = [
     "SCHEDULE_NAMES",
@@ -389,7 +389,7 @@ class _Fixed(NamedTuple):
 
 
 @dataclass(frozen=True)
-class Scheduled(Optimizer):
+class Scheduled(Wrapped):
     """A method whose hyperparameters ``schedules`` names follow schedules.
 
     At step ``k`` (from 0) the wrapped method sees ``hyper[name] = schedule(k)``; the
@@ -398,42 +398,10 @@ class Scheduled(Optimizer):
     final metrics) is the wrapped method's.
     """
 
-    inner: Optimizer | None = None
     schedules: tuple[tuple[str, Any], ...] = ()
 
-    # the wrapped method's declarations
-    @property
-    def requires(self):  # type: ignore[override]
-        return self.inner.requires
-
-    @property
-    def dims(self):  # type: ignore[override]
-        return self.inner.dims
-
-    @property
-    def curvature_check(self):  # type: ignore[override]
-        return self.inner.curvature_check
-
-    @property
-    def final_state(self):  # type: ignore[override]
-        return self.inner.final_state
-
-    @property
-    def stackable(self):  # type: ignore[override]
-        return self.inner.stackable
-
-    @property
-    def structure(self) -> Any:
-        """What the program compiles to beyond name and options (the compile cache's key)."""
-        inner = (type(self.inner), self.inner.name, getattr(self.inner, "structure", None))
-        return (inner, tuple((k, s.key()) for k, s in self.schedules))
-
-    def with_options(self, **options: Any) -> Optimizer:
-        return dataclasses.replace(
-            self,
-            inner=self.inner.with_options(**options),
-            options={**self.options, **options},
-        )
+    def _own_structure(self) -> tuple[Any, ...]:
+        return (tuple((k, s.key()) for k, s in self.schedules),)
 
     def values_at(self, count: jax.Array, hyper: Mapping[str, Any], dtype) -> dict[str, Any]:
         """The scheduled hyperparameters' values at step ``count``."""
@@ -461,12 +429,6 @@ class Scheduled(Optimizer):
 
     def state_size(self, dim: int) -> int:
         return self.inner.state_size(dim) + 1
-
-    def step_cost(self, dim: int) -> StepCost:
-        return self.inner.step_cost(dim)
-
-    def check_objective(self, objective: Any, dim: int) -> None:
-        self.inner.check_objective(objective, dim)
 
 
 def _as_schedule(value: Any, where: str) -> Any:
@@ -514,14 +476,7 @@ def with_schedules(
         params.update(s.parameters(name))
     defaults = {k: v for k, v in method.defaults.items() if k not in scheduled}
     defaults.update({k: (v[0] if isinstance(v, tuple) else v) for k, v in params.items()})
-    wrapped = Scheduled(
-        name=method.name,
-        defaults=defaults,
-        options=dict(method.options),
-        reference=method.reference,
-        inner=method,
-        schedules=tuple(schedules),
-    )
+    wrapped = Scheduled.around(method, defaults, schedules=tuple(schedules))
     given.update({k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items()})
     return wrapped, given
 

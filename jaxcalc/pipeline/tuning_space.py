@@ -15,7 +15,6 @@ settings compiled into the program, so every setting still runs as lanes of one 
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import math
 from collections.abc import Mapping, Sequence
@@ -26,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxcalc.errors import ConfigError
-from jaxcalc.optimizers import Optimizer, StepCost, StepResult
+from jaxcalc.optimizers import Optimizer, StepResult, Wrapped
 from jaxcalc.pipeline import budget as budgets
 
 __all__ = [
@@ -105,12 +104,11 @@ def sample_settings(
 
 
 @dataclass(frozen=True)
-class Tabulated(Optimizer):
+class Tabulated(Wrapped):
     """``inner`` with the hyperparameters of ``names`` read from row ``setting`` of
     ``table`` (one row per setting, compiled into the program); ``setting`` is the only
     hyperparameter of these that is swept. Everything else is ``inner``'s."""
 
-    inner: Optimizer | None = None
     names: tuple[str, ...] = ()
     table: tuple[tuple[float, ...], ...] = ()
 
@@ -119,46 +117,10 @@ class Tabulated(Optimizer):
         names = tuple(columns)
         table = tuple(zip(*(tuple(float(v) for v in columns[k]) for k in names), strict=True))
         defaults = {k: v for k, v in inner.defaults.items() if k not in names}
-        return cls(
-            name=inner.name,
-            defaults={**defaults, SETTING: 0.0},
-            options=dict(inner.options),
-            reference=inner.reference,
-            inner=inner,
-            names=names,
-            table=table,
-        )
+        return cls.around(inner, {**defaults, SETTING: 0.0}, names=names, table=table)
 
-    @property
-    def requires(self):  # type: ignore[override]
-        return self.inner.requires
-
-    @property
-    def dims(self):  # type: ignore[override]
-        return self.inner.dims
-
-    @property
-    def curvature_check(self):  # type: ignore[override]
-        return self.inner.curvature_check
-
-    @property
-    def final_state(self):  # type: ignore[override]
-        return self.inner.final_state
-
-    @property
-    def stackable(self):  # type: ignore[override]
-        return self.inner.stackable
-
-    @property
-    def structure(self) -> Any:
-        """What the program compiles to beyond name and options (the compile cache's key)."""
-        inner = (type(self.inner), self.inner.name, getattr(self.inner, "structure", None))
-        return (inner, self.names, self.table)
-
-    def with_options(self, **options: Any) -> Optimizer:
-        return dataclasses.replace(
-            self, inner=self.inner.with_options(**options), options={**self.options, **options}
-        )
+    def _own_structure(self) -> tuple[Any, ...]:
+        return (self.names, self.table)
 
     def _inner_hyper(self, hyper: Mapping[str, Any], dtype) -> dict[str, Any]:
         index = jnp.asarray(hyper[SETTING]).astype(jnp.int32)
@@ -171,15 +133,3 @@ class Tabulated(Optimizer):
 
     def step(self, fun, x, value, grad, state, hyper) -> StepResult:
         return self.inner.step(fun, x, value, grad, state, self._inner_hyper(hyper, x.dtype))
-
-    def final_metrics(self, fun, x, state) -> dict[str, Any]:
-        return self.inner.final_metrics(fun, x, state)
-
-    def state_size(self, dim: int) -> int:
-        return self.inner.state_size(dim)
-
-    def step_cost(self, dim: int) -> StepCost:
-        return self.inner.step_cost(dim)
-
-    def check_objective(self, objective: Any, dim: int) -> None:
-        self.inner.check_objective(objective, dim)
