@@ -3,6 +3,7 @@ central finite differences of whole runs of the engine (an independent code path
 
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 import jaxcalc as jc
@@ -123,3 +124,21 @@ def test_through_an_optax_chain(x64):
         for v in (0.05 + eps, 0.05 - eps)
     )
     np.testing.assert_allclose(h.gradient["learning_rate"], (up - down) / (2 * eps), rtol=1e-6)
+
+
+def test_callable_schedule_is_named_not_dropped(x64):
+    """A callable schedule's numbers are compiled in: with nothing else to differentiate
+    by, the call is refused (never an empty gradient); asked for by name, it is refused."""
+    lr = optax.exponential_decay(0.1, 1, 0.9)
+    with pytest.raises(ConfigError, match=r"learning_rate follows a callable schedule.*jc\.sched"):
+        jc.hypergradient(quadratic, "gd", X0, 10, learning_rate=lr)
+    with pytest.raises(ConfigError, match=r"adam\.learning_rate follows a callable schedule"):
+        jc.hypergradient(quadratic, "adam", X0, 10, learning_rate=lr, wrt="learning_rate")
+    # the other hyperparameters still are: b1 against central differences of whole runs
+    h = jc.hypergradient(quadratic, "adam", X0, 10, learning_rate=lr, wrt="b1")
+    eps = 1e-6
+    up, down = (
+        jc.optimize(quadratic, "adam", X0, 10, gtol=1e-300, learning_rate=lr, b1=b).final_values
+        for b in (0.9 + eps, 0.9 - eps)
+    )
+    np.testing.assert_allclose(h.gradient["b1"], (up - down) / (2 * eps), rtol=1e-6)

@@ -36,10 +36,15 @@ from jaxcalc.engine.options import (
 )
 from jaxcalc.errors import ConfigError
 from jaxcalc.optimizers import Optimizer
+from jaxcalc.optimizers.schedules import callable_schedules
 
 __all__ = ["HyperGradient", "hypergradient"]
 
 LOSSES = ("final", "mean")
+_CALLABLE_HINT = (
+    'give it as jc.schedule("exponential_decay", init_value=..., ...) or a dict to '
+    "differentiate its float parameters (learning_rate.init_value, ...)"
+)
 
 
 @dataclass(frozen=True)
@@ -150,7 +155,11 @@ def hypergradient(
         them (a list sweeps; a schedule's float parameters are hyperparameters such as
         ``learning_rate.init_value``). Every run takes exactly ``steps`` steps: no
         stopping test applies.
-      wrt: the hyperparameters to differentiate by (default: every one with a value).
+      wrt: the hyperparameters to differentiate by (default: every one with a value). A
+        hyperparameter given as a callable (an optax schedule function) has its numbers
+        compiled in: it cannot be differentiated, and with nothing else to differentiate
+        by a :class:`ConfigError` says so; give the schedule as :func:`jaxcalc.schedule`
+        or a dict to differentiate its float parameters.
       loss: ``"final"`` (f after the last step) or ``"mean"`` (f averaged over
         ``x_0 .. x_T``).
       checkpoint_every: steps per checkpointed block (default ``isqrt(steps)``): the
@@ -176,12 +185,30 @@ def hypergradient(
     grid = layout.grids[0]
     settable = [k for k, v in grid.resolved.items() if v is not None]
     names = tuple(settable if wrt is None else ([wrt] if isinstance(wrt, str) else list(wrt)))
+    fixed = callable_schedules(method)
     for k in names:
+        if k in fixed:
+            raise ConfigError(
+                f"hypergradient: {method.name}.{k} follows a callable schedule, whose numbers "
+                f"are compiled in and cannot be differentiated; {_CALLABLE_HINT}; "
+                f"differentiable: {', '.join(settable) or 'none'}"
+            )
         if k not in settable:
             raise ConfigError(
                 f"hypergradient: {method.name} has no float hyperparameter {k!r} with a "
                 f"value; it has: {', '.join(settable) or 'none'}"
             )
+    if not names:
+        because = (
+            f" ({', '.join(fixed)} follows a callable schedule, whose numbers are compiled in; "
+            f"{_CALLABLE_HINT})"
+            if fixed
+            else ""
+        )
+        raise ConfigError(
+            f"hypergradient: {method.name} has no float hyperparameter with a value to "
+            f"differentiate by{because}"
+        )
     runs, dtype = layout.runs, layout.run_x0.dtype
     per_run = {
         k: np.asarray(

@@ -47,6 +47,7 @@ __all__ = [
     "SCHEDULE_NAMES",
     "Schedule",
     "Scheduled",
+    "callable_schedules",
     "check_schedules",
     "schedule",
     "schedule_history",
@@ -481,6 +482,14 @@ def with_schedules(
     return wrapped, given
 
 
+def callable_schedules(method: Optimizer) -> tuple[str, ...]:
+    """The hyperparameters of ``method`` that follow a callable schedule given as it is:
+    its numbers are compiled in, so they are neither swept nor differentiated."""
+    if not isinstance(method, Scheduled):
+        return ()
+    return tuple(name for name, s in method.schedules if isinstance(s, _Fixed))
+
+
 def _bounds(name: str) -> tuple[float, float]:
     """The closed range a scheduled value must stay in: >= 0, and <= 1 for rates."""
     lo, hi, _, _ = _RANGES.get(name, (0.0, math.inf, False, False))
@@ -498,11 +507,13 @@ def _values_program(method: Scheduled, dtype: str) -> Callable:
     program = _PROGRAMS.pop(key, None)
     if program is None:
 
-        def evaluate(hyper, counts):
-            def at(h):
+        def evaluate(hyper, points, counts):
+            def at(h, _):
                 return jax.vmap(lambda c: method.values_at(c, h, dtype))(counts)
 
-            return jax.vmap(at)(hyper)
+            # ``points`` (one entry per sweep point) gives vmap its axis when no
+            # hyperparameter has a value (a bare callable schedule on gd: ``hyper`` is {})
+            return jax.vmap(at)(hyper, points)
 
         program = jax.jit(evaluate)
     _PROGRAMS[key] = program  # most recently used last
@@ -545,7 +556,7 @@ def schedule_history(
     block = 1 << 16
     for lo in range(0, steps, block):
         counts = np.arange(lo, min(steps, lo + block), dtype=np.int32)
-        got = jax.device_get(values(table, counts))
+        got = jax.device_get(values(table, np.arange(points, dtype=np.int32), counts))
         for name, _ in method.schedules:
             v = np.asarray(got[name])
             _check_values(method, name, v, counts, table, sweep)
