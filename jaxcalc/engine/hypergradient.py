@@ -32,7 +32,7 @@ from jaxcalc.engine.options import (
     check_run_arguments,
     resolve_methods,
     resolve_objective,
-    resolve_starts,
+    resolve_tree_starts,
 )
 from jaxcalc.errors import ConfigError
 from jaxcalc.optimizers import Optimizer
@@ -89,30 +89,29 @@ def _block_size(steps: int, checkpoint_every: int | None) -> int:
 def _run_loss(method: Optimizer, fun, steps: int, block: int, kind: str):
     """loss(x0, hyper, key) of one run: a scan of checkpointed blocks of steps."""
 
-    def one_step(carry, _):
-        x, state, total = carry
-        value, grad = jax.value_and_grad(fun)(x)
-        res = method.step(fun, x, value, grad, state, hyper_box[0])
-        return (res.x, res.state, total + value), None
+    # the hyperparameters are an argument of each block, never a value captured from an
+    # earlier trace (jax.checkpoint may reuse a block's trace)
+    @partial(jax.checkpoint, static_argnums=(2,))
+    def run_block(carry, hyper, n: int):
+        def one_step(carry, _):
+            x, state, total = carry
+            value, grad = jax.value_and_grad(fun)(x)
+            res = method.step(fun, x, value, grad, state, hyper)
+            return (res.x, res.state, total + value), None
 
-    hyper_box: list[Any] = [None]  # the traced hyperparameters of the run being traced
-
-    @partial(jax.checkpoint, static_argnums=(1,))
-    def run_block(carry, n: int):
         carry, _ = jax.lax.scan(one_step, carry, None, length=n)
         return carry
 
     def loss(x0, hyper, key):
-        hyper_box[0] = hyper
         state = method.init(fun, x0, hyper, key)
         carry = (x0, state, jnp.zeros((), x0.dtype))
         blocks, rest = divmod(steps, block)
         if blocks:
             carry, _ = jax.lax.scan(
-                lambda c, _: (run_block(c, block), None), carry, None, length=blocks
+                lambda c, _: (run_block(c, hyper, block), None), carry, None, length=blocks
             )
         if rest:
-            carry = run_block(carry, rest)
+            carry = run_block(carry, hyper, rest)
         x, _, total = carry
         final = fun(x)
         return final if kind == "final" else (total + final) / (steps + 1)
@@ -154,7 +153,10 @@ def hypergradient(
       objective, optimizer, x0, steps, seed, **hyperparameters: as :func:`optimize` takes
         them (a list sweeps; a schedule's float parameters are hyperparameters such as
         ``learning_rate.init_value``). Every run takes exactly ``steps`` steps: no
-        stopping test applies.
+        stopping test applies. ``x0`` may be a pytree (a model's parameters; a batch of
+        starts has the same leading axis on every leaf), so an objective from data
+        (:func:`jaxcalc.objectives.data_objective`) can be differentiated through; one
+        with minibatches is refused (the runs here see the full training loss).
       wrt: the hyperparameters to differentiate by (default: every one with a value). A
         hyperparameter given as a callable (an optax schedule function) has its numbers
         compiled in: it cannot be differentiated, and with nothing else to differentiate
@@ -179,7 +181,12 @@ def hypergradient(
     block = _block_size(steps, checkpoint_every)
     [(method, given)] = resolve_methods([(optimizer, hyperparameters)])
     fun, name, dim = resolve_objective(objective)
-    starts, single = resolve_starts(x0, name, dim)
+    fun, starts, single, _ = resolve_tree_starts(fun, x0, name, dim)
+    if getattr(fun, "minibatch", None) is not None:
+        raise ConfigError(
+            f"hypergradient: {name} reads minibatches; the hypergradient differentiates runs "
+            "on the full training loss: build the objective without batch_size"
+        )
     method.check_objective(fun, starts.shape[1])
     layout = plan.lay_out([(method, given)], starts, seed)
     grid = layout.grids[0]

@@ -27,7 +27,7 @@ from jaxcalc.engine.options import (
     limits_for,
     resolve_methods,
     resolve_objective,
-    resolve_starts,
+    resolve_tree_starts,
 )
 from jaxcalc.engine.program import Program
 from jaxcalc.engine.result import (
@@ -42,7 +42,6 @@ from jaxcalc.engine.start import overflow_at_start
 from jaxcalc.errors import ConfigError
 from jaxcalc.optimizers import Optimizer
 from jaxcalc.optimizers.schedules import schedule_history
-from jaxcalc.trees import FlatObjective, Template, is_tree, split_starts
 
 __all__ = ["estimate", "optimize", "optimize_many", "precompile", "precompile_many"]
 
@@ -467,16 +466,7 @@ def optimize_many(
     check_run_arguments(steps, record_every, seed)
     entries = resolve_methods(optimizers)
     fun, name, dim = resolve_objective(objective)
-    template = getattr(fun, "template", None)
-    if is_tree(x0):  # pytree parameters: the engine runs on their flattened vectors
-        starts, single, template = split_starts(fun, x0)
-    elif isinstance(template, Template):  # flat vectors of a pytree objective
-        starts, single = resolve_starts(x0, name, template.size)
-    if isinstance(template, Template):
-        fun = FlatObjective(fun, template)
-    else:
-        template = None
-        starts, single = resolve_starts(x0, name, dim)
+    fun, starts, single, template = resolve_tree_starts(fun, x0, name, dim)
     for method, _ in entries:
         method.check_objective(fun, starts.shape[1])
     # the whole job is judged before any per-run array is laid out or allocated
