@@ -128,6 +128,31 @@ def test_a_trajectory_as_a_data_frame_has_one_row_per_run(sweep):
         assert (row["x1"], row["x2"]) == tuple(sweep.final_params[i])
 
 
+@pytest.mark.filterwarnings("error")
+def test_to_pandas_of_a_pytree_model_builds_one_frame():
+    """156 parameters: every coordinate a column, without pandas' fragmentation warning
+    (warnings are errors here). gd on sum (w - 1)^2 + sum b^2 with lr 0.1 multiplies each
+    coordinate's distance to its minimum by 0.8 a step: the last columns in closed form."""
+    pd = pytest.importorskip("pandas")
+
+    def loss(p):
+        return jnp.sum((p["w"] - 1.0) ** 2) + jnp.sum(p["b"] ** 2)
+
+    f = jc.with_template(loss, {"b": jnp.zeros(12), "w": jnp.zeros((12, 12))})
+    rng = np.random.default_rng(0)
+    x0 = {"b": rng.normal(size=(2, 12)), "w": rng.normal(size=(2, 12, 12))}
+    t = jc.optimize(f, "gd", x0, 5, learning_rate=0.1, gtol=0.0)
+    frame = t.to_pandas()
+    assert isinstance(frame, pd.DataFrame) and len(frame) == 2
+    columns = [f"x{d + 1}" for d in range(156)]
+    assert list(frame.columns[-156:]) == columns
+    np.testing.assert_array_equal(frame[columns].to_numpy(), np.asarray(t.final_params))
+    np.testing.assert_array_equal(frame["final_value"].to_numpy(), t.final_values)
+    # leaves in jax.tree.leaves order: b (12) then w (144), flattened per start
+    by_hand = np.hstack([x0["b"] * 0.8**5, 1.0 + (x0["w"] - 1.0).reshape(2, -1) * 0.8**5])
+    np.testing.assert_allclose(frame[columns].to_numpy(), by_hand, rtol=1e-5, atol=1e-6)
+
+
 def test_to_pandas_without_pandas_says_what_to_install(sweep, monkeypatch):
     monkeypatch.setitem(sys.modules, "pandas", None)
     with pytest.raises(ImportError, match="pip install pandas"):

@@ -345,11 +345,14 @@ class Trajectory:
                 "Trajectory.to_pandas needs pandas, which is not installed: "
                 "pip install pandas (or jaxcalc[pandas])"
             ) from None
-        frame = pandas.DataFrame(self.to_table())
-        finals = np.asarray(self.final_params, np.float64).reshape(len(frame), -1)
-        for d in range(finals.shape[1]):
-            frame[f"x{d + 1}"] = finals[:, d]
-        return frame
+        table = pandas.DataFrame(self.to_table())
+        finals = np.asarray(self.final_params, np.float64).reshape(len(table), -1)
+        # one frame of every coordinate, joined once: a column at a time would fragment
+        # the frame (a pandas PerformanceWarning per column past 100 for a model)
+        point = pandas.DataFrame(
+            finals, columns=[f"x{d + 1}" for d in range(finals.shape[1])], index=table.index
+        )
+        return pandas.concat([table, point], axis=1)
 
 
 def _displayable(value: Any) -> bool:
