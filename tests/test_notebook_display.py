@@ -116,6 +116,38 @@ def test_a_trajectory_prints_in_one_short_line(sweep):
     assert page.startswith("<table>") and "learning_rate=[0.1, 0.4]" in page
 
 
+def test_a_trajectory_shows_its_schedules_and_unknown_hyperparameters():
+    """A schedule is shown with its function and arguments (the numbers it was built from),
+    another callable as "schedule <name>"; a raw optax transformation says that none of
+    its hyperparameters are known, an injected one shows them."""
+    import optax
+
+    f, x0 = get("booth"), np.array([[0.0, 0.0], [1.0, -1.0]])
+    t = jc.optimize(f, "adam", x0, 4, learning_rate=optax.cosine_decay_schedule(0.1, 10))
+    assert (
+        "adam on booth; learning_rate=cosine_decay_schedule(alpha=0, decay_steps=10, "
+        "exponent=1, init_value=0.1), b1=0.9, b2=0.999" in repr(t)
+    )
+    swept = jc.schedule(
+        "exponential_decay", init_value=[0.1, 0.2], transition_steps=5, decay_rate=0.5
+    )
+    t = jc.optimize(f, "gd", x0, 4, learning_rate=swept)
+    text = repr(t)
+    assert (
+        "gd on booth; learning_rate=exponential_decay(init_value=(0.1, 0.2), decay_rate=0.5, "
+        "transition_steps=5);" in text
+    )
+    assert "4 runs (learning_rate.init_value (2) x 2 starts)" in text
+    assert "learning_rate.init_value=" not in text  # shown once, inside the schedule
+    t = jc.optimize(f, "sgd", x0, 4, learning_rate=lambda k: 0.01 / (1.0 + k))
+    assert "sgd on booth; learning_rate=schedule <lambda>" in repr(t)
+    assert "learning_rate=schedule &lt;lambda&gt;" in t._repr_html_()
+    raw = jc.optimize(f, optax.chain(optax.clip_by_global_norm(1.0), optax.adamw(1e-3)), x0, 4)
+    assert "transformation on booth; no hyperparameters known;" in repr(raw)
+    injected = jc.optimize(f, optax.inject_hyperparams(optax.sgd)(learning_rate=0.05), x0, 4)
+    assert "transformation on booth; learning_rate=0.05" in repr(injected)
+
+
 def test_a_trajectory_as_a_data_frame_has_one_row_per_run(sweep):
     pd = pytest.importorskip("pandas")
     frame = sweep.to_pandas()

@@ -41,7 +41,7 @@ from jaxcalc.engine.result import (
 from jaxcalc.engine.start import overflow_at_start
 from jaxcalc.errors import ConfigError
 from jaxcalc.optimizers import Optimizer
-from jaxcalc.optimizers.schedules import schedule_history
+from jaxcalc.optimizers.schedules import describe_schedules, schedule_history
 
 __all__ = ["estimate", "optimize", "optimize_many", "precompile", "precompile_many"]
 
@@ -524,8 +524,10 @@ def optimize_many(
         chunks=len(job.chunks.bounds),
     )
     trajectories = [
-        dataclasses.replace(t, hyperparameter_history=h) if h else t
-        for t, h in zip(trajectories, histories, strict=True)
+        dataclasses.replace(t, hyperparameter_history=h, schedules=describe_schedules(g.method))
+        if h
+        else t
+        for t, h, g in zip(trajectories, histories, layout.grids, strict=True)
     ]
     if "record_counts" not in merged:  # constant counts per step: exact from the totals
         trajectories = [

@@ -49,6 +49,7 @@ __all__ = [
     "Scheduled",
     "callable_schedules",
     "check_schedules",
+    "describe_schedules",
     "schedule",
     "schedule_history",
     "with_schedules",
@@ -386,7 +387,31 @@ class _Fixed(NamedTuple):
         return ("callable", self.fn)
 
     def describe(self) -> str:
-        return getattr(self.fn, "__name__", "a callable schedule")
+        """An optax schedule's function and the numbers it closes over
+        (``cosine_decay_schedule(alpha=0, decay_steps=10, ...)``); else the callable's name."""
+        name = getattr(self.fn, "__name__", "a callable schedule")
+        qualname = getattr(self.fn, "__qualname__", "")
+        module = getattr(self.fn, "__module__", "") or ""
+        if not module.startswith("optax") or ".<locals>." not in qualname:
+            return name
+        numbers_ = []
+        code = getattr(self.fn, "__code__", None)
+        for var, cell in zip(
+            getattr(code, "co_freevars", ()), self.fn.__closure__ or (), strict=False
+        ):
+            try:
+                value = cell.cell_contents
+            except ValueError:  # a cell not filled yet
+                continue
+            if _is_number(value):
+                numbers_.append(f"{var}={value:g}")
+        return f"{qualname.split('.<locals>.')[0]}({', '.join(numbers_)})"
+
+    def label(self) -> str:
+        """How a run's summary shows it: an optax schedule as :meth:`describe`, any other
+        callable as ``schedule <name>``."""
+        text = self.describe()
+        return text if text.endswith(")") else f"schedule {text}"
 
 
 @dataclass(frozen=True)
@@ -488,6 +513,17 @@ def callable_schedules(method: Optimizer) -> tuple[str, ...]:
     if not isinstance(method, Scheduled):
         return ()
     return tuple(name for name, s in method.schedules if isinstance(s, _Fixed))
+
+
+def describe_schedules(method: Optimizer) -> dict[str, str]:
+    """Each scheduled hyperparameter of ``method`` as text: a :class:`Schedule`'s function
+    and arguments, an optax schedule function's name and numbers, or ``schedule <name>``
+    for another callable."""
+    if not isinstance(method, Scheduled):
+        return {}
+    return {
+        name: (s.label() if isinstance(s, _Fixed) else s.describe()) for name, s in method.schedules
+    }
 
 
 def _bounds(name: str) -> tuple[float, float]:
