@@ -330,6 +330,83 @@ def test_objective_bad_input_table(capsys, tmp_path, monkeypatch, args, words):
     assert words in err
 
 
+def _titles(monkeypatch) -> list[str]:
+    """The title of every figure the CLI saves (it saves through jaxcalc.plotting)."""
+    from jaxcalc import plotting
+
+    titles: list[str] = []
+    save = plotting.save_figure
+
+    def saving(fig, target, *args, **kwargs):
+        titles.append(fig.axes[0].get_title())
+        return save(fig, target, *args, **kwargs)
+
+    monkeypatch.setattr(plotting, "save_figure", saving)
+    return titles
+
+
+def test_slice_at_a_chosen_point(capsys, tmp_path, monkeypatch):
+    """Rosenbrock in 3-D: the slice goes through --slice-at, not through the minimiser
+    (1, 1, 1); its title names the point and the held coordinate."""
+    titles = _titles(monkeypatch)
+    target = tmp_path / "slice.png"
+    code, out, err = call(
+        capsys, "plot-objective", "rosenbrock", "--dim", "3", "-o", str(target),
+        "--slice-at", "1,2,0.5", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out)["slice_at"] == [1.0, 2.0, 0.5]
+    assert titles[-1] == "rosenbrock\nslice through (1, 2, 0.5): x3 = 0.5"
+    assert target.stat().st_size > 1000
+    code, out, err = call(
+        capsys, "optimize", "rosenbrock", "--dim", "3", "--optimizer", "bfgs", "--starts", "3",
+        "--steps", "20", "--plot", str(target), "--slice-at", "-1,0,2.5", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out)["slice_at"] == [-1.0, 0.0, 2.5]
+    assert titles[-1] == "bfgs on rosenbrock\nslice through (-1, 0, 2.5): x3 = 2.5"
+    # without the option: through the minimiser, as before
+    code, out, err = call(
+        capsys, "plot-objective", "rosenbrock", "--dim", "3", "-o", str(target), "--json"
+    )
+    assert code == 0, err
+    assert json.loads(out)["slice_at"] == [1.0, 1.0, 1.0]
+    assert titles[-1].endswith("slice through (1, 1, 1): x3 = 1")
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        (("--slice-at", "1,2"), "--slice-at '1,2': expected 3 comma-separated numbers"),
+        (("--slice-at", "1,2,3,4"), "expected 3 comma-separated numbers"),
+        (("--slice-at", "1,nan,2"), "--slice-at '1,nan,2': values must be finite"),
+        (("--slice-at", "1,inf,2"), "values must be finite"),
+        (("--slice-at", "1,x,2"), "--slice-at '1,x,2'"),
+    ],
+)
+@pytest.mark.parametrize("command", ["plot-objective", "optimize"])
+def test_slice_at_refuses_bad_points(capsys, tmp_path, command, extra, words):
+    target = str(tmp_path / "slice.png")
+    args = (
+        ["-o", target] if command == "plot-objective" else ["--optimizer", "bfgs", "--plot", target]
+    )
+    code, out, err = call(capsys, command, "rosenbrock", "--dim", "3", *args, *extra)
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert words in err
+    assert not Path(target).exists()
+
+
+def test_slice_at_needs_a_slice(capsys, tmp_path):
+    target = str(tmp_path / "p.png")
+    code, _, err = call(capsys, "plot-objective", "booth", "-o", target, "--slice-at", "1,2")
+    assert code == 2 and "--slice-at: booth has 2 dimensions" in err
+    code, _, err = call(
+        capsys, "optimize", "rosenbrock", "--dim", "3", "--optimizer", "bfgs", "--slice-at", "1,2,3"
+    )
+    assert code == 2 and "--slice-at" in err and "--plot" in err
+
+
 # ----------------------------------------------------------------------------- issue 21
 
 

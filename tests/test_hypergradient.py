@@ -1,8 +1,10 @@
 """Gradients of whole runs with respect to hyperparameters: closed forms on a quadratic and
 central finite differences of whole runs of the engine (an independent code path), float64."""
 
+import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 import jaxcalc as jc
@@ -123,3 +125,59 @@ def test_through_an_optax_chain(x64):
         for v in (0.05 + eps, 0.05 - eps)
     )
     np.testing.assert_allclose(h.gradient["learning_rate"], (up - down) / (2 * eps), rtol=1e-6)
+
+
+def test_callable_schedule_is_named_not_dropped(x64):
+    """A callable schedule's numbers are compiled in: with nothing else to differentiate
+    by, the call is refused (never an empty gradient); asked for by name, it is refused."""
+    lr = optax.exponential_decay(0.1, 1, 0.9)
+    with pytest.raises(ConfigError, match=r"learning_rate follows a callable schedule.*jc\.sched"):
+        jc.hypergradient(quadratic, "gd", X0, 10, learning_rate=lr)
+    with pytest.raises(ConfigError, match=r"adam\.learning_rate follows a callable schedule"):
+        jc.hypergradient(quadratic, "adam", X0, 10, learning_rate=lr, wrt="learning_rate")
+    # the other hyperparameters still are: b1 against central differences of whole runs
+    h = jc.hypergradient(quadratic, "adam", X0, 10, learning_rate=lr, wrt="b1")
+    eps = 1e-6
+    up, down = (
+        jc.optimize(quadratic, "adam", X0, 10, gtol=1e-300, learning_rate=lr, b1=b).final_values
+        for b in (0.9 + eps, 0.9 - eps)
+    )
+    np.testing.assert_allclose(h.gradient["b1"], (up - down) / (2 * eps), rtol=1e-6)
+
+
+def test_pytree_starts_on_a_data_objective(x64):
+    """An MLP on a small synthetic dataset, its parameters a pytree: the hypergradient of
+    the momentum and the learning rate, per start, against central differences of whole
+    engine runs from the same pytree starts; one pytree start gives that start's entry."""
+    from jaxcalc.objectives import data_objective
+
+    f = data_objective(
+        "mlp", "synthetic_multiclass", hidden=[4], activation="tanh", rows=40, features=3
+    )
+    x0 = f.starts(3, seed=0)
+    assert isinstance(x0, dict) or not isinstance(x0, np.ndarray)  # a pytree, not a vector
+    steps, hyper = 12, {"learning_rate": 0.3, "momentum": 0.6}
+    h = jc.hypergradient(f, "sgd", x0, steps, **hyper)
+    assert h.loss.shape == (3,) and set(h.wrt) == {"learning_rate", "momentum"}
+
+    def runs(**changed):
+        kwargs = {**hyper, **changed}
+        return jc.optimize(f, "sgd", x0, steps, gtol=1e-300, **kwargs).final_values
+
+    np.testing.assert_allclose(h.loss, runs(), rtol=1e-12)
+    eps = 1e-6
+    for k, v in hyper.items():
+        central = (runs(**{k: v + eps}) - runs(**{k: v - eps})) / (2 * eps)
+        np.testing.assert_allclose(h.gradient[k], central, rtol=1e-6)
+    one = jax.tree.map(lambda leaf: leaf[1], x0)
+    alone = jc.hypergradient(f, "sgd", one, steps, **hyper)
+    assert alone.loss.shape == ()
+    np.testing.assert_allclose(alone.gradient["momentum"], h.gradient["momentum"][1], rtol=1e-12)
+
+
+def test_minibatch_objective_is_refused():
+    from jaxcalc.objectives import data_objective
+
+    f = data_objective("logistic_regression", "synthetic_binary", rows=40, batch_size=8)
+    with pytest.raises(ConfigError, match="minibatches.*without batch_size"):
+        jc.hypergradient(f, "sgd", f.starts(2), 5, learning_rate=0.1)

@@ -116,6 +116,38 @@ def test_a_trajectory_prints_in_one_short_line(sweep):
     assert page.startswith("<table>") and "learning_rate=[0.1, 0.4]" in page
 
 
+def test_a_trajectory_shows_its_schedules_and_unknown_hyperparameters():
+    """A schedule is shown with its function and arguments (the numbers it was built from),
+    another callable as "schedule <name>"; a raw optax transformation says that none of
+    its hyperparameters are known, an injected one shows them."""
+    import optax
+
+    f, x0 = get("booth"), np.array([[0.0, 0.0], [1.0, -1.0]])
+    t = jc.optimize(f, "adam", x0, 4, learning_rate=optax.cosine_decay_schedule(0.1, 10))
+    assert (
+        "adam on booth; learning_rate=cosine_decay_schedule(alpha=0, decay_steps=10, "
+        "exponent=1, init_value=0.1), b1=0.9, b2=0.999" in repr(t)
+    )
+    swept = jc.schedule(
+        "exponential_decay", init_value=[0.1, 0.2], transition_steps=5, decay_rate=0.5
+    )
+    t = jc.optimize(f, "gd", x0, 4, learning_rate=swept)
+    text = repr(t)
+    assert (
+        "gd on booth; learning_rate=exponential_decay(init_value=(0.1, 0.2), decay_rate=0.5, "
+        "transition_steps=5);" in text
+    )
+    assert "4 runs (learning_rate.init_value (2) x 2 starts)" in text
+    assert "learning_rate.init_value=" not in text  # shown once, inside the schedule
+    t = jc.optimize(f, "sgd", x0, 4, learning_rate=lambda k: 0.01 / (1.0 + k))
+    assert "sgd on booth; learning_rate=schedule <lambda>" in repr(t)
+    assert "learning_rate=schedule &lt;lambda&gt;" in t._repr_html_()
+    raw = jc.optimize(f, optax.chain(optax.clip_by_global_norm(1.0), optax.adamw(1e-3)), x0, 4)
+    assert "transformation on booth; no hyperparameters known;" in repr(raw)
+    injected = jc.optimize(f, optax.inject_hyperparams(optax.sgd)(learning_rate=0.05), x0, 4)
+    assert "transformation on booth; learning_rate=0.05" in repr(injected)
+
+
 def test_a_trajectory_as_a_data_frame_has_one_row_per_run(sweep):
     pd = pytest.importorskip("pandas")
     frame = sweep.to_pandas()
@@ -126,6 +158,31 @@ def test_a_trajectory_as_a_data_frame_has_one_row_per_run(sweep):
         assert row["status"] == sweep.status[i]
         assert row["final_value"] == sweep.final_values[i]
         assert (row["x1"], row["x2"]) == tuple(sweep.final_params[i])
+
+
+@pytest.mark.filterwarnings("error")
+def test_to_pandas_of_a_pytree_model_builds_one_frame():
+    """156 parameters: every coordinate a column, without pandas' fragmentation warning
+    (warnings are errors here). gd on sum (w - 1)^2 + sum b^2 with lr 0.1 multiplies each
+    coordinate's distance to its minimum by 0.8 a step: the last columns in closed form."""
+    pd = pytest.importorskip("pandas")
+
+    def loss(p):
+        return jnp.sum((p["w"] - 1.0) ** 2) + jnp.sum(p["b"] ** 2)
+
+    f = jc.with_template(loss, {"b": jnp.zeros(12), "w": jnp.zeros((12, 12))})
+    rng = np.random.default_rng(0)
+    x0 = {"b": rng.normal(size=(2, 12)), "w": rng.normal(size=(2, 12, 12))}
+    t = jc.optimize(f, "gd", x0, 5, learning_rate=0.1, gtol=0.0)
+    frame = t.to_pandas()
+    assert isinstance(frame, pd.DataFrame) and len(frame) == 2
+    columns = [f"x{d + 1}" for d in range(156)]
+    assert list(frame.columns[-156:]) == columns
+    np.testing.assert_array_equal(frame[columns].to_numpy(), np.asarray(t.final_params))
+    np.testing.assert_array_equal(frame["final_value"].to_numpy(), t.final_values)
+    # leaves in jax.tree.leaves order: b (12) then w (144), flattened per start
+    by_hand = np.hstack([x0["b"] * 0.8**5, 1.0 + (x0["w"] - 1.0).reshape(2, -1) * 0.8**5])
+    np.testing.assert_allclose(frame[columns].to_numpy(), by_hand, rtol=1e-5, atol=1e-6)
 
 
 def test_to_pandas_without_pandas_says_what_to_install(sweep, monkeypatch):

@@ -145,6 +145,19 @@ def test_adam_with_optax_schedule_follows_optax_loop(x64):
     np.testing.assert_allclose(history[1:], expected, rtol=1e-6)
 
 
+@pytest.mark.parametrize("optimizer", ["gd", "sgd"])
+def test_callable_schedule_alone_on_gd_and_sgd(x64, optimizer):
+    """A callable schedule as the only hyperparameter with a value (gd; sgd without
+    momentum): x_{k+1} = x_k - s(k) a x_k, the product in closed form, on two starts."""
+    lr = optax.exponential_decay(0.25, 5, 0.5, staircase=True)  # powers of 2: exact
+    starts = np.vstack([X0, -2.0 * X0])
+    t = jc.optimize(quadratic, optimizer, starts, 20, learning_rate=lr, gtol=1e-300)
+    rates = 0.25 * 0.5 ** (np.arange(20) // 5)
+    for i, scale in enumerate([1.0, -2.0]):
+        np.testing.assert_allclose(t.params[i], scale * gd_closed_form(rates), rtol=1e-12)
+    np.testing.assert_allclose(t.hyperparameter_history["learning_rate"][1:], rates, rtol=1e-12)
+
+
 def test_gd_schedule_sweep_in_one_program(x64):
     """gd with an exponential decay, its decay rate swept: each lane is the closed-form
     product; a second call with other values reuses the compiled program."""

@@ -45,12 +45,22 @@ def add_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
             help="allow OBJECTIVE to name Python code as module:function (runs it)",
         )
 
+    def slice_argument(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--slice-at",
+            metavar="X1,X2,...",
+            help="above 2 dimensions: the point the 2-D slice (x1, x2) goes through, one "
+            "number per coordinate (default: the minimiser)",
+        )
+
     p = command(
         "plot-objective",
-        "contour (2-D), curve (1-D) or a 2-D slice through the minimiser (more dimensions)",
+        "contour (2-D), curve (1-D) or a 2-D slice through the minimiser or a chosen point "
+        "(more dimensions)",
     )
     objective_arguments(p)
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="png, svg or pdf")
+    slice_argument(p)
     p.set_defaults(run=cmd_plot_objective)
 
     p = command("optimize", "run an optimizer from many starts and summarise the runs")
@@ -87,7 +97,13 @@ def add_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
         help="a run succeeds when f - f_opt <= TARGET at a recorded step (default 1e-6, "
         "as in configs); needs a known f_opt",
     )
-    p.add_argument("--plot", metavar="FILE", help="contour with paths (2-D) or curve (1-D)")
+    p.add_argument(
+        "--plot",
+        metavar="FILE",
+        help="contour with paths (2-D), curve (1-D), or a 2-D slice with the paths projected "
+        "onto it (more dimensions)",
+    )
+    slice_argument(p)
     p.set_defaults(run=cmd_optimize)
 
 
@@ -184,13 +200,30 @@ def _list_objectives(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _slice_at(args: argparse.Namespace, objective) -> list[float] | None:
+    """``--slice-at``: one finite number per coordinate, for an objective of more than two
+    dimensions (None when not given)."""
+    if args.slice_at is None:
+        return None
+    if objective.dim <= 2:
+        raise ConfigError(
+            f"--slice-at: {objective.name} has {objective.dim} dimension"
+            f"{'s' if objective.dim != 1 else ''}; a slice is drawn only above 2"
+        )
+    return parse_point(args.slice_at, objective.dim, "--slice-at")
+
+
 def cmd_plot_objective(args: argparse.Namespace) -> int:
     draw = plotting()
     target = draw.check_output_path(args.output)
     objective = build_objective(args)
-    fig = draw.plot_objective(objective)
+    slice_at = _slice_at(args, objective)
+    fig = draw.plot_objective(objective, slice_at=slice_at)
     path = draw.save_figure(fig, target)
-    emit(args, {"objective": objective.name, "output": str(path)}, f"plot written to {path}")
+    payload: dict[str, Any] = {"objective": objective.name, "output": str(path)}
+    if objective.dim > 2:
+        payload["slice_at"] = draw.slice_point(objective, slice_at).tolist()
+    emit(args, payload, f"plot written to {path}")
     return EXIT_OK
 
 
@@ -200,6 +233,9 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     if args.plot:
         plotting().check_output_path(args.plot)
     objective = build_objective(args)
+    if args.slice_at is not None and not args.plot:
+        raise ConfigError("--slice-at: chooses the slice of --plot FILE; give --plot too")
+    slice_at = _slice_at(args, objective)
     hyper = dict(read_key_values(args.param_hp or [], "--hp"))
     if args.lr is not None:
         if "learning_rate" in hyper:
@@ -218,8 +254,10 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     )
     payload, lines = _summary(t, objective, starts, args.target)
     if args.plot:
-        path = _plot_paths(t, objective, args.plot)
+        path, point = _plot_paths(t, objective, args.plot, slice_at)
         payload["plot"] = str(path)
+        if point is not None:
+            payload["slice_at"] = point
         lines.append(f"plot written to {path}")
     emit(args, payload, "\n".join(lines))
     return EXIT_OK
@@ -429,15 +467,20 @@ def _number(value: float, digits: int = 6) -> str:
     return str(int(value)) if value.is_integer() else f"{value:.{digits}g}"
 
 
-def _plot_paths(t, objective, target: str):
-    """The paths on the objective (above 2-D: on the slice through its minimiser, or
-    through the best point found when no minimiser is known)."""
+def _plot_paths(t, objective, target: str, slice_at: list[float] | None = None):
+    """The paths on the objective (above 2-D: on the slice through ``slice_at``, else
+    through its minimiser, else through the best point found), the file written and the
+    slice's point (None up to 2-D)."""
     import numpy as np
 
     draw = plotting()
-    slice_at = None
     finals = np.asarray(t.final_values, np.float64).reshape(-1)
-    if objective.dim > 2 and objective.minimizers is None and np.isfinite(finals).any():
+    if (
+        slice_at is None
+        and objective.dim > 2
+        and objective.minimizers is None
+        and np.isfinite(finals).any()
+    ):
         ends = np.asarray(t.final_params, np.float64).reshape(-1, objective.dim)
         slice_at = ends[int(np.nanargmin(np.where(np.isfinite(finals), finals, np.nan)))]
     # every run of every setting of a sweep: (runs, records, dim)
@@ -450,4 +493,5 @@ def _plot_paths(t, objective, target: str):
         title=f"{t.optimizer} on {objective.name}",
         slice_at=slice_at,
     )
-    return draw.save_figure(fig, target)
+    point = draw.slice_point(objective, slice_at).tolist() if objective.dim > 2 else None
+    return draw.save_figure(fig, target), point

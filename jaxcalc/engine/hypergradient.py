@@ -32,14 +32,19 @@ from jaxcalc.engine.options import (
     check_run_arguments,
     resolve_methods,
     resolve_objective,
-    resolve_starts,
+    resolve_tree_starts,
 )
 from jaxcalc.errors import ConfigError
 from jaxcalc.optimizers import Optimizer
+from jaxcalc.optimizers.schedules import callable_schedules
 
 __all__ = ["HyperGradient", "hypergradient"]
 
 LOSSES = ("final", "mean")
+_CALLABLE_HINT = (
+    'give it as jc.schedule("exponential_decay", init_value=..., ...) or a dict to '
+    "differentiate its float parameters (learning_rate.init_value, ...)"
+)
 
 
 @dataclass(frozen=True)
@@ -84,30 +89,29 @@ def _block_size(steps: int, checkpoint_every: int | None) -> int:
 def _run_loss(method: Optimizer, fun, steps: int, block: int, kind: str):
     """loss(x0, hyper, key) of one run: a scan of checkpointed blocks of steps."""
 
-    def one_step(carry, _):
-        x, state, total = carry
-        value, grad = jax.value_and_grad(fun)(x)
-        res = method.step(fun, x, value, grad, state, hyper_box[0])
-        return (res.x, res.state, total + value), None
+    # the hyperparameters are an argument of each block, never a value captured from an
+    # earlier trace (jax.checkpoint may reuse a block's trace)
+    @partial(jax.checkpoint, static_argnums=(2,))
+    def run_block(carry, hyper, n: int):
+        def one_step(carry, _):
+            x, state, total = carry
+            value, grad = jax.value_and_grad(fun)(x)
+            res = method.step(fun, x, value, grad, state, hyper)
+            return (res.x, res.state, total + value), None
 
-    hyper_box: list[Any] = [None]  # the traced hyperparameters of the run being traced
-
-    @partial(jax.checkpoint, static_argnums=(1,))
-    def run_block(carry, n: int):
         carry, _ = jax.lax.scan(one_step, carry, None, length=n)
         return carry
 
     def loss(x0, hyper, key):
-        hyper_box[0] = hyper
         state = method.init(fun, x0, hyper, key)
         carry = (x0, state, jnp.zeros((), x0.dtype))
         blocks, rest = divmod(steps, block)
         if blocks:
             carry, _ = jax.lax.scan(
-                lambda c, _: (run_block(c, block), None), carry, None, length=blocks
+                lambda c, _: (run_block(c, hyper, block), None), carry, None, length=blocks
             )
         if rest:
-            carry = run_block(carry, rest)
+            carry = run_block(carry, hyper, rest)
         x, _, total = carry
         final = fun(x)
         return final if kind == "final" else (total + final) / (steps + 1)
@@ -149,8 +153,15 @@ def hypergradient(
       objective, optimizer, x0, steps, seed, **hyperparameters: as :func:`optimize` takes
         them (a list sweeps; a schedule's float parameters are hyperparameters such as
         ``learning_rate.init_value``). Every run takes exactly ``steps`` steps: no
-        stopping test applies.
-      wrt: the hyperparameters to differentiate by (default: every one with a value).
+        stopping test applies. ``x0`` may be a pytree (a model's parameters; a batch of
+        starts has the same leading axis on every leaf), so an objective from data
+        (:func:`jaxcalc.objectives.data_objective`) can be differentiated through; one
+        with minibatches is refused (the runs here see the full training loss).
+      wrt: the hyperparameters to differentiate by (default: every one with a value). A
+        hyperparameter given as a callable (an optax schedule function) has its numbers
+        compiled in: it cannot be differentiated, and with nothing else to differentiate
+        by a :class:`ConfigError` says so; give the schedule as :func:`jaxcalc.schedule`
+        or a dict to differentiate its float parameters.
       loss: ``"final"`` (f after the last step) or ``"mean"`` (f averaged over
         ``x_0 .. x_T``).
       checkpoint_every: steps per checkpointed block (default ``isqrt(steps)``): the
@@ -170,18 +181,41 @@ def hypergradient(
     block = _block_size(steps, checkpoint_every)
     [(method, given)] = resolve_methods([(optimizer, hyperparameters)])
     fun, name, dim = resolve_objective(objective)
-    starts, single = resolve_starts(x0, name, dim)
+    fun, starts, single, _ = resolve_tree_starts(fun, x0, name, dim)
+    if getattr(fun, "minibatch", None) is not None:
+        raise ConfigError(
+            f"hypergradient: {name} reads minibatches; the hypergradient differentiates runs "
+            "on the full training loss: build the objective without batch_size"
+        )
     method.check_objective(fun, starts.shape[1])
     layout = plan.lay_out([(method, given)], starts, seed)
     grid = layout.grids[0]
     settable = [k for k, v in grid.resolved.items() if v is not None]
     names = tuple(settable if wrt is None else ([wrt] if isinstance(wrt, str) else list(wrt)))
+    fixed = callable_schedules(method)
     for k in names:
+        if k in fixed:
+            raise ConfigError(
+                f"hypergradient: {method.name}.{k} follows a callable schedule, whose numbers "
+                f"are compiled in and cannot be differentiated; {_CALLABLE_HINT}; "
+                f"differentiable: {', '.join(settable) or 'none'}"
+            )
         if k not in settable:
             raise ConfigError(
                 f"hypergradient: {method.name} has no float hyperparameter {k!r} with a "
                 f"value; it has: {', '.join(settable) or 'none'}"
             )
+    if not names:
+        because = (
+            f" ({', '.join(fixed)} follows a callable schedule, whose numbers are compiled in; "
+            f"{_CALLABLE_HINT})"
+            if fixed
+            else ""
+        )
+        raise ConfigError(
+            f"hypergradient: {method.name} has no float hyperparameter with a value to "
+            f"differentiate by{because}"
+        )
     runs, dtype = layout.runs, layout.run_x0.dtype
     per_run = {
         k: np.asarray(

@@ -16,6 +16,7 @@ from jaxcalc.errors import ConfigError
 from jaxcalc.optimizers import Optimizer
 from jaxcalc.optimizers.schedules import with_schedules
 from jaxcalc.optimizers.transformations import as_optimizer
+from jaxcalc.trees import FlatObjective, Template, is_tree, split_starts
 
 __all__ = [
     "Limits",
@@ -25,6 +26,7 @@ __all__ = [
     "resolve_methods",
     "resolve_objective",
     "resolve_starts",
+    "resolve_tree_starts",
 ]
 
 
@@ -144,3 +146,25 @@ def resolve_starts(x0: Any, name: str, dim: int | None) -> tuple[np.ndarray, boo
     if starts.shape[0] == 0:
         raise ConfigError("x0 holds no starts")
     return starts, single
+
+
+def resolve_tree_starts(
+    fun: Callable, x0: Any, name: str, dim: int | None
+) -> tuple[Callable, np.ndarray, bool, Template | None]:
+    """The starts of ``fun`` whether they are vectors or pytrees: the function the engine
+    runs on (a :class:`~jaxcalc.trees.FlatObjective` for a pytree objective), the starts
+    as flat vectors ``(B, D)``, whether one start was given, and the pytree template (None
+    for a vector objective).
+
+    A batch of pytree starts carries the same leading axis on every leaf; an objective
+    with a ``template`` also takes flat vectors of its size.
+    """
+    template = getattr(fun, "template", None)
+    if is_tree(x0):  # pytree parameters: the engine runs on their flattened vectors
+        starts, single, template = split_starts(fun, x0)
+    elif isinstance(template, Template):  # flat vectors of a pytree objective
+        starts, single = resolve_starts(x0, name, template.size)
+    if isinstance(template, Template):
+        return FlatObjective(fun, template), starts, single, template
+    starts, single = resolve_starts(x0, name, dim)
+    return fun, starts, single, None

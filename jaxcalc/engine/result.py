@@ -123,6 +123,8 @@ class Trajectory:
         the value used by the step that produced each record (step
         ``i * record_every - 1`` for record ``i``; NaN at the start, record 0). A run
         that stopped earlier (``event_step``) took no such step.
+      schedules: each hyperparameter given as a schedule, as text (its function and
+        arguments; ``schedule <name>`` for a callable other than optax's), for display.
 
     A single start (D,) gives the same fields without the ``B`` axis.
     """
@@ -156,6 +158,7 @@ class Trajectory:
     best_values: np.ndarray | None = None
     record_counts: np.ndarray | None = None
     step_counts: np.ndarray | None = None
+    schedules: dict[str, str] = field(default_factory=dict)
 
     def evaluations_at_records(self, kind: int | None = None) -> np.ndarray | None:
         """Cumulative evaluations at each record: ``S + (B, R+1, 3)`` (f, gradient,
@@ -278,8 +281,15 @@ class Trajectory:
 
     def _summary(self) -> dict[str, str]:
         """What the repr and the HTML table show, as text."""
+        # a schedule is shown whole, its float parameters (learning_rate.init_value) inside
+        inside = tuple(f"{name}." for name in self.schedules)
         hyper = ", ".join(
-            f"{k}={_short(v)}" for k, v in self.hyperparameters.items() if _displayable(v)
+            [f"{k}={text}" for k, text in self.schedules.items()]
+            + [
+                f"{k}={_short(v)}"
+                for k, v in self.hyperparameters.items()
+                if _displayable(v) and not k.startswith(inside)
+            ]
         )
         lead = self.status.shape
         sweep = " x ".join(f"{k} ({n})" for k, n in zip(self.sweep, lead, strict=False))
@@ -297,7 +307,7 @@ class Trajectory:
         return {
             "objective": self.objective,
             "optimizer": self.optimizer,
-            "hyperparameters": hyper or "-",
+            "hyperparameters": hyper or "no hyperparameters known",
             "runs": f"{runs} run{'s' if runs != 1 else ''} ({shape}), dim {dim}, "
             f"{self.steps} steps, recorded every {self.record_every}",
             "status": counts,
@@ -345,11 +355,14 @@ class Trajectory:
                 "Trajectory.to_pandas needs pandas, which is not installed: "
                 "pip install pandas (or jaxcalc[pandas])"
             ) from None
-        frame = pandas.DataFrame(self.to_table())
-        finals = np.asarray(self.final_params, np.float64).reshape(len(frame), -1)
-        for d in range(finals.shape[1]):
-            frame[f"x{d + 1}"] = finals[:, d]
-        return frame
+        table = pandas.DataFrame(self.to_table())
+        finals = np.asarray(self.final_params, np.float64).reshape(len(table), -1)
+        # one frame of every coordinate, joined once: a column at a time would fragment
+        # the frame (a pandas PerformanceWarning per column past 100 for a model)
+        point = pandas.DataFrame(
+            finals, columns=[f"x{d + 1}" for d in range(finals.shape[1])], index=table.index
+        )
+        return pandas.concat([table, point], axis=1)
 
 
 def _displayable(value: Any) -> bool:

@@ -27,7 +27,7 @@ from jaxcalc.engine.options import (
     limits_for,
     resolve_methods,
     resolve_objective,
-    resolve_starts,
+    resolve_tree_starts,
 )
 from jaxcalc.engine.program import Program
 from jaxcalc.engine.result import (
@@ -41,8 +41,7 @@ from jaxcalc.engine.result import (
 from jaxcalc.engine.start import overflow_at_start
 from jaxcalc.errors import ConfigError
 from jaxcalc.optimizers import Optimizer
-from jaxcalc.optimizers.schedules import schedule_history
-from jaxcalc.trees import FlatObjective, Template, is_tree, split_starts
+from jaxcalc.optimizers.schedules import describe_schedules, schedule_history
 
 __all__ = ["estimate", "optimize", "optimize_many", "precompile", "precompile_many"]
 
@@ -467,16 +466,7 @@ def optimize_many(
     check_run_arguments(steps, record_every, seed)
     entries = resolve_methods(optimizers)
     fun, name, dim = resolve_objective(objective)
-    template = getattr(fun, "template", None)
-    if is_tree(x0):  # pytree parameters: the engine runs on their flattened vectors
-        starts, single, template = split_starts(fun, x0)
-    elif isinstance(template, Template):  # flat vectors of a pytree objective
-        starts, single = resolve_starts(x0, name, template.size)
-    if isinstance(template, Template):
-        fun = FlatObjective(fun, template)
-    else:
-        template = None
-        starts, single = resolve_starts(x0, name, dim)
+    fun, starts, single, template = resolve_tree_starts(fun, x0, name, dim)
     for method, _ in entries:
         method.check_objective(fun, starts.shape[1])
     # the whole job is judged before any per-run array is laid out or allocated
@@ -534,8 +524,10 @@ def optimize_many(
         chunks=len(job.chunks.bounds),
     )
     trajectories = [
-        dataclasses.replace(t, hyperparameter_history=h) if h else t
-        for t, h in zip(trajectories, histories, strict=True)
+        dataclasses.replace(t, hyperparameter_history=h, schedules=describe_schedules(g.method))
+        if h
+        else t
+        for t, h, g in zip(trajectories, histories, layout.grids, strict=True)
     ]
     if "record_counts" not in merged:  # constant counts per step: exact from the totals
         trajectories = [

@@ -47,7 +47,9 @@ __all__ = [
     "SCHEDULE_NAMES",
     "Schedule",
     "Scheduled",
+    "callable_schedules",
     "check_schedules",
+    "describe_schedules",
     "schedule",
     "schedule_history",
     "with_schedules",
@@ -385,7 +387,31 @@ class _Fixed(NamedTuple):
         return ("callable", self.fn)
 
     def describe(self) -> str:
-        return getattr(self.fn, "__name__", "a callable schedule")
+        """An optax schedule's function and the numbers it closes over
+        (``cosine_decay_schedule(alpha=0, decay_steps=10, ...)``); else the callable's name."""
+        name = getattr(self.fn, "__name__", "a callable schedule")
+        qualname = getattr(self.fn, "__qualname__", "")
+        module = getattr(self.fn, "__module__", "") or ""
+        if not module.startswith("optax") or ".<locals>." not in qualname:
+            return name
+        numbers_ = []
+        code = getattr(self.fn, "__code__", None)
+        for var, cell in zip(
+            getattr(code, "co_freevars", ()), self.fn.__closure__ or (), strict=False
+        ):
+            try:
+                value = cell.cell_contents
+            except ValueError:  # a cell not filled yet
+                continue
+            if _is_number(value):
+                numbers_.append(f"{var}={value:g}")
+        return f"{qualname.split('.<locals>.')[0]}({', '.join(numbers_)})"
+
+    def label(self) -> str:
+        """How a run's summary shows it: an optax schedule as :meth:`describe`, any other
+        callable as ``schedule <name>``."""
+        text = self.describe()
+        return text if text.endswith(")") else f"schedule {text}"
 
 
 @dataclass(frozen=True)
@@ -481,6 +507,25 @@ def with_schedules(
     return wrapped, given
 
 
+def callable_schedules(method: Optimizer) -> tuple[str, ...]:
+    """The hyperparameters of ``method`` that follow a callable schedule given as it is:
+    its numbers are compiled in, so they are neither swept nor differentiated."""
+    if not isinstance(method, Scheduled):
+        return ()
+    return tuple(name for name, s in method.schedules if isinstance(s, _Fixed))
+
+
+def describe_schedules(method: Optimizer) -> dict[str, str]:
+    """Each scheduled hyperparameter of ``method`` as text: a :class:`Schedule`'s function
+    and arguments, an optax schedule function's name and numbers, or ``schedule <name>``
+    for another callable."""
+    if not isinstance(method, Scheduled):
+        return {}
+    return {
+        name: (s.label() if isinstance(s, _Fixed) else s.describe()) for name, s in method.schedules
+    }
+
+
 def _bounds(name: str) -> tuple[float, float]:
     """The closed range a scheduled value must stay in: >= 0, and <= 1 for rates."""
     lo, hi, _, _ = _RANGES.get(name, (0.0, math.inf, False, False))
@@ -498,11 +543,13 @@ def _values_program(method: Scheduled, dtype: str) -> Callable:
     program = _PROGRAMS.pop(key, None)
     if program is None:
 
-        def evaluate(hyper, counts):
-            def at(h):
+        def evaluate(hyper, points, counts):
+            def at(h, _):
                 return jax.vmap(lambda c: method.values_at(c, h, dtype))(counts)
 
-            return jax.vmap(at)(hyper)
+            # ``points`` (one entry per sweep point) gives vmap its axis when no
+            # hyperparameter has a value (a bare callable schedule on gd: ``hyper`` is {})
+            return jax.vmap(at)(hyper, points)
 
         program = jax.jit(evaluate)
     _PROGRAMS[key] = program  # most recently used last
@@ -545,7 +592,7 @@ def schedule_history(
     block = 1 << 16
     for lo in range(0, steps, block):
         counts = np.arange(lo, min(steps, lo + block), dtype=np.int32)
-        got = jax.device_get(values(table, counts))
+        got = jax.device_get(values(table, np.arange(points, dtype=np.int32), counts))
         for name, _ in method.schedules:
             v = np.asarray(got[name])
             _check_values(method, name, v, counts, table, sweep)
