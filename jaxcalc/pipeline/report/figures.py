@@ -311,16 +311,28 @@ def objective_section(data: ReportData, name: str, groups) -> str:
 
 
 def _contour_with_paths(data: ReportData, name: str, groups) -> Path:
-    """Sample paths of each optimizer in the objective's box (from saved arrays only)."""
+    """Sample paths of each optimizer in the objective's box (from saved arrays only).
+
+    The panels show the same box, so they share their axes: tick labels only on the left
+    column and on the panels with none below them, a fixed grid (no layout engine). Tick
+    labels are most of a figure's drawing time, and a layout engine lays out every one of
+    them again each pass.
+    """
     panels = len(groups)
     cols = min(3, panels)
     rows = math.ceil(panels / cols)
+    first = np.asarray(groups[0][1]["bounds"])
+    shared = all(np.array_equal(arrays["bounds"], first) for _, arrays in groups)
     fig, axes = data.plt.subplots(
-        rows, cols, figsize=(4.2 * cols, 3.8 * rows), squeeze=False, layout="constrained"
-    )
+        rows, cols, figsize=(4.2 * cols, 3.8 * rows), squeeze=False,
+        sharex=shared, sharey=shared,
+        gridspec_kw={"left": 0.5 / (4.2 * cols), "right": 1 - 0.1 / (4.2 * cols),
+                     "bottom": 0.5 / (3.8 * rows), "top": 1 - 0.7 / (3.8 * rows),
+                     "wspace": 0.1 if shared else 0.3, "hspace": 0.1 if shared else 0.3},
+    )  # fmt: skip
     for ax in axes.flat[panels:]:
         ax.set_visible(False)
-    for ax, (group, arrays) in zip(axes.flat, groups, strict=False):
+    for i, (ax, (group, arrays)) in enumerate(zip(axes.flat, groups, strict=False)):
         flat = flat_settings(arrays, len(group["sweep"]))
         b = arrays["bounds"]
         if "contour_f" in arrays:  # results without it: no background
@@ -332,12 +344,21 @@ def _contour_with_paths(data: ReportData, name: str, groups) -> Path:
             ax.plot(m[:, 0], m[:, 1], "*", color="k", mec="w", ms=12, ls="none", label="minimiser")
         ax.set_xlim(b[0])
         ax.set_ylim(b[1])
-        ax.set_xlabel("x1")
-        ax.set_ylabel("x2")
+        below = i + cols < panels  # a panel under this one: it labels the x axis
+        ax.tick_params(labelbottom=not (shared and below), labelleft=not (shared and i % cols))
+        if not (shared and below):
+            ax.set_xlabel("x1")
+        if not (shared and i % cols):
+            ax.set_ylabel("x2")
         ax.set_title(label, fontsize=8)
     from jaxcalc.plotting import legend_outside
 
-    legend_outside(axes.flat[panels - 1], fontsize=7)
+    legend = legend_outside(axes.flat[panels - 1], fontsize=7)
+    if legend is not None and rows > 1 and panels % cols:
+        # in the empty slot beside the last panel, at its foot: clear of the x labels of
+        # the panel above the slot
+        legend.set_loc("lower left")
+        legend.set_bbox_to_anchor((1.02, 0.0), transform=axes.flat[panels - 1].transAxes)
     fig.suptitle(
         f"{name}: sample paths (first setting of each optimizer, 20 runs; grey: contour lines of f)"
     )
