@@ -154,7 +154,16 @@ def nanquantiles(y: np.ndarray, qs: list[float]) -> list[np.ndarray]:
     filled = np.where(finite[None, :], y, 0.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return [np.where(finite, np.nanquantile(filled, q, axis=0), np.nan) for q in qs]
+        return [np.where(finite, q, np.nan) for q in _quantiles(filled, qs)]
+
+
+def _quantiles(y: np.ndarray, qs: list[float]) -> np.ndarray:
+    """``np.nanquantile(y, qs, axis=0)``; without NaN, ``np.quantile`` (the same numbers:
+    nanquantile takes each column apart in Python, most of a convergence figure's
+    arithmetic)."""
+    if np.isnan(y).any():
+        return np.nanquantile(y, qs, axis=0)
+    return np.quantile(y, qs, axis=0)
 
 
 def family_of(name: str) -> str:
@@ -188,7 +197,7 @@ def _draw_setting(data: ReportData, curves: _Curves, group, arrays, flat, s: int
     if bad.any():
         curves.notes.append(f"{label}: {int(bad.sum())} of {bad.size} runs diverged")
     y = np.where(np.isfinite(y), y, np.nan)
-    q25, med, q75 = np.nanquantile(y, [0.25, 0.5, 0.75], axis=0)
+    q25, med, q75 = _quantiles(y, [0.25, 0.5, 0.75])
     exact = views.saved_record_counts(arrays, 0)  # f-evaluations at every record
     if exact is not None:
         evals_runs = np.asarray(exact, np.float64).reshape(flat["status"].shape + (-1,))[s]
@@ -245,6 +254,8 @@ def _convergence(data: ReportData, name: str, groups) -> tuple[Path, list[str]]:
         flat = flat_settings(arrays, len(group["sweep"]))
         for s, label in enumerate(setting_labels(group)):
             _draw_setting(data, curves, group, arrays, flat, s, label)
+    from jaxcalc.plotting import plain_powers
+
     evals_label = budgets.cost_label(data.run_cfg) if data.budgeted else "function evaluations"
     for ax, xlabel in zip(axes, ("steps", evals_label), strict=True):
         ax.set_xlabel(xlabel)
@@ -255,6 +266,7 @@ def _convergence(data: ReportData, name: str, groups) -> tuple[Path, list[str]]:
         )
         if curves.known:
             ax.set_yscale("symlog", linthresh=max(data.target, 1e-12))
+            plain_powers(ax)
         ax.grid(alpha=0.3)
     # A setting that diverges climbs to 1e20 and beyond and would squash every other
     # curve into the bottom of the plot: the axis stops two decades above the starts'
