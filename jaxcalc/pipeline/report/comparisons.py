@@ -238,6 +238,8 @@ def _problems(data: ReportData, by_objective: dict[str, list]):
 
 def _pad(a: np.ndarray, width: int, fill: float) -> np.ndarray:
     """``a`` with its last axis padded to ``width`` with ``fill`` (runs recorded less often)."""
+    if a.shape[-1] == width:  # nothing to pad: no copy
+        return a
     widths = [(0, 0)] * (a.ndim - 1) + [(0, width - a.shape[-1])]
     return np.pad(a, widths, constant_values=fill)
 
