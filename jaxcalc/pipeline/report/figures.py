@@ -340,7 +340,7 @@ def _contour_with_paths(data: ReportData, name: str, groups) -> Path:
         sharex=shared, sharey=shared,
         gridspec_kw={"left": 0.5 / (4.2 * cols), "right": 1 - 0.1 / (4.2 * cols),
                      "bottom": 0.5 / (3.8 * rows), "top": 1 - 0.7 / (3.8 * rows),
-                     "wspace": 0.1 if shared else 0.3, "hspace": 0.1 if shared else 0.3},
+                     "wspace": 0.2 if shared else 0.3, "hspace": 0.1 if shared else 0.3},
     )  # fmt: skip
     for ax in axes.flat[panels:]:
         ax.set_visible(False)
