@@ -6,7 +6,7 @@ Peers, in this process, on the same synthetic row:
 
 * ``summary without intervals``: the built-in metrics (``success_rate`` ... ``aocc``);
 * ``jaxcalc intervals``: :func:`jaxcalc.pipeline.tables.interval_columns` (one set of
-  resamples for the five aggregates, statistics read from run counts);
+  resamples for the five aggregates, statistics of the drawn run indices);
 * ``scipy.stats.bootstrap x5``: the same five intervals, one ``bootstrap`` call each
   (BCa where jaxcalc uses BCa), from the same seed.
 

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from jaxcalc.errors import ConfigError
 
@@ -55,6 +54,8 @@ DEFAULT_SAMPLES = 2000
 TAIL_RESAMPLES = 5
 #: index draws per batch of resamples (bounds the memory of a row with many runs)
 _BATCH_CELLS = 1 << 21
+#: index draws the statistics take at a time (their temporaries stay in the CPU's cache)
+_BLOCK_CELLS = 1 << 17
 
 
 def minimum_samples(confidence: float) -> int:
@@ -165,8 +166,9 @@ class Statistic:
     """A statistic of a row's runs, as the bootstrap evaluates it.
 
     Attributes:
-      resample: maps run *counts* ``(k, n)`` (how often each run is in each of ``k``
-        resamples; all ones is the sample itself) to the ``k`` values of the statistic.
+      resample: maps run *indices* ``(k, n)`` (the runs drawn in each of ``k``
+        resamples; ``arange(n)`` is the sample itself) to the ``k`` values of the
+        statistic.
       jackknife: the ``n`` leave-one-out values (BCa's acceleration), or None.
       method: "percentile" or "bca".
     """
@@ -174,13 +176,6 @@ class Statistic:
     resample: Callable[[np.ndarray], np.ndarray]
     jackknife: Callable[[], np.ndarray] | None = None
     method: str = "percentile"
-
-
-def _counts(index: np.ndarray, n: int) -> np.ndarray:
-    """How often each run is drawn in each resample: ``(k, n)`` from indices ``(k, n)``."""
-    k = index.shape[0]
-    flat = (np.arange(k)[:, None] * n + index).ravel()
-    return np.bincount(flat, minlength=k * n).reshape(k, n).astype(np.float64)
 
 
 def bootstrap_intervals(
@@ -231,11 +226,9 @@ def bootstrap_intervals(
             raise ConfigError(f"{name}: bootstrap method must be 'percentile' or 'bca'")
         if statistic.method == "bca" and statistic.jackknife is None:
             raise ConfigError(f"{name}: a BCa interval needs the statistic's jackknife values")
-    # one BLAS thread: the statistics' matrix-vector products are too small to gain from
-    # more, and idle threads spin against the engine's own on a busy machine (each product
-    # is one dot per resample, so its bits do not depend on the thread count)
-    with threadpool_limits(1, "blas"):
-        return _intervals(statistics, n, confidence, samples, seed)
+    # the statistics index the runs and sum (no BLAS: no thread pool spinning beside the
+    # engine's, and the same bits on any machine)
+    return _intervals(statistics, n, confidence, samples, seed)
 
 
 def _intervals(
@@ -246,11 +239,12 @@ def _intervals(
     batch = max(1, _BATCH_CELLS // n)
     values: dict[str, list[np.ndarray]] = {name: [] for name in statistics}
     for start in range(0, samples, batch):
-        counts = _counts(rng.integers(0, n, (min(batch, samples - start), n)), n)
-        for name, statistic in statistics.items():
-            values[name].append(np.asarray(statistic.resample(counts), np.float64))
+        index = rng.integers(0, n, (min(batch, samples - start), n))
+        for rows in _blocks(index.shape[0], max(1, _BLOCK_CELLS // n)):
+            for name, statistic in statistics.items():
+                values[name].append(np.asarray(statistic.resample(index[rows]), np.float64))
     alpha = (1 - confidence) / 2
-    ones = np.ones((1, n))
+    itself = np.arange(n)[None, :]
     out = {}
     for name, statistic in statistics.items():
         theta_b = np.concatenate(values[name])
@@ -259,7 +253,7 @@ def _intervals(
             continue
         method = statistic.method
         if method == "bca":
-            theta = float(statistic.resample(ones)[0])
+            theta = float(statistic.resample(itself)[0])
             levels = _bca_levels(theta, theta_b, statistic.jackknife(), alpha)
             if levels is not None:
                 out[name] = Interval(*_quantiles(theta_b, levels), "bca")
@@ -267,6 +261,11 @@ def _intervals(
             method = "percentile (BCa undefined)"
         out[name] = Interval(*_quantiles(theta_b, (alpha, 1 - alpha)), method)
     return out
+
+
+def _blocks(total: int, size: int) -> list[slice]:
+    """``range(total)`` in slices of ``size``."""
+    return [slice(start, min(start + size, total)) for start in range(0, total, size)]
 
 
 def _bca_levels(
@@ -308,11 +307,21 @@ def median_of_finite(values: np.ndarray, method: str = "bca") -> Statistic:
     order = order[:m]
     s = x[order]  # the finite values, sorted
 
-    def resample(counts: np.ndarray) -> np.ndarray:
-        c = counts[:, order]
-        cumulative = np.cumsum(c, axis=1)
-        total = cumulative[:, -1] if m else np.zeros(counts.shape[0])
-        out = np.full(counts.shape[0], np.nan)
+    # each run's place among the finite values in order; a non-finite run's is m, past them
+    place = np.full(x.size, m, np.intp)
+    place[order] = np.arange(m)
+
+    def resample(index: np.ndarray) -> np.ndarray:
+        k = index.shape[0]
+        out = np.full(k, np.nan)
+        if not m:
+            return out
+        # how often each finite value is drawn in each resample, in the values' order (one
+        # bincount over the places; column m counts the non-finite draws)
+        cells = place[index] + (np.arange(k) * (m + 1))[:, None]
+        counts = np.bincount(cells.ravel(), minlength=k * (m + 1)).reshape(k, m + 1)
+        cumulative = np.cumsum(counts[:, :m], axis=1)
+        total = cumulative[:, -1]
         some = total > 0
         if not some.any():
             return out
@@ -347,8 +356,10 @@ def mean_of(values: np.ndarray, method: str = "bca") -> Statistic:
     """The mean of per-run values (finite ones: a NaN makes every resample NaN)."""
     x = np.asarray(values, np.float64)
 
-    def resample(counts: np.ndarray) -> np.ndarray:
-        return counts @ x / x.size
+    def resample(index: np.ndarray) -> np.ndarray:
+        # np.mean of the resampled runs, as SciPy evaluates it: rounded as the estimate
+        # np.mean(x) is, so BCa's count of resamples below the estimate is the same
+        return np.mean(x[index], axis=1)
 
     def jackknife() -> np.ndarray:
         return (x.sum() - x) / (x.size - 1)
@@ -362,8 +373,8 @@ def ratio_of_sums(numerator: np.ndarray, denominator: np.ndarray) -> Statistic:
     top = np.asarray(numerator, np.float64)
     bottom = np.asarray(denominator, np.float64)
 
-    def resample(counts: np.ndarray) -> np.ndarray:
-        a, b = counts @ top, counts @ bottom
+    def resample(index: np.ndarray) -> np.ndarray:
+        a, b = np.sum(top[index], axis=1), np.sum(bottom[index], axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(b > 0, a / np.where(b > 0, b, 1.0), np.inf)
 

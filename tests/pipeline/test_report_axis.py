@@ -133,3 +133,34 @@ def test_ecdf_and_profile_tell_more_than_ten_settings_apart(tmp_path, capsys, mo
     for label, (color, _) in lines["ecdf.png"].items():
         strongest = int(np.argmax(to_rgb(color)))
         assert strongest == (2 if label.startswith("sgd") else 0), (label, color)
+
+
+def test_log_axes_in_plain_text_name_the_same_ticks():
+    """Oracle: each tick's value written by hand as a power of ten (10⁻⁴, −10², 0)."""
+    from matplotlib.figure import Figure
+
+    from jaxcalc.plotting import plain_powers
+
+    superscript = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+    ax = Figure().subplots()
+    ax.set_yscale("symlog", linthresh=1e-6)
+    ax.set_xscale("log")
+    plain_powers(ax)
+    ax.set_ylim(-1e3, 1e3)
+    ax.set_xlim(1e-5, 1e5)
+    checked = []
+    for axis in (ax.xaxis, ax.yaxis):
+        values = axis.get_majorticklocs()
+        labels = axis.major.formatter.format_ticks(values)
+        for value, label in zip(values, labels, strict=True):
+            if label == "" or "$" in label:  # unlabelled, or not a power of ten
+                continue
+            if value == 0:
+                assert label == "0"
+                checked.append(label)
+                continue
+            sign = "\N{MINUS SIGN}" if value < 0 else ""
+            power = str(round(math.log10(abs(value)))).translate(superscript)
+            assert label == f"{sign}10{power}", (value, label)
+            checked.append(label)
+    assert {"10⁻⁴", "10⁵", "\N{MINUS SIGN}10²", "10²", "0"} <= set(checked)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import zipfile
 
 import numpy as np
 import pytest
@@ -128,3 +129,27 @@ def test_npz_parts_load_with_numpy(tmp_path):
         for name, value in arrays.items():
             assert data[name].dtype == value.dtype
             assert np.array_equal(data[name], value, equal_nan=value.dtype.kind == "f")
+
+
+def test_large_float_arrays_that_hardly_deflate_are_stored(tmp_path):
+    """A trajectory still moving at every record is written as it is; one that settles
+    (repeated values) and everything else is deflated. np.load reads both."""
+    rng = np.random.default_rng(1)
+    arrays = {
+        "moving": rng.normal(size=(500, 101)).astype(np.float32),
+        "settled": np.repeat(rng.normal(size=(500, 1)), 101, axis=1),
+        "small": rng.normal(size=100),
+        "counts": rng.integers(0, 1000, (500, 101)),
+    }
+    write_npz(tmp_path / "part.npz", arrays)
+    with zipfile.ZipFile(tmp_path / "part.npz") as archive:
+        kinds = {i.filename: i.compress_type for i in archive.infolist()}
+    assert kinds == {
+        "moving.npy": zipfile.ZIP_STORED,
+        "settled.npy": zipfile.ZIP_DEFLATED,
+        "small.npy": zipfile.ZIP_DEFLATED,
+        "counts.npy": zipfile.ZIP_DEFLATED,
+    }
+    with np.load(tmp_path / "part.npz", allow_pickle=False) as data:
+        for name, value in arrays.items():
+            assert data[name].dtype == value.dtype and np.array_equal(data[name], value)

@@ -23,6 +23,12 @@ def legend_outside(ax, fontsize: float) -> None:
     outside(ax, fontsize=fontsize)
 
 
+def plain_powers(ax) -> None:
+    from jaxcalc.plotting import plain_powers as plain
+
+    plain(ax)
+
+
 def across_objectives(data: ReportData) -> list[str]:
     """Draw the figures across objectives; returns their part of report.md."""
     extra = budget_figures(data) if data.ecdf_runs else []
@@ -38,6 +44,7 @@ def across_objectives(data: ReportData) -> list[str]:
 def _fraction_axes(ax, xlabel: str, ylabel: str, top: float) -> None:
     """A log x axis against a fraction from 0 to ``top``, with grid and legend."""
     ax.set_xscale("log")
+    plain_powers(ax)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_ylim(0, top)
@@ -121,6 +128,7 @@ def budget_figures(data: ReportData) -> list[str]:
                 ax.step(x, _ecdf_curve(mine, "costs", x), where="post", label=label,
                         **styles[label])  # fmt: skip
         ax.set_xscale("log")
+        plain_powers(ax)
         ax.set_ylim(0, 1)
         ax.grid(alpha=0.3)
         ax.set_title(f"{title} ({n_obj} objectives)", fontsize=9)
@@ -141,6 +149,7 @@ def budget_figures(data: ReportData) -> list[str]:
         ct = budgets.gradient_cost_text(c)
         ax.set_title(f"a gradient counts {ct} evaluation{'s' if ct != '1' else ''}", fontsize=9)
         ax.set_xscale("log")
+        plain_powers(ax)
         ax.set_ylim(0, 1)
         ax.grid(alpha=0.3)
         ax.set_xlabel("evaluations / dimension")

@@ -11,6 +11,7 @@ import numpy as np
 
 from jaxcalc.pipeline import budget as budgets
 from jaxcalc.pipeline import comparisons, views
+from jaxcalc.pipeline.report.across import plain_powers
 from jaxcalc.pipeline.report.figures import ReportData, flat_settings, setting_labels
 from jaxcalc.pipeline.results import read_csv
 
@@ -141,6 +142,7 @@ def _fixed_budget_section(data: ReportData, table: list[dict[str, str]]) -> list
         if measure == "f - f_opt":
             ax.set_yscale("symlog", linthresh=max(data.target, 1e-12))
             ax.set_ylim(bottom=0)
+        plain_powers(ax)
         ax.set_xlabel(budgets.cost_label(data.run_cfg) if data.budgeted else "evaluations")
         ax.set_ylabel(f"best {measure} (median, quartiles)")
         ax.set_title(objective, fontsize=9)
@@ -236,6 +238,8 @@ def _problems(data: ReportData, by_objective: dict[str, list]):
 
 def _pad(a: np.ndarray, width: int, fill: float) -> np.ndarray:
     """``a`` with its last axis padded to ``width`` with ``fill`` (runs recorded less often)."""
+    if a.shape[-1] == width:  # nothing to pad: no copy
+        return a
     widths = [(0, 0)] * (a.ndim - 1) + [(0, width - a.shape[-1])]
     return np.pad(a, widths, constant_values=fill)
 
@@ -263,6 +267,7 @@ def _more_wild_section(data: ReportData, by_objective: dict[str, list]) -> list[
             axes[0, c].step(alphas, rho[s], where="post", label=label, **data.style(label))
             axes[1, c].step(kappas, d[s], where="post", label=label, **data.style(label))
         axes[0, c].set_xscale("log")
+        plain_powers(axes[0, c])
         axes[0, c].set_xlabel("alpha (evaluations / fewest of any setting)")
         axes[1, c].set_xlabel("kappa (simplex gradients: evaluations / (n + 1))")
         for r in range(2):

@@ -154,7 +154,16 @@ def nanquantiles(y: np.ndarray, qs: list[float]) -> list[np.ndarray]:
     filled = np.where(finite[None, :], y, 0.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return [np.where(finite, np.nanquantile(filled, q, axis=0), np.nan) for q in qs]
+        return [np.where(finite, q, np.nan) for q in _quantiles(filled, qs)]
+
+
+def _quantiles(y: np.ndarray, qs: list[float]) -> np.ndarray:
+    """``np.nanquantile(y, qs, axis=0)``; without NaN, ``np.quantile`` (the same numbers:
+    nanquantile takes each column apart in Python, most of a convergence figure's
+    arithmetic)."""
+    if np.isnan(y).any():
+        return np.nanquantile(y, qs, axis=0)
+    return np.quantile(y, qs, axis=0)
 
 
 def family_of(name: str) -> str:
@@ -188,7 +197,7 @@ def _draw_setting(data: ReportData, curves: _Curves, group, arrays, flat, s: int
     if bad.any():
         curves.notes.append(f"{label}: {int(bad.sum())} of {bad.size} runs diverged")
     y = np.where(np.isfinite(y), y, np.nan)
-    q25, med, q75 = np.nanquantile(y, [0.25, 0.5, 0.75], axis=0)
+    q25, med, q75 = _quantiles(y, [0.25, 0.5, 0.75])
     exact = views.saved_record_counts(arrays, 0)  # f-evaluations at every record
     if exact is not None:
         evals_runs = np.asarray(exact, np.float64).reshape(flat["status"].shape + (-1,))[s]
@@ -245,6 +254,8 @@ def _convergence(data: ReportData, name: str, groups) -> tuple[Path, list[str]]:
         flat = flat_settings(arrays, len(group["sweep"]))
         for s, label in enumerate(setting_labels(group)):
             _draw_setting(data, curves, group, arrays, flat, s, label)
+    from jaxcalc.plotting import plain_powers
+
     evals_label = budgets.cost_label(data.run_cfg) if data.budgeted else "function evaluations"
     for ax, xlabel in zip(axes, ("steps", evals_label), strict=True):
         ax.set_xlabel(xlabel)
@@ -255,6 +266,7 @@ def _convergence(data: ReportData, name: str, groups) -> tuple[Path, list[str]]:
         )
         if curves.known:
             ax.set_yscale("symlog", linthresh=max(data.target, 1e-12))
+            plain_powers(ax)
         ax.grid(alpha=0.3)
     # A setting that diverges climbs to 1e20 and beyond and would squash every other
     # curve into the bottom of the plot: the axis stops two decades above the starts'
@@ -311,16 +323,28 @@ def objective_section(data: ReportData, name: str, groups) -> str:
 
 
 def _contour_with_paths(data: ReportData, name: str, groups) -> Path:
-    """Sample paths of each optimizer in the objective's box (from saved arrays only)."""
+    """Sample paths of each optimizer in the objective's box (from saved arrays only).
+
+    The panels show the same box, so they share their axes: tick labels only on the left
+    column and on the panels with none below them, a fixed grid (no layout engine). Tick
+    labels are most of a figure's drawing time, and a layout engine lays out every one of
+    them again each pass.
+    """
     panels = len(groups)
     cols = min(3, panels)
     rows = math.ceil(panels / cols)
+    first = np.asarray(groups[0][1]["bounds"])
+    shared = all(np.array_equal(arrays["bounds"], first) for _, arrays in groups)
     fig, axes = data.plt.subplots(
-        rows, cols, figsize=(4.2 * cols, 3.8 * rows), squeeze=False, layout="constrained"
-    )
+        rows, cols, figsize=(4.2 * cols, 3.8 * rows), squeeze=False,
+        sharex=shared, sharey=shared,
+        gridspec_kw={"left": 0.5 / (4.2 * cols), "right": 1 - 0.1 / (4.2 * cols),
+                     "bottom": 0.5 / (3.8 * rows), "top": 1 - 0.7 / (3.8 * rows),
+                     "wspace": 0.2 if shared else 0.3, "hspace": 0.1 if shared else 0.3},
+    )  # fmt: skip
     for ax in axes.flat[panels:]:
         ax.set_visible(False)
-    for ax, (group, arrays) in zip(axes.flat, groups, strict=False):
+    for i, (ax, (group, arrays)) in enumerate(zip(axes.flat, groups, strict=False)):
         flat = flat_settings(arrays, len(group["sweep"]))
         b = arrays["bounds"]
         if "contour_f" in arrays:  # results without it: no background
@@ -332,12 +356,21 @@ def _contour_with_paths(data: ReportData, name: str, groups) -> Path:
             ax.plot(m[:, 0], m[:, 1], "*", color="k", mec="w", ms=12, ls="none", label="minimiser")
         ax.set_xlim(b[0])
         ax.set_ylim(b[1])
-        ax.set_xlabel("x1")
-        ax.set_ylabel("x2")
+        below = i + cols < panels  # a panel under this one: it labels the x axis
+        ax.tick_params(labelbottom=not (shared and below), labelleft=not (shared and i % cols))
+        if not (shared and below):
+            ax.set_xlabel("x1")
+        if not (shared and i % cols):
+            ax.set_ylabel("x2")
         ax.set_title(label, fontsize=8)
     from jaxcalc.plotting import legend_outside
 
-    legend_outside(axes.flat[panels - 1], fontsize=7)
+    legend = legend_outside(axes.flat[panels - 1], fontsize=7)
+    if legend is not None and rows > 1 and panels % cols:
+        # in the empty slot beside the last panel, at its foot: clear of the x labels of
+        # the panel above the slot
+        legend.set_loc("lower left")
+        legend.set_bbox_to_anchor((1.02, 0.0), transform=axes.flat[panels - 1].transAxes)
     fig.suptitle(
         f"{name}: sample paths (first setting of each optimizer, 20 runs; grey: contour lines of f)"
     )
