@@ -5,6 +5,7 @@ Run from the repository root::
 
     python benchmarks/mlp_digits.py            # 1,000 lanes (100 seeds x 10 learning rates)
     python benchmarks/mlp_digits.py --quick    # 32 lanes, a smoke run
+    python benchmarks/mlp_digits.py --seeds 32 --rates 4 --loop-lanes 1   # 128 lanes
 
 The task: a 2-layer MLP (64 inputs, 64 ReLU hidden units, 10 outputs; 4,810 parameters) on
 scikit-learn's digits (1,438 training rows after the held-out fifth), Adam, minibatches of
@@ -169,9 +170,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--loop-lanes", type=int, default=4)
+    parser.add_argument("--seeds", type=int, help="starts per learning rate (default 100)")
+    parser.add_argument("--rates", type=int, help="learning rates, 3e-4 to 3e-2 (default 10)")
     args = parser.parse_args()
-    seeds = 16 if args.quick else 100
-    rates = np.geomspace(3e-4, 3e-2, 2 if args.quick else 10).tolist()
+    seeds = args.seeds or (16 if args.quick else 100)
+    rates = np.geomspace(3e-4, 3e-2, args.rates or (2 if args.quick else 10)).tolist()
     lanes = seeds * len(rates)
     objective = data_objective("mlp", "digits", batch_size=BATCH, hidden=(64,))
     steps = objective.epoch_steps(EPOCHS)

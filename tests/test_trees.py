@@ -133,3 +133,49 @@ def test_calculus_on_a_batch_of_pytree_points(x64):
     assert h["w"]["w"].shape == (2, 3, 2, 3, 2)
     v = {"w": np.ones((3, 2)), "b": np.ones(2)}  # one direction at every point
     np.testing.assert_allclose(jc.hvp(quadratic)(batch, v)["w"], np.broadcast_to(2 * C, (2, 3, 2)))
+
+
+def test_a_large_pytree_keeps_each_runs_last_finite_point_like_a_loop_per_run(x64):
+    # 300 numbers: the runs axis is first, where the engine writes back only the runs that
+    # do not take their step. f = sum(w^2 - log w), minimum at w = 1/sqrt(2); gd's map
+    # w - lr (2w - 1/w) converges at rate 0 for lr = 1/4 (a run that stops early), slowly
+    # for lr = 0.01 (a run that goes to the last step), and at lr = 0.6 its slope is -1.4,
+    # so a start near the minimum oscillates outwards until a coordinate turns negative
+    # and f is NaN in the middle of the run
+    from jaxcalc.engine import program
+
+    def f(p):
+        return jnp.sum(p["w"] ** 2 - jnp.log(p["w"]))
+
+    rng = np.random.default_rng(5)
+    w0 = 2**-0.5 + rng.uniform(-1e-3, 1e-3, (2, 300))
+    assert w0.shape[1] >= program.RUNS_FIRST_DIM
+    rates, steps = [0.25, 0.01, 0.6], 60
+    t = jc.optimize(
+        with_template(f, {"w": w0[0]}),
+        "gd",
+        {"w": w0},
+        steps,
+        learning_rate=rates,
+        record_every=5,
+    )
+    seen = set()
+    for i, rate in enumerate(rates):
+        for j in range(2):
+            path = [w0[j]]  # the loop per run: every point until one leaves log's domain
+            while len(path) <= steps and (path[-1] > 0).all():
+                w = path[-1]
+                path.append(w - rate * (2 * w - 1 / w))
+            status, event = t.status[i, j], t.event_step[i, j]
+            seen.add(str(status))
+            if status == "diverged_nonfinite":  # the first point outside, not taken
+                assert event == len(path) - 1 and (path[-1] <= 0).any()
+            stop = steps if status == "max_steps" else event
+            kept = path[stop] if status != "diverged_nonfinite" else path[stop - 1]
+            np.testing.assert_allclose(t.final_params[i, j], kept, rtol=1e-12)
+            for r, k in enumerate(range(0, steps + 1, 5)):  # frozen after the stop
+                expected = path[k] if k < stop else kept
+                np.testing.assert_allclose(t.params[i, j, r], expected, rtol=1e-12)
+            assert t.gradient_evaluations[i, j] == 1 + stop  # the point not taken was evaluated
+    assert seen == {"converged", "max_steps", "diverged_nonfinite"}
+    assert (t.event_step[0] < 10).all() and (t.event_step[2] > 5).all()

@@ -60,9 +60,16 @@ def rows(op, a: jax.Array, axis: int = -1) -> jax.Array:
 
     For small D the reduction is written as D-1 elementwise ops, which XLA fuses with their
     producers; a reduce over axis 0 would be a kernel (and a library call) of its own.
+    Runs first, a max or an and is done in two stages, over rows of at most 32 coordinates
+    and then over their results: XLA fuses the first with the values it reduces (the
+    finiteness and runaway tests then read a point once, without writing ``|x|`` out).
     """
     if axis == 0:
         reducer = {jnp.add: jnp.sum, jnp.maximum: jnp.max, jnp.logical_and: jnp.all}[op]
+        inner = _inner(a.shape[1])
+        if op is not jnp.add and inner > 1:  # a max's or an and's order changes no bit
+            a = reducer(a.reshape(a.shape[0], -1, inner), axis=2)
+            a = jax.lax.optimization_barrier(a)  # two stages, not merged back into one
         return reducer(a, axis=1)
     if a.shape[0] <= _UNROLL_ROWS:
         out = a[0]
@@ -71,6 +78,13 @@ def rows(op, a: jax.Array, axis: int = -1) -> jax.Array:
         return out
     reducer = {jnp.add: jnp.sum, jnp.maximum: jnp.max, jnp.logical_and: jnp.all}[op]
     return reducer(a, axis=0)
+
+
+def _inner(d: int) -> int:
+    """The largest divisor of ``d`` of at most 32: the row length of a first stage of a
+    reduction over ``d`` coordinates that XLA fuses with the values it reduces (a reduction
+    over longer rows is split into windows that read their input from memory)."""
+    return max(k for k in range(1, 33) if d % k == 0)
 
 
 def public_hyper(hyper: Mapping[str, Any]) -> dict[str, Any]:
@@ -463,10 +477,13 @@ class Program:
         else:
             f_new = res["value"]
             g_new = jnp.zeros_like(x_new) if self.gradient_free else res["grad"]
-        finite = jnp.isfinite(f_new) & self.rows(
-            jnp.logical_and, jnp.isfinite(g_new) & jnp.isfinite(x_new)
-        )
+        # a maximum propagates NaN and |inf| is inf, so the largest |x| and |g| are finite
+        # exactly when every coordinate is: one read of x serves the finiteness and the
+        # runaway tests, one of g its finiteness
         x_size = self.rows(jnp.maximum, jnp.abs(x_new))
+        finite = jnp.isfinite(f_new) & jnp.isfinite(x_size)
+        if not self.gradient_free:
+            finite = finite & jnp.isfinite(self.rows(jnp.maximum, jnp.abs(g_new)))
         runaway = x_size > limits.x_limit
         if self.gradient_free or self.minibatch:  # a minibatch gradient is no test of f's
             converged = jnp.zeros(f_new.shape, bool)
@@ -479,6 +496,58 @@ class Program:
             converged = converged | jnp.asarray(own)
         failed = jnp.asarray(res.get("failed", static.get("failed")))
         return state, res, (x_new, f_new, g_new), (finite, runaway, converged, failed, no_move)
+
+    def keep(self, take, new, old, model: StepModel):
+        """The point, gradient and (when the method reads its final state) the state:
+        ``new`` for the runs that ``take`` their step, ``old`` for the others.
+
+        Runs last, a select per array, which fuses with the step's arithmetic. Runs first (a
+        large pytree objective), a select would be a pass of its own over every run's
+        point, gradient and state at every step; instead ``new`` is kept and the rows of
+        the runs that do not take their step (stopped now or before; none at most steps)
+        are written back from ``old`` one run at a time, in place.
+        """
+        x_new, g_new, state = new
+        x_old, g_old, state_old = old
+        final = self.method.final_state
+        if self.axis != 0:
+            x = self.where(take, x_new, x_old)
+            g = self.where(take, g_new, g_old)
+            if final:
+                state = jax.tree.map(lambda a, b: self.where(take, a, b), state, state_old)
+            return x, g, state
+        arrays, olds = [x_new, g_new], [x_old, g_old]
+        shared = []  # state leaves that are not per run keep the select
+        if final:
+            leaves = jax.tree.leaves(state)
+            old_leaves = jax.tree.leaves(state_old)
+            axes = jax.tree.leaves(model.state_axes, is_leaf=lambda a: a is None)
+            for leaf, old_leaf, axis in zip(leaves, old_leaves, axes, strict=True):
+                if axis is None:
+                    shared.append(len(arrays))
+                arrays.append(leaf)
+                olds.append(old_leaf)
+        for i in shared:
+            arrays[i] = self.where(take, arrays[i], olds[i])
+        per_run = [i for i in range(len(arrays)) if i not in shared]
+        n = take.shape[0]
+        count = jnp.sum(~take, dtype=jnp.int32)
+        (back,) = jnp.nonzero(~take, size=n, fill_value=0)
+
+        def restore(state):
+            j, current = state
+            run = back[j]
+            current = list(current)
+            for i in per_run:
+                row = jax.lax.dynamic_index_in_dim(olds[i], run, 0, keepdims=True)
+                current[i] = jax.lax.dynamic_update_index_in_dim(current[i], row, run, 0)
+            return j + 1, tuple(current)
+
+        _, arrays = jax.lax.while_loop(
+            lambda state: state[0] < count, restore, (jnp.int32(0), tuple(arrays))
+        )
+        state = jax.tree.unflatten(jax.tree.structure(state), arrays[2:]) if final else state
+        return arrays[0], arrays[1], state
 
     @staticmethod
     def counted(out, c, res, live):
@@ -529,15 +598,9 @@ class Program:
         # a non-finite step is not taken: keep the last finite point. (Read from the
         # code, which XLA computes once, rather than from the tests on x, f and g.)
         take = live & (code != pack_stopped(jnp.int32(CODE["diverged_nonfinite"]), k))
-        out = {
-            "x": self.where(take, x_new, c["x"]),
-            "f": jnp.where(take, f_new, c["f"]),
-            "g": self.where(take, g_new, c["g"]),
-            "state": jax.tree.map(lambda new, old: self.where(take, new, old), state, c["state"])
-            if self.method.final_state
-            else state,
-            "code": code,
-        }
+        kept = self.keep(take, (x_new, g_new, state), (c["x"], c["g"], c["state"]), model)
+        out = {"x": kept[0], "f": jnp.where(take, f_new, c["f"]), "g": kept[1]}
+        out.update(state=kept[2], code=code)
         if order is not None:
             out["order"] = order
         else:  # fmin: a start outside the domain (NaN) has its first finite value as best
