@@ -17,9 +17,16 @@ Peers, in this process:
   report included, in a new process: cold (an empty persistent compilation cache), then
   warm (a rerun with that cache), with the engine's compute seconds and the rest.
 
+* ``--programs CONFIG``: where a config's compile time goes, engine call by engine call
+  (compile only, in this process, no persistent cache): the process CPU seconds of each
+  call and of its phases (tracing, lowering to MLIR, XLA's compile, as JAX's monitoring
+  events mark their ends), for the main program, the curvature check and the small
+  programs outside the engine (sampling the starts, buffers) apart.
+
 Usage:
     python benchmarks/experiments.py [--quick]
     python benchmarks/experiments.py --pipeline [smoke course grid_benchmark] [--repeats 3]
+    python benchmarks/experiments.py --programs configs/grid_benchmark.toml
 """
 
 from __future__ import annotations
@@ -199,6 +206,66 @@ def print_pipeline_rows(rows: list[tuple[str, str, float, float, float]], repeat
     sys.stdout.flush()
 
 
+def program_rows(path: str) -> None:
+    """Print, per engine call of the config (compile only), its CPU seconds and JAX's
+    durations of tracing, lowering and XLA compiling (main program, curvature check)."""
+    import collections
+
+    from jax import monitoring
+
+    from jaxcalc.engine import run as engine
+    from jaxcalc.pipeline.ahead import RUN_AHEAD
+    from jaxcalc.pipeline.plan import GroupPlan
+    from jaxcalc.pipeline.shard import shard_batches
+
+    phases = {
+        "/jax/core/compile/jaxpr_trace_duration": "trace",
+        "/jax/core/compile/jaxpr_to_mlir_module_duration": "lower",
+        "/jax/core/compile/backend_compile_duration": "xla",
+    }
+    seen: collections.Counter = collections.Counter()
+    last = [time.process_time()]
+
+    def listen(event: str, seconds: float, **kwargs) -> None:
+        # JAX reports each phase's wall duration when it ends; the CPU seconds since the
+        # previous phase ended are this phase's (the phases of a call run one after another)
+        if event in phases:
+            name = kwargs.get("fun_name", "")
+            kind = "check" if "curvature" in name else "main" if "batch" in name else "other"
+            now = time.process_time()
+            seen[kind, phases[event]] += now - last[0]
+            last[0] = now
+
+    monitoring.register_event_duration_secs_listener(listen)
+    config = load_config(path)
+    plan = GroupPlan(config)
+    cpu = last[0] = time.process_time()
+    for g in range(len(plan)):
+        plan.group(g)  # the starts of every objective (sampled once per objective)
+    head = [("prepare", time.process_time() - cpu, dict(seen))]
+    seen.clear()
+    for indices in shard_batches(plan, 1)[0]:
+        batch = plan.batch(indices)
+        first = batch.groups[0]
+        label = f"{first.objective.name}: {'+'.join(g.label for g in batch.groups)}"
+        cpu = last[0] = time.process_time()
+        batch.call(engine.precompile, engine.precompile_many, **RUN_AHEAD)
+        head.append((label, time.process_time() - cpu, dict(seen)))
+        seen.clear()
+    columns = [(k, p) for k in ("main", "check", "other") for p in ("trace", "lower", "xla")]
+    print(f"# {path}: compile only, CPU s per engine call and per phase")
+    print(f"  {'engine call':40s} {'CPU s':>6s} " + " ".join(f"{k[:5]}.{p:5s}" for k, p in columns))
+    total = collections.Counter()
+    for label, seconds, parts in head:
+        total["cpu"] += seconds
+        total.update(parts)
+        cells = " ".join(f"{parts.get(c, 0.0):11.2f}" for c in columns)
+        print(f"  {label[:40]:40s} {seconds:6.2f} {cells}")
+    cells = " ".join(f"{total.get(c, 0.0):11.2f}" for c in columns)
+    print(f"  {'total':40s} {total['cpu']:6.2f} {cells}")
+    print(f"  process CPU s: {time.process_time():.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="100 steps: a smoke run")
@@ -210,7 +277,11 @@ def main() -> None:
         f"(default: {' '.join(PIPELINE_TARGETS)})",
     )
     parser.add_argument("--repeats", type=int, default=1, help="runs per pipeline row")
+    parser.add_argument("--programs", metavar="CONFIG", help="where CONFIG's compile time goes")
     args = parser.parse_args()
+    if args.programs:
+        program_rows(args.programs)
+        return
     if args.pipeline is not None:
         names = args.pipeline or list(PIPELINE_TARGETS)
         print(f"# benchmarks/experiments.py --pipeline  {datetime.date.today()}")

@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 from jaxcalc_testing import forced_devices_env
 
+from jaxcalc import objectives
 from jaxcalc.engine import STATUSES, estimate_bytes, optimize
 from jaxcalc.errors import ConfigError, ResourceError
 from jaxcalc.optimizers import get_optimizer
@@ -625,6 +626,32 @@ def test_curvature_check_is_skipped_when_no_run_can_change_status(monkeypatch):
     # gd at learning rate 0.5 lands on the saddle in one step (newton would leave it)
     saddle = optimize("x**2 - y**2", "gd", [3.0, 0.0], 3, learning_rate=0.5)
     assert saddle.status == "non_minimum" and calls
+
+
+def test_curvature_check_in_blocks_is_one_program_per_objective(monkeypatch):
+    """The check runs on blocks of the program's rows, gathered from the checkable runs:
+    with blocks of 64, 150 saddles among 300 runs (three blocks, the last one partly
+    filled) are each found, the other runs keep their status, and a job of another size on
+    the same objective reuses the same check program."""
+    from jaxcalc.engine import cache, curvature
+    from jaxcalc.engine import run as engine
+
+    calls = []
+    original = curvature.curvature_program
+    monkeypatch.setattr(curvature, "curvature_program", lambda *a: calls.append(a) or original(*a))
+    monkeypatch.setattr(engine, "CHECK_ROWS", 64)
+    cache.COMPILED.clear()
+    # gd at learning rate 0.5 on x^2 - y^2: (3, 0) lands on the saddle in one step, (3, 1)
+    # only moves away from it (y doubles each step)
+    starts = np.array([[3.0, 0.0] if i % 2 == 0 else [3.0, 1.0] for i in range(300)])
+    saddle = objectives.from_expression("x**2 - y**2")
+    t = optimize(saddle, "gd", starts, 3, learning_rate=0.5)
+    expected = np.where(np.arange(300) % 2 == 0, "non_minimum", "max_steps")
+    np.testing.assert_array_equal(t.status, expected)
+    assert len(calls) == 1 and calls[0][1] == (64, 2)
+    small = optimize(saddle, "gd", starts[:40], 3, learning_rate=0.5)
+    np.testing.assert_array_equal(small.status, expected[:40])
+    assert len(calls) == 1
 
 
 def test_loop_ends_when_every_run_stopped_and_records_repeat_the_frozen_point():

@@ -648,35 +648,28 @@ class Program:
                 0, count, lambda i, c: self.step(model, c, first_step + i + 1, hyper), c
             )
 
-        def block(i, state):
-            c, buffer = state
-            c = steps_loop(c, i * record_every, record_every)
-            return c, self.write(buffer, c, i + 1)
-
         n = carry["f"].shape[0]
         buffers = {"main": records_buffer}
         if self.record_names:
             buffers["extra"] = jnp.zeros((records + 1, len(self.record_names), n), carry["f"].dtype)
         if "evals" in carry:  # counts that vary per step: one row of three per record
             buffers["counts"] = jnp.zeros((records + 1, 3, n), jnp.int32)
-        buffer = self.write(buffers, carry, 0)
 
-        # Record blocks until every run has stopped (a quasi-Newton batch often converges
-        # in tens of steps; without the exit, the stopped runs' line searches would spin
-        # until the last step). The rows after the exit repeat each run's frozen point,
-        # exactly what the remaining steps would have recorded.
-        def unfinished(state):
-            i, c, _ = state
-            return (i < records) & jnp.any(c["code"] >= 0)
+        # Pass i writes record row i, then takes block i's steps while any run is still
+        # going (a quasi-Newton batch often converges in tens of steps; without the exit,
+        # the stopped runs' line searches would spin until the last step). Once every run
+        # has stopped, the rows repeat each run's frozen point, exactly what the remaining
+        # steps would have recorded. One write in the program, not one per row kind.
+        def row(i, state):
+            c, buffer = state
+            buffer = self.write(buffer, c, i)
+            going = (i < records) & jnp.any(c["code"] >= 0)
+            c = jax.lax.cond(
+                going, lambda c: steps_loop(c, i * record_every, record_every), lambda c: c, c
+            )
+            return c, buffer
 
-        def next_block(state):
-            i, c, buffer = state
-            return (i + 1, *block(i, (c, buffer)))
-
-        done, carry, buffer = jax.lax.while_loop(
-            unfinished, next_block, (jnp.int32(0), carry, buffer)
-        )
-        buffer = jax.lax.fori_loop(done, records, lambda j, b: self.write(b, carry, j + 1), buffer)
+        carry, buffer = jax.lax.fori_loop(0, records + 1, row, (carry, buffers))
         if self.remainder:
             carry = steps_loop(carry, records * record_every, self.remainder)
         return carry, buffer

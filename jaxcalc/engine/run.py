@@ -53,6 +53,9 @@ __all__ = ["estimate", "optimize", "optimize_many", "precompile", "precompile_ma
 # is most of the wall time.
 QUICK_COMPILE_STEPS = 1000
 
+# The curvature check runs on blocks of this many runs (see _check_shape).
+CHECK_ROWS = 1024
+
 
 @dataclass
 class _Job:
@@ -152,7 +155,7 @@ def _job(
         sharding=sharding,
         replicated=replicated,
         shape_key=(key, shape, str(dtype), n_dev),
-        check_key=("curvature", key[0], shape, str(dtype), n_dev),
+        check_key=("curvature", key[0], _check_shape(chunks.padded, d, n_dev), str(dtype), n_dev),
         quick_compile=steps < QUICK_COMPILE_STEPS,
         curvature=check_curvature and method.curvature_check,
     )
@@ -216,9 +219,38 @@ def _prepare_rest(job: _Job) -> None:
         cache.keep_compiled(job.check_key, _curvature_program(job))
 
 
+def _check_shape(padded: int, d: int, n_dev: int) -> tuple[int, int]:
+    """The curvature program's shape: on one device, blocks of ``CHECK_ROWS`` runs, so
+    one program per objective serves every job on it (a stacked job of 7,000 runs and its
+    objective's L-BFGS job of 1,000 alike); above ``CURVATURE_CHECK_MAX_DIM``, where the
+    rows are large, at most the job's chunk. On several devices, the chunk (sharded)."""
+    if n_dev > 1:
+        return (padded, d)
+    rows = CHECK_ROWS if d <= curvature.CURVATURE_CHECK_MAX_DIM else min(CHECK_ROWS, padded)
+    return (rows, d)
+
+
 def _curvature_program(job: _Job):
-    shape = (job.chunks.padded, job.dim)
+    shape = job.check_key[2]
     return curvature.curvature_program(job.fun, shape, job.dtype, job.sharding)
+
+
+def _check_runs(job: _Job, check, out: dict[str, Any], checkable) -> jax.Array | np.ndarray:
+    """Every run's status after the curvature check: on one device, the checkable runs
+    (converged or flat start) gathered into blocks of the program's rows (a block's
+    unused rows repeat its first run and are dropped); on several, the sharded chunk."""
+    if job.n_dev > 1:
+        return check(out["final_params"], out["status"])
+    status = np.array(out["status"])
+    todo = np.flatnonzero(np.isin(status, checkable))
+    params = np.asarray(out["final_params"])
+    rows = job.check_key[2][0]
+    for lo in range(0, todo.size, rows):
+        index = todo[lo : lo + rows]
+        block = np.concatenate([index, np.full(rows - index.size, index[0])])
+        checked = check(params[block], status[block])
+        status[index] = np.asarray(checked)[: index.size]
+    return status
 
 
 def _run_chunks(job: _Job, compiled) -> tuple[list[dict[str, Any]], np.ndarray | None, float]:
@@ -282,7 +314,7 @@ def _checked_pieces(job: _Job, outs: list[dict[str, Any]]) -> tuple[list[dict], 
                 compile_seconds += time.perf_counter() - t0
             cache.keep_compiled(job.check_key, check)
             t0 = time.perf_counter()
-            status = jax.block_until_ready(check(out["final_params"], out["status"]))
+            status = jax.block_until_ready(_check_runs(job, check, out, checkable))
             out["status"] = distributed.gather(status) if distributed.is_distributed() else status
             run_seconds += time.perf_counter() - t0
         piece = runs_first(out, hi - lo)
