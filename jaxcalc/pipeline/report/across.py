@@ -11,7 +11,7 @@ import numpy as np
 
 from jaxcalc.pipeline import budget as budgets
 from jaxcalc.pipeline import metrics
-from jaxcalc.pipeline.report.figures import ReportData, family_of
+from jaxcalc.pipeline.report.figures import ReportData, family_of, panel_grid
 from jaxcalc.pipeline.report.markdown import sig3, swept
 
 __all__ = ["across_objectives"]
@@ -112,15 +112,9 @@ def budget_figures(data: ReportData) -> list[str]:
         panels += [(f"family: {f}", [e for e in ecdf_runs if e["family"] == f]) for f in families]
     if len(dims) > 1:
         panels += [(f"{d}-D", [e for e in ecdf_runs if e["dim"] == d]) for d in dims]
-    cols = min(3, len(panels))
-    rows = math.ceil(len(panels) / cols)
-    fig, axes = plt.subplots(
-        rows, cols, figsize=(5.2 * cols, 4.1 * rows), squeeze=False, layout="constrained"
-    )
-    for ax in axes.flat[len(panels) :]:
-        ax.set_visible(False)
+    fig, axes = panel_grid(plt, len(panels), (5.2, 4.1))
     cost = budgets.cost_label(run_cfg)
-    for ax, (title, entries) in zip(axes.flat, panels, strict=False):
+    for ax, (title, entries) in zip(axes, panels, strict=True):
         n_obj = len({e["objective"] for e in entries})
         for label in labels:
             mine = [e for e in entries if e["label"] == label]
@@ -134,7 +128,7 @@ def budget_figures(data: ReportData) -> list[str]:
         ax.set_title(f"{title} ({n_obj} objectives)", fontsize=9)
         ax.set_xlabel(f"{cost} / dimension")
         ax.set_ylabel("fraction of (run, target) pairs")
-    fig.legend(*axes.flat[0].get_legend_handles_labels(), loc="outside right upper",
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside right upper",
                fontsize=7, frameon=False)  # fmt: skip
     fig.suptitle("ECDF of runs reaching COCO's 51 targets 1e2..1e-8, within the budget")
     path_ecdf = data.save(fig, "ecdf.png")

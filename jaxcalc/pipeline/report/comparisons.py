@@ -5,14 +5,17 @@ profiles only."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from jaxcalc.pipeline import budget as budgets
 from jaxcalc.pipeline import comparisons, views
 from jaxcalc.pipeline.report.across import plain_powers
-from jaxcalc.pipeline.report.figures import ReportData, flat_settings, setting_labels
+from jaxcalc.pipeline.report.figures import (
+    ReportData,
+    flat_settings,
+    panel_grid,
+    setting_labels,
+)
 from jaxcalc.pipeline.results import read_csv
 
 __all__ = ["MORE_WILD_TAUS", "comparison_sections"]
@@ -120,14 +123,8 @@ def _fixed_budget_section(data: ReportData, table: list[dict[str, str]]) -> list
     if not objectives:
         return []
     shown = objectives[:12]
-    cols = min(3, len(shown))
-    rows = math.ceil(len(shown) / cols)
-    fig, axes = data.plt.subplots(
-        rows, cols, figsize=(5.0 * cols, 3.9 * rows), squeeze=False, layout="constrained"
-    )
-    for ax in axes.flat[len(shown) :]:
-        ax.set_visible(False)
-    for ax, objective in zip(axes.flat, shown, strict=False):
+    fig, axes = panel_grid(data.plt, len(shown), (5.0, 3.9))
+    for ax, objective in zip(axes, shown, strict=True):
         mine = [r for r in table if r["objective"] == objective]
         measure = mine[0]["measure"]
         for label in dict.fromkeys(r["setting"] for r in mine):
@@ -147,7 +144,7 @@ def _fixed_budget_section(data: ReportData, table: list[dict[str, str]]) -> list
         ax.set_ylabel(f"best {measure} (median, quartiles)")
         ax.set_title(objective, fontsize=9)
         ax.grid(alpha=0.3)
-    fig.legend(*axes.flat[0].get_legend_handles_labels(), loc="outside right upper", fontsize=7)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside right upper", fontsize=7)
     fig.suptitle("fixed budget: best value found within each budget")
     more = len(objectives) - len(shown)
     return [

@@ -106,6 +106,22 @@ class ReportData:
         return f"![{text}]({path.relative_to(self.folder)})"
 
 
+def panel_grid(plt: Any, count: int, panel_size: tuple[float, float], columns: int = 3):
+    """A figure of ``count`` panels in rows of at most ``columns``, each ``panel_size``
+    (width, height) inches, under constrained layout, the unused cells hidden.
+
+    Returns the figure and the ``count`` panels' axes in reading order."""
+    cols = min(columns, count)
+    rows = math.ceil(count / cols)
+    width, height = panel_size
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(width * cols, height * rows), squeeze=False, layout="constrained"
+    )
+    for ax in axes.flat[count:]:
+        ax.set_visible(False)
+    return fig, list(axes.flat[:count])
+
+
 def setting_labels(group: dict[str, Any]) -> list[str]:
     """A label per setting of a group: the optimizer, with the swept values."""
     sweep = group["sweep"]

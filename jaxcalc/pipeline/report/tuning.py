@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from jaxcalc.pipeline.report.figures import panel_grid
 from jaxcalc.pipeline.report.markdown import sig3
 from jaxcalc.pipeline.results import read_csv
 
@@ -101,14 +102,8 @@ def _figure(data, rows, tuning, labels, name, lower) -> list[str]:
     if not panels:
         return []
     panels = panels[:12]
-    cols = min(3, len(panels))
-    nrows = math.ceil(len(panels) / cols)
-    fig, axes = data.plt.subplots(
-        nrows, cols, figsize=(4.6 * cols, 3.4 * nrows), squeeze=False, layout="constrained"
-    )
-    for ax in axes.flat[len(panels) :]:
-        ax.set_visible(False)
-    for ax, (label, key, space) in zip(axes.flat, panels, strict=False):
+    fig, axes = panel_grid(data.plt, len(panels), (4.6, 3.4))
+    for ax, (label, key, space) in zip(axes, panels, strict=True):
         mine = [r for r in rows if r["optimizer"] == label]
         x = np.array([_float(r[f"hp_{key}"]) for r in mine])
         y = np.array([_float(r["value"]) for r in mine])
