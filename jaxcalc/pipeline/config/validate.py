@@ -413,9 +413,7 @@ def read_optimizer(
     transformations, its hyperparameters (a list sweeps; a table with a ``schedule`` key
     is a schedule) and its options. With ``steps``, a schedule whose value leaves its
     range within that many steps is a problem at its key."""
-    from jaxcalc.optimizers import check_hyperparameters, get_optimizer, optimizer_names
-    from jaxcalc.optimizers.schedules import check_schedules, parse_schedule, with_schedules
-    from jaxcalc.optimizers.transformations import chain_optimizer
+    from jaxcalc.optimizers.schedules import check_schedules, with_schedules
 
     if not isinstance(item, dict):
         r.problem(path, f"must be a table ([[optimizers]]), got {got(item)}")
@@ -424,6 +422,44 @@ def read_optimizer(
         r.problem(path + ("chain",), "give `name` or `chain`, not both")
         return None
     label = r.label(item["label"], path + ("label",)) if "label" in item else None
+    method = _read_method(r, item, path, label)
+    if method is None:
+        return None
+    opt, name, hyper = method
+    options, schedules = _read_settings(r, item, path, opt, name, hyper)
+    try:
+        resolved = opt.with_options(**options) if options else opt
+        if schedules:
+            given = {k: (list(v) if isinstance(v, tuple) else v) for k, v in hyper.items()}
+            resolved, given = with_schedules(resolved, {**given, **schedules})
+            hyper = {k: (tuple(v) if isinstance(v, list) else v) for k, v in given.items()}
+    except Exception as err:  # noqa: BLE001 - any refusal becomes a config problem
+        r.problem(path, str(err))
+        return None
+    if schedules and steps is not None:
+        try:
+            check_schedules(resolved, hyper, steps)
+        except ConfigError as err:
+            key = next((k for k in schedules if f".{k}:" in str(err)), next(iter(schedules)))
+            r.problem(path + (key,), str(err))
+            return None
+    definition = {k: item[k] for k in ("chain", *schedules) if k in item}
+    return OptimizerConfig(
+        label=label or name,
+        name=name,
+        hyperparameters=MappingProxyType(hyper),
+        options=MappingProxyType(options),
+        optimizer=resolved,
+        definition=MappingProxyType(definition),
+    )
+
+
+def _read_method(r: Reader, item: dict, path: Path_, label: str | None):
+    """The method of an ``[[optimizers]]`` entry, ``(optimizer, name, sweeps of its chain)``,
+    from its ``chain`` or its registered ``name``; None after recording the problem."""
+    from jaxcalc.optimizers import get_optimizer, optimizer_names
+    from jaxcalc.optimizers.transformations import chain_optimizer
+
     hyper: dict[str, float | tuple[float, ...]] = {}
     if "chain" in item:
         try:
@@ -449,6 +485,15 @@ def read_optimizer(
             )
             return None
         opt = get_optimizer(name)
+    return opt, name, hyper
+
+
+def _read_settings(r: Reader, item: dict, path: Path_, opt, name: str, hyper: dict):
+    """An entry's other keys: hyperparameters (into ``hyper``; a list sweeps), schedules
+    (a table with a ``schedule`` key) and options; returns ``(options, schedules)``."""
+    from jaxcalc.optimizers import check_hyperparameters
+    from jaxcalc.optimizers.schedules import parse_schedule
+
     settable_options = {
         k: d for k, d in opt.options.items() if isinstance(d, bool | int | float | str)
     }
@@ -482,31 +527,7 @@ def read_optimizer(
                 p,
                 f"unknown hyperparameter of {name}{hint} ({name} takes: {takes})",
             )
-    try:
-        resolved = opt.with_options(**options) if options else opt
-        if schedules:
-            given = {k: (list(v) if isinstance(v, tuple) else v) for k, v in hyper.items()}
-            resolved, given = with_schedules(resolved, {**given, **schedules})
-            hyper = {k: (tuple(v) if isinstance(v, list) else v) for k, v in given.items()}
-    except Exception as err:  # noqa: BLE001 - any refusal becomes a config problem
-        r.problem(path, str(err))
-        return None
-    if schedules and steps is not None:
-        try:
-            check_schedules(resolved, hyper, steps)
-        except ConfigError as err:
-            key = next((k for k in schedules if f".{k}:" in str(err)), next(iter(schedules)))
-            r.problem(path + (key,), str(err))
-            return None
-    definition = {k: item[k] for k in ("chain", *schedules) if k in item}
-    return OptimizerConfig(
-        label=label or name,
-        name=name,
-        hyperparameters=MappingProxyType(hyper),
-        options=MappingProxyType(options),
-        optimizer=resolved,
-        definition=MappingProxyType(definition),
-    )
+    return options, schedules
 
 
 def read_hyperparameter(r: Reader, v: Any, p: Path_, method: str, key: str, check) -> Any:
