@@ -1,5 +1,9 @@
 """Validating ``[[objectives]]``: registered names or formulas, their bounds, optima and
-constraints; each valid entry comes back with its objective built (once, here)."""
+constraints; each valid entry comes back with its objective built (once, here).
+
+(Over 500 lines: the three kinds of entry, registered names, formulas and models on data,
+share their bounds, optima and label checks.)
+"""
 
 from __future__ import annotations
 
