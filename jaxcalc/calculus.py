@@ -1,5 +1,8 @@
 """Derivatives of any order, gradients, Jacobians, Hessians, tangent lines and Taylor polynomials.
 
+(Over 500 lines: every public function shares the choice of differentiation mode and the
+rule for batches of points defined at the top.)
+
 Every function here takes a Python callable or an expression string (parsed safely by
 :func:`jaxcalc.parse`) and returns a new function that is compiled once per input shape
 and dtype (``jax.jit``), so calling it again on arrays of the same shape does not

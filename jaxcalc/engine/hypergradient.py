@@ -135,6 +135,54 @@ def _program(method, fun, steps, block, loss, names, static_none):
     return jax.jit(jax.vmap(lane))
 
 
+def _differentiable(method: Optimizer, grid, wrt) -> tuple[list[str], tuple[str, ...]]:
+    """The hyperparameters with a value (``settable``) and those to differentiate by,
+    refusing with a :class:`ConfigError` a ``wrt`` that names a callable schedule or a
+    hyperparameter without a value, and a method left with nothing to differentiate by."""
+    settable = [k for k, v in grid.resolved.items() if v is not None]
+    names = tuple(settable if wrt is None else ([wrt] if isinstance(wrt, str) else list(wrt)))
+    fixed = callable_schedules(method)
+    for k in names:
+        if k in fixed:
+            raise ConfigError(
+                f"hypergradient: {method.name}.{k} follows a callable schedule, whose numbers "
+                f"are compiled in and cannot be differentiated; {_CALLABLE_HINT}; "
+                f"differentiable: {', '.join(settable) or 'none'}"
+            )
+        if k not in settable:
+            raise ConfigError(
+                f"hypergradient: {method.name} has no float hyperparameter {k!r} with a "
+                f"value; it has: {', '.join(settable) or 'none'}"
+            )
+    if not names:
+        because = (
+            f" ({', '.join(fixed)} follows a callable schedule, whose numbers are compiled in; "
+            f"{_CALLABLE_HINT})"
+            if fixed
+            else ""
+        )
+        raise ConfigError(
+            f"hypergradient: {method.name} has no float hyperparameter with a value to "
+            f"differentiate by{because}"
+        )
+    return settable, names
+
+
+def _call(program, method: Optimizer, *args):
+    """Run the compiled program, refusing a method whose step loops until a test holds
+    (reverse mode cannot go through a ``while_loop``) with a :class:`ConfigError`."""
+    try:
+        return program(*args)
+    except (jax.errors.JAXTypeError, ValueError, TypeError) as err:
+        if "while_loop" in str(err) or "Reverse-mode" in str(err) or "reverse-mode" in str(err):
+            raise ConfigError(
+                f"hypergradient: {method.name} cannot be differentiated in reverse mode (its "
+                "step has a loop that runs until a test holds, such as a line search); use a "
+                "method with a fixed step (gd, sgd, adam, ...)"
+            ) from None
+        raise
+
+
 def hypergradient(
     objective: Any,
     optimizer: str | Optimizer | Any,
@@ -190,32 +238,7 @@ def hypergradient(
     method.check_objective(fun, starts.shape[1])
     layout = plan.lay_out([(method, given)], starts, seed)
     grid = layout.grids[0]
-    settable = [k for k, v in grid.resolved.items() if v is not None]
-    names = tuple(settable if wrt is None else ([wrt] if isinstance(wrt, str) else list(wrt)))
-    fixed = callable_schedules(method)
-    for k in names:
-        if k in fixed:
-            raise ConfigError(
-                f"hypergradient: {method.name}.{k} follows a callable schedule, whose numbers "
-                f"are compiled in and cannot be differentiated; {_CALLABLE_HINT}; "
-                f"differentiable: {', '.join(settable) or 'none'}"
-            )
-        if k not in settable:
-            raise ConfigError(
-                f"hypergradient: {method.name} has no float hyperparameter {k!r} with a "
-                f"value; it has: {', '.join(settable) or 'none'}"
-            )
-    if not names:
-        because = (
-            f" ({', '.join(fixed)} follows a callable schedule, whose numbers are compiled in; "
-            f"{_CALLABLE_HINT})"
-            if fixed
-            else ""
-        )
-        raise ConfigError(
-            f"hypergradient: {method.name} has no float hyperparameter with a value to "
-            f"differentiate by{because}"
-        )
+    settable, names = _differentiable(method, grid, wrt)
     runs, dtype = layout.runs, layout.run_x0.dtype
     per_run = {
         k: np.asarray(
@@ -242,16 +265,7 @@ def hypergradient(
     if program is None:
         program = _program(method, fun, steps, block, loss, names, layout.static_none)
     cache.keep_compiled(key, program)
-    try:
-        value, grads = program(layout.run_x0, per_run, seeds, start_index)
-    except (jax.errors.JAXTypeError, ValueError, TypeError) as err:
-        if "while_loop" in str(err) or "Reverse-mode" in str(err) or "reverse-mode" in str(err):
-            raise ConfigError(
-                f"hypergradient: {method.name} cannot be differentiated in reverse mode (its "
-                "step has a loop that runs until a test holds, such as a line search); use a "
-                "method with a fixed step (gd, sgd, adam, ...)"
-            ) from None
-        raise
+    value, grads = _call(program, method, layout.run_x0, per_run, seeds, start_index)
     value = np.asarray(value)
     grads = {k: np.asarray(v) for k, v in grads.items()}
     finite = np.isfinite(value)

@@ -1,5 +1,8 @@
 """What a batch of runs returns: :class:`Trajectory`, the statuses and their codes.
 
+(Over 500 lines: the :class:`Trajectory`, the status codes it decodes and the assembly
+of chunks into one Trajectory change together.)
+
 Statuses (``Trajectory.status``), each with one example:
 
 ``converged``

@@ -1,5 +1,7 @@
 """The Moré, Garbow & Hillstrom unconstrained test set: 35 least-squares problems.
 
+(Over 500 lines: one table of 35 problems, each written from the paper under its number.)
+
 Every problem is a sum of squares ``f(x) = sum_i f_i(x)^2`` of ``m`` residuals in ``n``
 variables, written here from J. J. Moré, B. S. Garbow and K. E. Hillstrom, "Testing
 unconstrained optimization software", ACM Trans. Math. Software 7(1), 17-41, 1981

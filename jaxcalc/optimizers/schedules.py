@@ -1,5 +1,8 @@
 """Hyperparameter schedules: any optax schedule for any float hyperparameter of any method.
 
+(Over 500 lines: parsing a schedule, applying it in the engine and checking its values
+over a run share the :class:`Schedule` type and optax's table of functions.)
+
 A hyperparameter given as a schedule takes the value ``schedule(k)`` at step ``k``
 (counting from 0, as optax does). Three forms are accepted:
 

@@ -1,5 +1,8 @@
 """The only module that reads and writes result files.
 
+(Over 500 lines because it is the only one: CSV, JSON, NPZ, Parquet, part files and the
+manifest.)
+
 Every file is written atomically: into a temporary file in the same folder, flushed and
 fsynced, then ``os.replace``-d onto its name, and the folder fsynced; a reader (or a crash)
 sees either the old complete file or the new one, never half of one. An output folder is

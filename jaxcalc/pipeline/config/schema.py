@@ -1,5 +1,8 @@
 """The typed, frozen experiment config: its sections as dataclasses, and the key lists.
 
+(Over 500 lines: every section of a config as one typed class with its defaults and
+``to_dict``, so the shape of a config reads in one file.)
+
 A validated :class:`ExperimentConfig` carries the resolved objects too: each
 :class:`ObjectiveConfig` its :class:`~jaxcalc.objectives.Objective` (``objective``) and
 each :class:`OptimizerConfig` its :class:`~jaxcalc.optimizers.Optimizer` (``optimizer``),

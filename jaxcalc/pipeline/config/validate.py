@@ -2,8 +2,9 @@
 
 Each ``read_*`` function reads one section or entry, records every problem it finds in the
 :class:`~jaxcalc.pipeline.config.reader.Reader` and returns what it could read. Objectives
-(:mod:`~jaxcalc.pipeline.config.validate_objectives`) and optimizers are built here, once;
-the config carries them (``ObjectiveConfig.objective``, ``OptimizerConfig.optimizer``).
+(:mod:`~jaxcalc.pipeline.config.validate_objectives`) and optimizers
+(:mod:`~jaxcalc.pipeline.config.validate_optimizers`) are built there, once; the config
+carries them (``ObjectiveConfig.objective``, ``OptimizerConfig.optimizer``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import dataclasses
 import math
 import os
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 from jaxcalc.errors import ConfigError
@@ -25,26 +25,21 @@ from jaxcalc.pipeline.config.schema import (
     MAX_COUNT,
     MAX_SEED,
     MAX_STEPS,
-    MAX_SWEEP,
-    OPTIMIZER_KEYS,
     OUTPUT_KEYS,
     RUN_KEYS,
     STARTS_KEYS,
     TOP_KEYS,
     ExperimentConfig,
     ObjectiveConfig,
-    OptimizerConfig,
     OutputConfig,
     RunConfig,
     StartsConfig,
 )
-from jaxcalc.pipeline.config.validate_objectives import check_unique_labels, read_objectives
+from jaxcalc.pipeline.config.validate_objectives import read_objectives
+from jaxcalc.pipeline.config.validate_optimizers import read_optimizers
 from jaxcalc.pipeline.config.validate_tuning import read_tuning
 
 __all__ = ["read_experiment"]
-
-# integer options with a lower bound above 0
-_POSITIVE_OPTIONS = ("max_trials", "memory_size")
 
 
 def read_experiment(r: Reader, raw: dict, default_name: str, base: Path) -> ExperimentConfig:
@@ -388,179 +383,3 @@ def read_dir(r: Reader, tbl: dict, path: Path_, base: Path) -> Path | None:
     if not d.is_absolute():
         d = base / d
     return Path(os.path.normpath(d))
-
-
-def read_optimizers(r: Reader, raw: Any, steps: int | None = None) -> tuple[OptimizerConfig, ...]:
-    path: Path_ = ("optimizers",)
-    if raw is None:
-        r.problem(path, "missing: add at least one [[optimizers]] table")
-        return ()
-    if isinstance(raw, dict):
-        raw = [raw]
-    if not isinstance(raw, list) or not raw:
-        r.problem(path, f"must be a list of [[optimizers]] tables, got {got(raw)}")
-        return ()
-    out = [(i, read_optimizer(r, item, path + (i,), steps)) for i, item in enumerate(raw)]
-    good = [(i, o) for i, o in out if o is not None]
-    check_unique_labels(r, [o.label for _, o in good], [i for i, _ in good], "optimizers")
-    return tuple(o for _, o in good)
-
-
-def read_optimizer(
-    r: Reader, item: Any, path: Path_, steps: int | None = None
-) -> OptimizerConfig | None:
-    """One ``[[optimizers]]`` entry: a registered ``name`` or a ``chain`` of optax
-    transformations, its hyperparameters (a list sweeps; a table with a ``schedule`` key
-    is a schedule) and its options. With ``steps``, a schedule whose value leaves its
-    range within that many steps is a problem at its key."""
-    from jaxcalc.optimizers import check_hyperparameters, get_optimizer, optimizer_names
-    from jaxcalc.optimizers.schedules import check_schedules, parse_schedule, with_schedules
-    from jaxcalc.optimizers.transformations import chain_optimizer
-
-    if not isinstance(item, dict):
-        r.problem(path, f"must be a table ([[optimizers]]), got {got(item)}")
-        return None
-    if "chain" in item and "name" in item:
-        r.problem(path + ("chain",), "give `name` or `chain`, not both")
-        return None
-    label = r.label(item["label"], path + ("label",)) if "label" in item else None
-    hyper: dict[str, float | tuple[float, ...]] = {}
-    if "chain" in item:
-        try:
-            opt, sweeps = chain_optimizer(item["chain"], name=label, where="chain")
-        except ConfigError as err:
-            r.problem(path + ("chain",), str(err))
-            return None
-        name = opt.name
-        hyper.update({k: tuple(v) for k, v in sweeps.items()})
-    else:
-        if "name" not in item:
-            r.problem(path, 'missing `name` (e.g. name = "adam") or `chain`')
-            return None
-        name = item["name"]
-        if not isinstance(name, str):
-            r.problem(path + ("name",), f"must be a string, got {got(name)}")
-            return None
-        if name not in optimizer_names():
-            r.problem(
-                path + ("name",),
-                f"unknown optimizer '{name}'{suggest(name, optimizer_names())} "
-                "(list them with `jaxcalc list optimizers`)",
-            )
-            return None
-        opt = get_optimizer(name)
-    settable_options = {
-        k: d for k, d in opt.options.items() if isinstance(d, bool | int | float | str)
-    }
-    known = [*OPTIMIZER_KEYS, *opt.defaults, *opt.options]
-    options: dict[str, Any] = {}
-    schedules: dict[str, Any] = {}
-    for key, v in item.items():
-        if key in OPTIMIZER_KEYS:
-            continue
-        p = path + (key,)
-        if key in opt.defaults and isinstance(v, dict):
-            try:
-                schedules[key] = parse_schedule(v, f"{name}.{key}")
-            except ConfigError as err:
-                r.problem(p, str(err))
-        elif key in opt.defaults:
-            val = read_hyperparameter(r, v, p, name, key, check_hyperparameters)
-            if val is not None:
-                hyper[key] = val
-        elif key in opt.options:
-            if key not in settable_options:
-                r.problem(p, f"option '{key}' of {name} cannot be set from a config")
-                continue
-            val = read_option(r, v, p, settable_options[key], name)
-            if val is not None:
-                options[key] = val
-        else:
-            takes = ", ".join([*opt.defaults, *settable_options]) or "nothing"
-            hint = suggest(key, [k for k in known if k not in OPTIMIZER_KEYS])
-            r.problem(
-                p,
-                f"unknown hyperparameter of {name}{hint} ({name} takes: {takes})",
-            )
-    try:
-        resolved = opt.with_options(**options) if options else opt
-        if schedules:
-            given = {k: (list(v) if isinstance(v, tuple) else v) for k, v in hyper.items()}
-            resolved, given = with_schedules(resolved, {**given, **schedules})
-            hyper = {k: (tuple(v) if isinstance(v, list) else v) for k, v in given.items()}
-    except Exception as err:  # noqa: BLE001 - any refusal becomes a config problem
-        r.problem(path, str(err))
-        return None
-    if schedules and steps is not None:
-        try:
-            check_schedules(resolved, hyper, steps)
-        except ConfigError as err:
-            key = next((k for k in schedules if f".{k}:" in str(err)), next(iter(schedules)))
-            r.problem(path + (key,), str(err))
-            return None
-    definition = {k: item[k] for k in ("chain", *schedules) if k in item}
-    return OptimizerConfig(
-        label=label or name,
-        name=name,
-        hyperparameters=MappingProxyType(hyper),
-        options=MappingProxyType(options),
-        optimizer=resolved,
-        definition=MappingProxyType(definition),
-    )
-
-
-def read_hyperparameter(r: Reader, v: Any, p: Path_, method: str, key: str, check) -> Any:
-    if isinstance(v, list):
-        if not v:
-            r.problem(p, "a sweep needs at least one value")
-            return None
-        if len(v) > MAX_SWEEP:
-            r.problem(p, f"a sweep of {len(v)} values; limit {MAX_SWEEP}")
-            return None
-        vals = [read_checked(r, x, p + (i,), method, key, check) for i, x in enumerate(v)]
-        return tuple(vals) if all(x is not None for x in vals) else None
-    return read_checked(r, v, p, method, key, check)
-
-
-def read_checked(r: Reader, v: Any, p: Path_, method: str, key: str, check) -> float | None:
-    value = r.float_value(v, p)
-    if value is None:
-        return None
-    try:
-        check(method, {key: value})
-    except ConfigError as err:
-        msg = str(err)
-        prefix = f"{method}.{key}: "
-        r.problem(p, msg[len(prefix) :] if msg.startswith(prefix) else msg)
-        return None
-    return value
-
-
-def read_option(r: Reader, v: Any, p: Path_, default: Any, method: str) -> Any:
-    if isinstance(v, list):
-        r.problem(
-            p,
-            "options are fixed when compiling and cannot be swept; use one [[optimizers]] "
-            "entry per value, each with its own `label`",
-        )
-        return None
-    if isinstance(default, bool):
-        if not isinstance(v, bool):
-            r.problem(p, f"must be true or false, got {got(v)}")
-            return None
-        return v
-    if isinstance(default, int):
-        lo = 1 if p[-1] in _POSITIVE_OPTIONS else 0
-        if isinstance(v, bool) or not isinstance(v, int):
-            r.problem(p, f"must be an integer, got {got(v)}")
-        elif not lo <= v <= 10**9:
-            r.problem(p, f"must be in {lo}..{10**9} (got {v})")
-        else:
-            return v
-        return None
-    if isinstance(default, float):
-        return r.float_value(v, p)
-    if not isinstance(v, str):
-        r.problem(p, f"must be a string, got {got(v)}")
-        return None
-    return v

@@ -1,5 +1,9 @@
 """Validating ``[[objectives]]``: registered names or formulas, their bounds, optima and
-constraints; each valid entry comes back with its objective built (once, here)."""
+constraints; each valid entry comes back with its objective built (once, here).
+
+(Over 500 lines: the three kinds of entry, registered names, formulas and models on data,
+share their bounds, optima and label checks.)
+"""
 
 from __future__ import annotations
 
@@ -132,24 +136,12 @@ def resolve_objective(r: Reader, obj: ObjectiveConfig, path: Path_, dtype: str):
     return dataclasses.replace(obj, objective=built, family=family)
 
 
-def read_data_objective(
-    r: Reader, item: Any, path: Path_, dtype: str, seed: int
-) -> list[ObjectiveConfig]:
-    """An objective from data (``name`` a model of :data:`jaxcalc.objectives.data.MODELS`),
-    one entry per batch size (``batch_size`` may be a list: a sweep); [] after a problem."""
+def _read_data_keys(r: Reader, tbl: dict, path: Path_, name: str, seed: int) -> dict[str, Any]:
+    """The keys of an objective from data that build its model and split (dataset,
+    activation, initialiser, l2, held-out fraction, sizes of synthetic data, widths)."""
     from jaxcalc.objectives.data import ACTIVATIONS, DATASETS
     from jaxcalc.trees import INITIALIZERS
 
-    tbl = r.table(item, path, OBJECTIVE_KEYS)
-    if tbl is None:
-        return []
-    n_problems = len(r.problems)
-    name = tbl["name"].strip()
-    for key in ("expression", "dim", "params", "bounds", "x_opt", "f_opt", "variables",
-                "constraints"):  # fmt: skip
-        if key in tbl:
-            r.problem(path + (key,), f"not a key of an objective from data ({name})")
-    label = r.label(tbl["label"], path + ("label",)) if "label" in tbl else ""
     data: dict[str, Any] = {"split_seed": seed}
     dataset = tbl.get("dataset")
     if dataset is None:
@@ -193,7 +185,12 @@ def read_data_objective(
             r.problem(path + ("hidden",), f"must be a list of widths >= 1, got {got(hidden)}")
         else:
             data["hidden"] = tuple(hidden)
-    epochs = r.integer(tbl, "epochs", path, None, 1, MAX_STEPS) if "epochs" in tbl else None
+    return data
+
+
+def _read_batch_sizes(r: Reader, tbl: dict, path: Path_) -> list[int | None] | None:
+    """``batch_size``: one size or a list (a sweep); ``[None]`` for the full batch, None
+    after a problem."""
     sizes: list[int | None] = [None]
     if "batch_size" in tbl:
         v = tbl["batch_size"]
@@ -205,8 +202,31 @@ def read_data_objective(
                 path + ("batch_size",),
                 f"must be a whole number >= 1 or a list of them (a sweep); got {got(v)}",
             )
-            return []
+            return None
         sizes = list(values)
+    return sizes
+
+
+def read_data_objective(
+    r: Reader, item: Any, path: Path_, dtype: str, seed: int
+) -> list[ObjectiveConfig]:
+    """An objective from data (``name`` a model of :data:`jaxcalc.objectives.data.MODELS`),
+    one entry per batch size (``batch_size`` may be a list: a sweep); [] after a problem."""
+    tbl = r.table(item, path, OBJECTIVE_KEYS)
+    if tbl is None:
+        return []
+    n_problems = len(r.problems)
+    name = tbl["name"].strip()
+    for key in ("expression", "dim", "params", "bounds", "x_opt", "f_opt", "variables",
+                "constraints"):  # fmt: skip
+        if key in tbl:
+            r.problem(path + (key,), f"not a key of an objective from data ({name})")
+    label = r.label(tbl["label"], path + ("label",)) if "label" in tbl else ""
+    data = _read_data_keys(r, tbl, path, name, seed)
+    epochs = r.integer(tbl, "epochs", path, None, 1, MAX_STEPS) if "epochs" in tbl else None
+    sizes = _read_batch_sizes(r, tbl, path)
+    if sizes is None:
+        return []
     if len(r.problems) > n_problems:
         return []
     base = label or f"{name}_{data['dataset']}"
