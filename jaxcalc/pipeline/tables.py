@@ -527,18 +527,35 @@ def summarise_group(
         row["run_seconds"] = t.run_seconds
         columns = _run_columns(objective.name, optimizer_label, hyper, runs, budget)
         # an objective from data records held-out loss and accuracies: their final values
-        # per run, and their medians per setting, under names that say so
+        # per run (with a budget, at the record of the final value: the last within it),
+        # and their quartiles per setting (over the finite ones), under names that say so
+        final_record = -1
+        if budget is not None:
+            final_record = budgets.within_budget(g.costs[index], budget.budget).sum(-1) - 1
         for name, recorded in t.recorded.items():
-            final = np.asarray(recorded[index][..., -1], np.float64)
+            final = np.asarray(_at_record(recorded[index], final_record), np.float64)
             columns[f"final_{name}"] = final.tolist()
             finite = final[np.isfinite(final)]
-            row[f"median_final_{name}"] = float(np.median(finite)) if finite.size else None
+            quartiles = (
+                (np.quantile(finite, 0.25), np.median(finite), np.quantile(finite, 0.75))
+                if finite.size
+                else (None, None, None)
+            )
+            for prefix, q in zip(("q25", "median", "q75"), quartiles, strict=True):
+                row[f"{prefix}_final_{name}"] = None if q is None else float(q)
         row.update({m.name: float(m(runs)) for m in extra if m.name not in row})
         summary.append(row)
         columns.update(view_columns(runs, fixed))
         run_tables.append(columns)
     runs_columns = {k: [v for table in run_tables for v in table[k]] for k in run_tables[0]}
     return summary, runs_columns, _saved_arrays(objective, t, g, budget)
+
+
+def _at_record(recorded: np.ndarray, record: int | np.ndarray) -> np.ndarray:
+    """Each run's value at its ``record`` (one for all runs, or one per run)."""
+    if np.ndim(record) == 0:
+        return recorded[..., record]
+    return np.take_along_axis(recorded, np.asarray(record)[..., None], axis=-1)[..., 0]
 
 
 def _saved_arrays(objective: Any, t: Any, g: _GroupRuns, budget) -> dict[str, np.ndarray]:

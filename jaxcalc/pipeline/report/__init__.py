@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from jaxcalc.errors import OutputError
 from jaxcalc.pipeline.report.across import across_objectives
 from jaxcalc.pipeline.report.comparisons import comparison_sections
@@ -99,7 +101,9 @@ def _draw(data: ReportData, by_objective: dict) -> str:
             + comparison_sections(data, by_objective)
         )
         tuning = tuning_section(data)
-        text = report_text(meta, data.summary, sections, extra, data.target, tuning)
+        text = report_text(
+            meta, data.summary, sections, extra, data.target, tuning, _no_minimum(by_objective)
+        )
     except _BAD_CONTENTS as err:
         raise OutputError(
             f"{folder / 'summary.csv'}: unexpected contents ({type(err).__name__}: {err}); "
@@ -108,6 +112,15 @@ def _draw(data: ReportData, by_objective: dict) -> str:
     finally:
         plt.close("all")
     return text
+
+
+def _no_minimum(by_objective: dict) -> frozenset[str]:
+    """The objectives whose saved f_opt is NaN (no known minimum)."""
+    return frozenset(
+        name
+        for name, groups in by_objective.items()
+        if np.isnan(np.asarray(groups[0][1].get("f_opt", 0.0), np.float64))
+    )
 
 
 class _Figures:

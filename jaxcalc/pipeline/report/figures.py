@@ -225,23 +225,49 @@ def _draw_setting(data: ReportData, curves: _Curves, group, arrays, flat, s: int
     if with_costs:
         costs = flat["record_evaluations"][s].astype(np.float64)
         inside = budgets.within_budget(costs, float(arrays["budget"]))
-        evals = np.median(costs, axis=0)
         y_in = np.where(inside, y, np.nan)
         keep = np.isfinite(y_in).any(axis=0)
         q25, med, q75 = (np.where(keep, q, np.nan) for q in nanquantiles(y_in, [0.25, 0.5, 0.75]))
+        evals, y_at = _at_costs(costs, inside, y)
+        by_cost = nanquantiles(y_at, [0.25, 0.5, 0.75])
+    else:
+        by_cost = [q25, med, q75]
     if curves.known and np.isfinite(q75[0]):
         curves.start_level = max(curves.start_level, float(q75[0]))
     if curves.known and np.isfinite(q75).any():
         curves.top_level = max(curves.top_level, float(np.nanmax(q75)))
     line = data.style(label)
     curves.lines += 1
-    for ax, x in zip(curves.axes, (steps, evals), strict=True):
-        ax.plot(x, med, label=label, **line)
-        ax.fill_between(x, q25, q75, alpha=0.15, color=line["color"])
+    for ax, x, (low, middle, high) in zip(
+        curves.axes, (steps, evals), ([q25, med, q75], by_cost), strict=True
+    ):
+        ax.plot(x, middle, label=label, **line)
+        ax.fill_between(x, low, high, alpha=0.15, color=line["color"])
     if curves.known and with_costs:
         data.ecdf_runs.append(_budget_runs(data, group, arrays, flat, s, label, y))
     elif curves.known:
         data.ecdf_data.setdefault(label, []).append((y, evals_runs))
+
+
+def _at_costs(costs: np.ndarray, inside: np.ndarray, y: np.ndarray, most: int = 4096):
+    """The runs' values ``y (runs, records)`` at each cost within the budget that any run
+    reached: a run's value at cost c is its value at its last record within c (NaN before
+    its first). Returns the costs (at most ``most``, evenly spaced among them) and the
+    values ``(runs, costs)``.
+
+    The median cost at a record is no x for a record's values when runs spend different
+    amounts per step (a line search): it mixes the runs the budget has cut with those it
+    has not, and runs past the budget. At fixed costs each quantile is over every run that
+    reached the cost, and no cost lies past the budget."""
+    grid = np.unique(costs[inside])
+    if grid.size > most:
+        grid = grid[np.unique(np.linspace(0, grid.size - 1, most).round().astype(int))]
+    ordered = np.where(inside, costs, np.inf)  # nondecreasing in each run
+    at = np.empty((y.shape[0], grid.size))
+    for i, (run_costs, run_values) in enumerate(zip(ordered, y, strict=True)):
+        last = np.searchsorted(run_costs, grid, side="right") - 1
+        at[i] = np.where(last >= 0, run_values[np.maximum(last, 0)], np.nan)
+    return grid, at
 
 
 def _budget_runs(data: ReportData, group, arrays, flat, s: int, label: str, y) -> dict[str, Any]:

@@ -47,7 +47,7 @@ _SCRIPT = """
     if (text === "" || text === "-") { return null; }
     if (text === "inf") { return Infinity; }
     if (text === "-inf") { return -Infinity; }
-    var number = Number(text);
+    var number = Number(text.split(" [")[0]);  // "median [q25, q75]": by the median
     return isNaN(number) ? text.toLowerCase() : number;
   }
   function compare(a, b) {

@@ -24,6 +24,17 @@ _REPORT_COLUMNS = (
 )
 
 
+#: the table of objectives without a known minimum: (summary.csv quantity, header); each
+#: cell is the median [lower quartile, upper quartile] over the runs' final values
+_NO_MINIMUM_COLUMNS = (
+    ("final_value", "final f"),
+    ("final_heldout_loss", "final held-out loss"),
+    ("final_heldout_accuracy", "final held-out accuracy"),
+)
+#: the header of the final value for objectives from data (whose f is the training loss)
+_TRAINING_LOSS = ("final training loss", "final f (training loss on data)")
+
+
 def swept(meta: dict[str, Any]) -> list[str]:
     """The swept hyperparameters of every group, in order of first appearance."""
     names: list[str] = []
@@ -32,24 +43,92 @@ def swept(meta: dict[str, Any]) -> list[str]:
     return names
 
 
+def _diverged(row: dict[str, str]) -> int:
+    """The runs of a summary row that ended diverged, non-finite or unbounded."""
+    return sum(
+        int(float(v))
+        for k, v in row.items()
+        if k.startswith(("status_diverged", "status_unbounded")) and v not in ("", None)
+    )
+
+
 def _report_table(meta: dict[str, Any], summary: list[dict[str, str]]) -> list[str]:
     """The readable subset of summary.csv as a Markdown table (3 significant digits)."""
     hp = swept(meta)
     header = [h for _, h in _REPORT_COLUMNS[:2]] + hp + [h for _, h in _REPORT_COLUMNS[2:]]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in summary:
-        diverged = sum(
-            int(float(v))
-            for k, v in row.items()
-            if k.startswith(("status_diverged", "status_unbounded")) and v not in ("", None)
-        )
         cells = [row.get("objective", ""), row.get("optimizer", "")]
         cells += [sig3(row.get(f"hp_{k}", "")) for k in hp]
         for column, _ in _REPORT_COLUMNS[2:]:
-            value = diverged if column == "diverged" else row.get(column, "")
+            value = _diverged(row) if column == "diverged" else row.get(column, "")
             cells.append(sig3(value))
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     return lines
+
+
+def _spread(row: dict[str, str], quantity: str) -> str:
+    """``median [q25, q75]`` of a quantity's final values over a row's runs (3 significant
+    digits; "-" when the summary has no median)."""
+    if quantity == "final_value":
+        names = ("final_value_median", "final_value_q25", "final_value_q75")
+    else:
+        names = tuple(f"{q}_{quantity}" for q in ("median", "q25", "q75"))
+    median, low, high = (sig3(row.get(name, "")) for name in names)
+    if median == "-":
+        return "-"
+    return median if low == "-" or high == "-" else f"{median} [{low}, {high}]"
+
+
+def _no_minimum_table(meta: dict[str, Any], summary: list[dict[str, str]]) -> list[str]:
+    """The rows of objectives without a known minimum as a Markdown table: their final
+    values (the training loss, for an objective from data), and the held-out loss and
+    accuracy of objectives that record them, each as median [q25, q75] over the runs."""
+    hp = swept(meta)
+    data = [bool(row.get("median_final_heldout_loss")) for row in summary]
+    shown = [
+        (quantity, title)
+        for quantity, title in _NO_MINIMUM_COLUMNS
+        if quantity == "final_value" or any(row.get(f"median_{quantity}") for row in summary)
+    ]
+    if all(data):
+        shown[0] = ("final_value", _TRAINING_LOSS[0])
+    elif any(data):
+        shown[0] = ("final_value", _TRAINING_LOSS[1])
+    header = ["objective", "optimizer", *hp, "runs", *(t for _, t in shown), "diverged"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in summary:
+        cells = [row.get("objective", ""), row.get("optimizer", "")]
+        cells += [sig3(row.get(f"hp_{k}", "")) for k in hp]
+        cells.append(sig3(row.get("runs", "")))
+        cells += [_spread(row, quantity) for quantity, _ in shown]
+        cells.append(str(_diverged(row)))
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _no_minimum_text(known: bool, rows: list[dict[str, str]]) -> list[str]:
+    """The paragraph before the table of objectives without a known minimum."""
+    data = any(row.get("median_final_heldout_loss") for row in rows)
+    lead = (
+        "**Objectives without a known minimum** (no f_opt, so no success, f - f_opt or ERT)."
+        if known
+        else "No objective has a known minimum (f_opt): no success, f - f_opt or ERT."
+    )
+    return [
+        f"{lead} Each cell is the median [lower quartile, upper quartile] over the runs' "
+        "final values (the finite ones; diverged counts the runs that ended diverged, "
+        "non-finite or unbounded)."
+        + (
+            " For an objective from data, f is the full training loss with its penalty; "
+            "the held-out loss (without the penalty) and accuracy are on the held-out rows, "
+            "at the record of the final value."
+            if data
+            else ""
+        )
+        + " Numbers have 3 significant digits; `summary.csv` holds them at full precision.",
+        "",
+    ]
 
 
 def _budget_text(run_cfg: dict[str, Any]) -> list[str]:
@@ -73,8 +152,11 @@ def _budget_text(run_cfg: dict[str, Any]) -> list[str]:
     ]
 
 
-def report_text(meta, summary, sections, extra, target, tuning=()) -> str:
-    """The text of report.md (``tuning``: the lines of its "Tuning" section, if any)."""
+def report_text(meta, summary, sections, extra, target, tuning=(), no_minimum=()) -> str:
+    """The text of report.md (``tuning``: the lines of its "Tuning" section, if any).
+
+    The rows of objectives named in ``no_minimum`` (without a known f_opt) are not in the
+    table of success rates and ERT but in a table of their final values of their own."""
     done, total = len(meta.get("groups", [])), meta.get("groups_total")
     lines = [
         f"# {meta['name']}",
@@ -93,18 +175,29 @@ def report_text(meta, summary, sections, extra, target, tuning=()) -> str:
         ]
     budget = _budget_text(meta["config"]["run"])
     unit = "evaluations of that convention" if budget else "function evaluations"
+    known = [row for row in summary if row.get("objective") not in no_minimum]
+    unknown = [row for row in summary if row.get("objective") in no_minimum]
+    lines += budget
+    if known or not unknown:
+        lines += [
+            f"A run succeeds when f - f_opt <= {target:g} at a recorded step. success: the "
+            "fraction of runs that did. median f - f_opt: over the runs' final values. median "
+            "evals to target: over the successful runs. ERT is COCO's expected running time in "
+            f"{unit} (inf: no run succeeded). diverged: runs that ended diverged, "
+            "non-finite or unbounded. Numbers have 3 significant digits; `summary.csv` (and "
+            "`summary.parquet`) hold every column at full precision: quartiles, steps to "
+            "target, counts per status, compile and run seconds.",
+            "",
+            *_report_table(meta, known),
+            "",
+        ]
+    if unknown:
+        lines += [
+            *_no_minimum_text(bool(known), unknown),
+            *_no_minimum_table(meta, unknown),
+            "",
+        ]
     lines += [
-        *budget,
-        f"A run succeeds when f - f_opt <= {target:g} at a recorded step. success: the "
-        "fraction of runs that did. median f - f_opt: over the runs' final values. median "
-        "evals to target: over the successful runs. ERT is COCO's expected running time in "
-        f"{unit} (inf: no run succeeded). diverged: runs that ended diverged, "
-        "non-finite or unbounded. Numbers have 3 significant digits; `summary.csv` (and "
-        "`summary.parquet`) hold every column at full precision: quartiles, steps to target, "
-        "counts per status, compile and run seconds.",
-        "",
-        *_report_table(meta, summary),
-        "",
         *tuning,
         "## Objectives",
         "",
