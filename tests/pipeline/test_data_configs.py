@@ -63,14 +63,17 @@ def test_held_out_metrics_reach_the_runs_table(tmp_path):
         assert 0.8 < float(row["final_heldout_accuracy"]) <= 1.0
         assert float(row["final_heldout_loss"]) > 0
         assert float(row["final_train_accuracy"]) > 0.8
-    # the recorded value is the full training loss: at the start (start 0, from the saved
-    # parameters) it is sklearn's log loss on the training rows plus the penalty
+    # the recorded value is the full training loss: at the last record of run 0 (from the
+    # saved parameters, flattened in key order: the bias "b" then the weights "w") it is
+    # sklearn's log loss on the training rows plus the penalty on the weights only
     saved = np.load(out / "group_000.npz")
-    w = saved["params"][0, 0]
-    z = f.x_train @ w[:30] + w[30]
+    flat = saved["params"][0, -1]
+    b, w = flat[0], flat[1:]
+    assert np.abs(w).max() > 1e-3  # trained away from the zero start
+    z = f.x_train @ w + b
     expected = log_loss(f.y_train, 1 / (1 + np.exp(-z)), labels=[0, 1])
-    expected += 0.5e-4 * np.sum(w[:30] ** 2)
-    assert saved["values"][0, 0] == pytest.approx(expected, rel=1e-5)
+    expected += 0.5e-4 * np.sum(w**2)
+    assert saved["values"][0, -1] == pytest.approx(expected, rel=1e-5)
     assert saved["recorded_heldout_accuracy"].shape == (4, 3)
 
 
