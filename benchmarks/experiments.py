@@ -329,25 +329,11 @@ def compile_only(config: Path, overrides) -> dict:
 
 
 def scaling(counts: list[int], repeats: int, overrides) -> None:
-    """Per count of objectives: compile CPU seconds (compile only, a new process) and a
-    cold whole run (a new process, report included); medians of ``repeats``."""
+    """Per count of objectives: compile CPU seconds (compile only, a new process), then,
+    per count, a cold whole run (a new process, report included); medians of ``repeats``,
+    each row printed when measured."""
     import statistics
 
-    rows = []
-    with tempfile.TemporaryDirectory(prefix="jaxcalc-scaling-") as tmp:
-        folder = Path(tmp)
-        for count in counts:
-            path = scaled_config(count, folder)
-            programs = [compile_only(path, overrides) for _ in range(repeats)]
-            runs = []
-            for r in range(repeats):
-                work = folder / f"{count}-{r}"
-                runs.append(cli_run(path, work / "out", work / "xla", overrides))
-                shutil.rmtree(work, ignore_errors=True)
-            wall, cpu, compute = median_of(runs)
-            compile_cpu = statistics.median(p["engine_calls_cpu"] for p in programs)
-            xla = statistics.median(p["xla"] for p in programs)
-            rows.append((count, programs[0]["engine_calls"], compile_cpu, xla, wall, cpu, compute))
     config = load_config(CONFIG, overrides=overrides)
     print()
     print(
@@ -356,31 +342,55 @@ def scaling(counts: list[int], repeats: int, overrides) -> None:
     )
     print(
         f"  {'objectives':>10s} {'engine calls':>12s} {'compile CPU s':>13s} {'of it XLA':>9s} "
-        f"{'per objective':>13s} {'cold run wall s':>15s} {'CPU s':>8s} {'compute s':>9s}"
+        f"{'per objective':>13s}"
     )
-    for count, calls, compile_cpu, xla, wall, cpu, compute in rows:
+    sys.stdout.flush()
+    compile_cpu: dict[int, float] = {}
+    walls: dict[int, float] = {}
+    with tempfile.TemporaryDirectory(prefix="jaxcalc-scaling-") as tmp:
+        folder = Path(tmp)
+        paths = {count: scaled_config(count, folder) for count in counts}
+        for count, path in paths.items():
+            programs = [compile_only(path, overrides) for _ in range(repeats)]
+            compile_cpu[count] = statistics.median(p["engine_calls_cpu"] for p in programs)
+            xla = statistics.median(p["xla"] for p in programs)
+            print(
+                f"  {count:10d} {programs[0]['engine_calls']:12d} {compile_cpu[count]:13.2f} "
+                f"{xla:9.2f} {compile_cpu[count] / count:13.2f}"
+            )
+            sys.stdout.flush()
+        if 10 in compile_cpu and 20 in compile_cpu:
+            ratio = compile_cpu[20] / compile_cpu[10]
+            print(
+                f"  20 vs 10 objectives: compile CPU x{ratio:.2f} (+{100 * (ratio - 1):.0f}%; "
+                f"issue 20's goal: < +20% -> {'met' if ratio < 1.2 else 'NOT met'})"
+            )
         print(
-            f"  {count:10d} {calls:12d} {compile_cpu:13.2f} {xla:9.2f} "
-            f"{compile_cpu / count:13.2f} {wall:15.2f} {cpu:8.2f} {compute:9.2f}"
+            "  (compile CPU: `--programs` on the config in a new process, no persistent "
+            "cache: process CPU of every engine call and of sampling the starts)"
         )
-    by = {r[0]: r for r in rows}
-    if 10 in by and 20 in by:
-        ten, twenty = by[10], by[20]
-        ratio = twenty[2] / ten[2]
-        print(
-            f"  20 vs 10 objectives: compile CPU x{ratio:.2f} (+{100 * (ratio - 1):.0f}%; "
-            f"issue 20's goal: < +20% -> {'met' if ratio < 1.2 else 'NOT met'}), "
-            f"cold run wall x{twenty[4] / ten[4]:.2f}"
-        )
+        print()
+        print(f"  {'objectives':>10s} {'cold run wall s':>15s} {'CPU s':>8s} {'compute s':>9s}")
+        sys.stdout.flush()
+        for count, path in paths.items():
+            runs = []
+            for r in range(repeats):
+                work = folder / f"{count}-{r}"
+                runs.append(cli_run(path, work / "out", work / "xla", overrides))
+                shutil.rmtree(work, ignore_errors=True)
+            walls[count], cpu, compute = median_of(runs)
+            print(f"  {count:10d} {walls[count]:15.2f} {cpu:8.2f} {compute:9.2f}")
+            sys.stdout.flush()
+    if 10 in walls and 20 in walls:
+        print(f"  20 vs 10 objectives: cold run wall x{walls[20] / walls[10]:.2f}")
     print(
-        "  (compile CPU: `--programs` on the config in a new process, no persistent cache: "
-        "process CPU of every engine call and the starts; cold run: `jaxcalc run`, an "
-        "empty persistent cache, report included)"
+        "  (cold run: `jaxcalc run` in a new process, an empty persistent cache, report "
+        "included; CPU: all its threads and the report's helper)"
     )
     sys.stdout.flush()
 
 
-def program_rows(path: str, overrides=(), quiet: bool = False) -> dict:
+def program_rows(path: str, overrides=()) -> dict:
     """Print, per engine call of the config (compile only), its CPU seconds and JAX's
     durations of tracing, lowering and XLA compiling (main program, curvature check);
     return the totals."""
