@@ -524,9 +524,8 @@ def main() -> None:
     import peers as hand
 
     config = load_config(CONFIG, overrides=overrides)
-    cells = hand.config_cells(config)
     steps = config.run.steps
-    run_steps = cells.total_run_steps
+    run_steps = len(config.objectives) * len(config.optimizers) * config.starts.count * steps
 
     print(f"# benchmarks/experiments.py  {datetime.date.today()}")
     print(
@@ -550,6 +549,7 @@ def main() -> None:
         cold = jaxcalc_grid(config, workdir / "cold")
         cache.COMPILED.clear()  # as a new process: programs come from the persistent cache
         warm = jaxcalc_grid(config, workdir / "warm")
+        cells = hand.config_cells(config)  # the starts jaxcalc ran
         peer = hand.measure(cells, config, args.loop_steps)  # compiles afresh, no cache
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -591,7 +591,8 @@ def main() -> None:
     )
     sys.stdout.flush()
     if not args.quick:
-        print_pipeline_rows({n: cold_and_warm(config_path(n), 1) for n in PIPELINE_TARGETS}, 1)
+        rows = {n: cold_and_warm(config_path(n), 1, overrides) for n in PIPELINE_TARGETS}
+        print_pipeline_rows(rows, 1)
 
 
 if __name__ == "__main__":
