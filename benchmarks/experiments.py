@@ -4,28 +4,48 @@ The grid (``configs/grid_benchmark.toml``): 8 optax optimizers x 10 classic 2-D 
 1000 starts x 1000 steps, a record every 10 steps (8e7 run-steps). Issue 5's target: the
 whole run, compile included, in <= 60 s on 2 CPU cores.
 
-Peers, in this process:
+Default (no mode), in this process:
 
 * ``jaxcalc run`` (``run_experiment``, tables and trajectories written, no figures): cold
   (a fresh persistent compilation cache) and warm (the programs loaded from that cache, as a
   rerun of the same config in a new process would);
-* optax stepped from a Python loop, cell by cell: per (function, optimizer) one jitted,
-  batched update over the 1000 starts, called 1000 times, the point and value kept every
-  10 steps (what a researcher writes by hand; compile included).
+* the peers of ``benchmarks/peers.py`` on the same starts: the raw-scan floor (per
+  (function, optimizer) one ``jit(vmap(lax.scan))`` program, compile and run timed apart)
+  and optax stepped from a Python loop, cell by cell (one jitted, batched update over the
+  1000 starts, called 1000 times, the point and value kept every 10 steps: what a
+  researcher writes by hand);
+* then the ``--pipeline`` rows of the configs issue 20 times, without peers.
 
-* ``jaxcalc run`` of each config issue 20 times (smoke, course, the grid), figures and
-  report included, in a new process: cold (an empty persistent compilation cache), then
-  warm (a rerun with that cache), with the engine's compute seconds and the rest.
+``--pipeline [CONFIG ...]``: ``jaxcalc run`` of each config (issue 20's: smoke, course, the
+grid), figures and report included, in a new process: cold (an empty persistent
+compilation cache), then warm (a rerun with that cache), with the engine's compute seconds
+and the rest; then, per config, those rows against the peers in this process on the
+config's optax lanes: cold, warm, compute only (the engine's run phase, compile excluded),
+the raw scan's compile and run, the optax loop's first call (compile) and other steps, in
+wall and CPU seconds and run-steps per second. ``--loop-steps N`` times only N steps of
+each optax loop and scales the rest up linearly (the output says so); ``--no-peers`` skips
+them.
 
-* ``--programs CONFIG``: where a config's compile time goes, engine call by engine call
-  (compile only, in this process, no persistent cache): the process CPU seconds of each
-  call and of its phases (tracing, lowering to MLIR, XLA's compile, as JAX's monitoring
-  events mark their ends), for the main program, the curvature check and the small
-  programs outside the engine (sampling the starts, buffers) apart.
+``--scaling [COUNT ...]``: the grid with 5, 10 and 20 objectives of dimension 2 (its ten,
+its first five, its ten and ten more of jaxcalc's classic functions): per count, the compile
+CPU seconds (``--programs`` in a new process) and a cold ``jaxcalc run`` (wall, CPU,
+compute), and the ratio of 20 to 10 (issue 20's goal: doubling the objectives adds less
+than 20% to compile time).
+
+``--programs CONFIG``: where a config's compile time goes, engine call by engine call
+(compile only, in this process, no persistent cache): the process CPU seconds of each
+call and of its phases (tracing, lowering to MLIR, XLA's compile, as JAX's monitoring
+events mark their ends), for the main program, the curvature check and the small
+programs outside the engine (sampling the starts, buffers) apart.
+
+``--starts N``, ``--steps N`` and ``--set KEY=VALUE`` change the configs of every mode (as
+``jaxcalc run --set``), to run it small.
 
 Usage:
     python benchmarks/experiments.py [--quick]
     python benchmarks/experiments.py --pipeline [smoke course grid_benchmark] [--repeats 3]
+    python benchmarks/experiments.py --pipeline grid_benchmark --scaling   # issue 20's table
+    python benchmarks/experiments.py --scaling 5 10 20 --starts 100        # smaller runs
     python benchmarks/experiments.py --programs configs/grid_benchmark.toml
 """
 
@@ -45,8 +65,6 @@ import jax
 
 jax.config.update("jax_cpu_enable_async_dispatch", False)  # timing whole programs here
 
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
 import optax  # noqa: E402
 
 import jaxcalc  # noqa: E402
@@ -71,58 +89,6 @@ def jaxcalc_grid(config, out: Path) -> tuple[float, float, float]:
     return wall, compile_s, run_s
 
 
-def optax_cell(objective, name: str, hyper: dict, starts: np.ndarray, steps: int, every: int):
-    """One grid cell the hand-written way: a jitted batched optax update in a Python loop."""
-    fn = jax.vmap(objective)
-    value_and_grad = jax.vmap(jax.value_and_grad(objective))
-    tx = getattr(optax, name)(**hyper)
-
-    if name == "lbfgs":
-
-        def update(x, state):
-            def one(x, state):
-                value, grad = jax.value_and_grad(objective)(x)
-                u, state = tx.update(grad, state, x, value=value, grad=grad, value_fn=objective)
-                return optax.apply_updates(x, u), state
-
-            x, state = jax.vmap(one)(x, state)
-            return x, state, fn(x)
-
-    else:
-
-        def update(x, state):
-            _, grad = value_and_grad(x)
-            u, state = jax.vmap(tx.update)(grad, state, x)
-            x = optax.apply_updates(x, u)
-            return x, state, fn(x)
-
-    update = jax.jit(update)
-    x = jnp.asarray(starts)
-    state = jax.vmap(tx.init)(x)
-    path, values = [x], [fn(x)]
-    for k in range(1, steps + 1):
-        x, state, v = update(x, state)
-        if k % every == 0:
-            path.append(x)
-            values.append(v)
-    return np.asarray(jnp.stack(path, 1)), np.asarray(jnp.stack(values, 1))
-
-
-def optax_grid(config, steps: int) -> tuple[float, int]:
-    t0 = time.perf_counter()
-    cells = 0
-    rng = np.random.default_rng(config.seed)
-    for ocfg in config.objectives:
-        objective = ocfg.build()
-        lo, hi = np.asarray(objective.bounds, np.float32).T
-        starts = rng.uniform(lo, hi, (config.starts.count, objective.dim)).astype(np.float32)
-        for pcfg in config.optimizers:
-            hyper = {k: v for k, v in pcfg.hyperparameters.items() if v is not None}
-            optax_cell(objective, pcfg.name, hyper, starts, steps, config.run.record_every)
-            cells += 1
-    return time.perf_counter() - t0, cells
-
-
 # -------------------------------------------------------------------------------------
 # Issue 20: each shipped config through the command line, cold and warm, in new processes
 
@@ -133,8 +99,19 @@ PIPELINE_TARGETS = {
     "grid_benchmark": (15.0, 5.0),
 }
 
+#: a run's measures: wall s, CPU s (all threads, the report's helper included), the
+#: engine's compute s (all groups), and each group's compute s by (objective, optimizer)
+Measured = tuple[float, float, float, dict[tuple[str, str], float]]
 
-def cli_run(config: Path, out: Path, cache: Path) -> tuple[float, float, float]:
+
+def config_path(name: str) -> Path:
+    """A shipped config by name (``smoke``), or a path to a TOML file."""
+    if name.endswith(".toml"):
+        return Path(name)
+    return Path(__file__).resolve().parent.parent / "configs" / f"{name}.toml"
+
+
+def cli_run(config: Path, out: Path, cache: Path, overrides=()) -> Measured:
     """``jaxcalc run config`` (figures and report included) in a new process with the
     persistent compilation cache in ``cache``: its wall seconds, its CPU seconds (all
     threads) and the engine's compute seconds (run_seconds summed over summary.csv's
@@ -145,11 +122,12 @@ def cli_run(config: Path, out: Path, cache: Path) -> tuple[float, float, float]:
 
     env = dict(os.environ, JAXCALC_CACHE_DIR=str(cache))
     env.pop("JAXCALC_NO_CACHE", None)
+    sets = [arg for o in overrides for arg in ("--set", o)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run(
         [sys.executable, "-m", "jaxcalc", "run", str(config), "--out", str(out)]
-        + ["--overwrite", "--quiet"],
+        + ["--overwrite", "--quiet", *sets],
         check=True,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -161,44 +139,54 @@ def cli_run(config: Path, out: Path, cache: Path) -> tuple[float, float, float]:
         rows = list(csv.DictReader(fh))
     # a group's settings share its run seconds: count each group once
     groups = {(r["objective"], r["optimizer"]): float(r["run_seconds"]) for r in rows}
-    return wall, cpu, sum(groups.values())
+    return wall, cpu, sum(groups.values()), groups
 
 
-def pipeline_rows(names: list[str], repeats: int) -> list[tuple[str, str, float, float, float]]:
-    """Cold (an empty persistent cache) and warm (a rerun with that cache) runs of each
-    config, each in a new process, ``repeats`` times; the median of each measure."""
+def cold_and_warm(config: Path, repeats: int, overrides=()) -> dict[str, list[Measured]]:
+    """``repeats`` times: a cold run (an empty persistent cache), then a warm one (a
+    rerun with that cache), each in a new process."""
+    measured: dict[str, list[Measured]] = {"cold": [], "warm": []}
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory(prefix="jaxcalc-pipeline-") as tmp:
+            work = Path(tmp)
+            for kind in ("cold", "warm"):
+                measured[kind].append(cli_run(config, work / kind, work / "xla", overrides))
+    return measured
+
+
+def median_of(runs: list[Measured], groups: set | None = None) -> tuple[float, float, float]:
+    """The medians of wall, CPU and compute seconds (compute of ``groups`` only if given)."""
     import statistics
 
-    rows = []
-    root = Path(__file__).resolve().parent.parent / "configs"
-    for name in names:
-        measured: dict[str, list[tuple[float, float, float]]] = {"cold": [], "warm": []}
-        for _ in range(repeats):
-            with tempfile.TemporaryDirectory(prefix="jaxcalc-pipeline-") as tmp:
-                work = Path(tmp)
-                for kind in ("cold", "warm"):
-                    measured[kind].append(cli_run(root / f"{name}.toml", work / kind, work / "xla"))
-        for kind, runs in measured.items():
-            wall, cpu, compute = (statistics.median(m[i] for m in runs) for i in range(3))
-            rows.append((name, kind, wall, cpu, compute))
-    return rows
+    def compute(m: Measured) -> float:
+        return m[2] if groups is None else sum(v for k, v in m[3].items() if k in groups)
+
+    return (
+        statistics.median(m[0] for m in runs),
+        statistics.median(m[1] for m in runs),
+        statistics.median(compute(m) for m in runs),
+    )
 
 
-def print_pipeline_rows(rows: list[tuple[str, str, float, float, float]], repeats: int) -> None:
+def print_pipeline_rows(measured: dict[str, dict[str, list[Measured]]], repeats: int) -> None:
     print()
     print(f"  jaxcalc run <config> (report included), new process each; median of {repeats}")
     print(
         f"  {'config':16s} {'cache':6s} {'wall s':>8s} {'CPU s':>8s} {'compute s':>10s} "
         f"{'outside compute s':>18s} {'target s':>9s}"
     )
-    for name, kind, wall, cpu, compute in rows:
-        cold, warm = PIPELINE_TARGETS.get(name, (None, None))
-        target = cold if kind == "cold" else warm
-        verdict = "" if target is None else f"{target:5.0f} {'met' if wall <= target else 'NOT'}"
-        print(
-            f"  {name:16s} {kind:6s} {wall:8.2f} {cpu:8.2f} {compute:10.2f} "
-            f"{wall - compute:18.2f} {verdict:>9s}"
-        )
+    for name, kinds in measured.items():
+        for kind, runs in kinds.items():
+            wall, cpu, compute = median_of(runs)
+            cold, warm = PIPELINE_TARGETS.get(name, (None, None))
+            target = cold if kind == "cold" else warm
+            verdict = (
+                "" if target is None else f"{target:5.0f} {'met' if wall <= target else 'NOT'}"
+            )
+            print(
+                f"  {name:16s} {kind:6s} {wall:8.2f} {cpu:8.2f} {compute:10.2f} "
+                f"{wall - compute:18.2f} {verdict:>9s}"
+            )
     print(
         "  (compute s: the engine's run seconds, summed over groups; outside compute: wall "
         "minus that, i.e. import, tracing, compiling, tables, statistics, figures, writing)"
@@ -206,9 +194,206 @@ def print_pipeline_rows(rows: list[tuple[str, str, float, float, float]], repeat
     sys.stdout.flush()
 
 
-def program_rows(path: str) -> None:
+def print_peer_table(name: str, kinds: dict[str, list[Measured]], cells, peer) -> None:
+    """The config's cold, warm and compute-only rows against the raw-scan floor and the
+    optax loop on the same lanes, all measured in this run."""
+    total, covered = cells.total_run_steps, cells.run_steps
+    print()
+    print(
+        f"  {name}: {cells.total_groups} groups, {total:.3g} run-steps; the peers: "
+        f"{len(cells.groups)} of the groups (optax optimizers), {peer.cells} cells, "
+        f"{covered:.3g} run-steps"
+    )
+    rows: list[tuple[str, float, float | None, int | None]] = []
+    for kind in ("cold", "warm"):
+        wall, cpu, _ = median_of(kinds[kind])
+        rows.append((f"jaxcalc run, {kind} (whole run, new process)", wall, cpu, total))
+    compute = median_of(kinds["cold"])[2], median_of(kinds["warm"])[2]
+    rows.append(("compute only: engine run phase, cold run", compute[0], None, total))
+    rows.append(("compute only: engine run phase, warm run", compute[1], None, total))
+    subset = 0.0
+    if len(cells.groups) < cells.total_groups:
+        subset = median_of(kinds["warm"], cells.groups)[2]
+        rows.append(("compute only, the peers' groups (warm)", subset, None, covered))
+    scan_c, scan_r = peer.scan_compile, peer.scan_run
+    rows.append(("raw jit(vmap(lax.scan)): compile", scan_c.wall, scan_c.cpu, None))
+    rows.append(("raw jit(vmap(lax.scan)): run", scan_r.wall, scan_r.cpu, covered))
+    first, rest = peer.loop_first, peer.loop_rest
+    scaled = "" if peer.loop_steps is None else f", scaled from {peer.loop_steps}"
+    rows.append(("optax Python loop: first call (compile)", first.wall, first.cpu, None))
+    rows.append((f"optax Python loop: other steps{scaled}", rest.wall, rest.cpu, covered))
+    rows.append(("optax Python loop, whole", first.wall + rest.wall, first.cpu + rest.cpu, covered))
+    print(f"  {'row':48s} {'wall s':>8s} {'CPU s':>8s} {'run-steps/s':>12s}")
+    for label, wall, cpu, steps in rows:
+        cpu_text = "-" if cpu is None else f"{cpu:.2f}"
+        rate = "" if steps is None else f"{steps / wall:.3g}"
+        print(f"  {label:48s} {wall:8.2f} {cpu_text:>8s} {rate:>12s}")
+    cold_wall, loop = rows[0][1], first.wall + rest.wall
+    engine = subset if len(cells.groups) < cells.total_groups else compute[1]
+    print(
+        f"  raw scan, compile + run: {scan_c.wall + scan_r.wall:.2f} s; "
+        f"the optax loop: {loop:.2f} s"
+    )
+    print(
+        f"  ratios (wall): compute only (warm, the peers' groups) / raw scan run "
+        f"{engine / scan_r.wall:.2f}; optax loop / raw scan (compile + run) "
+        f"{loop / (scan_c.wall + scan_r.wall):.2f}"
+        + (f"; optax loop / cold run {loop / cold_wall:.2f}" if covered == total else "")
+    )
+    if peer.lanes:
+        print(
+            f"  raw scan and optax loop, last points equal to 1e-4: {peer.agreeing} of "
+            f"{peer.lanes} lanes"
+        )
+    print(
+        "  (run-steps: starts x settings x steps of every lane, stopped runs counted in "
+        "full; the engine stops converged runs, the peers take every step; the peers run "
+        "in this process, each program compiled afresh, one cell after another)"
+    )
+    sys.stdout.flush()
+
+
+def pipeline(names: list[str], repeats: int, overrides, peers: bool, loop_steps) -> None:
+    """Cold and warm rows of each config; with ``peers``, its table against the peers."""
+    import peers as hand
+
+    measured = {name: cold_and_warm(config_path(name), repeats, overrides) for name in names}
+    print_pipeline_rows(measured, repeats)
+    if not peers:
+        return
+    for name in names:
+        config = load_config(config_path(name), overrides=overrides)
+        cells = hand.config_cells(config)
+        timed = hand.measure(cells, config, loop_steps)
+        print_peer_table(name, measured[name], cells, timed)
+
+
+# -------------------------------------------------------------------------------------
+# Issue 20's scaling: the grid with 5, 10 and 20 objectives of one dimension
+
+#: ten more 2-D objectives beside the grid's ten (smooth, jaxcalc's classic set)
+MORE_OBJECTIVES = (
+    "sphere",
+    "goldstein_price",
+    "griewank",
+    "levy",
+    "zakharov",
+    "dixon_price",
+    "mccormick",
+    "branin",
+    "sum_squares",
+    "rotated_hyper_ellipsoid",
+)
+
+
+def scaled_config(count: int, folder: Path) -> Path:
+    """``configs/grid_benchmark.toml`` with ``count`` objectives: its first ``count``,
+    or all ten and the first ``count - 10`` of :data:`MORE_OBJECTIVES`."""
+    sections: list[list[str]] = [[]]
+    for line in CONFIG.read_text().splitlines():
+        if line.startswith("["):
+            sections.append([])
+        sections[-1].append(line)
+    objectives = [s for s in sections if s[0] == "[[objectives]]"]
+    extra = [["[[objectives]]", f'name = "{n}"', ""] for n in MORE_OBJECTIVES]
+    if not 0 < count <= len(objectives) + len(extra):
+        raise SystemExit(f"--scaling: 1 to {len(objectives) + len(extra)} objectives")
+    chosen = (objectives + extra)[:count]
+    lines: list[str] = []
+    for section in sections:
+        if section and section[0] == "[[objectives]]":
+            if section is objectives[0]:  # the chosen objectives where the grid's were
+                lines += [line for s in chosen for line in s]
+            continue
+        lines += section
+    path = folder / f"grid_{count}_objectives.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def compile_only(config: Path, overrides) -> dict:
+    """``--programs`` in a new process without persistent cache: its totals."""
+    import json
+    import subprocess
+
+    env = dict(os.environ, JAXCALC_NO_CACHE="1")
+    out = config.with_suffix(".programs.json")
+    sets = [arg for o in overrides for arg in ("--set", o)]
+    subprocess.run(
+        [sys.executable, __file__, "--programs", str(config), "--json", str(out), *sets],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    return json.loads(out.read_text())
+
+
+def scaling(counts: list[int], repeats: int, overrides) -> None:
+    """Per count of objectives: compile CPU seconds (compile only, a new process), then,
+    per count, a cold whole run (a new process, report included); medians of ``repeats``,
+    each row printed when measured."""
+    import statistics
+
+    config = load_config(CONFIG, overrides=overrides)
+    print()
+    print(
+        f"  scaling: configs/grid_benchmark.toml's 8 optimizers, {config.starts.count} starts "
+        f"x {config.run.steps} steps, 2-D objectives; median of {repeats}"
+    )
+    print(
+        f"  {'objectives':>10s} {'engine calls':>12s} {'compile CPU s':>13s} {'of it XLA':>9s} "
+        f"{'per objective':>13s}"
+    )
+    sys.stdout.flush()
+    compile_cpu: dict[int, float] = {}
+    walls: dict[int, float] = {}
+    with tempfile.TemporaryDirectory(prefix="jaxcalc-scaling-") as tmp:
+        folder = Path(tmp)
+        paths = {count: scaled_config(count, folder) for count in counts}
+        for count, path in paths.items():
+            programs = [compile_only(path, overrides) for _ in range(repeats)]
+            compile_cpu[count] = statistics.median(p["engine_calls_cpu"] for p in programs)
+            xla = statistics.median(p["xla"] for p in programs)
+            print(
+                f"  {count:10d} {programs[0]['engine_calls']:12d} {compile_cpu[count]:13.2f} "
+                f"{xla:9.2f} {compile_cpu[count] / count:13.2f}"
+            )
+            sys.stdout.flush()
+        if 10 in compile_cpu and 20 in compile_cpu:
+            ratio = compile_cpu[20] / compile_cpu[10]
+            print(
+                f"  20 vs 10 objectives: compile CPU x{ratio:.2f} (+{100 * (ratio - 1):.0f}%; "
+                f"issue 20's goal: < +20% -> {'met' if ratio < 1.2 else 'NOT met'})"
+            )
+        print(
+            "  (compile CPU: `--programs` on the config in a new process, no persistent "
+            "cache: process CPU of every engine call and of sampling the starts)"
+        )
+        print()
+        print(f"  {'objectives':>10s} {'cold run wall s':>15s} {'CPU s':>8s} {'compute s':>9s}")
+        sys.stdout.flush()
+        for count, path in paths.items():
+            runs = []
+            for r in range(repeats):
+                work = folder / f"{count}-{r}"
+                runs.append(cli_run(path, work / "out", work / "xla", overrides))
+                shutil.rmtree(work, ignore_errors=True)
+            walls[count], cpu, compute = median_of(runs)
+            print(f"  {count:10d} {walls[count]:15.2f} {cpu:8.2f} {compute:9.2f}")
+            sys.stdout.flush()
+    if 10 in walls and 20 in walls:
+        print(f"  20 vs 10 objectives: cold run wall x{walls[20] / walls[10]:.2f}")
+    print(
+        "  (cold run: `jaxcalc run` in a new process, an empty persistent cache, report "
+        "included; CPU: all its threads and the report's helper)"
+    )
+    sys.stdout.flush()
+
+
+def program_rows(path: str, overrides=()) -> dict:
     """Print, per engine call of the config (compile only), its CPU seconds and JAX's
-    durations of tracing, lowering and XLA compiling (main program, curvature check)."""
+    durations of tracing, lowering and XLA compiling (main program, curvature check);
+    return the totals."""
     import collections
 
     from jax import monitoring
@@ -237,7 +422,7 @@ def program_rows(path: str) -> None:
             last[0] = now
 
     monitoring.register_event_duration_secs_listener(listen)
-    config = load_config(path)
+    config = load_config(path, overrides=overrides)
     plan = GroupPlan(config)
     cpu = last[0] = time.process_time()
     for g in range(len(plan)):
@@ -264,6 +449,12 @@ def program_rows(path: str) -> None:
     cells = " ".join(f"{total.get(c, 0.0):11.2f}" for c in columns)
     print(f"  {'total':40s} {total['cpu']:6.2f} {cells}")
     print(f"  process CPU s: {time.process_time():.2f}")
+    return {
+        "engine_calls": len(head) - 1,
+        "engine_calls_cpu": total["cpu"],
+        "xla": sum(total.get((k, "xla"), 0.0) for k in ("main", "check", "other")),
+        "process_cpu": time.process_time(),
+    }
 
 
 def main() -> None:
@@ -273,25 +464,66 @@ def main() -> None:
         "--pipeline",
         nargs="*",
         metavar="CONFIG",
-        help="only the cold and warm `jaxcalc run` rows of these configs "
-        f"(default: {' '.join(PIPELINE_TARGETS)})",
+        help="the cold and warm `jaxcalc run` rows of these configs (names in configs/ or "
+        f"paths; default: {' '.join(PIPELINE_TARGETS)}), each against the peers",
+    )
+    parser.add_argument(
+        "--no-peers", action="store_true", help="--pipeline: without the raw scan and optax loop"
+    )
+    parser.add_argument(
+        "--loop-steps",
+        type=int,
+        metavar="N",
+        help="the optax loop takes only N steps per cell, its time scaled up linearly",
+    )
+    parser.add_argument(
+        "--scaling",
+        nargs="*",
+        type=int,
+        metavar="COUNT",
+        help="the grid with COUNT objectives each (default: 5 10 20): compile CPU, cold run",
     )
     parser.add_argument("--repeats", type=int, default=1, help="runs per pipeline row")
     parser.add_argument("--programs", metavar="CONFIG", help="where CONFIG's compile time goes")
+    parser.add_argument("--json", metavar="FILE", help="--programs: its totals to FILE")
+    parser.add_argument("--starts", type=int, help="starts per objective (starts.count)")
+    parser.add_argument("--steps", type=int, help="steps per run (run.steps)")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="as `jaxcalc run --set`"
+    )
     args = parser.parse_args()
+    overrides = list(args.set)
+    if args.starts:
+        overrides.append(f"starts.count={args.starts}")
+    if args.steps:
+        overrides.append(f"run.steps={args.steps}")
+    if args.quick:
+        overrides.append("run.steps=100")
     if args.programs:
-        program_rows(args.programs)
+        totals = program_rows(args.programs, overrides)
+        if args.json:
+            import json
+
+            Path(args.json).write_text(json.dumps(totals))
         return
-    if args.pipeline is not None:
-        names = args.pipeline or list(PIPELINE_TARGETS)
-        print(f"# benchmarks/experiments.py --pipeline  {datetime.date.today()}")
+    if args.pipeline is not None or args.scaling is not None:
+        print(f"# benchmarks/experiments.py  {datetime.datetime.now():%Y-%m-%d %H:%M}")
         print(
-            f"# {os.cpu_count()} cores, python {platform.python_version()}, jax {jax.__version__}"
+            f"# {os.cpu_count()} cores, python {platform.python_version()}, jax {jax.__version__}, "
+            f"optax {optax.__version__}, overrides {overrides or 'none'}"
         )
-        print_pipeline_rows(pipeline_rows(names, args.repeats), args.repeats)
+        print(f"# load average at start: {os.getloadavg()}")
+        if args.pipeline is not None:
+            names = args.pipeline or list(PIPELINE_TARGETS)
+            pipeline(names, args.repeats, overrides, not args.no_peers, args.loop_steps)
+        if args.scaling is not None:
+            scaling(args.scaling or [5, 10, 20], args.repeats, overrides)
+        print(f"# load average at the end: {os.getloadavg()}")
         return
 
-    config = load_config(CONFIG, overrides=["run.steps=100"] if args.quick else ())
+    import peers as hand
+
+    config = load_config(CONFIG, overrides=overrides)
     steps = config.run.steps
     run_steps = len(config.objectives) * len(config.optimizers) * config.starts.count * steps
 
@@ -317,26 +549,36 @@ def main() -> None:
         cold = jaxcalc_grid(config, workdir / "cold")
         cache.COMPILED.clear()  # as a new process: programs come from the persistent cache
         warm = jaxcalc_grid(config, workdir / "warm")
-        jax.config.update("jax_enable_compilation_cache", False)  # the peer compiles afresh
-        peer_wall, cells = optax_grid(config, steps)
+        cells = hand.config_cells(config)  # the starts jaxcalc ran
+        peer = hand.measure(cells, config, args.loop_steps)  # compiles afresh, no cache
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    loop_wall = peer.loop_first.wall + peer.loop_rest.wall
+    scan_wall = peer.scan_compile.wall + peer.scan_run.wall
 
     print()
     print(f"  {'method':44s} {'wall s':>8s} {'compile s':>10s} {'run s':>8s} {'run-steps/s':>12s}")
     rows = [
         ("jaxcalc run, cold compile cache", *cold),
         ("jaxcalc run, warm (persistent cache)", *warm),
+        (
+            "raw jit(vmap(lax.scan)), cell by cell",
+            scan_wall,
+            peer.scan_compile.wall,
+            peer.scan_run.wall,
+        ),
     ]
     for label, wall, comp, run in rows:
         print(f"  {label:44s} {wall:8.1f} {comp:10.1f} {run:8.2f} {run_steps / wall:12.3g}")
     print(
-        f"  {'optax Python loop, cell by cell (' + str(cells) + ' cells)':44s} "
-        f"{peer_wall:8.1f} {'(in wall)':>10s} {'':>8s} {run_steps / peer_wall:12.3g}"
+        f"  {'optax Python loop, cell by cell (' + str(peer.cells) + ' cells)':44s} "
+        f"{loop_wall:8.1f} {peer.loop_first.wall:10.1f} {peer.loop_rest.wall:8.2f} "
+        f"{run_steps / loop_wall:12.3g}"
     )
     print(
         "  (jaxcalc compiles the next groups in a background thread while a group runs: "
-        "compile s + run s can exceed wall s)"
+        "compile s + run s can exceed wall s; the optax loop's compile s is its first "
+        "calls, tracing, compiling and one step)"
     )
     print()
     print(
@@ -344,12 +586,13 @@ def main() -> None:
         f"{'met' if cold[0] <= TARGET_SECONDS else 'NOT met'}"
     )
     print(
-        f"  jaxcalc cold vs the optax loop: {peer_wall / cold[0]:.2f}x faster; "
-        f"warm: {peer_wall / warm[0]:.2f}x"
+        f"  jaxcalc cold vs the optax loop: {loop_wall / cold[0]:.2f}x faster; "
+        f"warm: {loop_wall / warm[0]:.2f}x"
     )
     sys.stdout.flush()
     if not args.quick:
-        print_pipeline_rows(pipeline_rows(list(PIPELINE_TARGETS), 1), 1)
+        rows = {n: cold_and_warm(config_path(n), 1, overrides) for n in PIPELINE_TARGETS}
+        print_pipeline_rows(rows, 1)
 
 
 if __name__ == "__main__":
