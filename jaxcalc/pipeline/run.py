@@ -5,8 +5,8 @@ and its table rows), then listed in ``manifest.json`` with the config hash and t
 jaxcalc/JAX versions (:mod:`~jaxcalc.pipeline.record`). Ctrl-C or SIGTERM stops the run
 after the current group, a second one abandons it (:mod:`~jaxcalc.pipeline.interrupt`);
 the manifest then says "interrupted", the tables and the report cover the finished groups,
-and ``resume=True`` computes only the groups that are missing. While a batch runs, the next
-batches compile in a background thread (:mod:`~jaxcalc.pipeline.ahead`).
+and ``resume=True`` computes only the groups that are missing. Batches compile in background
+threads, two at once, the next ones while a batch runs (:mod:`~jaxcalc.pipeline.ahead`).
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ __all__ = ["GROUP_FILE", "RunInterrupted", "run_experiment", "write_finished_tab
 
 GROUP_FILE = "group_{index:03d}.npz"
 
-#: batches whose programs are compiled ahead, in a background thread, while the current
-#: batch runs and its results are written (0: none; each batch compiles when it runs)
+#: batches after the current one whose programs are compiled ahead, in background threads,
+#: while it runs and its results are written (0: none; each batch compiles when it runs)
 _LOOKAHEAD = 2
 
 
@@ -218,8 +218,9 @@ def _run_batches(
             for b in range(len(batches)):
                 if stop.signal_name is not None:
                     break
+                # this batch too: the first compiles beside the second
+                ahead.submit(list(range(b, min(b + 1 + ahead.depth, len(batches)))), prepare)
                 batch = ahead.take(b) or prepare(b)
-                ahead.submit(list(range(b + 1, b + 1 + ahead.depth)), prepare)
                 _run_batch(batch, b, ahead, writer)
             ahead.close(wait=True)  # after a stop: the one compile under way, if any
         except KeyboardInterrupt:  # a second signal, or one before handlers were set
