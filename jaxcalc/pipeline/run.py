@@ -162,16 +162,34 @@ def _run(
             )
         writer = _GroupWriter(out, config, record, show, total)
         try:
-            stop_signal = _run_batches(plan, batches, record, writer, echo=display != "off")
-        except BaseException as err:
-            if not isinstance(err, KeyboardInterrupt):
+            early = _prepare_report if report else None
+            try:
+                stop_signal = _run_batches(
+                    plan, batches, record, writer, echo=display != "off", while_compiling=early
+                )
+            except BaseException as err:
+                if not isinstance(err, KeyboardInterrupt):
+                    show.close()
+                    _failed(folder, record, writer, err)
+                raise
+            finally:
                 show.close()
-                _failed(folder, record, writer, err)
-            raise
+            _finish(record, writer, total, stop_signal, report)
         finally:
-            show.close()
-        _finish(record, writer, total, stop_signal, report)
+            if report:
+                from jaxcalc.pipeline.report import render
+
+                render.stop_early_helper()  # a helper no report took
     return folder.path
+
+
+def _prepare_report() -> None:
+    """While the first programs compile (XLA holds no GIL), start the report's helper
+    process and import what the report draws with, so neither waits for it at the end."""
+    from jaxcalc.pipeline.report import render
+
+    render.start_helper_early()
+    import jaxcalc.plotting  # noqa: F401  - matplotlib, for this process's figures
 
 
 def _failed(folder: OutputFolder, record: RunRecord, writer: _GroupWriter, err: BaseException):
@@ -200,9 +218,11 @@ def _run_batches(
     record: RunRecord,
     writer: _GroupWriter,
     echo: bool,
+    while_compiling: Callable[[], None] | None = None,
 ):
     """Compute the groups of the ``planned`` batches not finished yet, batch by batch,
-    compiling ahead; returns the signal that stopped the run, or None."""
+    compiling ahead; returns the signal that stopped the run, or None. ``while_compiling``
+    is called once the first compiles have started."""
     batches = [tuple(g for g in b if g not in record.finished) for b in planned]
     batches = [b for b in batches if b]
     # with several processes, every collective must come in the same order in each: no
@@ -220,6 +240,9 @@ def _run_batches(
                     break
                 # this batch too: the first compiles beside the second
                 ahead.submit(list(range(b, min(b + 1 + ahead.depth, len(batches)))), prepare)
+                if while_compiling is not None:
+                    while_compiling()
+                    while_compiling = None
                 batch = ahead.take(b) or prepare(b)
                 _run_batch(batch, b, ahead, writer)
             ahead.close(wait=True)  # after a stop: the one compile under way, if any
