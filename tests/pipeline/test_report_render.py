@@ -90,7 +90,7 @@ def test_a_figure_the_helper_cannot_write_is_one_error_naming_it(tmp_path, monke
     monkeypatch.setattr(render, "_cores", lambda: 2)
     target = tmp_path / "missing" / "f.png"  # a folder the helper will not find
     outputs = [(target, {"format": "png", "dpi": 50})]
-    monkeypatch.setattr(plotting, "figure_outputs", lambda path, also=(): outputs)
+    monkeypatch.setattr(plotting, "figure_outputs", lambda path, also=(), tight=True: outputs)
     saver = render.FigureSaver(render.HELPER_MIN_FIGURES)
     assert saver._helper is not None
     fig = Figure()
