@@ -211,18 +211,23 @@ def _new_axes(ax: plt.Axes | None, figsize: tuple[float, float]) -> tuple[Any, p
 _PNG_OPTIONS = {"png": {"pil_kwargs": {"compress_level": 1}}}
 
 
-def save_figure(fig: Any, path: str | os.PathLike, *, also: Sequence[str] = ()) -> Path:
+def save_figure(
+    fig: Any, path: str | os.PathLike, *, also: Sequence[str] = (), tight: bool = True
+) -> Path:
     """Save atomically: a temporary file in the same folder, then ``os.replace``.
 
     Args:
       fig: a matplotlib figure; it is closed afterwards.
       path: the file; its suffix (.png, .svg or .pdf) gives the format.
       also: more formats (``"svg"``, ``"pdf"``) written beside ``path`` with the same stem.
+      tight: crop the file to what is drawn (``bbox_inches="tight"``, which lays the figure
+        out once more before drawing it); False for a figure whose margins already hold
+        everything (a fixed grid): the file is the figure's own size.
 
     Returns:
       The path of the first file.
     """
-    outputs = figure_outputs(path, also=also)
+    outputs = figure_outputs(path, also=also, tight=tight)
     try:
         for out, options in outputs:
             write_atomically(out, lambda h, options=options: fig.savefig(h, **options))
@@ -232,7 +237,7 @@ def save_figure(fig: Any, path: str | os.PathLike, *, also: Sequence[str] = ()) 
 
 
 def figure_outputs(
-    path: str | os.PathLike, *, also: Sequence[str] = ()
+    path: str | os.PathLike, *, also: Sequence[str] = (), tight: bool = True
 ) -> list[tuple[Path, dict[str, Any]]]:
     """The files :func:`save_figure` writes for ``path`` and ``also`` (each checked, as
     :func:`check_output_path` does), each with its ``savefig`` keyword arguments."""
@@ -245,7 +250,7 @@ def figure_outputs(
     outputs = []
     for out in (target, *extra):
         kind = out.suffix[1:].lower()
-        options = {"format": kind, "dpi": 150, "bbox_inches": "tight"}
+        options = {"format": kind, "dpi": 150, "bbox_inches": "tight" if tight else None}
         outputs.append((out, {**options, **_PNG_OPTIONS.get(kind, {})}))
     return outputs
 

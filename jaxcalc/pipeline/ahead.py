@@ -1,14 +1,16 @@
-"""Compiling the next batches' programs in a background thread while a batch runs.
+"""Compiling batches' programs in background threads while a batch runs.
 
-XLA compiles without holding the GIL, so compiling and running overlap. A batch's compile
+XLA compiles without holding the GIL, so compiling and running overlap, and two programs
+compile at once on two cores (a program's XLA compile runs on one core). A batch's compile
 seconds are those of its compile ahead; a compile that fails ahead is done again by the
 batch's own engine call, which then fails (or not) exactly as it would have without the
-thread.
+threads.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -16,7 +18,10 @@ from typing import Any
 from jaxcalc.engine import run as engine
 from jaxcalc.pipeline.plan import Batch
 
-__all__ = ["RUN_AHEAD", "CompileAhead", "compile_batch"]
+__all__ = ["COMPILE_THREADS", "RUN_AHEAD", "CompileAhead", "compile_batch"]
+
+#: programs compiled at once, at most (and at most one per core the process may use)
+COMPILE_THREADS = 2
 
 
 # While the background thread compiles, a batch runs on one core: the engine's chunks on
@@ -34,9 +39,17 @@ def compile_batch(batch: Batch) -> float:
     return time.perf_counter() - t0
 
 
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 class CompileAhead:
-    """Compiles the next batches' programs in one background thread (XLA compiles without
-    holding the GIL) while the current batch runs and its results are written.
+    """Compiles batches' programs in background threads (XLA compiles without holding the
+    GIL), up to :data:`COMPILE_THREADS` at once, while the current batch runs and its
+    results are written.
 
     The engine keeps what ``precompile`` compiled in its in-process cache, where the
     batch's ``optimize`` call finds it. A batch is never compiled ahead and by its own
@@ -47,8 +60,9 @@ class CompileAhead:
 
     def __init__(self, depth: int):
         self.depth = depth
+        threads = max(1, min(COMPILE_THREADS, _cores()))
         self._executor = (
-            concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="jaxcalc-compile")
+            concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="jaxcalc-compile")
             if depth > 0
             else None
         )
@@ -91,7 +105,7 @@ class CompileAhead:
         return batch.call(engine.optimize, engine.optimize_many, **extra)
 
     def close(self, wait: bool) -> None:
-        """Cancel the compiles not started; ``wait`` for the one under way (seconds)."""
+        """Cancel the compiles not started; ``wait`` for those under way."""
         if self._executor is not None:
             self._executor.shutdown(wait=wait, cancel_futures=True)
             self._executor = None

@@ -5,8 +5,8 @@ and its table rows), then listed in ``manifest.json`` with the config hash and t
 jaxcalc/JAX versions (:mod:`~jaxcalc.pipeline.record`). Ctrl-C or SIGTERM stops the run
 after the current group, a second one abandons it (:mod:`~jaxcalc.pipeline.interrupt`);
 the manifest then says "interrupted", the tables and the report cover the finished groups,
-and ``resume=True`` computes only the groups that are missing. While a batch runs, the next
-batches compile in a background thread (:mod:`~jaxcalc.pipeline.ahead`).
+and ``resume=True`` computes only the groups that are missing. Batches compile in background
+threads, two at once, the next ones while a batch runs (:mod:`~jaxcalc.pipeline.ahead`).
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ __all__ = ["GROUP_FILE", "RunInterrupted", "run_experiment", "write_finished_tab
 
 GROUP_FILE = "group_{index:03d}.npz"
 
-#: batches whose programs are compiled ahead, in a background thread, while the current
-#: batch runs and its results are written (0: none; each batch compiles when it runs)
+#: batches after the current one whose programs are compiled ahead, in background threads,
+#: while it runs and its results are written (0: none; each batch compiles when it runs)
 _LOOKAHEAD = 2
 
 
@@ -162,16 +162,34 @@ def _run(
             )
         writer = _GroupWriter(out, config, record, show, total)
         try:
-            stop_signal = _run_batches(plan, batches, record, writer, echo=display != "off")
-        except BaseException as err:
-            if not isinstance(err, KeyboardInterrupt):
+            early = _prepare_report if report else None
+            try:
+                stop_signal = _run_batches(
+                    plan, batches, record, writer, echo=display != "off", while_compiling=early
+                )
+            except BaseException as err:
+                if not isinstance(err, KeyboardInterrupt):
+                    show.close()
+                    _failed(folder, record, writer, err)
+                raise
+            finally:
                 show.close()
-                _failed(folder, record, writer, err)
-            raise
+            _finish(record, writer, total, stop_signal, report)
         finally:
-            show.close()
-        _finish(record, writer, total, stop_signal, report)
+            if report:
+                from jaxcalc.pipeline.report import render
+
+                render.stop_early_helper()  # a helper no report took
     return folder.path
+
+
+def _prepare_report() -> None:
+    """While the first programs compile (XLA holds no GIL), start the report's helper
+    process and import what the report draws with, so neither waits for it at the end."""
+    from jaxcalc.pipeline.report import render
+
+    render.start_helper_early()
+    import jaxcalc.plotting  # noqa: F401  - matplotlib, for this process's figures
 
 
 def _failed(folder: OutputFolder, record: RunRecord, writer: _GroupWriter, err: BaseException):
@@ -200,9 +218,11 @@ def _run_batches(
     record: RunRecord,
     writer: _GroupWriter,
     echo: bool,
+    while_compiling: Callable[[], None] | None = None,
 ):
     """Compute the groups of the ``planned`` batches not finished yet, batch by batch,
-    compiling ahead; returns the signal that stopped the run, or None."""
+    compiling ahead; returns the signal that stopped the run, or None. ``while_compiling``
+    is called once the first compiles have started."""
     batches = [tuple(g for g in b if g not in record.finished) for b in planned]
     batches = [b for b in batches if b]
     # with several processes, every collective must come in the same order in each: no
@@ -218,8 +238,12 @@ def _run_batches(
             for b in range(len(batches)):
                 if stop.signal_name is not None:
                     break
+                # this batch too: the first compiles beside the second
+                ahead.submit(list(range(b, min(b + 1 + ahead.depth, len(batches)))), prepare)
+                if while_compiling is not None:
+                    while_compiling()
+                    while_compiling = None
                 batch = ahead.take(b) or prepare(b)
-                ahead.submit(list(range(b + 1, b + 1 + ahead.depth)), prepare)
                 _run_batch(batch, b, ahead, writer)
             ahead.close(wait=True)  # after a stop: the one compile under way, if any
         except KeyboardInterrupt:  # a second signal, or one before handlers were set

@@ -90,7 +90,7 @@ def test_a_figure_the_helper_cannot_write_is_one_error_naming_it(tmp_path, monke
     monkeypatch.setattr(render, "_cores", lambda: 2)
     target = tmp_path / "missing" / "f.png"  # a folder the helper will not find
     outputs = [(target, {"format": "png", "dpi": 50})]
-    monkeypatch.setattr(plotting, "figure_outputs", lambda path, also=(): outputs)
+    monkeypatch.setattr(plotting, "figure_outputs", lambda path, also=(), tight=True: outputs)
     saver = render.FigureSaver(render.HELPER_MIN_FIGURES)
     assert saver._helper is not None
     fig = Figure()
@@ -114,3 +114,31 @@ def test_a_helper_that_dies_leaves_its_figure_to_this_process(tmp_path, monkeypa
     saver.save(fig, tmp_path / "f.png")
     saver.finish()
     assert (tmp_path / "f.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_helper_started_early_is_taken_by_the_report_or_stopped(monkeypatch):
+    """A run starts the helper while it computes: the report takes that process (and
+    writes the same files as alone); a helper no report takes ends when stopped."""
+    monkeypatch.delenv("JAXCALC_NO_REPORT_HELPER", raising=False)
+    monkeypatch.setattr(render, "_cores", lambda: 2)
+    render.start_helper_early()
+    early = render._early
+    assert early is not None and early.poll() is None
+    saver = render.FigureSaver(render.HELPER_MIN_FIGURES)
+    assert saver._helper is early and render._early is None
+    saver.finish()
+    assert early.returncode == 0
+
+    render.start_helper_early()
+    unused = render._early
+    render.stop_early_helper()
+    assert render._early is None and unused.returncode == 0
+
+    render.start_helper_early()  # a report too small for a helper stops it too
+    unused = render._early
+    saver = render.FigureSaver(render.HELPER_MIN_FIGURES - 1)
+    assert saver._helper is None and unused.returncode == 0
+
+    monkeypatch.setenv("JAXCALC_NO_REPORT_HELPER", "1")  # the suite's default: none
+    render.start_helper_early()
+    assert render._early is None

@@ -247,9 +247,17 @@ def _more_wild_section(data: ReportData, by_objective: dict[str, list]) -> list[
         return []
     labels, f0, values, evals, dims = problems
     budget = np.inf
+    # a fixed grid (no layout engine: constrained layout measured every tick label on
+    # each of its passes, half the figure's drawing): every panel's ticks and labels are
+    # the same kind, so fixed gaps fit them; the legend goes right of the grid, where the
+    # saved figure's tight box takes it in
+    cols = len(MORE_WILD_TAUS)
+    width, height = 4.6 * cols, 7.4
+    grid_top = 1 - 0.65 / height
     fig, axes = data.plt.subplots(
-        2, len(MORE_WILD_TAUS), figsize=(4.6 * len(MORE_WILD_TAUS), 7.4), squeeze=False,
-        layout="constrained",
+        2, cols, figsize=(width, height), squeeze=False,
+        gridspec_kw={"left": 0.75 / width, "right": 1 - 0.1 / width, "bottom": 0.55 / height,
+                     "top": grid_top, "wspace": 0.23, "hspace": 0.3},
     )  # fmt: skip
     alphas = np.geomspace(1, 1e3, 200)
     for c, tau in enumerate(MORE_WILD_TAUS):
@@ -273,7 +281,11 @@ def _more_wild_section(data: ReportData, by_objective: dict[str, list]) -> list[
             axes[r, c].set_title(f"tau = {tau:g}", fontsize=9)
         axes[0, c].set_ylabel("fraction of problems (performance)")
         axes[1, c].set_ylabel("fraction of problems (data)")
-    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside right upper", fontsize=7)
+    handles, labels_ = axes[0, 0].get_legend_handles_labels()
+    fig.legend(
+        handles, labels_, loc="upper left", bbox_to_anchor=(1.0, grid_top),
+        bbox_transform=fig.transFigure, fontsize=7,
+    )  # fmt: skip
     fig.suptitle(
         f"Moré-Wild profiles over {f0.size} problems (objective x start): test "
         "f(x0) - f(x) >= (1 - tau)(f(x0) - f_L)"

@@ -81,14 +81,15 @@ class ReportData:
         run = self.run_cfg
         return run.get("budget") is not None or run.get("budget_per_dim") is not None
 
-    def save(self, fig: Any, name: str) -> Path:
-        """Save ``fig`` as ``figures/name``; returns its path."""
+    def save(self, fig: Any, name: str, *, tight: bool = True) -> Path:
+        """Save ``fig`` as ``figures/name`` (``tight``: see
+        :func:`~jaxcalc.plotting.save_figure`); returns its path."""
         path = self.figures / name
         if self.saver is not None:
-            return self.saver.save(fig, path, also=self.formats[1:])
+            return self.saver.save(fig, path, also=self.formats[1:], tight=tight)
         from jaxcalc import plotting
 
-        plotting.save_figure(fig, path, also=self.formats[1:])
+        plotting.save_figure(fig, path, also=self.formats[1:], tight=tight)
         return path
 
     def figure_name(self, label: str, kind: str) -> str:
@@ -370,18 +371,24 @@ def _contour_with_paths(data: ReportData, name: str, groups) -> Path:
     The panels show the same box, so they share their axes: tick labels only on the left
     column and on the panels with none below them, a fixed grid (no layout engine). Tick
     labels are most of a figure's drawing time, and a layout engine lays out every one of
-    them again each pass.
+    them again each pass. The grid's margins hold the tick labels, the titles and the
+    legend (its entries are always the same three), so the figure is saved as it is, not
+    laid out once more to crop it.
     """
     panels = len(groups)
     cols = min(3, panels)
     rows = math.ceil(panels / cols)
     first = np.asarray(groups[0][1]["bounds"])
     shared = all(np.array_equal(arrays["bounds"], first) for _, arrays in groups)
+    # inches: left of the panels, tick labels of up to six characters and the y label;
+    # right, the legend, unless it sits in the empty slot beside the last panel
+    left, right = 0.85, (1.05 if rows == 1 or panels % cols == 0 else 0.15)
+    width, height = 4.2 * cols + left + right - 0.6, 3.8 * rows
     fig, axes = data.plt.subplots(
-        rows, cols, figsize=(4.2 * cols, 3.8 * rows), squeeze=False,
+        rows, cols, figsize=(width, height), squeeze=False,
         sharex=shared, sharey=shared,
-        gridspec_kw={"left": 0.5 / (4.2 * cols), "right": 1 - 0.1 / (4.2 * cols),
-                     "bottom": 0.5 / (3.8 * rows), "top": 1 - 0.7 / (3.8 * rows),
+        gridspec_kw={"left": left / width, "right": 1 - right / width,
+                     "bottom": 0.5 / height, "top": 1 - 0.7 / height,
                      "wspace": 0.2 if shared else 0.3, "hspace": 0.1 if shared else 0.3},
     )  # fmt: skip
     for ax in axes.flat[panels:]:
@@ -416,7 +423,7 @@ def _contour_with_paths(data: ReportData, name: str, groups) -> Path:
     fig.suptitle(
         f"{name}: sample paths (first setting of each optimizer, 20 runs; grey: contour lines of f)"
     )
-    return data.save(fig, data.figure_name(name, "paths"))
+    return data.save(fig, data.figure_name(name, "paths"), tight=False)
 
 
 def _draw_paths(ax, paths: np.ndarray, color: str) -> None:

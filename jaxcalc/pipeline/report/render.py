@@ -9,6 +9,9 @@ figure pickled, with the files and ``savefig`` options :func:`jaxcalc.plotting.s
 would use: the same pixels, written atomically the same way. A figure goes to the helper
 when the helper is idle, otherwise it is rendered here, so the two share the work whatever
 the figures cost. A figure that does not pickle, or a helper that dies, is rendered here.
+
+A run starts the helper early (:func:`start_helper_early`), so that its imports happen
+while the run's programs compile rather than when the report's first figure waits for it.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from typing import Any
 
 from jaxcalc.errors import OutputError
 
-__all__ = ["FigureSaver", "HELPER_MIN_FIGURES"]
+__all__ = ["FigureSaver", "HELPER_MIN_FIGURES", "start_helper_early", "stop_early_helper"]
 
 #: a helper is started for reports of at least this many figures (it costs ~0.3 s of CPU)
 HELPER_MIN_FIGURES = 6
@@ -32,9 +35,14 @@ HELPER_MIN_FIGURES = 6
 _HELPER = r"""
 import pickle, sys
 import matplotlib
+import matplotlib.backends.backend_agg, matplotlib.figure
 from jaxcalc.files import write_atomically
 source, sink = sys.stdin.buffer, sys.stdout.buffer
-matplotlib.rcParams.update(pickle.load(source))
+try:
+    settings = pickle.load(source)
+except EOFError:  # started early, and no report came
+    sys.exit(0)
+matplotlib.rcParams.update(settings)
 while True:
     try:
         fig, outputs = pickle.load(source)
@@ -49,6 +57,68 @@ while True:
     pickle.dump(reply, sink)
     sink.flush()
 """
+
+
+#: a helper started by :func:`start_helper_early`, not taken by a FigureSaver yet
+_early: subprocess.Popen | None = None
+
+
+def _spawn() -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", _HELPER],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def start_helper_early() -> None:
+    """Start a helper now, for the next report of this process to take: it imports
+    matplotlib while this process does other work. Nothing happens where a report would
+    draw alone (one core, ``$JAXCALC_NO_REPORT_HELPER``, not POSIX), and
+    :func:`stop_early_helper` stops a helper no report took."""
+    global _early
+    if _early is not None or not _helper_allowed():
+        return
+    try:
+        _early = _spawn()
+    except OSError:
+        _early = None
+
+
+def stop_early_helper() -> None:
+    """Stop the helper :func:`start_helper_early` started, if no report took it."""
+    global _early
+    helper, _early = _early, None
+    if helper is not None:
+        _close(helper)
+
+
+def _take_early() -> subprocess.Popen | None:
+    global _early
+    helper, _early = _early, None
+    if helper is not None and helper.poll() is not None:  # it died: start another
+        _close(helper)
+        return None
+    return helper
+
+
+def _helper_allowed() -> bool:
+    # (on Windows, select() cannot poll a pipe: the report draws alone there)
+    alone = os.environ.get("JAXCALC_NO_REPORT_HELPER")
+    return _cores() > 1 and not alone and os.name == "posix"
+
+
+def _close(helper: subprocess.Popen) -> None:
+    """Close the helper's pipes (it then ends) and wait for it."""
+    for stream in (helper.stdin, helper.stdout):
+        with contextlib.suppress(OSError):
+            stream.close()
+    try:
+        helper.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        helper.kill()
+        helper.wait()
 
 
 def _cores() -> int:
@@ -67,30 +137,33 @@ class FigureSaver:
     def __init__(self, figures: int):
         self._helper: subprocess.Popen | None = None
         self._sent: list[tuple[Any, list]] = []  # figures the helper has not confirmed
-        alone = os.environ.get("JAXCALC_NO_REPORT_HELPER")
-        # (on Windows, select() cannot poll a pipe: the report draws alone there)
-        if figures >= HELPER_MIN_FIGURES and _cores() > 1 and not alone and os.name == "posix":
+        if figures >= HELPER_MIN_FIGURES and _helper_allowed():
             self._start()
+        else:
+            stop_early_helper()
 
     def _start(self) -> None:
         import matplotlib
 
         settings = {k: v for k, v in matplotlib.rcParams.items() if not k.startswith("backend")}
+        helper = _take_early()
         try:
-            helper = subprocess.Popen(
-                [sys.executable, "-c", _HELPER],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-            )
+            helper = helper or _spawn()
             pickle.dump(settings, helper.stdin)
             helper.stdin.flush()
         except (OSError, pickle.PicklingError, TypeError, AttributeError):
+            if helper is not None:
+                with contextlib.suppress(OSError):
+                    helper.kill()
+                _close(helper)
             return  # no helper: every figure is rendered here
         self._helper = helper
 
-    def save(self, fig: Any, path: str | os.PathLike, also: tuple[str, ...] = ()) -> Path:
-        """Save ``fig`` at ``path`` (and its ``also`` formats); returns the first file's path.
+    def save(
+        self, fig: Any, path: str | os.PathLike, also: tuple[str, ...] = (), tight: bool = True
+    ) -> Path:
+        """Save ``fig`` at ``path`` (and its ``also`` formats; ``tight`` as
+        :func:`~jaxcalc.plotting.save_figure` takes it); returns the first file's path.
 
         Raises:
           OutputError: a file cannot be written (from this process or the helper).
@@ -98,8 +171,8 @@ class FigureSaver:
         from jaxcalc import plotting
 
         if self._helper is None:  # alone: as every other figure of jaxcalc is saved
-            return plotting.save_figure(fig, path, also=also)
-        outputs = plotting.figure_outputs(path, also=also)
+            return plotting.save_figure(fig, path, also=also, tight=tight)
+        outputs = plotting.figure_outputs(path, also=also, tight=tight)
         self._collect(block=False)
         if self._helper is not None and not self._sent:
             try:
@@ -164,16 +237,8 @@ class FigureSaver:
 
     def _stop(self) -> None:
         helper, self._helper = self._helper, None
-        if helper is None:
-            return
-        for stream in (helper.stdin, helper.stdout):
-            with contextlib.suppress(OSError):
-                stream.close()
-        try:
-            helper.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            helper.kill()
-            helper.wait()
+        if helper is not None:
+            _close(helper)
 
 
 def _render(fig: Any, outputs: list) -> None:
