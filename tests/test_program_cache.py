@@ -228,6 +228,8 @@ def test_describe_tells_apart_what_a_repr_would_not():
     assert exported.describe({"a": 1, "b": 2}) != exported.describe({"b": 2, "a": 1})
     assert exported.describe(get("d2l_x_cos_cx")) != exported.describe(get("d2l_x_cos_cx", c=0.5))
     assert exported.describe(get("booth")) == exported.describe(get("booth"))
+    trees = [jax.tree.structure(t) for t in ({"a": 0, "b": (0, 0)}, {"a": 0, "b": [0, 0]})]
+    assert exported.describe(trees[0]) != exported.describe(trees[1])
     with pytest.raises(exported.Undescribable):
         exported.describe(lambda x: x)  # a function of this test module
     with pytest.raises(exported.Undescribable):

@@ -27,6 +27,7 @@ compilation cache beside them: keep the folder private.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import enum
 import functools
@@ -50,7 +51,10 @@ FORMAT = 1  # the files' layout; a change makes every older file a miss
 
 # Modules whose objects the key may describe: jaxcalc by the digest of its source, the
 # others by their versions (which the key holds).
-TRUSTED = ("jaxcalc", "jax", "jaxlib", "optax", "chex", "numpy", "math", "builtins", "operator")
+TRUSTED = (
+    *("jaxcalc", "jax", "jaxlib", "optax", "chex", "numpy"),
+    *("math", "builtins", "operator", "inspect", "ast"),  # the standard library's, by version
+)
 MAX_DEPTH = 100
 
 
@@ -146,12 +150,20 @@ class _Describer:
                 return (kind.__name__, tuple(of(x) for x in v))
             # a NamedTuple (optax's GradientTransformation) or another sequence type
             return ("seq", self.name_of(kind), tuple(of(x) for x in v))
+        if isinstance(v, ast.AST):  # a parsed expression: its fields, not where it was read
+            fields = tuple((f, of(getattr(v, f, None))) for f in v._fields)
+            return ("ast", type(v).__name__, fields)
+        if isinstance(v, types.MappingProxyType):
+            return ("mappingproxy", tuple((of(k), of(x)) for k, x in v.items()))
         if isinstance(v, dict):
             if type(v) is not dict:
                 self.name_of(type(v))
             return ("dict", tuple((of(k), of(x)) for k, x in v.items()))
         if isinstance(v, set | frozenset):
             return ("set", tuple(sorted(repr(of(x)) for x in v)))
+        if isinstance(v, jax.tree_util.PyTreeDef):
+            node, aux = v.node_data() or (None, None)
+            return ("treedef", of(node), of(aux), tuple(of(c) for c in v.children()))
         if isinstance(v, types.FunctionType):
             return self.function(v, of)
         if isinstance(v, types.MethodType):
@@ -205,8 +217,9 @@ class _Describer:
         if not fields:
             if wrapped is not None:  # a C wrapper (jax.jit's): what it wraps
                 return ("wrapper", kind, self.name_of(v), of(wrapped))
-            if dataclasses.is_dataclass(v) or type(v).__init__ is object.__init__:
-                return ("object", kind)  # no state: a marker or a singleton
+            if dataclasses.is_dataclass(v):
+                return ("object", kind)  # a dataclass without fields
+            # an object of a C type keeps its state where Python cannot see it
             raise Undescribable(f"{type(v)} keeps no attributes Python can see")
         return ("object", kind, tuple((name, of(x)) for name, x in fields))
 
