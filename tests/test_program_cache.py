@@ -225,6 +225,7 @@ def test_describe_tells_apart_what_a_repr_would_not():
     assert exported.describe(a) != exported.describe(b)
     assert exported.describe(0.1) != exported.describe(np.nextafter(0.1, 1.0).item())
     assert exported.describe(np.float32(1)) != exported.describe(np.float64(1))
+    assert exported.describe(np.float64(0.5)) != exported.describe(0.5)  # float64 vs weak
     assert exported.describe({"a": 1, "b": 2}) != exported.describe({"b": 2, "a": 1})
     assert exported.describe(get("d2l_x_cos_cx")) != exported.describe(get("d2l_x_cos_cx", c=0.5))
     assert exported.describe(get("booth")) == exported.describe(get("booth"))

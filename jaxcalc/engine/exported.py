@@ -90,21 +90,23 @@ class _Describer:
     def of(self, v: Any, depth: int) -> Any:
         if depth > MAX_DEPTH:
             raise Undescribable("too deep")
-        if v is None or isinstance(v, bool | int | str | bytes):
+        # NumPy scalars first: np.float64 is a float, but traces as a float64, not as a
+        # weakly typed Python number
+        if isinstance(v, np.generic | np.ndarray | jax.Array):
+            return self.array(v)
+        if isinstance(v, enum.Enum):  # before int: an IntEnum is an int
+            return ("enum", self.name_of(type(v)), v.name)
+        if v is None or type(v) in (bool, int, str, bytes):
             return (type(v).__name__, v)
-        if isinstance(v, float):
+        if type(v) is float:
             return ("float", float.hex(v))
-        if isinstance(v, complex):
+        if type(v) is complex:
             return ("complex", float.hex(v.real), float.hex(v.imag))
         if isinstance(v, np.dtype):
             return ("dtype", v.str, v.name)
-        if isinstance(v, np.generic | np.ndarray | jax.Array):
-            return self.array(v)
         if isinstance(v, jax.ShapeDtypeStruct):
             weak = getattr(v, "weak_type", False)
             return ("sds", tuple(v.shape), np.dtype(v.dtype).str, weak, repr(v.sharding))
-        if isinstance(v, enum.Enum):
-            return ("enum", self.name_of(type(v)), v.name)
         if isinstance(v, type):
             return ("type", self.name_of(v))
         if isinstance(v, types.ModuleType):
@@ -129,7 +131,11 @@ class _Describer:
         module = getattr(obj, "__module__", None)
         if not _trusted(module):
             raise Undescribable(f"{obj!r} from module {module}")
-        return (module, getattr(obj, "__qualname__", getattr(obj, "__name__", "")))
+        name = getattr(obj, "__qualname__", getattr(obj, "__name__", ""))
+        if isinstance(obj, type) and "<locals>" in name:
+            # a class made by a function: its methods may close over that call's values
+            raise Undescribable(f"a local class {name}")
+        return (module, name)
 
     def array(self, v: Any) -> Any:
         if isinstance(v, jax.core.Tracer):
