@@ -18,7 +18,9 @@ versions of Python, jax, jaxlib, numpy and optax, and a digest of jaxcalc's sour
 :func:`describe` follows objects of jaxcalc, jax, optax and numpy only; anything else (a
 function defined in a script, an object of another library) makes a program
 undescribable, and such a program is traced as usual, never cached. A wrong key would be
-a silent wrong result, so an unknown object means a miss, never a guess.
+a silent wrong result, so an unknown object means a miss, never a guess. What the key does
+not see: module globals and class attributes changed while the process runs (a test's
+monkeypatch of an engine constant); the source digest covers them as written on disk.
 
 An unreadable file (truncated, from another version) is ignored: the program is traced
 and the file written again. The files are pickles, as trusted as the executables in the
