@@ -45,8 +45,9 @@ def enable_compilation_cache(directory: str | None = None) -> str:
     however quick to compile, is cached. Returns the directory used (default
     ``$JAXCALC_CACHE_DIR`` or ``~/.cache/jaxcalc/xla``).
 
-    (jaxcalc does not keep its own cache of serialised executables, which would skip
-    tracing too: with jaxlib 0.10.2 some CPU executables loaded with
+    The engine's programs are then also kept, exported, in its ``jaxcalc-programs``
+    subfolder, so that a rerun skips tracing them too (:func:`program_directory`). (jaxcalc
+    keeps no serialised executables: with jaxlib 0.10.2 some CPU executables loaded with
     ``jax.experimental.serialize_executable`` crash when run.)
     """
     path = (
@@ -59,6 +60,51 @@ def enable_compilation_cache(directory: str | None = None) -> str:
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
     return path
+
+
+def program_directory() -> str | None:
+    """Where the engine keeps its exported programs (:mod:`jaxcalc.engine.exported`): the
+    ``jaxcalc-programs`` folder of JAX's persistent compilation cache when that cache is
+    on, unless ``$JAXCALC_PROGRAM_CACHE`` is ``0``; else None (programs are traced)."""
+    base = jax.config.jax_compilation_cache_dir
+    if not base or not jax.config.jax_enable_compilation_cache:
+        return None
+    if os.environ.get("JAXCALC_PROGRAM_CACHE", "").strip() == "0":
+        return None
+    return os.path.join(base, "jaxcalc-programs")
+
+
+def lower_program(fun, args: tuple, donate: int, parts: tuple):
+    """``jax.jit(fun, donate_argnums=donate).lower(*args)``, through the program cache
+    when it is on (:func:`program_directory`): there the program is exported once, under a key
+    of ``parts`` (every object its trace reads besides the arguments' shapes and dtypes)
+    and of the arguments' shapes and dtypes, and loaded on later calls instead of traced.
+    A program whose parts cannot be described, or that cannot be exported, is lowered
+    directly."""
+    directory = program_directory()
+    jitted = jax.jit(fun, donate_argnums=donate)
+    if directory is None:
+        return jitted.lower(*args)
+    from jax import export as jax_export
+
+    from jaxcalc.engine import exported
+
+    def spec(a):
+        aval = jax.typeof(a)
+        return jax.ShapeDtypeStruct(aval.shape, aval.dtype, weak_type=aval.weak_type)
+
+    specs = jax.tree.map(spec, args)
+    key = exported.program_key(parts, specs, donate)
+    if key is None:
+        return jitted.lower(*args)
+    program = exported.load(directory, key, specs)
+    if program is None:
+        try:
+            program = jax_export.export(jitted)(*specs)
+        except Exception:  # noqa: BLE001 - what export does not take (host callbacks)
+            return jitted.lower(*args)
+        exported.store(directory, key, program)
+    return jax.jit(program.call, donate_argnums=donate).lower(*specs)
 
 
 # Two choices XLA:CPU makes by the size of an array would make a run's bits depend on the

@@ -172,7 +172,8 @@ def _compiled(job: _Job) -> tuple[Any, float]:
             shape = jax.ShapeDtypeStruct(
                 job.program.record_buffer_shape(job.chunks.padded, job.dim), job.dtype
             )
-            lowered = jax.jit(job.batch, donate_argnums=3).lower(x_part, h_part, s_part, shape)
+            parts = (_Job.batch, job.program, job.layout.static_none)  # what the trace reads
+            lowered = cache.lower_program(job.batch, (x_part, h_part, s_part, shape), 3, parts)
         else:
             lowered = jax.jit(_per_device(job, x_part, h_part, s_part)).lower(
                 x_part, h_part, s_part

@@ -98,7 +98,10 @@ def test_warm_rerun_loads_every_program_and_writes_the_same_tables(tmp_path):
     cold_hits, cold_written = _run(config, tmp_path / "cold", cache)
     warm_hits, warm_written = _run(config, tmp_path / "warm", cache)
     assert cold_written > 0  # the first process compiled its programs and kept them
-    assert (warm_hits, warm_written) == (cold_hits + cold_written, 0)
+    # nothing compiled afresh; the rerun loads its programs from the program cache
+    # (jaxcalc.engine.exported) without tracing them, so it also skips the small programs
+    # a trace evaluates eagerly: fewer lookups than the first run made
+    assert warm_written == 0 and 0 < warm_hits <= cold_hits + cold_written
     for name in ("summary.csv", "runs.csv", "tests.csv"):
         cold = _table(tmp_path / "cold" / name)
         assert cold  # rows to compare
