@@ -133,17 +133,25 @@ class Program:
         """:func:`rows` over this program's points (arrays, or leaves runs first).
 
         Over leaves, a max or an and is taken per leaf and then across the leaves (their
-        order changes no bit); a sum is taken over the leaves joined into one point
-        ``(N, D)``, in the order of a flat point's (XLA fuses the join into the sum)."""
+        order changes no bit); a sum over leaves is :meth:`squares`'s."""
         if isinstance(a, tuple):
-            if op is jnp.add:
-                return rows(op, self.joined(a), 0)
             parts = [rows(op, leaf.reshape(leaf.shape[0], -1), 0) for leaf in a]
             out = parts[0]
             for part in parts[1:]:
                 out = op(out, part)
             return out
         return rows(op, a, self.axis)
+
+    def squares(self, g) -> jax.Array:
+        """Every run's sum of squares of ``g`` (points, or leaves runs first).
+
+        Over leaves, the sum is taken over the leaves joined into one flat array first,
+        so that its order is a flat point's, bit for bit (a sum over a join that XLA fuses
+        into the reduction adds in another order)."""
+        if isinstance(g, tuple):
+            flat = jax.lax.optimization_barrier(self.joined(g))
+            return rows(jnp.add, flat * flat, 0)
+        return self.rows(jnp.add, g * g)
 
     def joined(self, leaves: tuple) -> jax.Array:
         """Leaves ``(N, *shape)`` as flat points ``(N, D)``."""
@@ -409,8 +417,7 @@ class Program:
             converged = jnp.zeros(f_new.shape, bool)
             no_move = converged
         else:
-            squares = jax.tree.map(lambda a: a * a, g_new)
-            converged = first_order(self.rows(jnp.add, squares), f_new, x_size, limits.gtol)
+            converged = first_order(self.squares(g_new), f_new, x_size, limits.gtol)
             moved = jax.tree.map(lambda a, b: a == b, x_new, c["x"])
             no_move = self.rows(jnp.logical_and, moved)
         own = res.get("converged", static.get("converged"))
@@ -579,12 +586,7 @@ class Program:
         if self.minibatch:
             f, g = self.evaluate(c["x"])
         # gradient-free: NaN (documented: no gradient was computed)
-        squares = jax.tree.map(lambda a: a * a, g)
-        norm = (
-            jnp.full_like(f, jnp.nan)
-            if self.gradient_free
-            else jnp.sqrt(self.rows(jnp.add, squares))
-        )
+        norm = jnp.full_like(f, jnp.nan) if self.gradient_free else jnp.sqrt(self.squares(g))
         # a minibatch objective's best value is read from the records at the end
         best = c.get("best", f)
         point = self.runs_last(c["x"])
@@ -659,7 +661,7 @@ class Program:
                 final_values, norm = buffer[-1, d], buffer[-1, d + 1]
             else:
                 final_values, g_full = self.evaluate(carry["x"])
-                norm = jnp.sqrt(self.rows(jnp.add, jax.tree.map(lambda a: a * a, g_full)))
+                norm = jnp.sqrt(self.squares(g_full))
             finite = jnp.isfinite(final_values) & jnp.isfinite(norm)
             running = status == RUNNING
             x_size = self.rows(jnp.maximum, jax.tree.map(jnp.abs, carry["x"]))
