@@ -58,7 +58,8 @@ def step_model(program, d: int, dtype, hyper) -> StepModel:
 
     One trace of a single run's step serves every analysis here and the program itself
     (``method_one`` replays this jaxpr): tracing a method such as optax's L-BFGS with
-    its zoom line search costs as much as XLA's compile of the whole program. ``d``
+    its zoom line search costs as much as XLA's compile of the whole program. ``program``:
+    the :class:`~jaxcalc.engine.program.Program` whose method and objective are traced; ``d``
     and ``dtype``: one run's point (a whole point, or one leaf of a pytree point).
     """
     method = program.method
