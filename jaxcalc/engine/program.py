@@ -214,13 +214,16 @@ class Program:
         self.tree, self.leaf_models = None, []
         x = x0s if self.axis == 0 else x0s.T  # (D, N): runs last, unless a large pytree
         model = self.model(d, x0s.dtype, hyper)
-        if self.axis == 0 and self.use_leaves(model, hyper):
-            x = self.split(x)  # the leaves (N, *shape), runs first
-        carry = self.start(model, x, hyper)
-        if records_buffer is None:
-            records_buffer = jnp.zeros(self.record_buffer_shape(n, d), x0s.dtype)
-        carry, buffer = self.record_loop(model, carry, records_buffer, hyper)
-        return self.outputs(model, carry, buffer)
+        try:
+            if self.axis == 0 and self.use_leaves(model, hyper):
+                x = self.split(x)  # the leaves (N, *shape), runs first
+            carry = self.start(model, x, hyper)
+            if records_buffer is None:
+                records_buffer = jnp.zeros(self.record_buffer_shape(n, d), x0s.dtype)
+            carry, buffer = self.record_loop(model, carry, records_buffer, hyper)
+            return self.outputs(model, carry, buffer)
+        finally:  # the traces of the leaves are this call's only (a program is data)
+            self.tree, self.leaf_models = None, []
 
     # -- pieces ----------------------------------------------------------------------------
 
