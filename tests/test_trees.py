@@ -179,3 +179,124 @@ def test_a_large_pytree_keeps_each_runs_last_finite_point_like_a_loop_per_run(x6
             assert t.gradient_evaluations[i, j] == 1 + stop  # the point not taken was evaluated
     assert seen == {"converged", "max_steps", "diverged_nonfinite"}
     assert (t.event_step[0] < 10).all() and (t.event_step[2] > 5).all()
+
+
+def test_a_coordinatewise_method_on_a_large_pytree_runs_on_its_leaves(x64, monkeypatch):
+    # 312 numbers in leaves of three shapes: runs first, and Adam and SGD with momentum
+    # treat every coordinate on their own, so the engine carries the leaves (no flat
+    # point in the loop). Truth: optax's own loop on the pytree, one run at a time, with
+    # f = sum(w^2 - log w) + sum(v^2) + sum((b - 1)^2), which turns NaN at the first step
+    # that makes a coordinate of w negative (the large rate); that point is not taken
+    from jaxcalc.engine import program
+
+    carried = []
+    use_leaves = program.Program.use_leaves
+
+    def spy(self, model, hyper):
+        carried.append(use_leaves(self, model, hyper))
+        return carried[-1]
+
+    monkeypatch.setattr(program.Program, "use_leaves", spy)
+
+    def f(p):
+        return (
+            jnp.sum(p["w"] ** 2 - jnp.log(p["w"]))
+            + jnp.sum(p["v"] ** 2)
+            + jnp.sum((p["b"] - 1) ** 2)
+        )
+
+    rng = np.random.default_rng(3)
+    x0 = {
+        "w": 2**-0.5 + rng.uniform(-0.2, 0.2, (2, 300)),
+        "v": rng.normal(size=(2, 3, 3)),
+        "b": rng.normal(size=(2, 3)),
+    }
+    assert program.RUNS_FIRST_DIM <= 300 + 9 + 3
+    steps = 30
+    for name, factory, hyper in (
+        ("adam", optax.adam, {"learning_rate": [0.05, 2.0]}),
+        ("sgd", lambda lr: optax.sgd(lr, momentum=0.5), {"learning_rate": [0.05, 0.9]}),
+    ):
+        extra = {"momentum": 0.5} if name == "sgd" else {}
+        objective = with_template(f, jax.tree.map(lambda a: a[0], x0))
+        t = jc.optimize(objective, name, x0, steps, record_every=1, gtol=0.0, **hyper, **extra)
+        assert carried[-1] is True
+        statuses = set()
+        for i, rate in enumerate(hyper["learning_rate"]):
+            for j in range(2):
+                params = jax.tree.map(lambda a, j=j: jnp.asarray(a[j]), x0)
+                opt = factory(rate)
+                state = opt.init(params)
+                path = [params]
+                for _ in range(steps):
+                    updates, state = opt.update(jax.grad(f)(params), state, params)
+                    params = optax.apply_updates(params, updates)
+                    if not np.isfinite(float(f(params))):
+                        break
+                    path.append(params)
+                status = str(t.status[i, j])
+                statuses.add(status)
+                taken = len(path) - 1
+                if status == "diverged_nonfinite":
+                    assert t.event_step[i, j] == taken + 1
+                else:
+                    assert status == "max_steps" and taken == steps
+                tree = t.params_tree
+                for r in range(steps + 1):
+                    expected = path[min(r, taken)]
+                    for leaf in ("w", "v", "b"):
+                        np.testing.assert_allclose(
+                            tree[leaf][i, j, r], expected[leaf], rtol=1e-12, atol=1e-14
+                        )
+        assert statuses == {"max_steps", "diverged_nonfinite"}
+
+
+@pytest.mark.parametrize(
+    ("method", "leafwise"),
+    [
+        ("adam", True),
+        ("sgd", True),
+        ("rmsprop", True),
+        ("adamw", True),
+        ("gd", True),
+        ("bfgs", False),  # a curvature model over the whole vector and a line search
+        ("lbfgs", False),
+        ("gd_armijo", False),  # a line search: f at trial points
+        ("lamb", False),  # a trust ratio: norms of the whole leaf
+    ],
+)
+def test_which_methods_treat_every_coordinate_on_its_own(method, leafwise):
+    from jaxcalc.engine.options import Limits
+    from jaxcalc.engine.program import Program
+    from jaxcalc.optimizers import get_optimizer
+    from jaxcalc.trees import FlatObjective, Template
+
+    opt = get_optimizer(method)
+    template = Template.of({"w": np.zeros((20, 16)), "b": np.zeros(16)})
+    program = Program(
+        FlatObjective(lambda p: jnp.sum(p["w"] ** 2) + jnp.sum(p["b"] ** 2), template),
+        opt,
+        Limits(gtol=0.0, f_limit=1e20, x_limit=1e10, patience=5),
+        5,
+        1,
+    )
+    program.axis = 0
+    hyper = {k: jnp.float32(v) for k, v in opt.defaults.items() if v is not None}
+    assert program.model(template.size, np.float32, hyper).coordinatewise is leafwise
+
+
+def test_a_chain_with_a_global_norm_keeps_the_flat_point():
+    from jaxcalc.engine.traces import coordinatewise
+
+    def step(tx):
+        def run(g, x):
+            state = tx.init(x)
+            updates, _ = tx.update(g, state, x)
+            return optax.apply_updates(x, updates)
+
+        return jax.make_jaxpr(run)(jnp.zeros(7), jnp.zeros(7)).jaxpr
+
+    elementwise = optax.chain(optax.scale_by_adam(), optax.scale(-1e-2))
+    clipped = optax.chain(optax.clip_by_global_norm(1.0), optax.adamw(1e-2))
+    assert coordinatewise(step(elementwise), [True, True], 7) == ["vector"]
+    assert coordinatewise(step(clipped), [True, True], 7) is None

@@ -23,6 +23,14 @@ gradient norm and the best f so far; beside it, for a method whose per-step coun
 *first* inside the loop instead (``x`` is ``(N, D)``; the records stay runs-last): its
 per-run matrix products want each run's matrices contiguous, and runs-last, every step
 would transpose every run's weights in and its gradient out (a third of an MLP step's time).
+When, besides, the method's init and step treat every coordinate on its own (Adam, SGD,
+RMSprop, ...: :attr:`jaxcalc.engine.stepmodel.StepModel.coordinatewise`), the point is
+carried as the objective's leaves, each ``(N, *leaf_shape)``, with the gradient and one
+optimizer state per leaf (:meth:`Program.use_leaves`): the objective reads its matrices as
+they are and its gradient comes out as leaves, where a flat point would be cut into them
+and the gradient joined back at every step. The leaves are joined into flat points only
+where records are written and at the end. Methods that need the whole vector (BFGS, line
+searches, a clip by the global norm) keep the flat point.
 
 Per step the engine carries only what it must: the point, f, the gradient, the state
 leaves that differ between runs, and the status, event step and failure count. A method
@@ -34,18 +42,17 @@ sets ``final_state``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
-from jax.extend.core import Literal, jaxpr_as_fun
 
 from jaxcalc.engine.options import Limits
 from jaxcalc.engine.result import CODE, first_order, pack_stopped, unpack_codes
+from jaxcalc.engine.stepmodel import StepModel, step_model
 from jaxcalc.optimizers import Evaluations, Optimizer
+from jaxcalc.trees import FlatObjective
 
 __all__ = ["Program", "public_hyper"]
 
@@ -92,87 +99,6 @@ def public_hyper(hyper: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in hyper.items() if not k.startswith("_")}
 
 
-# ----------------------------------------------------------------------------------------
-# What a method's step does, from one trace of one run
-
-
-def depends(jaxpr, varying: list[bool]) -> list[bool]:
-    """Which outputs of ``jaxpr`` depend on the inputs marked ``varying``.
-
-    A conservative dependence analysis (an equation with any varying input makes all its
-    outputs varying). The engine uses it to keep optimizer state that is the same for every
-    run (optax's step counter when the hyperparameters are shared) as one scalar instead of
-    one per run, and to find the per-step counts that are constants.
-    """
-    vary = {v for v, m in zip(jaxpr.invars, varying, strict=True) if m}
-    for eqn in jaxpr.eqns:
-        if any(not isinstance(v, Literal) and v in vary for v in eqn.invars):
-            vary.update(eqn.outvars)
-    return [not isinstance(v, Literal) and v in vary for v in jaxpr.outvars]
-
-
-def constant_outputs(closed, wanted: range) -> list[Any]:
-    """The values of the outputs ``wanted`` of ``closed`` (a ClosedJaxpr) that depend on no input.
-
-    Only the equations that these outputs need and that depend on no input are evaluated
-    (eagerly, as JAX's own jaxpr interpreter does), so finding that a method spends one
-    gradient per step neither runs the method's step nor compiles its constant parts.
-    Outputs that depend on an input are None.
-    """
-    jaxpr = closed.jaxpr
-    env = dict(zip(jaxpr.constvars, closed.consts, strict=True))
-    vary = set(jaxpr.invars)
-    for eqn in jaxpr.eqns:
-        if any(not isinstance(v, Literal) and v in vary for v in eqn.invars):
-            vary.update(eqn.outvars)
-    outs = [jaxpr.outvars[i] for i in wanted]
-    need = {v for v in outs if not isinstance(v, Literal) and v not in vary}
-    todo = []
-    for eqn in reversed(jaxpr.eqns):
-        if any(v in need for v in eqn.outvars):
-            todo.append(eqn)
-            need.update(v for v in eqn.invars if not isinstance(v, Literal))
-
-    def read(v):
-        return v.val if isinstance(v, Literal) else env[v]
-
-    with jax.ensure_compile_time_eval():
-        for eqn in reversed(todo):
-            params = eqn.primitive.get_bind_params(eqn.params)
-            subfuns = ()
-            if isinstance(params, tuple):  # JAX before 0.7 returned (subfuns, params)
-                subfuns, params = params
-            out = eqn.primitive.bind(*subfuns, *map(read, eqn.invars), **params)
-            results = out if eqn.primitive.multiple_results else [out]
-            env.update(zip(eqn.outvars, results, strict=True))
-    return [None if not isinstance(v, Literal) and v in vary else np.asarray(read(v)) for v in outs]
-
-
-@dataclass
-class StepModel:
-    """What the program needs to know of a method's init and step (from their traces).
-
-    Attributes:
-      hyper_axes: per hyperparameter, -1 (one value per run) or None (shared, or unset).
-      nones: the hyperparameters that are not set (static None).
-      public: the method's set hyperparameters, in the order ``step_fun`` takes them.
-      state_tree, n_leaves: the structure of one run's state and its number of leaves.
-      state_axes: per state leaf, -1 (per run) or None (one value shared by every run).
-      step_fun, step_tree: the traced step of one run and the structure of its outputs.
-      static: the per-step counts that are the same constants at every step.
-    """
-
-    hyper_axes: dict[str, int | None]
-    nones: dict[str, None]
-    public: list[str]
-    state_tree: Any
-    n_leaves: int
-    state_axes: Any
-    step_fun: Callable
-    step_tree: Any
-    static: dict[str, Any]
-
-
 class Program:
     """The compiled program for a batch: ``(x0s (N, D), hyper, records) -> outputs``.
 
@@ -194,6 +120,8 @@ class Program:
         self.minibatch = getattr(fun, "minibatch", None) is not None
         self.record_names = tuple(getattr(fun, "record_names", ()) or ())
         self.axis = -1  # the runs axis of points in the loop (see runs_axis)
+        self.tree = None  # the template of points carried as leaves (see use_leaves)
+        self.leaf_models: list[StepModel] = []
 
     def runs_axis(self, d: int) -> int:
         """The runs axis of points inside the loop: 0 for a pytree objective of
@@ -201,9 +129,66 @@ class Program:
         pytree = getattr(self.fun, "template", None) is not None
         return 0 if pytree and d >= RUNS_FIRST_DIM else -1
 
-    def rows(self, op, a: jax.Array) -> jax.Array:
-        """:func:`rows` over this program's points."""
+    def rows(self, op, a) -> jax.Array:
+        """:func:`rows` over this program's points (arrays, or leaves runs first).
+
+        Over leaves, a max or an and is taken per leaf and then across the leaves (their
+        order changes no bit); a sum over leaves is :meth:`squares`'s."""
+        if isinstance(a, tuple):
+            parts = [rows(op, leaf.reshape(leaf.shape[0], -1), 0) for leaf in a]
+            out = parts[0]
+            for part in parts[1:]:
+                out = op(out, part)
+            return out
         return rows(op, a, self.axis)
+
+    def squares(self, g) -> jax.Array:
+        """Every run's sum of squares of ``g`` (points, or leaves runs first).
+
+        Over leaves, the sum is taken over the leaves joined into one flat array first,
+        so that its order is a flat point's, bit for bit (a sum over a join that XLA fuses
+        into the reduction adds in another order)."""
+        if isinstance(g, tuple):
+            flat = jax.lax.optimization_barrier(self.joined(g))
+            return rows(jnp.add, flat * flat, 0)
+        return self.rows(jnp.add, g * g)
+
+    def joined(self, leaves: tuple) -> jax.Array:
+        """Leaves ``(N, *shape)`` as flat points ``(N, D)``."""
+        return jnp.concatenate([leaf.reshape(leaf.shape[0], -1) for leaf in leaves], axis=1)
+
+    def split(self, x: jax.Array) -> tuple:
+        """Flat points ``(N, D)`` as the template's leaves ``(N, *shape)``."""
+        out, at = [], 0
+        for shape, size in zip(self.tree.shapes, self.tree.sizes, strict=True):
+            out.append(x[:, at : at + size].reshape((x.shape[0], *shape)))
+            at += size
+        return tuple(out)
+
+    def use_leaves(self, model: StepModel, hyper) -> bool:
+        """Whether points are carried as the objective's leaves, runs first: for a pytree
+        objective of :data:`RUNS_FIRST_DIM` or more numbers and a method whose init and
+        step treat every coordinate on its own (Adam, SGD, RMSprop, ... :
+        :attr:`StepModel.coordinatewise`) and that reads no state or point at the end.
+
+        The method then runs on each leaf (flattened) separately, its trace on a leaf doing
+        the arithmetic of its trace on the whole point; the objective reads its leaves as
+        they are, and its gradient comes out as leaves. A flat point would be cut into the
+        leaves for every evaluation and the gradient joined back: two passes over every
+        run's parameters per step. Methods that need the whole vector (BFGS, L-BFGS,
+        Newton, line searches, a clip by the global norm) keep the flat point.
+        """
+        method = self.method
+        if not (model.coordinatewise and isinstance(self.fun, FlatObjective)):
+            return False
+        if method.final_state or type(method).final_metrics is not Optimizer.final_metrics:
+            return False
+        template = self.fun.template
+        models = [self.model(size, template.dtype, hyper) for size in template.sizes]
+        if any(not m.coordinatewise or m.signature != model.signature for m in models):
+            return False
+        self.tree, self.leaf_models = template, models
+        return True
 
     def where(self, take: jax.Array, new: jax.Array, old: jax.Array) -> jax.Array:
         """``new`` where ``take`` (one flag per run), else ``old``, along the runs axis."""
@@ -211,8 +196,10 @@ class Program:
             take = take.reshape((-1,) + (1,) * (jnp.ndim(new) - 1))
         return jnp.where(take, new, old)
 
-    def runs_last(self, x: jax.Array) -> jax.Array:
+    def runs_last(self, x) -> jax.Array:
         """Points (D, N), whatever the loop's layout."""
+        if isinstance(x, tuple):
+            return self.joined(x).T
         return x.T if self.axis == 0 else x
 
     def record_buffer_shape(self, n: int, d: int) -> tuple[int, int, int]:
@@ -224,13 +211,19 @@ class Program:
     def __call__(self, x0s, hyper, records_buffer=None):
         n, d = x0s.shape
         self.axis = self.runs_axis(d)
+        self.tree, self.leaf_models = None, []
         x = x0s if self.axis == 0 else x0s.T  # (D, N): runs last, unless a large pytree
-        model = self.model(x, hyper)
-        carry = self.start(model, x, hyper)
-        if records_buffer is None:
-            records_buffer = jnp.zeros(self.record_buffer_shape(n, d), x.dtype)
-        carry, buffer = self.record_loop(model, carry, records_buffer, hyper)
-        return self.outputs(model, carry, buffer)
+        model = self.model(d, x0s.dtype, hyper)
+        try:
+            if self.axis == 0 and self.use_leaves(model, hyper):
+                x = self.split(x)  # the leaves (N, *shape), runs first
+            carry = self.start(model, x, hyper)
+            if records_buffer is None:
+                records_buffer = jnp.zeros(self.record_buffer_shape(n, d), x0s.dtype)
+            carry, buffer = self.record_loop(model, carry, records_buffer, hyper)
+            return self.outputs(model, carry, buffer)
+        finally:  # the traces of the leaves are this call's only (a program is data)
+            self.tree, self.leaf_models = None, []
 
     # -- pieces ----------------------------------------------------------------------------
 
@@ -240,16 +233,30 @@ class Program:
         With a minibatch objective and ``batch``, the training rows of each run's minibatch
         (B, N), the minibatch loss there instead (see :meth:`batch_rows`).
         """
-        if batch is not None:
+        if self.tree is not None:  # leaves: the objective's own function of its pytree
+            tree_fun, treedef = self.fun.fun, self.tree.treedef
+            if batch is not None:
+                mapped = jax.vmap(tree_fun.batch_loss, in_axes=(0, -1))
+                f_rows = lambda xr: mapped(jax.tree.unflatten(treedef, xr), batch)  # noqa: E731
+            else:
+                f_rows = lambda xr: jax.vmap(tree_fun)(jax.tree.unflatten(treedef, xr))  # noqa: E731
+        elif batch is not None:
             mapped = jax.vmap(self.fun.batch_loss, in_axes=(self.axis, -1))
             f_rows = lambda xr: mapped(xr, batch)  # noqa: E731
         else:
             f_rows = jax.vmap(self.fun, in_axes=self.axis)
         if self.gradient_free:
-            return f_rows(x_rows), jnp.zeros_like(x_rows)
+            return f_rows(x_rows), jax.tree.map(jnp.zeros_like, x_rows)
         value, pullback = jax.vjp(f_rows, x_rows)
         (grad,) = pullback(jnp.ones_like(value))
         return value, grad
+
+    def metrics_of(self, x) -> dict[str, jax.Array]:
+        """The objective's recorded metrics at every run's point."""
+        if self.tree is not None:
+            tree = jax.tree.unflatten(self.tree.treedef, x)
+            return jax.vmap(self.fun.fun.record_metrics)(tree)
+        return jax.vmap(self.fun.record_metrics, in_axes=self.axis)(x)
 
     # -- minibatches: each run's data order, reshuffled at every epoch ----------------------
 
@@ -325,103 +332,35 @@ class Program:
             counts["converged"] = jnp.asarray(res.converged)
         return res.state, {"x": res.x, "value": value, "grad": grad}, counts
 
-    def model(self, x, hyper) -> StepModel:
-        """Trace one run's init and step once and analyse them (see :class:`StepModel`).
-
-        One trace of a single run's step serves every analysis here and the program itself
-        (``method_one`` replays this jaxpr): tracing a method such as optax's L-BFGS with
-        its zoom line search costs as much as XLA's compile of the whole program.
-        """
-        method = self.method
-        d = self.runs_last(x).shape[0]
-        hyper_axes = {k: (None if v is None or jnp.ndim(v) == 0 else -1) for k, v in hyper.items()}
-        nones = {k: None for k, v in hyper.items() if v is None}  # "not set" (static)
-        x_one = jnp.zeros((d,), x.dtype)
-        names = sorted(k for k in hyper if k not in nones)
-        hyper_one = [jnp.zeros((), jnp.asarray(hyper[k]).dtype) for k in names]
-
-        def named(values) -> dict[str, Any]:
-            return {**dict(zip(names, values, strict=True)), **nones}
-
-        init_jaxpr, state_one = jax.make_jaxpr(
-            lambda x0, *h: self.init_one(x0, named(h)), return_shape=True
-        )(x_one, *hyper_one)
-        vary_init = depends(init_jaxpr.jaxpr, [True, *(hyper_axes[k] is not None for k in names)])
-        state_leaves, state_tree = jax.tree.flatten(state_one)
-        # shared state: not varying at init and only fed by shared inputs in a step (all
-        # state is per run when it is frozen at each run's stop, for final_metrics)
-        shared = [not v and not method.final_state for v in vary_init]
-        public = [k for k in names if not k.startswith("_")]
-        flat_p = [jnp.zeros((), jnp.asarray(hyper[k]).dtype) for k in public]
-        p_vary = [hyper_axes[k] is not None for k in public]
-
-        n_state = len(state_leaves)
-
-        def flat_step(x, f, g, *rest):
-            st = jax.tree.unflatten(state_tree, rest[:n_state])
-            values = rest[n_state : n_state + len(public)]
-            hp = {**dict(zip(public, values, strict=True)), **nones}
-            rows = rest[n_state + len(public)] if self.minibatch else None
-            new_state, out, counts = self.step_parts(x, f, g, st, hp, rows)
-            return jax.tree.leaves(new_state), out, counts
-
-        zeros_state = [jnp.zeros(s.shape, s.dtype) for s in state_leaves]
-        # a minibatch step also takes its batch's training rows (B,), per run
-        batch_one = ()
-        if self.minibatch:
-            batch_one = (jnp.zeros((self.fun.minibatch.batch_size,), jnp.int32),)
-        step_args = (x_one, jnp.zeros((), x.dtype), x_one, *zeros_state, *flat_p, *batch_one)
-        step_jaxpr, step_shape = jax.make_jaxpr(flat_step, return_shape=True)(*step_args)
-        _, _, counts_shape = step_shape
-        n_counts = len(jax.tree.leaves(counts_shape))
-        n_outputs = len(step_jaxpr.jaxpr.outvars)
-        while True:
-            vary_step = depends(
-                step_jaxpr.jaxpr,
-                [True, True, True, *(not s for s in shared), *p_vary, *(True for _ in batch_one)],
-            )[: len(state_leaves)]
-            now = [s and not v for s, v in zip(shared, vary_step, strict=True)]
-            if now == shared:
-                break
-            shared = now
-        # counts that are the same constants at every step (every optax method's): not
-        # carried per run, but computed at the end from the steps each run took
-        constant = jax.tree.unflatten(
-            jax.tree.structure(counts_shape),
-            constant_outputs(step_jaxpr, range(n_outputs - n_counts, n_outputs)),
-        )
-        static = {
-            name: value
-            for name, value in constant.items()
-            if all(leaf is not None for leaf in jax.tree.leaves(value, is_leaf=lambda v: v is None))
-        }
-        return StepModel(
-            hyper_axes=hyper_axes,
-            nones=nones,
-            public=public,
-            state_tree=state_tree,
-            n_leaves=len(state_leaves),
-            state_axes=jax.tree.unflatten(state_tree, [None if s else self.axis for s in shared]),
-            step_fun=jaxpr_as_fun(step_jaxpr),
-            step_tree=jax.tree.structure(step_shape),
-            static=static,
-        )
+    def model(self, d: int, dtype, hyper) -> StepModel:
+        """One trace of one run's init and step, analysed (:func:`step_model`)."""
+        return step_model(self, d, dtype, hyper)
 
     def start(self, model: StepModel, x, hyper) -> dict[str, Any]:
         """The loop's carry at the start: f and the gradient there, the state, the codes."""
-        n = x.shape[self.axis]
+        n = jax.tree.leaves(x)[0].shape[self.axis]
         order = None
         if self.minibatch:
             order = self.shuffled(hyper, n, 0)
         f0, g0 = self.evaluate(x, None if order is None else self.batch_rows(order, 0))
-        state0 = jax.vmap(
-            self.init_one,
-            in_axes=(self.axis, model.hyper_axes),
-            out_axes=model.state_axes,
-            axis_size=n,
-        )(x, hyper)
-        finite0 = jnp.isfinite(f0) & self.rows(jnp.logical_and, jnp.isfinite(g0) & jnp.isfinite(x))
-        flat0 = finite0 & self.rows(jnp.logical_and, g0 == 0) & (not self.gradient_free)
+        if self.tree is not None:  # one state per leaf, from the leaf's own model
+            state0 = tuple(
+                jax.vmap(self.init_one, in_axes=(0, m.hyper_axes), out_axes=m.state_axes)(
+                    leaf.reshape(n, -1), hyper
+                )
+                for leaf, m in zip(x, self.leaf_models, strict=True)
+            )
+        else:
+            state0 = jax.vmap(
+                self.init_one,
+                in_axes=(self.axis, model.hyper_axes),
+                out_axes=model.state_axes,
+                axis_size=n,
+            )(x, hyper)
+        finite_xg = jax.tree.map(lambda a, b: jnp.isfinite(a) & jnp.isfinite(b), g0, x)
+        finite0 = jnp.isfinite(f0) & self.rows(jnp.logical_and, finite_xg)
+        zero_g = jax.tree.map(lambda a: a == 0, g0)
+        flat0 = finite0 & self.rows(jnp.logical_and, zero_g) & (not self.gradient_free)
         status0 = jnp.where(finite0, RUNNING, CODE["domain_error_at_start"])
         status0 = jnp.where(flat0, CODE["flat_start"], status0).astype(jnp.int32)
         code0 = jnp.where(status0 == RUNNING, 0, pack_stopped(status0, 0))
@@ -459,7 +398,40 @@ class Program:
         that f and g came from, ``batch`` those of the next one."""
         limits, static = self.limits, model.static
         used = () if used is None else (used,)
-        state, res = jax.vmap(
+        if self.tree is not None:
+            state, res = self.advance_leaves(c, hyper, used)
+        else:
+            state, res = self.advance_flat(model, c, hyper, used)
+        x_new = res["x"]
+        if res["value"] is None or batch is not None:
+            f_new, g_new = self.evaluate(x_new, batch)
+        else:
+            f_new = res["value"]
+            g_new = jnp.zeros_like(x_new) if self.gradient_free else res["grad"]
+        # a maximum propagates NaN and |inf| is inf, so the largest |x| and |g| are finite
+        # exactly when every coordinate is: one read of x serves the finiteness and the
+        # runaway tests, one of g its finiteness
+        x_size = self.rows(jnp.maximum, jax.tree.map(jnp.abs, x_new))
+        finite = jnp.isfinite(f_new) & jnp.isfinite(x_size)
+        if not self.gradient_free:
+            finite = finite & jnp.isfinite(self.rows(jnp.maximum, jax.tree.map(jnp.abs, g_new)))
+        runaway = x_size > limits.x_limit
+        if self.gradient_free or self.minibatch:  # a minibatch gradient is no test of f's
+            converged = jnp.zeros(f_new.shape, bool)
+            no_move = converged
+        else:
+            converged = first_order(self.squares(g_new), f_new, x_size, limits.gtol)
+            moved = jax.tree.map(lambda a, b: a == b, x_new, c["x"])
+            no_move = self.rows(jnp.logical_and, moved)
+        own = res.get("converged", static.get("converged"))
+        if own is not None:
+            converged = converged | jnp.asarray(own)
+        failed = jnp.asarray(res.get("failed", static.get("failed")))
+        return state, res, (x_new, f_new, g_new), (finite, runaway, converged, failed, no_move)
+
+    def advance_flat(self, model: StepModel, c, hyper, used):
+        """Every run's step on its whole point."""
+        return jax.vmap(
             lambda *a: self.method_one(model, *a),
             in_axes=(
                 self.axis,
@@ -471,31 +443,23 @@ class Program:
             ),
             out_axes=(model.state_axes, self.axis),
         )(c["x"], c["f"], c["g"], c["state"], hyper, *used)
-        x_new = res["x"]
-        if res["value"] is None or batch is not None:
-            f_new, g_new = self.evaluate(x_new, batch)
-        else:
-            f_new = res["value"]
-            g_new = jnp.zeros_like(x_new) if self.gradient_free else res["grad"]
-        # a maximum propagates NaN and |inf| is inf, so the largest |x| and |g| are finite
-        # exactly when every coordinate is: one read of x serves the finiteness and the
-        # runaway tests, one of g its finiteness
-        x_size = self.rows(jnp.maximum, jnp.abs(x_new))
-        finite = jnp.isfinite(f_new) & jnp.isfinite(x_size)
-        if not self.gradient_free:
-            finite = finite & jnp.isfinite(self.rows(jnp.maximum, jnp.abs(g_new)))
-        runaway = x_size > limits.x_limit
-        if self.gradient_free or self.minibatch:  # a minibatch gradient is no test of f's
-            converged = jnp.zeros(f_new.shape, bool)
-            no_move = converged
-        else:
-            converged = first_order(self.rows(jnp.add, g_new * g_new), f_new, x_size, limits.gtol)
-            no_move = self.rows(jnp.logical_and, x_new == c["x"])
-        own = res.get("converged", static.get("converged"))
-        if own is not None:
-            converged = converged | jnp.asarray(own)
-        failed = jnp.asarray(res.get("failed", static.get("failed")))
-        return state, res, (x_new, f_new, g_new), (finite, runaway, converged, failed, no_move)
+
+    def advance_leaves(self, c, hyper, used):
+        """Every run's step, leaf by leaf: the method on each flattened leaf, with that
+        leaf's state; the counts are the first leaf's (they read no coordinate, so every
+        leaf's are the same)."""
+        states, points, first = [], [], None
+        for leaf, g, state, m in zip(c["x"], c["g"], c["state"], self.leaf_models, strict=True):
+            n = leaf.shape[0]
+            new_state, res = jax.vmap(
+                lambda *a, m=m: self.method_one(m, *a),
+                in_axes=(0, -1, 0, m.state_axes, m.hyper_axes, *(-1,) * len(used)),
+                out_axes=(m.state_axes, 0),
+            )(leaf.reshape(n, -1), c["f"], g.reshape(n, -1), state, hyper, *used)
+            states.append(new_state)
+            points.append(res["x"].reshape(leaf.shape))
+            first = res if first is None else first
+        return tuple(states), {**first, "x": tuple(points)}
 
     def keep(self, take, new, old, model: StepModel):
         """The point, gradient and (when the method reads its final state) the state:
@@ -516,7 +480,10 @@ class Program:
             if final:
                 state = jax.tree.map(lambda a, b: self.where(take, a, b), state, state_old)
             return x, g, state
-        arrays, olds = [x_new, g_new], [x_old, g_old]
+        # the point and gradient: one array each, or their leaves
+        points = jax.tree.structure((x_new, g_new))
+        arrays, olds = jax.tree.leaves((x_new, g_new)), jax.tree.leaves((x_old, g_old))
+        n_points = len(arrays)
         shared = []  # state leaves that are not per run keep the select
         if final:
             leaves = jax.tree.leaves(state)
@@ -546,8 +513,10 @@ class Program:
         _, arrays = jax.lax.while_loop(
             lambda state: state[0] < count, restore, (jnp.int32(0), tuple(arrays))
         )
-        state = jax.tree.unflatten(jax.tree.structure(state), arrays[2:]) if final else state
-        return arrays[0], arrays[1], state
+        if final:
+            state = jax.tree.unflatten(jax.tree.structure(state), arrays[n_points:])
+        x, g = jax.tree.unflatten(points, arrays[:n_points])
+        return x, g, state
 
     @staticmethod
     def counted(out, c, res, live):
@@ -620,15 +589,13 @@ class Program:
         if self.minibatch:
             f, g = self.evaluate(c["x"])
         # gradient-free: NaN (documented: no gradient was computed)
-        norm = (
-            jnp.full_like(f, jnp.nan) if self.gradient_free else jnp.sqrt(self.rows(jnp.add, g * g))
-        )
+        norm = jnp.full_like(f, jnp.nan) if self.gradient_free else jnp.sqrt(self.squares(g))
         # a minibatch objective's best value is read from the records at the end
         best = c.get("best", f)
         point = self.runs_last(c["x"])
         rows_now = {"main": jnp.concatenate([point, f[None], norm[None], best[None]])}
         if self.record_names:
-            metrics = jax.vmap(self.fun.record_metrics, in_axes=self.axis)(c["x"])
+            metrics = self.metrics_of(c["x"])
             rows_now["extra"] = jnp.stack(
                 [metrics[name].astype(f.dtype) for name in self.record_names]
             )
@@ -697,10 +664,10 @@ class Program:
                 final_values, norm = buffer[-1, d], buffer[-1, d + 1]
             else:
                 final_values, g_full = self.evaluate(carry["x"])
-                norm = jnp.sqrt(self.rows(jnp.add, g_full * g_full))
+                norm = jnp.sqrt(self.squares(g_full))
             finite = jnp.isfinite(final_values) & jnp.isfinite(norm)
             running = status == RUNNING
-            x_size = self.rows(jnp.maximum, jnp.abs(carry["x"]))
+            x_size = self.rows(jnp.maximum, jax.tree.map(jnp.abs, carry["x"]))
             flat = first_order(norm * norm, final_values, x_size, self.limits.gtol)
             status = jnp.where(running & finite & flat, CODE["converged"], status)
             status = jnp.where(running & ~finite, CODE["diverged_nonfinite"], status)
@@ -719,10 +686,12 @@ class Program:
             resets = carry["resets"]
         else:
             resets = (int(static["resets"]) * taken).astype(jnp.int32)
-        metrics = jax.vmap(
-            lambda x, st: self.method.final_metrics(self.fun, x, st),
-            in_axes=(self.axis, model.state_axes),
-        )(carry["x"], carry["state"])
+        metrics = {}  # a method carried on leaves reads nothing at the end (use_leaves)
+        if self.tree is None:
+            metrics = jax.vmap(
+                lambda x, st: self.method.final_metrics(self.fun, x, st),
+                in_axes=(self.axis, model.state_axes),
+            )(carry["x"], carry["state"])
         return {
             "records": buffer,
             "status": status,
