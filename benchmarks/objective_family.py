@@ -14,6 +14,8 @@ statuses, counts, final points and values, checked statuses) compared byte for b
 Usage (one XLA thread on one core for steadier CPU numbers):
     XLA_FLAGS=--xla_cpu_multi_thread_eigen=false taskset -c 1 \\
         python benchmarks/objective_family.py [--counts 5 10 20] [--dtype float64]
+    python benchmarks/objective_family.py --own-in-switch ...  # own programs through a switch
+    python benchmarks/objective_family.py --evaluations --counts 10 --dtype float64
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ jax.config.update("jax_cpu_enable_async_dispatch", False)  # timing whole progra
 if "--dtype" in sys.argv and sys.argv[sys.argv.index("--dtype") + 1] == "float64":
     jax.config.update("jax_enable_x64", True)
 
+import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from jaxcalc.engine import cache, curvature, plan  # noqa: E402
@@ -164,6 +167,42 @@ def compare(own: dict, fam: dict) -> tuple[list[str], list[str], int]:
     return differ, exact_differ, gap
 
 
+def evaluations(objs: list, dtype) -> None:
+    """f and its gradient (``vjp`` of the mapped objective, as the engine takes them) at
+    5000 points: how many differ in any bit between the objective inline and in the
+    family's switch, and between a family of two (it and a sphere) and the whole family."""
+    points = np.random.default_rng(0).uniform(-4, 4, (2, 5000)).astype(dtype)
+    family = Family(tuple(objs))
+
+    def evaluate(fun):
+        if isinstance(fun, Family):  # the family's objective of index k
+            return lambda x, k: evaluate(fun.select(k))(x)
+
+        def both(x):
+            value, pullback = jax.vjp(jax.vmap(fun, in_axes=-1), x)
+            return value, pullback(jnp.ones_like(value))[0]
+
+        return both
+
+    def compiled(fun, *args):
+        return cache.compile_program(jax.jit(fun).lower(*args), False)(*args)
+
+    def differ(a, b):
+        return "/".join(
+            str(int(np.sum(np.asarray(u) != np.asarray(v)))) for u, v in zip(a, b, strict=True)
+        )
+
+    print(f"\n## evaluations differing (f/gradient, of 5000 points), {np.dtype(dtype).name}")
+    print("| objective | inline vs in the family | family of two vs the family |")
+    print("|---|---|---|")
+    for i, o in enumerate(objs):
+        pair = Family((o, get("sphere", dim=o.dim)))
+        inline = compiled(evaluate(o), points)
+        whole = compiled(evaluate(family), points, jnp.int32(i))
+        two = compiled(evaluate(pair), points, jnp.int32(0))
+        print(f"| {o.name} | {differ(inline, whole)} | {differ(two, whole)} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--counts", type=int, nargs="+", default=[5, 10, 20])
@@ -172,6 +211,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--kinds", nargs="+", default=["stacked", "lbfgs"])
+    parser.add_argument(
+        "--evaluations", action="store_true", help="only compare the objectives' evaluations"
+    )
     parser.add_argument(
         "--own-in-switch",
         action="store_true",
@@ -189,6 +231,9 @@ def main() -> None:
         f"{os.cpu_count()} cpus, load {os.getloadavg()[0]:.1f}; {args.starts} starts x "
         f"{args.steps} steps per objective, {args.dtype}; process CPU seconds"
     )
+    if args.evaluations:
+        evaluations(objs, dtype)
+        return
     for kind in args.kinds:
         methods = STACKED if kind == "stacked" else LBFGS
         jobs = [own_job(o, methods, x0, args.steps) for o, x0 in zip(objs, starts, strict=True)]
