@@ -210,6 +210,8 @@ class Program:
 
     def __call__(self, x0s, hyper, records_buffer=None):
         n, d = x0s.shape
+        if "_objective" in hyper:  # a family (jaxcalc.engine.family): the objective chosen
+            self.fun = self.fun.select(hyper["_objective"])  # by this shared input, as data
         self.axis = self.runs_axis(d)
         self.tree, self.leaf_models = None, []
         x = x0s if self.axis == 0 else x0s.T  # (D, N): runs last, unless a large pytree
