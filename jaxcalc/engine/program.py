@@ -210,8 +210,9 @@ class Program:
 
     def __call__(self, x0s, hyper, records_buffer=None):
         n, d = x0s.shape
+        fun = self.fun
         if "_objective" in hyper:  # a family (jaxcalc.engine.family): the objective chosen
-            self.fun = self.fun.select(hyper["_objective"])  # by this shared input, as data
+            self.fun = fun.select(hyper["_objective"])  # by this shared input, as data
         self.axis = self.runs_axis(d)
         self.tree, self.leaf_models = None, []
         x = x0s if self.axis == 0 else x0s.T  # (D, N): runs last, unless a large pytree
@@ -224,8 +225,8 @@ class Program:
                 records_buffer = jnp.zeros(self.record_buffer_shape(n, d), x0s.dtype)
             carry, buffer = self.record_loop(model, carry, records_buffer, hyper)
             return self.outputs(model, carry, buffer)
-        finally:  # the traces of the leaves are this call's only (a program is data)
-            self.tree, self.leaf_models = None, []
+        finally:  # the traces of the leaves and the chosen objective are this call's only
+            self.tree, self.leaf_models, self.fun = None, [], fun  # (a program is data)
 
     # -- pieces ----------------------------------------------------------------------------
 
