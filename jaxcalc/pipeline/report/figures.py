@@ -226,9 +226,11 @@ def _draw_setting(data: ReportData, curves: _Curves, group, arrays, flat, s: int
     if with_costs:
         costs = flat["record_evaluations"][s].astype(np.float64)
         inside = budgets.within_budget(costs, float(arrays["budget"]))
-        y_in = np.where(inside, y, np.nan)
-        keep = np.isfinite(y_in).any(axis=0)
-        q25, med, q75 = (np.where(keep, q, np.nan) for q in nanquantiles(y_in, [0.25, 0.5, 0.75]))
+        keep = (inside & np.isfinite(y)).any(axis=0)
+        y_steps = _at_steps(inside, y)
+        q25, med, q75 = (
+            np.where(keep, q, np.nan) for q in nanquantiles(y_steps, [0.25, 0.5, 0.75])
+        )
         evals, y_at = _at_costs(costs, inside, y)
         by_cost = nanquantiles(y_at, [0.25, 0.5, 0.75])
     else:
@@ -248,6 +250,17 @@ def _draw_setting(data: ReportData, curves: _Curves, group, arrays, flat, s: int
         data.ecdf_runs.append(_budget_runs(data, group, arrays, flat, s, label, y))
     elif curves.known:
         data.ecdf_data.setdefault(label, []).append((y, evals_runs))
+
+
+def _at_steps(inside: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The runs' values ``y (runs, records)`` at every record under a budget: a run the
+    budget has stopped keeps its value at its last record within the budget, so each
+    record's quantiles are over every run, not over the runs not yet stopped (which, for
+    a line search, are the cheap ones)."""
+    records = np.arange(y.shape[1])
+    last = np.maximum.accumulate(np.where(inside, records, -1), axis=1)
+    held = np.take_along_axis(y, np.maximum(last, 0), axis=1)
+    return np.where(last >= 0, held, np.nan)
 
 
 def _at_costs(costs: np.ndarray, inside: np.ndarray, y: np.ndarray, most: int = 4096):
