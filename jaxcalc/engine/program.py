@@ -613,9 +613,22 @@ class Program:
         """Every step, recording every ``record_every`` steps (see below for the exit)."""
         records, record_every = self.records, self.record_every
 
+        # Points carried as leaves: two steps per iteration. Within one step the old point
+        # and gradient stay live to the end (``keep`` writes back the runs that do not take
+        # their step), so the new ones are computed into other buffers, and a loop of one
+        # step per iteration copies them back into the carry's (two passes over every run's
+        # parameters per step); over two steps each step's output goes to the buffers the
+        # step before read, and the carry ends in its own buffers. Same arithmetic, in the
+        # same order; the compile takes longer (the step is compiled twice).
+        unroll = 2 if self.tree is not None else 1
+
         def steps_loop(c, first_step, count):
             return jax.lax.fori_loop(
-                0, count, lambda i, c: self.step(model, c, first_step + i + 1, hyper), c
+                0,
+                count,
+                lambda i, c: self.step(model, c, first_step + i + 1, hyper),
+                c,
+                unroll=min(unroll, max(count, 1)),
             )
 
         n = carry["f"].shape[0]
