@@ -181,7 +181,10 @@ def test_a_large_pytree_keeps_each_runs_last_finite_point_like_a_loop_per_run(x6
     assert (t.event_step[0] < 10).all() and (t.event_step[2] > 5).all()
 
 
-def test_a_coordinatewise_method_on_a_large_pytree_runs_on_its_leaves(x64, monkeypatch):
+@pytest.mark.parametrize("every, unroll_numbers", [(1, None), (3, 0)])
+def test_a_coordinatewise_method_on_a_large_pytree_runs_on_its_leaves(
+    x64, monkeypatch, every, unroll_numbers
+):
     # 312 numbers in leaves of three shapes: runs first, and Adam and SGD with momentum
     # treat every coordinate on their own, so the engine carries the leaves (no flat
     # point in the loop). Truth: optax's own loop on the pytree, one run at a time, with
@@ -197,6 +200,8 @@ def test_a_coordinatewise_method_on_a_large_pytree_runs_on_its_leaves(x64, monke
         return carried[-1]
 
     monkeypatch.setattr(program.Program, "use_leaves", spy)
+    if unroll_numbers is not None:  # two steps per loop iteration at any size
+        monkeypatch.setattr(program, "UNROLL_NUMBERS", unroll_numbers)
 
     def f(p):
         return (
@@ -219,7 +224,7 @@ def test_a_coordinatewise_method_on_a_large_pytree_runs_on_its_leaves(x64, monke
     ):
         extra = {"momentum": 0.5} if name == "sgd" else {}
         objective = with_template(f, jax.tree.map(lambda a: a[0], x0))
-        t = jc.optimize(objective, name, x0, steps, record_every=1, gtol=0.0, **hyper, **extra)
+        t = jc.optimize(objective, name, x0, steps, record_every=every, gtol=0.0, **hyper, **extra)
         assert carried[-1] is True
         statuses = set()
         for i, rate in enumerate(hyper["learning_rate"]):
@@ -242,8 +247,8 @@ def test_a_coordinatewise_method_on_a_large_pytree_runs_on_its_leaves(x64, monke
                 else:
                     assert status == "max_steps" and taken == steps
                 tree = t.params_tree
-                for r in range(steps + 1):
-                    expected = path[min(r, taken)]
+                for r in range(steps // every + 1):
+                    expected = path[min(r * every, taken)]
                     for leaf in ("w", "v", "b"):
                         np.testing.assert_allclose(
                             tree[leaf][i, j, r], expected[leaf], rtol=1e-12, atol=1e-14

@@ -58,6 +58,9 @@ __all__ = ["Program", "public_hyper"]
 
 _UNROLL_ROWS = 16  # reductions over the coordinates are unrolled up to this dimension
 RUNS_FIRST_DIM = 256  # pytree objectives of this many numbers keep the runs axis first
+# points carried as leaves run two steps per loop iteration from this many numbers over all
+# runs (4 MiB of float32: past a core's cache, where the copies it saves cost)
+UNROLL_NUMBERS = 2**20
 RUNNING = CODE["max_steps"]  # a run that has not stopped has this status until the end
 
 
@@ -411,10 +414,23 @@ class Program:
         else:
             f_new = res["value"]
             g_new = jnp.zeros_like(x_new) if self.gradient_free else res["grad"]
+
         # a maximum propagates NaN and |inf| is inf, so the largest |x| and |g| are finite
         # exactly when every coordinate is: one read of x serves the finiteness and the
         # runaway tests, one of g its finiteness
-        x_size = self.rows(jnp.maximum, jax.tree.map(jnp.abs, x_new))
+        def largest(x):
+            return self.rows(jnp.maximum, jax.tree.map(jnp.abs, x))
+
+        if self.tree is not None:
+            # Points carried as leaves: XLA would fuse the test with the new point
+            # recomputed from the method's update, so the update would be written out and
+            # read twice (three passes over every run's parameters more than one read of
+            # the new point). A conditional's operands are materialised, so inside one the
+            # test reads the new point, and the update fuses into it. Both branches are the
+            # same; the predicate only has to be unknown to the compiler.
+            x_size = jax.lax.cond(c["code"][0] == 0, largest, largest, x_new)
+        else:
+            x_size = largest(x_new)
         finite = jnp.isfinite(f_new) & jnp.isfinite(x_size)
         if not self.gradient_free:
             finite = finite & jnp.isfinite(self.rows(jnp.maximum, jax.tree.map(jnp.abs, g_new)))
@@ -613,12 +629,27 @@ class Program:
         """Every step, recording every ``record_every`` steps (see below for the exit)."""
         records, record_every = self.records, self.record_every
 
+        # Points carried as leaves: two steps per iteration. Within one step the old point
+        # and gradient stay live to the end (``keep`` writes back the runs that do not take
+        # their step), so the new ones are computed into other buffers, and a loop of one
+        # step per iteration copies them back into the carry's (two passes over every run's
+        # parameters per step); over two steps each step's output goes to the buffers the
+        # step before read, and the carry ends in its own buffers. Same arithmetic, in the
+        # same order; the compile takes longer (the step is compiled twice), so only when
+        # the runs' parameters are too many for the copies to stay in cache.
+        n = carry["f"].shape[0]
+        numbers = n * sum(leaf[0].size for leaf in carry["x"]) if self.tree is not None else 0
+        unroll = 2 if numbers >= UNROLL_NUMBERS else 1
+
         def steps_loop(c, first_step, count):
             return jax.lax.fori_loop(
-                0, count, lambda i, c: self.step(model, c, first_step + i + 1, hyper), c
+                0,
+                count,
+                lambda i, c: self.step(model, c, first_step + i + 1, hyper),
+                c,
+                unroll=min(unroll, max(count, 1)),
             )
 
-        n = carry["f"].shape[0]
         buffers = {"main": records_buffer}
         if self.record_names:
             buffers["extra"] = jnp.zeros((records + 1, len(self.record_names), n), carry["f"].dtype)
