@@ -1,5 +1,10 @@
 """The one compiled program: ``lax.scan``-style loop over steps, ``vmap`` over runs.
 
+(Over 500 lines: the start, the step, the engine's tests, the records and the outputs are
+one loop whose carry they share, in three layouts (runs last, runs first, leaves); the
+traced step of one run and the analyses of traces are in :mod:`~jaxcalc.engine.stepmodel`
+and :mod:`~jaxcalc.engine.traces`.)
+
 :class:`Program` is the batch function ``(x0s (N, D), hyper, records) -> outputs`` that
 :mod:`jaxcalc.engine.run` compiles once per objective, method and shape. ``hyper`` maps
 each hyperparameter to one value per run ``(N,)`` (swept) or to one scalar shared by all
