@@ -15,6 +15,7 @@ the manifest, and the report by figure kind.
 
 Usage:
     python benchmarks/pipeline_stages.py configs/grid_benchmark.toml [--cache DIR] [--no-report]
+        [--out DIR]
 
 ``--cache DIR`` is the persistent compilation cache: an empty folder gives a cold run, a
 folder a run of the same config filled a warm one (default: a fresh folder).
@@ -33,6 +34,7 @@ import tempfile
 import time
 
 _CPU = collections.defaultdict(float)
+_WALL = collections.defaultdict(float)
 _CALLS: collections.Counter = collections.Counter()
 
 
@@ -42,16 +44,19 @@ def process_cpu() -> float:
 
 
 def timed(owner, name: str, stage: str) -> None:
-    """Add the calling thread's CPU time in ``owner.name`` to ``stage``."""
-    function = getattr(owner, name)
+    """Add the calling thread's CPU time and the wall time in ``owner.name`` to ``stage``."""
+    function = getattr(owner, name, None)
+    if function is None:  # a stage of another version of jaxcalc
+        return
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
-        start = time.thread_time()
+        start, start_wall = time.thread_time(), time.perf_counter()
         try:
             return function(*args, **kwargs)
         finally:
             _CPU[stage] += time.thread_time() - start
+            _WALL[stage] += time.perf_counter() - start_wall
             _CALLS[stage] += 1
 
     setattr(owner, name, wrapper)
@@ -62,13 +67,14 @@ def main() -> None:
     parser.add_argument("config")
     parser.add_argument("--cache", help="persistent compilation cache folder (default: new)")
     parser.add_argument("--no-report", action="store_true", help="no figures and report")
+    parser.add_argument("--out", help="the run's output folder, kept (default: a temporary one)")
     args = parser.parse_args()
 
     with contextlib.ExitStack() as stack:
         temporary = functools.partial(tempfile.TemporaryDirectory, ignore_cleanup_errors=True)
         cache = args.cache or stack.enter_context(temporary(prefix="jaxcalc-xla-"))
         os.environ["JAXCALC_CACHE_DIR"] = cache
-        out = stack.enter_context(temporary(prefix="jaxcalc-stages-"))
+        out = args.out or stack.enter_context(temporary(prefix="jaxcalc-stages-"))
         profile(args.config, out, args.no_report)
 
 
@@ -79,11 +85,12 @@ def profile(config_path: str, out: str, no_report: bool) -> None:
 
     import jaxcalc  # noqa: F401
     from jaxcalc.cli import app
+    from jaxcalc.engine import cache
     from jaxcalc.pipeline import ahead, comparisons, config, plan, record, stats, tables
     from jaxcalc.pipeline import report as report_package
     from jaxcalc.pipeline import run as pipeline_run
     from jaxcalc.pipeline.report import comparisons as report_comparisons
-    from jaxcalc.pipeline.report import figures
+    from jaxcalc.pipeline.report import figures, render
 
     _CPU["import jax, jaxcalc, pipeline"] = process_cpu() - start_cpu
     for owner, name, stage in (
@@ -91,7 +98,10 @@ def profile(config_path: str, out: str, no_report: bool) -> None:
         (plan.GroupPlan, "__init__", "plan"),
         (plan.GroupPlan, "batch", "plan: batches"),
         (ahead, "compile_batch", "compile (background thread)"),
+        (cache, "lower_program", "  programs traced or loaded"),
         (ahead.CompileAhead, "run", "engine run (main thread)"),
+        (pipeline_run, "_write_batch", "batches written (writer thread)"),
+        (getattr(pipeline_run, "_Writes", None), "wait", "waiting for the writer thread"),
         (tables, "summarise_group", "summary rows"),
         (stats, "bootstrap_intervals", "  bootstrap intervals"),
         (pipeline_run, "write_group_part", "group part files"),
@@ -108,15 +118,17 @@ def profile(config_path: str, out: str, no_report: bool) -> None:
         (report_comparisons, "_fixed_budget_section", "  fixed-budget figure"),
         (report_comparisons, "_more_wild_section", "  More-Wild profiles"),
         (report_package, "report_html", "  report.html"),
+        (render.FigureSaver, "finish", "  waiting for the helper"),
     ):
         timed(owner, name, stage)
     argv = ["run", config_path, "--out", out, "--overwrite", "--quiet"]
     code = app.main(argv + (["--no-report"] if no_report else []))
     total_cpu, wall = process_cpu() - start_cpu, time.perf_counter() - start_wall
     print(f"# benchmarks/pipeline_stages.py {config_path} (exit {code})")
-    print(f"  {'stage':34s} {'CPU s':>7s} {'calls':>6s}")
+    print(f"  {'stage':34s} {'CPU s':>7s} {'wall s':>7s} {'calls':>6s}")
     for stage, seconds in _CPU.items():
-        print(f"  {stage:34s} {seconds:7.2f} {_CALLS[stage] or '':>6}")
+        wall_s = f"{_WALL[stage]:7.2f}" if stage in _WALL else ""
+        print(f"  {stage:34s} {seconds:7.2f} {wall_s:>7s} {_CALLS[stage] or '':>6}")
     print(f"  {'process, all threads':34s} {total_cpu:7.2f}")
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     helper = children.ru_utime + children.ru_stime
