@@ -47,6 +47,8 @@ GROUP_FILE = "group_{index:03d}.npz"
 #: batches after the current one whose programs are compiled ahead, in background threads,
 #: while it runs and its results are written (0: none; each batch compiles when it runs)
 _LOOKAHEAD = 2
+#: computed batches that may wait to be written by the writer thread (:class:`_Writes`)
+_WRITE_BEHIND = 4
 
 
 def run_experiment(
@@ -284,15 +286,17 @@ def _write_batch(writer: _GroupWriter, batch: Batch, results, compiled_ahead, t0
 
 class _Writes:
     """Writes computed batches' groups (summary rows, part file, tables, manifest entry)
-    in a background thread, so that a batch's writing overlaps the next batch's run: the
-    engine runs without holding Python's lock, and on a CPU it runs on one core while
-    batches compile ahead. At most one batch waits to be written (:meth:`submit` first
-    waits for the one before), its groups in order, so the files are those a run that
-    writes each batch at once would leave. ``threaded=False`` writes each batch at once.
+    in a background thread, so that writing overlaps the next batches' runs: the engine
+    runs without holding Python's lock, and on a CPU it runs on one core while batches
+    compile ahead. Batches are written in order, each group's files as a run that writes
+    each batch at once would leave them; at most :data:`_WRITE_BEHIND` batches wait to be
+    written (:meth:`submit` waits for the oldest), so a grid's batches, alternately quick
+    to write (one group) and slow (a stacked program's seven), keep the thread busy while
+    bounding the results held. ``threaded=False`` writes each batch at once.
 
-    :meth:`close` waits for the batch being written, so a run stopped or failed keeps
-    every group computed before; an error of the writing is raised by the next
-    :meth:`submit`, :meth:`wait` or :meth:`close`.
+    :meth:`close` waits for every batch handed over, so a run stopped or failed keeps every
+    group computed before; an error of the writing is raised by the next :meth:`submit`,
+    :meth:`wait` or :meth:`close` (the batches after it are not written).
     """
 
     def __init__(self, writer: _GroupWriter, threaded: bool):
@@ -302,33 +306,45 @@ class _Writes:
             if threaded
             else None
         )
-        self._pending: concurrent.futures.Future | None = None
+        self._pending: list[concurrent.futures.Future] = []  # oldest first
+        self._failed = False
 
     def submit(self, batch: Batch, results, compiled_ahead, t0: float) -> None:
-        self.wait()
+        self._settle(_WRITE_BEHIND - 1)
         if self._executor is None:
             _write_batch(self.writer, batch, results, compiled_ahead, t0)
             return
-        self._pending = self._executor.submit(
-            _write_batch, self.writer, batch, results, compiled_ahead, t0
-        )
+        self._pending.append(self._executor.submit(self._write, batch, results, compiled_ahead, t0))
 
-    def wait(self) -> None:
-        """Wait for the batch being written; raise its error, if any."""
-        future = self._pending
-        if future is not None:
+    def _write(self, batch: Batch, results, compiled_ahead, t0: float) -> None:
+        if not self._failed:  # after a failed batch, none is written (as without a thread)
+            try:
+                _write_batch(self.writer, batch, results, compiled_ahead, t0)
+            except BaseException:
+                self._failed = True
+                raise
+
+    def _settle(self, keep: int) -> None:
+        """Wait until at most ``keep`` batches are left to write; raise a write's error."""
+        while len(self._pending) > keep:
+            future = self._pending[0]
             concurrent.futures.wait([future])  # a signal here leaves it pending for close
-            self._pending = None
+            self._pending.pop(0)
             future.result()
 
+    def wait(self) -> None:
+        """Wait for every batch handed over; raise the first error, if any."""
+        self._settle(0)
+
     def close(self) -> None:
-        """Wait for the batch being written, then stop the thread."""
+        """Wait for every batch handed over, then stop the thread."""
         try:
             self.wait()
         finally:
             if self._executor is not None:
                 self._executor.shutdown(wait=True)
                 self._executor = None
+            self._pending.clear()
 
 
 def write_finished_tables(out: Path, finished: dict[int, Any], *, runs: bool) -> None:

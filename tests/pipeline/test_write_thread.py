@@ -163,3 +163,39 @@ def test_an_abandoned_run_keeps_the_groups_computed_before(
     assert [g["index"] for g in manifest["groups"]] == [0, 1]
     assert (out / "group_001.npz").exists() and not (out / "group_002.npz").exists()
     assert not writer_threads()
+
+
+def test_several_batches_wait_to_be_written_while_later_ones_run(
+    plain, tmp_path, capsys, monkeypatch
+):
+    """The first batch's writing is held until the third batch runs: the runs go on with
+    up to _WRITE_BEHIND batches waiting (a grid alternates batches slow and quick to
+    write), and the files are still those of the run writing at once."""
+    assert runner._WRITE_BEHIND >= 3
+    real_write, real_optimize = runner._write_batch, engine.optimize
+    third_ran = threading.Event()
+    runs: list[int] = []
+    held: list[bool] = []
+
+    def write(*args, **kwargs):
+        if not held:
+            held.append(third_ran.wait(timeout=60))
+        real_write(*args, **kwargs)
+
+    def optimize(*args, **kwargs):
+        if not kwargs.get("_compile_only"):
+            runs.append(1)
+            if len(runs) == 3:
+                third_ran.set()
+        return real_optimize(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "_write_batch", write)
+    monkeypatch.setattr(engine, "optimize", optimize)
+    out = tmp_path / "run"
+    code, _, err = run(capsys, monkeypatch, out, 2)
+    assert code == 0, err
+    assert held == [True]  # the third batch ran while the first was not written yet
+    assert rows(out / "summary.csv") == rows(plain / "summary.csv")
+    assert (out / "runs.csv").read_bytes() == (plain / "runs.csv").read_bytes()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [g["index"] for g in manifest["groups"]] == list(range(GROUPS))
