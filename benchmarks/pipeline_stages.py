@@ -1,24 +1,29 @@
-"""CPU seconds per stage of one ``jaxcalc run``, in this process.
+"""CPU and wall seconds per stage of one ``jaxcalc run``, in this process.
 
 Each stage is timed by the CPU time of the thread that runs it (``time.thread_time``), so a
 stage's figure holds no work of the engine's thread pool or of the background compile
-thread, and it means the same on a busy machine as on a quiet one. Stages nest: the rows
-indented under another are part of it. The last rows are the whole process's CPU time (all
-threads), the CPU time of its child processes (the report's helper) and its wall
-time.
+thread, and it means the same on a busy machine as on a quiet one; its wall seconds are
+summed over its calls (stages of the compile and writer threads overlap the main
+thread's, so only the main thread's stages add up to the run's wall time). Stages nest:
+the rows indented under another are part of it. The last rows are the whole process's CPU
+time (all threads), the CPU time of its child processes (the report's helper) and its
+wall time.
 
 Stages: importing jaxcalc and JAX, reading the config, the plan, compiling (the background
-thread's ``compile_batch``), running the engine (the main thread's share: dispatch and the
-host side), the summary rows (the bootstrap intervals apart), the group part files, the
-tables (summary.csv after each group; runs.csv, tests.csv and fixed_budget.csv at the end),
-the manifest, and the report by figure kind.
+thread's ``compile_batch``; warm, the programs loaded from their exports), running the
+engine (the main thread's share: dispatch and the host side), the batches written by the
+writer thread (the summary rows, the bootstrap intervals apart, the group part files, the
+tables: summary.csv after each group; runs.csv, tests.csv and fixed_budget.csv at the end),
+the main thread's wait for the writer thread, the manifest, and the report by figure kind
+(and its wait for the helper process at the end).
 
 Usage:
     python benchmarks/pipeline_stages.py configs/grid_benchmark.toml [--cache DIR] [--no-report]
         [--out DIR]
 
 ``--cache DIR`` is the persistent compilation cache: an empty folder gives a cold run, a
-folder a run of the same config filled a warm one (default: a fresh folder).
+folder a run of the same config filled a warm one (default: a fresh folder). ``--out DIR``
+keeps the run's results there (default: a temporary folder).
 """
 
 from __future__ import annotations
