@@ -19,11 +19,13 @@ the main thread's wait for the writer thread, the manifest, and the report by fi
 
 Usage:
     python benchmarks/pipeline_stages.py configs/grid_benchmark.toml [--cache DIR] [--no-report]
-        [--out DIR]
+        [--out DIR] [--compare DIR]
 
 ``--cache DIR`` is the persistent compilation cache: an empty folder gives a cold run, a
 folder a run of the same config filled a warm one (default: a fresh folder). ``--out DIR``
-keeps the run's results there (default: a temporary folder).
+keeps the run's results there (default: a temporary folder). ``--compare DIR`` then
+compares them byte for byte with another run's (another version of jaxcalc, say), timings
+apart (:func:`compare_results`), and exits 1 when they differ.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import resource
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 _CPU = collections.defaultdict(float)
 _WALL = collections.defaultdict(float)
@@ -73,6 +76,9 @@ def main() -> None:
     parser.add_argument("--cache", help="persistent compilation cache folder (default: new)")
     parser.add_argument("--no-report", action="store_true", help="no figures and report")
     parser.add_argument("--out", help="the run's output folder, kept (default: a temporary one)")
+    parser.add_argument(
+        "--compare", metavar="DIR", help="then compare the results byte for byte with DIR's"
+    )
     args = parser.parse_args()
 
     with contextlib.ExitStack() as stack:
@@ -81,6 +87,13 @@ def main() -> None:
         os.environ["JAXCALC_CACHE_DIR"] = cache
         out = args.out or stack.enter_context(temporary(prefix="jaxcalc-stages-"))
         profile(args.config, out, args.no_report)
+        if args.compare:
+            differences = compare_results(Path(out), Path(args.compare))
+            for line in differences:
+                print(f"  differs: {line}")
+            same = "the same results" if not differences else f"{len(differences)} differences"
+            print(f"# compared with {args.compare}: {same}")
+            sys.exit(1 if differences else 0)
 
 
 def profile(config_path: str, out: str, no_report: bool) -> None:
@@ -143,6 +156,73 @@ def profile(config_path: str, out: str, no_report: bool) -> None:
     print(f"  {'child processes (report helper)':34s} {helper:7.2f}")
     print(f"  {'wall':34s} {wall:7.2f}")
     sys.stdout.flush()
+
+
+TIMINGS = ("compile_seconds", "run_seconds")
+
+
+def compare_results(a: Path, b: Path) -> list[str]:
+    """What differs between two runs' results, byte for byte: every array of every group
+    part (its summary rows without their timings), runs.csv, tests.csv, fixed_budget.csv
+    and schedules.csv, summary.csv without its timing columns, the Parquet twins' columns
+    (timings apart) and every figure's file."""
+    import csv
+    import io
+    import json
+
+    import numpy as np
+
+    out = []
+    parts = sorted(p.name for p in a.glob("group_*.npz"))
+    if parts != sorted(p.name for p in b.glob("group_*.npz")):
+        return ["the group parts"]
+    for name in parts:
+        with np.load(a / name) as x, np.load(b / name) as y:
+            if sorted(x.files) != sorted(y.files):
+                out.append(f"{name}: its arrays")
+                continue
+            for key in x.files:
+                u, v = x[key], y[key]
+                if key == "summary_rows":  # JSON text of the rows, with the timings
+                    u, v = (json.loads(r.tobytes()) for r in (u, v))
+                    for row in u + v:
+                        for t in TIMINGS:
+                            row.pop(t, None)
+                    same = json.dumps(u) == json.dumps(v)
+                else:
+                    same = u.dtype == v.dtype and u.shape == v.shape and u.tobytes() == v.tobytes()
+                if not same:
+                    out.append(f"{name}: {key}")
+    for table in ("runs.csv", "tests.csv", "fixed_budget.csv", "schedules.csv"):
+        x, y = a / table, b / table
+        if x.exists() != y.exists() or (x.exists() and x.read_bytes() != y.read_bytes()):
+            out.append(table)
+
+    def untimed(path: Path) -> list[list[str]]:
+        rows = list(csv.reader(io.StringIO(path.read_text())))
+        keep = [i for i, c in enumerate(rows[0]) if c not in TIMINGS] if rows else []
+        return [[r[i] for i in keep] for r in rows]
+
+    if untimed(a / "summary.csv") != untimed(b / "summary.csv"):
+        out.append("summary.csv (timings apart)")
+    for table in ("runs.parquet", "summary.parquet"):
+        if (a / table).exists() or (b / table).exists():
+            import pyarrow.parquet as pq
+
+            x, y = pq.read_table(a / table), pq.read_table(b / table)
+            names = [c for c in x.column_names if c not in TIMINGS]
+            same = x.schema == y.schema and all(
+                [repr(v) for v in x[c].to_pylist()] == [repr(v) for v in y[c].to_pylist()]
+                for c in names
+            )
+            if not same:
+                out.append(f"{table} (timings apart)")
+    figures = sorted(p.relative_to(a) for p in a.glob("figures/*"))
+    if figures != sorted(p.relative_to(b) for p in b.glob("figures/*")):
+        out.append("the list of figures")
+    else:
+        out += [str(f) for f in figures if (a / f).read_bytes() != (b / f).read_bytes()]
+    return out
 
 
 if __name__ == "__main__":
