@@ -47,8 +47,10 @@ GROUP_FILE = "group_{index:03d}.npz"
 #: batches after the current one whose programs are compiled ahead, in background threads,
 #: while it runs and its results are written (0: none; each batch compiles when it runs)
 _LOOKAHEAD = 2
-#: computed batches that may wait to be written by the writer thread (:class:`_Writes`)
+#: computed batches that may wait to be written by the writer thread (:class:`_Writes`),
+#: and the most bytes of their arrays held waiting (one batch waits whatever its size)
 _WRITE_BEHIND = 4
+_WRITE_BEHIND_BYTES = 512 << 20
 
 
 def run_experiment(
@@ -289,10 +291,11 @@ class _Writes:
     in a background thread, so that writing overlaps the next batches' runs: the engine
     runs without holding Python's lock, and on a CPU it runs on one core while batches
     compile ahead. Batches are written in order, each group's files as a run that writes
-    each batch at once would leave them; at most :data:`_WRITE_BEHIND` batches wait to be
-    written (:meth:`submit` waits for the oldest), so a grid's batches, alternately quick
-    to write (one group) and slow (a stacked program's seven), keep the thread busy while
-    bounding the results held. ``threaded=False`` writes each batch at once.
+    each batch at once would leave them; at most :data:`_WRITE_BEHIND` batches, holding at
+    most :data:`_WRITE_BEHIND_BYTES` of arrays, wait to be written (:meth:`submit` waits
+    for the oldest), so a grid's batches, alternately quick to write (one group) and slow
+    (a stacked program's seven), keep the thread busy while the results held stay
+    bounded. ``threaded=False`` writes each batch at once.
 
     :meth:`close` waits for every batch handed over, so a run stopped or failed keeps every
     group computed before; an error of the writing is raised by the next :meth:`submit`,
@@ -306,15 +309,18 @@ class _Writes:
             if threaded
             else None
         )
-        self._pending: list[concurrent.futures.Future] = []  # oldest first
+        # (future, bytes of its results' arrays), oldest first
+        self._pending: list[tuple[concurrent.futures.Future, int]] = []
         self._failed = False
 
     def submit(self, batch: Batch, results, compiled_ahead, t0: float) -> None:
-        self._settle(_WRITE_BEHIND - 1)
+        size = _array_bytes(results)
+        self._settle(_WRITE_BEHIND - 1, _WRITE_BEHIND_BYTES - size)
         if self._executor is None:
             _write_batch(self.writer, batch, results, compiled_ahead, t0)
             return
-        self._pending.append(self._executor.submit(self._write, batch, results, compiled_ahead, t0))
+        future = self._executor.submit(self._write, batch, results, compiled_ahead, t0)
+        self._pending.append((future, size))
 
     def _write(self, batch: Batch, results, compiled_ahead, t0: float) -> None:
         if not self._failed:  # after a failed batch, none is written (as without a thread)
@@ -324,10 +330,13 @@ class _Writes:
                 self._failed = True
                 raise
 
-    def _settle(self, keep: int) -> None:
-        """Wait until at most ``keep`` batches are left to write; raise a write's error."""
-        while len(self._pending) > keep:
-            future = self._pending[0]
+    def _settle(self, keep: int, keep_bytes: int = 0) -> None:
+        """Wait until at most ``keep`` batches, holding at most ``keep_bytes`` of arrays,
+        are left to write; raise a write's error."""
+        while self._pending and (
+            len(self._pending) > keep or sum(n for _, n in self._pending) > keep_bytes
+        ):
+            future = self._pending[0][0]
             concurrent.futures.wait([future])  # a signal here leaves it pending for close
             self._pending.pop(0)
             future.result()
@@ -345,6 +354,13 @@ class _Writes:
                 self._executor.shutdown(wait=True)
                 self._executor = None
             self._pending.clear()
+
+
+def _array_bytes(results) -> int:
+    """The bytes of the arrays of a batch's results (trajectories)."""
+    return sum(
+        value.nbytes for t in results for value in vars(t).values() if isinstance(value, np.ndarray)
+    )
 
 
 def write_finished_tables(out: Path, finished: dict[int, Any], *, runs: bool) -> None:

@@ -165,13 +165,18 @@ def test_an_abandoned_run_keeps_the_groups_computed_before(
     assert not writer_threads()
 
 
+@pytest.mark.parametrize("bounded", [False, True])
 def test_several_batches_wait_to_be_written_while_later_ones_run(
-    plain, tmp_path, capsys, monkeypatch
+    bounded, plain, tmp_path, capsys, monkeypatch
 ):
     """The first batch's writing is held until the third batch runs: the runs go on with
     up to _WRITE_BEHIND batches waiting (a grid alternates batches slow and quick to
-    write), and the files are still those of the run writing at once."""
+    write), and the files are still those of the run writing at once. With no bytes
+    allowed to wait (``bounded``), a batch's results wait alone: the second batch's run
+    waits for the first batch's writing, and the third cannot run while it is held."""
     assert runner._WRITE_BEHIND >= 3
+    if bounded:
+        monkeypatch.setattr(runner, "_WRITE_BEHIND_BYTES", 0)
     real_write, real_optimize = runner._write_batch, engine.optimize
     third_ran = threading.Event()
     runs: list[int] = []
@@ -179,7 +184,7 @@ def test_several_batches_wait_to_be_written_while_later_ones_run(
 
     def write(*args, **kwargs):
         if not held:
-            held.append(third_ran.wait(timeout=60))
+            held.append(third_ran.wait(timeout=2 if bounded else 60))
         real_write(*args, **kwargs)
 
     def optimize(*args, **kwargs):
@@ -194,7 +199,7 @@ def test_several_batches_wait_to_be_written_while_later_ones_run(
     out = tmp_path / "run"
     code, _, err = run(capsys, monkeypatch, out, 2)
     assert code == 0, err
-    assert held == [True]  # the third batch ran while the first was not written yet
+    assert held == [not bounded]  # did the third batch run while the first was held?
     assert rows(out / "summary.csv") == rows(plain / "summary.csv")
     assert (out / "runs.csv").read_bytes() == (plain / "runs.csv").read_bytes()
     manifest = json.loads((out / "manifest.json").read_text())
