@@ -6,11 +6,14 @@ jaxcalc/JAX versions (:mod:`~jaxcalc.pipeline.record`). Ctrl-C or SIGTERM stops 
 after the current group, a second one abandons it (:mod:`~jaxcalc.pipeline.interrupt`);
 the manifest then says "interrupted", the tables and the report cover the finished groups,
 and ``resume=True`` computes only the groups that are missing. Batches compile in background
-threads, two at once, the next ones while a batch runs (:mod:`~jaxcalc.pipeline.ahead`).
+threads, two at once, the next ones while a batch runs (:mod:`~jaxcalc.pipeline.ahead`), and
+a batch's groups are summarised and written in another thread while the next batch runs
+(:class:`_Writes`).
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import tempfile
 import time
@@ -44,6 +47,10 @@ GROUP_FILE = "group_{index:03d}.npz"
 #: batches after the current one whose programs are compiled ahead, in background threads,
 #: while it runs and its results are written (0: none; each batch compiles when it runs)
 _LOOKAHEAD = 2
+#: computed batches that may wait to be written by the writer thread (:class:`_Writes`),
+#: and the most bytes of their arrays held waiting (one batch waits whatever its size)
+_WRITE_BEHIND = 4
+_WRITE_BEHIND_BYTES = 512 << 20
 
 
 def run_experiment(
@@ -229,6 +236,7 @@ def _run_batches(
     # work in a background thread
     lookahead = 0 if distributed.is_distributed() else _LOOKAHEAD
     ahead = CompileAhead(lookahead if len(batches) > 1 else 0)
+    writes = _Writes(writer, threaded=ahead.depth > 0)
 
     def prepare(b: int) -> Batch:
         return plan.batch(batches[b])
@@ -244,23 +252,31 @@ def _run_batches(
                     while_compiling()
                     while_compiling = None
                 batch = ahead.take(b) or prepare(b)
-                _run_batch(batch, b, ahead, writer)
+                _run_batch(batch, b, ahead, writes)
+            writes.wait()
             ahead.close(wait=True)  # after a stop: the one compile under way, if any
         except KeyboardInterrupt:  # a second signal, or one before handlers were set
+            writes.close()  # the groups computed before it are kept
             return stop.signal_name or "SIGINT"
         finally:
             ahead.close(wait=False)  # abandoned or failed: a compile under way ends alone
+            writes.close()  # failed: the groups computed before it are written first
         return stop.signal_name
 
 
-def _run_batch(batch: Batch, b: int, ahead: CompileAhead, writer: _GroupWriter) -> None:
-    """Compute one batch and write its groups."""
+def _run_batch(batch: Batch, b: int, ahead: CompileAhead, writes: _Writes) -> None:
+    """Compute one batch and hand its groups to ``writes``."""
     first = batch.groups[0]
     labels = "+".join(group.label for group in batch.groups)
-    writer.show.start(batch.indices[0], f"{first.objective.name} x {labels}")
+    writes.writer.show.start(batch.indices[0], f"{first.objective.name} x {labels}")
     t0 = time.perf_counter()
     compiled_ahead = ahead.wait(b)  # seconds, or None: optimize compiles
     results = ahead.run(batch)
+    writes.submit(batch, results, compiled_ahead, t0)
+
+
+def _write_batch(writer: _GroupWriter, batch: Batch, results, compiled_ahead, t0) -> None:
+    """Write a computed batch's groups, in order."""
     all_runs = sum(t.status.size for t in results)
     for g, group, t in zip(batch.indices, batch.groups, results, strict=True):
         # a shared program's compile is shared out by runs, as the engine shares out its
@@ -268,6 +284,83 @@ def _run_batch(batch: Batch, b: int, ahead: CompileAhead, writer: _GroupWriter) 
         share = t.status.size / all_runs
         compile_seconds = t.compile_seconds + (compiled_ahead or 0.0) * share
         writer.group(g, group, t, compile_seconds, batch, t0)
+
+
+class _Writes:
+    """Writes computed batches' groups (summary rows, part file, tables, manifest entry)
+    in a background thread, so that writing overlaps the next batches' runs: the engine
+    runs without holding Python's lock, and on a CPU it runs on one core while batches
+    compile ahead. Batches are written in order, each group's files as a run that writes
+    each batch at once would leave them; at most :data:`_WRITE_BEHIND` batches, holding at
+    most :data:`_WRITE_BEHIND_BYTES` of arrays, wait to be written (:meth:`submit` waits
+    for the oldest), so a grid's batches, alternately quick to write (one group) and slow
+    (a stacked program's seven), keep the thread busy while the results held stay
+    bounded. ``threaded=False`` writes each batch at once.
+
+    :meth:`close` waits for every batch handed over, so a run stopped or failed keeps every
+    group computed before; an error of the writing is raised by the next :meth:`submit`,
+    :meth:`wait` or :meth:`close` (the batches after it are not written).
+    """
+
+    def __init__(self, writer: _GroupWriter, threaded: bool):
+        self.writer = writer
+        self._executor = (
+            concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="jaxcalc-write")
+            if threaded
+            else None
+        )
+        # (future, bytes of its results' arrays), oldest first
+        self._pending: list[tuple[concurrent.futures.Future, int]] = []
+        self._failed = False
+
+    def submit(self, batch: Batch, results, compiled_ahead, t0: float) -> None:
+        size = _array_bytes(results)
+        self._settle(_WRITE_BEHIND - 1, _WRITE_BEHIND_BYTES - size)
+        if self._executor is None:
+            _write_batch(self.writer, batch, results, compiled_ahead, t0)
+            return
+        future = self._executor.submit(self._write, batch, results, compiled_ahead, t0)
+        self._pending.append((future, size))
+
+    def _write(self, batch: Batch, results, compiled_ahead, t0: float) -> None:
+        if not self._failed:  # after a failed batch, none is written (as without a thread)
+            try:
+                _write_batch(self.writer, batch, results, compiled_ahead, t0)
+            except BaseException:
+                self._failed = True
+                raise
+
+    def _settle(self, keep: int, keep_bytes: int = 0) -> None:
+        """Wait until at most ``keep`` batches, holding at most ``keep_bytes`` of arrays,
+        are left to write; raise a write's error."""
+        while self._pending and (
+            len(self._pending) > keep or sum(n for _, n in self._pending) > keep_bytes
+        ):
+            future = self._pending[0][0]
+            concurrent.futures.wait([future])  # a signal here leaves it pending for close
+            self._pending.pop(0)
+            future.result()
+
+    def wait(self) -> None:
+        """Wait for every batch handed over; raise the first error, if any."""
+        self._settle(0)
+
+    def close(self) -> None:
+        """Wait for every batch handed over, then stop the thread."""
+        try:
+            self.wait()
+        finally:
+            if self._executor is not None:
+                self._executor.shutdown(wait=True)
+                self._executor = None
+            self._pending.clear()
+
+
+def _array_bytes(results) -> int:
+    """The bytes of the arrays of a batch's results (trajectories)."""
+    return sum(
+        value.nbytes for t in results for value in vars(t).values() if isinstance(value, np.ndarray)
+    )
 
 
 def write_finished_tables(out: Path, finished: dict[int, Any], *, runs: bool) -> None:

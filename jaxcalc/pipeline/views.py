@@ -37,6 +37,7 @@ __all__ = [
     "data_profile",
     "ecdf_area",
     "more_wild_evaluations",
+    "more_wild_evaluations_at",
     "performance_profile",
     "record_evaluations",
     "saved_record_counts",
@@ -201,14 +202,30 @@ def more_wild_evaluations(
     Returns:
       ``t``: ``(problems, solvers)``.
     """
-    best = best_so_far(np.where(evaluations <= budget, values, np.nan))
+    return more_wild_evaluations_at(f0, values, evaluations, (tau,), budget)[0]
+
+
+def more_wild_evaluations_at(
+    f0: np.ndarray,
+    values: np.ndarray,
+    evaluations: np.ndarray,
+    taus: Sequence[float],
+    budget: float,
+) -> list[np.ndarray]:
+    """:func:`more_wild_evaluations` at each tolerance of ``taus`` (the best values so far
+    and ``f_L``, the same for every tolerance, computed once)."""
+    within = evaluations <= budget
+    best = best_so_far(np.where(within, values, np.nan))
     f_low = best.min(axis=(1, 2))  # (problems,)
     f0 = np.asarray(f0, np.float64)
-    need = (f0 - (1 - tau) * (f0 - f_low))[:, None, None]
-    passed = (best <= need) & (evaluations <= budget)
-    first = np.argmax(passed, axis=-1)
-    at = np.take_along_axis(evaluations, first[..., None], axis=-1)[..., 0]
-    return np.where(passed.any(axis=-1), at, np.inf)
+    out = []
+    for tau in taus:
+        need = (f0 - (1 - tau) * (f0 - f_low))[:, None, None]
+        passed = (best <= need) & within
+        first = np.argmax(passed, axis=-1)
+        at = np.take_along_axis(evaluations, first[..., None], axis=-1)[..., 0]
+        out.append(np.where(passed.any(axis=-1), at, np.inf))
+    return out
 
 
 def performance_profile(t: np.ndarray, alphas: Sequence[float]) -> np.ndarray:

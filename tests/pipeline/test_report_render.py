@@ -142,3 +142,40 @@ def test_a_helper_started_early_is_taken_by_the_report_or_stopped(monkeypatch):
     monkeypatch.setenv("JAXCALC_NO_REPORT_HELPER", "1")  # the suite's default: none
     render.start_helper_early()
     assert render._early is None
+
+
+def test_the_helper_takes_a_second_figure_while_it_renders_the_first(tmp_path, monkeypatch):
+    """Figures go to the helper until it holds HELPER_QUEUE of them (a sender thread
+    writes them into its pipe, this process goes on at once); each is the file this
+    process would write (oracle: plotting.save_figure here)."""
+    from matplotlib.figure import Figure
+
+    from jaxcalc import plotting
+
+    monkeypatch.delenv("JAXCALC_NO_REPORT_HELPER", raising=False)
+    monkeypatch.setattr(render, "_cores", lambda: 2)
+    here: list = []
+    real = render._render
+    monkeypatch.setattr(
+        render, "_render", lambda fig, outputs: (here.append(fig), real(fig, outputs))
+    )
+
+    def figure(k: int):
+        fig = Figure(figsize=(3, 2))
+        fig.subplots().plot(range(50), [(i * k) % 7 for i in range(50)])
+        return fig
+
+    (tmp_path / "helped").mkdir()
+    (tmp_path / "alone").mkdir()
+    saver = render.FigureSaver(render.HELPER_MIN_FIGURES)
+    assert saver._helper is not None and render.HELPER_QUEUE == 2
+    for k in range(render.HELPER_QUEUE):
+        saver.save(figure(k), tmp_path / "helped" / f"f{k}.png")
+    assert not here  # both handed over, none rendered here
+    saver.save(figure(2), tmp_path / "helped" / "f2.png")  # here, or a third once one is done
+    saver.finish()
+    assert saver._helper is None and saver._sender is None
+    for k in range(3):
+        plotting.save_figure(figure(k), tmp_path / "alone" / f"f{k}.png")
+        alone = (tmp_path / "alone" / f"f{k}.png").read_bytes()
+        assert (tmp_path / "helped" / f"f{k}.png").read_bytes() == alone, k

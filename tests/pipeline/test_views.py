@@ -92,6 +92,19 @@ def test_more_wild_convergence_test_by_hand():
     np.testing.assert_array_equal(t, [[np.inf, 8], [np.inf, 3]])
 
 
+@pytest.mark.parametrize("budget", [np.inf, 9])
+def test_more_wild_at_several_tolerances_by_hand(budget):
+    # both tolerances in one call; tau = 0.5 with a budget of 9: f_L stays 0, problem 1
+    # needs f <= 5 (A at 5, B at 4), problem 2 f <= 3 (A never, B at 2), as without it
+    by_hand = {
+        np.inf: ([[10, 8], [np.inf, 3]], [[5, 4], [np.inf, 2]]),
+        9: ([[np.inf, 8], [np.inf, 3]], [[5, 4], [np.inf, 2]]),
+    }
+    t_01, t_05 = views.more_wild_evaluations_at(F0, VALUES, EVALS, (0.1, 0.5), budget)
+    np.testing.assert_array_equal(t_01, by_hand[budget][0])
+    np.testing.assert_array_equal(t_05, by_hand[budget][1])
+
+
 def test_more_wild_profiles_by_hand():
     t = np.array([[10.0, 8.0], [np.inf, 3.0]])
     # ratios to the best: A 1.25 and inf, B 1 and 1

@@ -260,8 +260,8 @@ def _more_wild_section(data: ReportData, by_objective: dict[str, list]) -> list[
                      "top": grid_top, "wspace": 0.23, "hspace": 0.3},
     )  # fmt: skip
     alphas = np.geomspace(1, 1e3, 200)
-    for c, tau in enumerate(MORE_WILD_TAUS):
-        t = views.more_wild_evaluations(f0, values, evals, tau, budget)
+    at_taus = views.more_wild_evaluations_at(f0, values, evals, MORE_WILD_TAUS, budget)
+    for c, (tau, t) in enumerate(zip(MORE_WILD_TAUS, at_taus, strict=True)):
         units = t / (dims[:, None] + 1)
         finite = units[np.isfinite(units)]
         top = max(10.0, float(finite.max()) * 1.1) if finite.size else 10.0

@@ -7,8 +7,11 @@ new interpreter (never a fork of this one, which holds JAX's threads) that impor
 matplotlib and :mod:`jaxcalc.files`, takes this process's ``rcParams``, and receives each
 figure pickled, with the files and ``savefig`` options :func:`jaxcalc.plotting.save_figure`
 would use: the same pixels, written atomically the same way. A figure goes to the helper
-when the helper is idle, otherwise it is rendered here, so the two share the work whatever
-the figures cost. A figure that does not pickle, or a helper that dies, is rendered here.
+while it has fewer than :data:`HELPER_QUEUE` figures to render, otherwise it is rendered
+here, so the two share the work whatever the figures cost. A sender thread writes the
+figures into the helper's pipe, so this process goes on drawing while the helper is busy;
+with one figure waiting beside the one it renders, the helper is never idle while this
+process renders. A figure that does not pickle, or a helper that dies, is rendered here.
 
 A run starts the helper early (:func:`start_helper_early`), so that its imports happen
 while the run's programs compile rather than when the report's first figure waits for it.
@@ -19,18 +22,29 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import queue
 import select
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
 from jaxcalc.errors import OutputError
 
-__all__ = ["FigureSaver", "HELPER_MIN_FIGURES", "start_helper_early", "stop_early_helper"]
+__all__ = [
+    "FigureSaver",
+    "HELPER_MIN_FIGURES",
+    "HELPER_QUEUE",
+    "start_helper_early",
+    "stop_early_helper",
+]
 
 #: a helper is started for reports of at least this many figures (it costs ~0.3 s of CPU)
 HELPER_MIN_FIGURES = 6
+#: figures handed to the helper and not written yet, at most: the one it renders and the
+#: next, so that it starts that one as soon as it is done
+HELPER_QUEUE = 2
 
 _HELPER = r"""
 import pickle, sys
@@ -137,6 +151,8 @@ class FigureSaver:
     def __init__(self, figures: int):
         self._helper: subprocess.Popen | None = None
         self._sent: list[tuple[Any, list]] = []  # figures the helper has not confirmed
+        self._outbox: queue.Queue = queue.Queue()  # pickled figures for the sender thread
+        self._sender: threading.Thread | None = None
         if figures >= HELPER_MIN_FIGURES and _helper_allowed():
             self._start()
         else:
@@ -158,6 +174,11 @@ class FigureSaver:
                 _close(helper)
             return  # no helper: every figure is rendered here
         self._helper = helper
+        self._outbox = queue.Queue()
+        self._sender = threading.Thread(
+            target=_send, args=(helper.stdin, self._outbox), name="jaxcalc-report-send", daemon=True
+        )
+        self._sender.start()
 
     def save(
         self, fig: Any, path: str | os.PathLike, also: tuple[str, ...] = (), tight: bool = True
@@ -174,19 +195,15 @@ class FigureSaver:
             return plotting.save_figure(fig, path, also=also, tight=tight)
         outputs = plotting.figure_outputs(path, also=also, tight=tight)
         self._collect(block=False)
-        if self._helper is not None and not self._sent:
+        if self._helper is not None and len(self._sent) < HELPER_QUEUE:
             try:
                 data = pickle.dumps((fig, outputs))
             except Exception:  # an artist that does not pickle: render it here
                 data = None
-            if data is not None:
-                try:
-                    self._helper.stdin.write(data)
-                    self._helper.stdin.flush()
-                    self._sent.append((fig, outputs))
-                    return outputs[0][0]
-                except OSError:
-                    self._lost()
+            if data is not None:  # a helper that dies leaves it to _lost, by its replies
+                self._sent.append((fig, outputs))
+                self._outbox.put(data)
+                return outputs[0][0]
         _render(fig, outputs)
         return outputs[0][0]
 
@@ -237,8 +254,26 @@ class FigureSaver:
 
     def _stop(self) -> None:
         helper, self._helper = self._helper, None
+        sender, self._sender = self._sender, None
+        if sender is not None:  # it ends after the figures queued (none left unless lost)
+            self._outbox.put(None)
+            sender.join()
         if helper is not None:
             _close(helper)
+
+
+def _send(stream: Any, outbox: queue.Queue) -> None:
+    """Write each pickled figure of ``outbox`` into the helper's pipe, until None. A pipe
+    that breaks (the helper died) ends the writing; its replies' end tells the saver."""
+    broken = False
+    while (data := outbox.get()) is not None:
+        if broken:
+            continue
+        try:
+            stream.write(data)
+            stream.flush()
+        except (OSError, ValueError):
+            broken = True
 
 
 def _render(fig: Any, outputs: list) -> None:
