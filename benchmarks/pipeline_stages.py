@@ -80,6 +80,8 @@ def main() -> None:
         "--compare", metavar="DIR", help="then compare the results byte for byte with DIR's"
     )
     args = parser.parse_args()
+    if args.compare and not (Path(args.compare) / "manifest.json").is_file():
+        parser.error(f"--compare {args.compare}: not a run's output folder (no manifest.json)")
 
     with contextlib.ExitStack() as stack:
         temporary = functools.partial(tempfile.TemporaryDirectory, ignore_cleanup_errors=True)
