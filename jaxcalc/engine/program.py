@@ -521,21 +521,20 @@ class Program:
         for i in shared:
             arrays[i] = self.where(take, arrays[i], olds[i])
         per_run = [i for i in range(len(arrays)) if i not in shared]
-        n = take.shape[0]
-        count = jnp.sum(~take, dtype=jnp.int32)
-        (back,) = jnp.nonzero(~take, size=n, fill_value=0)
 
         def restore(state):
-            j, current = state
-            run = back[j]
+            left, current = state
+            run = jnp.argmax(left)  # the first run still to write back
             current = list(current)
             for i in per_run:
                 row = jax.lax.dynamic_index_in_dim(olds[i], run, 0, keepdims=True)
                 current[i] = jax.lax.dynamic_update_index_in_dim(current[i], row, run, 0)
-            return j + 1, tuple(current)
+            return left.at[run].set(False), tuple(current)
 
+        # the loop's test is one reduction over the runs; at most steps no run is left, and
+        # the body (a search for the next run) does not run at all
         _, arrays = jax.lax.while_loop(
-            lambda state: state[0] < count, restore, (jnp.int32(0), tuple(arrays))
+            lambda state: jnp.any(state[0]), restore, (~take, tuple(arrays))
         )
         if final:
             state = jax.tree.unflatten(jax.tree.structure(state), arrays[n_points:])
