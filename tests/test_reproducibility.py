@@ -236,7 +236,12 @@ def test_the_emitters_do_not_depend_on_the_number_of_runs(monkeypatch):
     for runs in (1, 5_000):
         optimize("sphere", "gd", np.ones((runs, 2)), 3, check_curvature=False)
         cache.COMPILED.clear()
-    assert len(quick) == 2 and quick[0] == quick[1]
+    assert quick == [True, True]
+    # runs long in numbers times steps get the newer emitters, alone or among others
+    for runs in (1, 64):
+        optimize(lambda x: (x**2).sum(), "gd", np.ones((runs, 2**16)), 5, check_curvature=False)
+        cache.COMPILED.clear()
+    assert quick == [True, True, False, False]
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
