@@ -33,10 +33,11 @@ Three peers run the same lanes in the same process:
 
 Timing: compile apart from run (jaxcalc reports its own; the hand-written program is
 lowered and compiled explicitly); the run is the median of ``--repeats`` runs after the
-compile, in wall time and in the process's CPU time (on a shared machine the CPU-time
-ratio is the steadier one). Memory: the process's peak resident set size after each peer
-(``ru_maxrss``, monotone, so each row shows the peak so far) and jaxcalc's own estimate
-of its outputs.
+compile, in wall time and in the process's CPU time. The two compiled peers run in turns
+(jaxcalc, hand-written, hand-written with jaxcalc's options, and again), so that a shared
+machine whose speed drifts slows them alike. Memory: the process's peak resident set
+size (``ru_maxrss``, monotone): after jaxcalc's first call for its row, at the end for
+the others; and jaxcalc's own estimate of its outputs.
 The final losses of jaxcalc and the hand-written program are compared lane by lane, and
 set beside how far the hand-written program's own final losses move when every start is
 moved by one ulp (float32 rounding amplified by training).
@@ -187,23 +188,16 @@ def main() -> None:
     )
     rows = []
 
-    # 1. jaxcalc
-    runs, cpus = [], []
-    for _ in range(args.repeats + 1):
-        c0 = time.process_time()
-        t = jc.optimize(objective, "adam", x0, steps, learning_rate=rates, record_every=steps)
-        cpus.append(time.process_time() - c0)
-        runs.append(t)
-    compile_s = runs[0].compile_seconds
-    run_s = statistics.median(r.run_seconds for r in runs[1:])
-    cpu_s = statistics.median(cpus[1:])
-    ours = runs[-1].final_values  # (rates, seeds)
+    # 1. jaxcalc, 2. the hand-written jit(vmap(scan)) with XLA's defaults and with the
+    # options jaxcalc compiles with (bit-reproducible): each compiled, then run in turns
+    # (jaxcalc, hand-written, hand-written with jaxcalc's options, and again), so that a
+    # machine whose speed drifts during the run slows every peer alike
+    first = jc.optimize(objective, "adam", x0, steps, learning_rate=rates, record_every=steps)
+    compile_s = first.compile_seconds
+    peak_ours = peak_mb()
     estimate = jc.engine.estimate(
         [("adam", {"learning_rate": rates})], seeds, steps, 4810, record_every=steps, check=False
     )
-    rows.append(("jaxcalc", compile_s, run_s, cpu_s, peak_mb()))
-
-    # 2. hand-written jit(vmap(scan))
     lane_params = jax.tree.map(lambda a: np.tile(a, (len(rates),) + (1,) * (a.ndim - 1)), x0)
     lane_lr = np.repeat(np.asarray(rates, np.float32), seeds)
     lane_start = np.tile(np.arange(seeds), len(rates)).astype(np.uint32)
@@ -211,25 +205,34 @@ def main() -> None:
     lane_ids = np.repeat([lane_id(lr) for lr in rates], seeds).astype(np.uint32)
     inputs = (lane_params, lane_lr, lane_seed, lane_start, lane_ids)
     fn = hand_written(objective)
-    finals = []
-    # with XLA's defaults, and with the options jaxcalc compiles with (bit-reproducible)
-    for name, options in (
-        ("hand-written jit(vmap(scan))", {}),
-        ("hand-written, jaxcalc's XLA options", DETERMINISTIC_CPU_OPTIONS),
-    ):
+    names = ("hand-written jit(vmap(scan))", "hand-written, jaxcalc's XLA options")
+    hand, hand_compile = [], []
+    for options in ({}, DETERMINISTIC_CPU_OPTIONS):
         t0 = time.perf_counter()
-        lowered = fn.lower(*inputs)
-        compiled = lowered.compile(compiler_options=options)
-        hand_compile = time.perf_counter() - t0
-        times, hand_cpus = [], []
-        for _ in range(args.repeats):
+        hand.append(fn.lower(*inputs).compile(compiler_options=options))
+        hand_compile.append(time.perf_counter() - t0)
+
+    def run_ours():
+        return jc.optimize(objective, "adam", x0, steps, learning_rate=rates, record_every=steps)
+
+    peers = [run_ours, *(lambda c=c: jax.block_until_ready(c(*inputs)) for c in hand)]
+    times = [[] for _ in peers]
+    out = [None] * len(peers)
+    for _ in range(args.repeats):
+        for i, peer in enumerate(peers):
             t0, c0 = time.perf_counter(), time.process_time()
-            theirs = jax.block_until_ready(compiled(*inputs))
-            times.append(time.perf_counter() - t0)
-            hand_cpus.append(time.process_time() - c0)
-        run = statistics.median(times)
-        rows.append((name, hand_compile, run, statistics.median(hand_cpus), peak_mb()))
-        finals.append(np.asarray(theirs[1][0]).reshape(len(rates), seeds))
+            out[i] = peer()
+            times[i].append((time.perf_counter() - t0, time.process_time() - c0))
+    runs = [first, out[0]]
+    wall = [statistics.median(t for t, _ in row) for row in times]
+    cpu = [statistics.median(c for _, c in row) for row in times]
+    run_s, cpu_s = wall[0], cpu[0]
+    rows.append(("jaxcalc", compile_s, run_s, cpu_s, peak_ours))
+    for i, name in enumerate(names):
+        rows.append((name, hand_compile[i], wall[i + 1], cpu[i + 1], peak_mb()))
+    ours = out[0].final_values  # (rates, seeds)
+    finals = [np.asarray(o[1][0]).reshape(len(rates), seeds) for o in out[1:]]
+    theirs, compiled = out[2], hand[1]
     # how far float32 rounding alone moves the hand-written program's final losses: the
     # same program from starts one ulp away
     nudged = jax.tree.map(lambda a: np.nextafter(a, np.inf, dtype=np.float32), lane_params)
